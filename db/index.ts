@@ -1,0 +1,53 @@
+// Opening, migrating and seeding the SQLite database. One file, WAL, foreign keys on.
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import * as schema from "./schema";
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/** A transaction handle: same query API as Db. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+const MIGRATIONS = path.join(import.meta.dirname ?? __dirname, "migrations");
+
+/** Opens (creating if needed) the database at `file` (":memory:" for tests), migrated and seeded. */
+export function openDb(file: string): Db {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("foreign_keys = ON");
+  // Writers queue instead of failing with SQLITE_BUSY when another process (agent bench, CLI) holds the lock.
+  sqlite.pragma("busy_timeout = 5000");
+  const db = drizzle(sqlite, { schema }) as Db;
+  migrate(db, { migrationsFolder: MIGRATIONS });
+  seed(db);
+  return db;
+}
+
+/** Rows every installation has: the default cluster, the two built-in groups, the default security group. */
+function seed(db: Db) {
+  const s = db.$client;
+  s.exec(`
+    INSERT OR IGNORE INTO clusters (id, name) VALUES (0, 'default');
+    INSERT OR IGNORE INTO groups (id, name, description) VALUES (0, 'admins', 'Cloud administrators');
+    INSERT OR IGNORE INTO groups (id, name, description) VALUES (1, 'users', 'Default group of end users');
+    INSERT OR IGNORE INTO counters (name, value) VALUES ('revision', 0);
+    -- The built-in owner of system objects. It has no account row, so nobody can log in as it.
+    INSERT OR IGNORE INTO user (id, name, email, username, role, email_verified)
+      VALUES ('system', 'system', 'system@bridgehead.invalid', 'system', 'admin', 1);
+    INSERT OR IGNORE INTO user_groups (user_id, group_id, "primary") VALUES ('system', 0, 1);
+    -- Security group 0 allows everything both ways and is attached to every new VNET (DESIGN.md).
+    INSERT OR IGNORE INTO security_groups (id, name, description, owner_id, group_id, perms)
+      VALUES (0, 'default', 'Allows all traffic in both directions', 'system', 0, ${0o644});
+  `);
+  s.prepare(
+    `INSERT INTO sg_rules (sg_id, position, protocol, direction)
+     SELECT 0, p, 'ALL', d FROM (SELECT 0 AS p, 'OUTBOUND' AS d UNION ALL SELECT 1, 'INBOUND')
+     WHERE NOT EXISTS (SELECT 1 FROM sg_rules WHERE sg_id = 0)`,
+  ).run();
+}
+
+export { schema };

@@ -1,0 +1,416 @@
+// The database schema: one source of truth for every object Bridgehead manages.
+// Enum tuples live in lib/domain.ts so the columns, the zod schemas and the UI share them.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  AR_TYPES,
+  AUDIT_OUTCOMES,
+  type ContextAttrs,
+  DRIVERS,
+  LEASE_ACTIONS,
+  LEASE_STATES,
+  LOCK_LEVELS,
+  NETWORK_TYPES,
+  type NodeReport,
+  type Qos,
+  SG_DIRECTIONS,
+  SG_PROTOCOLS,
+  type TemplateAttrs,
+  USER_ROLES,
+} from "../lib/domain";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull().default(now);
+const updatedAt = () =>
+  integer("updated_at", { mode: "timestamp_ms" })
+    .notNull()
+    .default(now)
+    .$onUpdate(() => new Date());
+
+// ---------------------------------------------------------------------------
+// 1. Accounts (tables managed by better-auth; column names follow its defaults)
+// ---------------------------------------------------------------------------
+export const user = sqliteTable("user", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull().unique(),
+  emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+  image: text("image"),
+  username: text("username").unique(),
+  displayUsername: text("display_username"),
+  role: text("role", { enum: USER_ROLES }).notNull().default("user"),
+  banned: integer("banned", { mode: "boolean" }).default(false),
+  banReason: text("ban_reason"),
+  banExpires: integer("ban_expires", { mode: "timestamp_ms" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const session = sqliteTable(
+  "session",
+  {
+    id: text("id").primaryKey(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    token: text("token").notNull().unique(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    impersonatedBy: text("impersonated_by"),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("session_user_idx").on(t.userId)],
+);
+
+export const account = sqliteTable(
+  "account",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    accessToken: text("access_token"),
+    refreshToken: text("refresh_token"),
+    idToken: text("id_token"),
+    accessTokenExpiresAt: integer("access_token_expires_at", { mode: "timestamp_ms" }),
+    refreshTokenExpiresAt: integer("refresh_token_expires_at", { mode: "timestamp_ms" }),
+    scope: text("scope"),
+    password: text("password"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("account_user_idx").on(t.userId)],
+);
+
+export const verification = sqliteTable("verification", {
+  id: text("id").primaryKey(),
+  identifier: text("identifier").notNull(),
+  value: text("value").notNull(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// ---------------------------------------------------------------------------
+// 2. Groups (OpenNebula-style: every user has a primary group, may be in more)
+// ---------------------------------------------------------------------------
+export const groups = sqliteTable("groups", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  createdAt: createdAt(),
+});
+
+export const userGroups = sqliteTable(
+  "user_groups",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    groupId: integer("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "restrict" }),
+    primary: integer("primary", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.groupId] })],
+);
+
+// Ownership columns shared by every permissioned object: owner, group, and 9 permission bits
+// (owner/group/other × USE/MANAGE/ADMIN, packed like OpenNebula's octal: 0o640 = u:UM g:U o:-).
+const ownership = () => ({
+  ownerId: text("owner_id")
+    .notNull()
+    .references(() => user.id, { onDelete: "restrict" }),
+  groupId: integer("group_id")
+    .notNull()
+    .references(() => groups.id, { onDelete: "restrict" }),
+  perms: integer("perms").notNull().default(0o600),
+  lockLevel: text("lock_level", { enum: LOCK_LEVELS }),
+});
+
+// ---------------------------------------------------------------------------
+// 3. Infrastructure: clusters and nodes
+// ---------------------------------------------------------------------------
+export const clusters = sqliteTable("clusters", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  createdAt: createdAt(),
+});
+
+export const nodes = sqliteTable(
+  "nodes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull().unique(),
+    clusterId: integer("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "restrict" }),
+    // Underlay address used as the local VXLAN tunnel endpoint (VTEP); null until known.
+    vtepAddress: text("vtep_address"),
+    // Uplink device for NAT / external networks, as the node reported it.
+    uplink: text("uplink"),
+    // One-time join token (sha256 hex), cleared when used. Never stored in clear.
+    joinTokenHash: text("join_token_hash").unique(),
+    joinTokenExpiresAt: integer("join_token_expires_at", { mode: "timestamp_ms" }),
+    // Per-node agent credential (sha256 hex of a 256-bit random secret). Null: not enrolled or revoked.
+    credentialHash: text("credential_hash").unique(),
+    enrolledAt: integer("enrolled_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    // desiredRevision: bumped by every change that affects this node. appliedRevision: what the agent reported.
+    desiredRevision: integer("desired_revision").notNull().default(0),
+    appliedRevision: integer("applied_revision").notNull().default(0),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
+    lastError: text("last_error"),
+    agentVersion: text("agent_version"),
+    hostname: text("hostname"),
+    report: text("report", { mode: "json" }).$type<NodeReport>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("nodes_cluster_idx").on(t.clusterId)],
+);
+
+// A single-row-per-name counter table; "revision" is the global, monotonically increasing revision.
+export const counters = sqliteTable("counters", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull().default(0),
+});
+
+// ---------------------------------------------------------------------------
+// 4. Virtual networks, address ranges, leases
+// ---------------------------------------------------------------------------
+export const vnets = sqliteTable(
+  "vnets",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull().unique(),
+    description: text("description").notNull().default(""),
+    ...ownership(),
+    driver: text("driver", { enum: DRIVERS }).notNull().default("bridge"),
+    networkType: text("network_type", { enum: NETWORK_TYPES }).notNull().default("internal"),
+    bridge: text("bridge").notNull().unique(),
+    phydev: text("phydev"),
+    vlanId: integer("vlan_id"),
+    vni: integer("vni").unique(),
+    mtu: integer("mtu").notNull().default(1500),
+    applyBridgeAddress: integer("apply_bridge_address", { mode: "boolean" }).notNull().default(true),
+    antiSpoofing: integer("anti_spoofing", { mode: "boolean" }).notNull().default(true),
+    context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
+    qos: text("qos", { mode: "json" }).$type<Qos>().notNull().default({}),
+    templateId: integer("template_id"),
+    // Reservations (issue: self-service): a VNET carved out of a parent's addresses.
+    parentVnetId: integer("parent_vnet_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("vnets_owner_idx").on(t.ownerId)],
+);
+
+export const vnetClusters = sqliteTable(
+  "vnet_clusters",
+  {
+    vnetId: integer("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    clusterId: integer("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.vnetId, t.clusterId] })],
+);
+
+export const addressRanges = sqliteTable(
+  "address_ranges",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    vnetId: integer("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    type: text("type", { enum: AR_TYPES }).notNull(),
+    // IPv4: first address and its integer value (for ordering and overlap checks), prefix of the subnet.
+    ip: text("ip"),
+    ipStart: integer("ip_start"),
+    prefixLength: integer("prefix_length"),
+    size: integer("size").notNull(),
+    mac: text("mac"),
+    // IPv6 (later issue): SLAAC prefixes or the first static address.
+    globalPrefix: text("global_prefix"),
+    ulaPrefix: text("ula_prefix"),
+    ip6: text("ip6"),
+    prefixLength6: integer("prefix_length6"),
+    context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ar_vnet_idx").on(t.vnetId)],
+);
+
+export const leases = sqliteTable(
+  "leases",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    vnetId: integer("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    arId: integer("ar_id")
+      .notNull()
+      .references(() => addressRanges.id, { onDelete: "restrict" }),
+    ip: text("ip"),
+    ipInt: integer("ip_int"),
+    ip6: text("ip6"),
+    mac: text("mac").notNull(),
+    state: text("state", { enum: LEASE_STATES }).notNull(),
+    nicId: integer("nic_id"),
+    reason: text("reason"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+  },
+  // The database, not the application, guarantees that no address or MAC is handed out twice.
+  (t) => [
+    uniqueIndex("leases_vnet_ip_uq").on(t.vnetId, t.ipInt),
+    uniqueIndex("leases_vnet_ip6_uq").on(t.vnetId, t.ip6),
+    uniqueIndex("leases_vnet_mac_uq").on(t.vnetId, t.mac),
+    uniqueIndex("leases_nic_uq").on(t.nicId),
+    index("leases_ar_idx").on(t.arId),
+  ],
+);
+
+export const leaseHistory = sqliteTable(
+  "lease_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    vnetId: integer("vnet_id").notNull(),
+    ip: text("ip"),
+    ip6: text("ip6"),
+    mac: text("mac"),
+    action: text("action", { enum: LEASE_ACTIONS }).notNull(),
+    nicId: integer("nic_id"),
+    instanceId: integer("instance_id"),
+    userId: text("user_id"),
+    reason: text("reason"),
+    at: createdAt(),
+  },
+  (t) => [index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip)],
+);
+
+// ---------------------------------------------------------------------------
+// 5. Security groups
+// ---------------------------------------------------------------------------
+export const securityGroups = sqliteTable("security_groups", {
+  id: integer("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  ...ownership(),
+  revision: integer("revision").notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const sgRules = sqliteTable(
+  "sg_rules",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    sgId: integer("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    protocol: text("protocol", { enum: SG_PROTOCOLS }).notNull(),
+    direction: text("direction", { enum: SG_DIRECTIONS }).notNull(),
+    ip: text("ip"),
+    size: integer("size"),
+    range: text("range"),
+    icmpType: integer("icmp_type"),
+    networkId: integer("network_id"),
+  },
+  (t) => [index("sg_rules_sg_idx").on(t.sgId)],
+);
+
+export const vnetSecurityGroups = sqliteTable(
+  "vnet_security_groups",
+  {
+    vnetId: integer("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    sgId: integer("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
+);
+
+// ---------------------------------------------------------------------------
+// 6. VNET templates (self-service)
+// ---------------------------------------------------------------------------
+export const vnetTemplates = sqliteTable("vnet_templates", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  ...ownership(),
+  attrs: text("attrs", { mode: "json" }).$type<TemplateAttrs>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// ---------------------------------------------------------------------------
+// 7. Instances (VMs / containers) and their NICs
+// ---------------------------------------------------------------------------
+export const instances = sqliteTable(
+  "instances",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull().unique(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "restrict" }),
+    groupId: integer("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "restrict" }),
+    nodeId: integer("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "restrict" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("instances_node_idx").on(t.nodeId)],
+);
+
+export const nics = sqliteTable(
+  "nics",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    instanceId: integer("instance_id")
+      .notNull()
+      .references(() => instances.id, { onDelete: "cascade" }),
+    // Position of the NIC in the guest: 0 → eth0.
+    idx: integer("idx").notNull(),
+    vnetId: integer("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "restrict" }),
+    qos: text("qos", { mode: "json" }).$type<Qos>(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("nics_instance_idx_uq").on(t.instanceId, t.idx), index("nics_vnet_idx").on(t.vnetId)],
+);
+
+// ---------------------------------------------------------------------------
+// 8. Audit log: one entry per mutation, refused ones included
+// ---------------------------------------------------------------------------
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: createdAt(),
+    userId: text("user_id"),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    objectType: text("object_type"),
+    objectId: text("object_id"),
+    objectName: text("object_name"),
+    outcome: text("outcome", { enum: AUDIT_OUTCOMES }).notNull(),
+    detail: text("detail"),
+    sourceIp: text("source_ip"),
+  },
+  (t) => [index("audit_at_idx").on(t.at), index("audit_object_idx").on(t.objectType, t.objectId)],
+);

@@ -1,0 +1,182 @@
+// Domain vocabulary shared by the database, the API, the UI and the agent: enum tuples,
+// small reusable validators, and the JSON shapes stored in columns. Pure: no I/O.
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------
+// Enum tuples (feed both drizzle columns and z.enum)
+// ---------------------------------------------------------------------------
+export const USER_ROLES = ["admin", "user"] as const;
+export const DRIVERS = ["bridge", "vlan", "vxlan", "routed"] as const;
+export const NETWORK_TYPES = ["internal", "external"] as const;
+export const AR_TYPES = ["ip4", "ip6", "ip6_static", "ip4_6", "ether"] as const;
+export const LEASE_STATES = ["used", "hold"] as const;
+export const LEASE_ACTIONS = ["allocate", "release", "hold", "unhold"] as const;
+export const LOCK_LEVELS = ["use", "manage", "admin"] as const;
+export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as const;
+export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
+export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;
+
+export type Driver = (typeof DRIVERS)[number];
+export type NetworkType = (typeof NETWORK_TYPES)[number];
+
+// ---------------------------------------------------------------------------
+// Reusable validators (composed into the strict schemas of the API and the wire contract)
+// ---------------------------------------------------------------------------
+export const name = z
+  .string()
+  .trim()
+  .min(1, "Name is required")
+  .max(64, "Name must be at most 64 characters")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "Use letters, digits, space, dot, dash or underscore");
+
+/** Linux interface names: 1–15 characters, no slash, colon or whitespace. */
+export const ifName = z
+  .string()
+  .min(1, "Interface name is required")
+  .max(15, "Interface names are at most 15 characters (kernel limit)")
+  .regex(/^[A-Za-z0-9_.-]+$/, "Interface names may use letters, digits, dot, dash and underscore");
+
+export const mtu = z
+  .number({ error: "MTU must be a number" })
+  .int("MTU must be a whole number")
+  .min(576, "MTU must be at least 576")
+  .max(9216, "MTU must be at most 9216");
+
+export const vlanId = z
+  .number({ error: "VLAN ID must be a number" })
+  .int()
+  .min(1, "VLAN ID must be 1–4094")
+  .max(4094, "VLAN ID must be 1–4094");
+
+export const vni = z
+  .number({ error: "VNI must be a number" })
+  .int()
+  .min(1, "VNI must be 1–16777215")
+  .max(16777215, "VNI must be 1–16777215");
+
+export const mac = z
+  .string()
+  .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, "MAC must look like 02:00:0a:00:00:01")
+  .transform((s) => s.toLowerCase());
+
+export const ipv4 = z
+  .string()
+  .trim()
+  .refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), "Not a valid IPv4 address (e.g. 10.0.0.1)");
+
+/** IPv4 CIDR, e.g. 10.0.0.0/24 (host bits allowed: 10.0.0.1/24 names the gateway's subnet). */
+export const ipv4Cidr = z
+  .string()
+  .trim()
+  .refine((s) => {
+    const [ip, len] = s.split("/");
+    return (
+      ip !== undefined &&
+      len !== undefined &&
+      /^\d{1,2}$/.test(len) &&
+      Number(len) <= 32 &&
+      ipaddr.IPv4.isValidFourPartDecimal(ip)
+    );
+  }, "Not a valid IPv4 CIDR (e.g. 10.0.0.0/24)");
+
+// ---------------------------------------------------------------------------
+// IPv4 address math (pure)
+// ---------------------------------------------------------------------------
+/** IPv4 dotted quad → unsigned 32-bit integer. */
+export function ip4ToInt(ip: string): number {
+  const b = ipaddr.IPv4.parse(ip).octets;
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** Unsigned 32-bit integer → IPv4 dotted quad. */
+export function intToIp4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+/** Network address (integer) of `ip` in a /prefix. */
+export function networkOf(ipInt: number, prefix: number): number {
+  if (prefix === 0) return 0;
+  const mask = (0xffffffff << (32 - prefix)) >>> 0;
+  return (ipInt & mask) >>> 0;
+}
+
+/** Dotted netmask of a prefix length: 24 → 255.255.255.0. */
+export function prefixToMask(prefix: number): string {
+  return intToIp4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+}
+
+/** OpenNebula's MAC convention: 02:00 followed by the four IPv4 bytes. */
+export function macFromIp4(ip: string): string {
+  const o = ipaddr.IPv4.parse(ip).octets;
+  return ["02", "00", ...o.map((x) => x.toString(16).padStart(2, "0"))].join(":");
+}
+
+/** Whether [aStart, aStart+aSize) and [bStart, bStart+bSize) share any address. */
+export function spansOverlap(aStart: number, aSize: number, bStart: number, bSize: number): boolean {
+  return aStart < bStart + bSize && bStart < aStart + aSize;
+}
+
+/** Lowest integer in [start, start+size) not in `used` (sorted ascending not required); null when full. */
+export function lowestFree(start: number, size: number, used: Iterable<number>): number | null {
+  const taken = new Set(used);
+  for (let i = 0; i < size; i++) if (!taken.has(start + i)) return start + i;
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// JSON shapes stored in columns
+// ---------------------------------------------------------------------------
+/** QoS caps, canonical units: bit/s for rates, bytes for bursts. Absent = uncapped. */
+export const qosSchema = z
+  .object({
+    inboundAvgBps: z.number().int().positive().optional(),
+    inboundPeakBps: z.number().int().positive().optional(),
+    inboundBurstBytes: z.number().int().positive().optional(),
+    outboundAvgBps: z.number().int().positive().optional(),
+    outboundPeakBps: z.number().int().positive().optional(),
+    outboundBurstBytes: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Qos = z.infer<typeof qosSchema>;
+
+/** Guest context attributes of a VNET (and per-AR overrides). */
+export const contextSchema = z
+  .object({
+    /** Network address and prefix the guests are configured with, e.g. 10.0.0.0/24. */
+    subnet: ipv4Cidr.optional(),
+    gateway: ipv4.optional(),
+    gateway6: z.string().optional(),
+    dns: z.array(z.string()).max(8).optional(),
+    searchDomains: z.array(z.string()).max(8).optional(),
+    guestMtu: mtu.optional(),
+    custom: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+export type ContextAttrs = z.infer<typeof contextSchema>;
+
+/** Physical attributes and user inputs of a VNET template (filled in by the self-service issue). */
+export type TemplateAttrs = {
+  driver: Driver;
+  networkType: NetworkType;
+  phydev?: string;
+  mtu?: number;
+  vlanPool?: { from: number; to: number };
+  vniPool?: { from: number; to: number };
+  clusterIds?: number[];
+  securityGroupIds?: number[];
+  qos?: Qos;
+  context?: ContextAttrs;
+};
+
+/** What the agent last reported, stored per node and shown on the Nodes page. */
+export type NodeReport = {
+  revision: number;
+  at: string;
+  ok: boolean;
+  error?: string;
+  operations: number;
+  durationMs: number;
+  networks: { vnetId: number; ok: boolean; error?: string }[];
+  ports: { nicId: number; ok: boolean; error?: string }[];
+};

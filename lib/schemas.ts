@@ -1,0 +1,146 @@
+// API input schemas, shared by the server (tRPC .input) and the browser forms (zodResolver),
+// so a field is validated the same way in both places and errors land at the same field.
+import { z } from "zod";
+import { ifName, intToIp4, ip4ToInt, ipv4, ipv4Cidr, mtu, NETWORK_TYPES, name, networkOf } from "./domain";
+
+const id = z.coerce.number().int().nonnegative();
+
+/** Splits "a, b c" into ["a","b","c"]. */
+const list = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+/** Comma- or space-separated IPv4 addresses, e.g. "10.0.0.1, 1.1.1.1". */
+const ipv4List = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => list(s).every((x) => ipv4.safeParse(x).success), "Use IPv4 addresses separated by commas")
+  .transform(list);
+
+const optionalIfName = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || ifName.safeParse(s).success, "Up to 15 letters, digits, dot, dash or underscore")
+  .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
+  .transform((s) => s || undefined);
+
+/** Cross-field rules of an IPv4 network: gateway and range inside the subnet, range avoids the gateway. */
+function checkIpv4Layout(
+  v: { subnet: string; gateway?: string; firstIp: string; size: number },
+  ctx: z.RefinementCtx,
+  paths: { gateway: string[]; firstIp: string[]; size: string[] },
+) {
+  const [netIp, lenS] = v.subnet.split("/");
+  const len = Number(lenS);
+  const net = networkOf(ip4ToInt(netIp!), len);
+  const count = 2 ** (32 - len);
+  const last = net + count - 1;
+  const hasBroadcast = len <= 30;
+  const usable = (n: number) => n >= net && n <= last && (!hasBroadcast || (n !== net && n !== last));
+  const where = `${intToIp4(net)}/${len}`;
+  if (v.gateway && !usable(ip4ToInt(v.gateway)))
+    ctx.addIssue({
+      code: "custom",
+      path: paths.gateway,
+      message: `Gateway must be a host address inside ${where}`,
+    });
+  const first = ip4ToInt(v.firstIp);
+  if (!usable(first)) {
+    ctx.addIssue({
+      code: "custom",
+      path: paths.firstIp,
+      message: `First address must be a host address inside ${where}`,
+    });
+    return;
+  }
+  const end = first + v.size - 1;
+  if (!usable(end))
+    ctx.addIssue({
+      code: "custom",
+      path: paths.size,
+      message: `Range ends at ${intToIp4(end >>> 0)}, outside ${where}; at most ${(hasBroadcast ? last - 1 : last) - first + 1} addresses fit`,
+    });
+  else if (v.gateway) {
+    const gw = ip4ToInt(v.gateway);
+    if (gw >= first && gw <= end)
+      ctx.addIssue({
+        code: "custom",
+        path: paths.firstIp,
+        message: `Range ${v.firstIp}–${intToIp4(end)} contains the gateway ${v.gateway}; start after it`,
+      });
+  }
+}
+
+export const vnetCreateInput = z
+  .object({
+    name,
+    description: z.string().trim().max(500).default(""),
+    networkType: z.enum(NETWORK_TYPES).default("internal"),
+    bridge: optionalIfName,
+    mtu: z.coerce.number().pipe(mtu).default(1500),
+    subnet: ipv4Cidr.refine((s) => Number(s.split("/")[1]) >= 8, "Subnets larger than /8 are not supported"),
+    gateway: z
+      .string()
+      .trim()
+      .default("")
+      .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.1)")
+      .transform((s) => s || undefined),
+    dns: ipv4List,
+    firstIp: ipv4,
+    size: z.coerce
+      .number({ error: "Size must be a number" })
+      .int("Size must be a whole number")
+      .min(1, "Size must be at least 1")
+      .max(65536, "Size must be at most 65536"),
+    clusterIds: z.array(id).min(1, "Pick at least one cluster").default([0]),
+  })
+  .superRefine((v, ctx) => {
+    if (ipv4Cidr.safeParse(v.subnet).success && ipv4.safeParse(v.firstIp).success)
+      checkIpv4Layout(v, ctx, { gateway: ["gateway"], firstIp: ["firstIp"], size: ["size"] });
+  });
+export type VnetCreateInput = z.input<typeof vnetCreateInput>;
+
+export const instanceCreateInput = z.object({
+  name,
+  nodeId: z.coerce.number({ error: "Pick a node" }).int().positive("Pick a node"),
+  nics: z
+    .array(
+      z.object({
+        vnetId: z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+        ip: z
+          .string()
+          .trim()
+          .default("")
+          .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.5)")
+          .transform((s) => s || undefined),
+      }),
+    )
+    .min(1, "Add at least one NIC")
+    .max(8, "At most 8 NICs"),
+});
+export type InstanceCreateInput = z.input<typeof instanceCreateInput>;
+
+export const nodeCreateInput = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "Name is required")
+    .max(63, "At most 63 characters")
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, "Use a host name: letters, digits and dashes"),
+  clusterId: id.default(0),
+});
+
+export const userCreateInput = z.object({
+  username: z
+    .string()
+    .trim()
+    .min(2, "At least 2 characters")
+    .max(32, "At most 32 characters")
+    .regex(/^[a-z0-9_.]+$/, "Lower-case letters, digits, dot and underscore"),
+  name: z.string().trim().min(1, "Name is required").max(100),
+  password: z.string().min(12, "At least 12 characters").max(256),
+  role: z.enum(["admin", "user"]).default("user"),
+  groupId: id.default(1),
+});
+
+export const idInput = z.object({ id: z.coerce.number().int().nonnegative() });

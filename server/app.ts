@@ -1,0 +1,67 @@
+// The server's runtime container: database, auth, the in-process event bus and the registry of
+// connected agents. One per process (cached on globalThis so Next's module reloads share it).
+import { EventEmitter } from "node:events";
+import { type Db, openDb } from "../db";
+import { type Auth, createAuth } from "./auth";
+import { type Env, loadEnv } from "./env";
+
+/** Live agent connections: node id → abort handles of its open subscriptions. */
+export class AgentRegistry {
+  private conns = new Map<number, Set<AbortController>>();
+  /** Registers a connection; returns its abort handle. */
+  open(nodeId: number): AbortController {
+    const ac = new AbortController();
+    const set = this.conns.get(nodeId) ?? new Set();
+    set.add(ac);
+    this.conns.set(nodeId, set);
+    return ac;
+  }
+  close(nodeId: number, ac: AbortController) {
+    const set = this.conns.get(nodeId);
+    set?.delete(ac);
+    if (set?.size === 0) this.conns.delete(nodeId);
+  }
+  isConnected(nodeId: number): boolean {
+    return (this.conns.get(nodeId)?.size ?? 0) > 0;
+  }
+  /** Cuts every connection of a node (revocation) or of all nodes (shutdown). */
+  disconnect(nodeId?: number) {
+    for (const [id, set] of this.conns) {
+      if (nodeId !== undefined && id !== nodeId) continue;
+      for (const ac of set) ac.abort();
+    }
+  }
+}
+
+export type App = {
+  env: Env;
+  db: Db;
+  auth: Auth;
+  /** Emits `node:<id>` after a commit that changed that node's desired state. */
+  bus: EventEmitter;
+  agents: AgentRegistry;
+  /** Aborted on SIGTERM: every open subscription ends so the process can exit promptly. */
+  shutdown: AbortController;
+};
+
+/** Builds an App from settings (tests pass BRIDGEHEAD_DB=":memory:"). */
+export function createApp(env: Env = loadEnv()): App {
+  const db = openDb(env.BRIDGEHEAD_DB);
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+  return {
+    env,
+    db,
+    auth: createAuth({ db, secret: env.secret, baseURL: env.BRIDGEHEAD_URL }),
+    bus,
+    agents: new AgentRegistry(),
+    shutdown: new AbortController(),
+  };
+}
+
+const g = globalThis as unknown as { __bridgehead?: App };
+/** The process-wide App, created on first use. */
+export function getApp(): App {
+  g.__bridgehead ??= createApp();
+  return g.__bridgehead;
+}

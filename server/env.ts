@@ -1,0 +1,41 @@
+// Settings, validated once at start: a bad value stops the process with a message naming the variable.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const envSchema = z.object({
+  BRIDGEHEAD_DB: z.string().min(1).default("./data/bridgehead.db"),
+  BRIDGEHEAD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  BRIDGEHEAD_URL: z.url("must be a URL such as http://portal.example:3000").optional(),
+  BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  BRIDGEHEAD_JOIN_TOKEN_TTL_MIN: z.coerce.number().int().min(1).max(10080).default(60),
+  BRIDGEHEAD_NODE_DOWN_AFTER_S: z.coerce.number().int().min(5).max(3600).default(30),
+});
+
+export type Env = z.infer<typeof envSchema> & { secret: string };
+
+/** Parses process.env; throws an Error whose message names every bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid Bridgehead settings:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data;
+  return { ...env, secret: env.BRIDGEHEAD_SECRET ?? persistentSecret(env.BRIDGEHEAD_DB) };
+}
+
+/** No fixed default secret: generate one beside the database on first start and keep it (mode 600). */
+function persistentSecret(dbFile: string): string {
+  if (dbFile === ":memory:") return crypto.randomBytes(32).toString("base64url");
+  const file = path.join(path.dirname(path.resolve(dbFile)), "secret");
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const secret = crypto.randomBytes(32).toString("base64url");
+    fs.writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
+    return fs.readFileSync(file, "utf8").trim();
+  }
+}

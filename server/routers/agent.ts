@@ -1,0 +1,65 @@
+// The agent channel. join: one-time token → credential. watch: a long-lived SSE subscription on
+// which the server pushes the node's whole desired state whenever its revision changes.
+// report: what the agent applied (also its heartbeat). Every call but join carries the credential.
+import { on } from "node:events";
+import { TRPCError, tracked } from "@trpc/server";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { nodes } from "../../db/schema";
+import { agentReportSchema, joinRequestSchema } from "../../lib/wire";
+import { audit } from "../audit";
+import { compileDesiredState } from "../services/desired";
+import { joinNode, recordReport } from "../services/nodes";
+import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
+
+export const agentRouter = router({
+  join: publicProcedure
+    .input(joinRequestSchema)
+    .mutation(({ ctx, input }) => joinNode(ctx.app, actorOf(ctx), input)),
+
+  watch: nodeProcedure
+    .input(z.object({ nodeId: z.number().int(), lastEventId: z.string().nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      const { app, node } = ctx;
+      if (input.nodeId !== node.id) {
+        audit(app.db, actorOf(ctx, node), {
+          action: "agent.watch",
+          objectType: "node",
+          objectId: input.nodeId,
+          outcome: "refused",
+          detail: `credential of node ${node.name} used for node ${input.nodeId}`,
+        });
+        throw new TRPCError({
+          code: "FORBIDDEN",
+          message: `This credential belongs to node ${node.name}, not node ${input.nodeId}`,
+        });
+      }
+      const conn = app.agents.open(node.id);
+      const stop = AbortSignal.any([conn.signal, app.shutdown.signal, ...(signal ? [signal] : [])]);
+      app.db.update(nodes).set({ lastSeenAt: new Date() }).where(eq(nodes.id, node.id)).run();
+      app.bus.emit("nodes:changed");
+      // Listen before the first read, so a change committed in between is not missed.
+      const wakeups = on(app.bus, `node:${node.id}`, { signal: stop })[Symbol.asyncIterator]();
+      let sent = input.lastEventId ? Number(input.lastEventId) : -1;
+      try {
+        while (!stop.aborted) {
+          const state = compileDesiredState(app.db, node.id);
+          if (!state) return; // node deleted: end the stream
+          if (state.revision !== sent) {
+            sent = state.revision;
+            yield tracked(String(state.revision), state);
+          }
+          await wakeups.next();
+        }
+      } catch (err) {
+        if (!stop.aborted) throw err;
+      } finally {
+        app.agents.close(node.id, conn);
+        app.bus.emit("nodes:changed");
+      }
+    }),
+
+  report: nodeProcedure
+    .input(agentReportSchema)
+    .mutation(({ ctx, input }) => recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input)),
+});

@@ -1,0 +1,32 @@
+import { idInput, nodeCreateInput } from "../../lib/schemas";
+import { notFound } from "../errors";
+import { compileDesiredState } from "../services/desired";
+import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes";
+import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
+
+export const nodeRouter = router({
+  list: adminProcedure.query(({ ctx }) => listNodes(ctx.app)),
+  /** Nodes an instance may be placed on (any signed-in user creating an instance needs this). */
+  choices: protectedProcedure.query(({ ctx }) =>
+    listNodes(ctx.app)
+      .filter((n) => n.state !== "revoked")
+      .map((n) => ({ id: n.id, name: n.name, cluster: n.cluster, state: n.state })),
+  ),
+  desired: adminProcedure.input(idInput).query(({ ctx, input }) => {
+    const state = compileDesiredState(ctx.db, input.id);
+    if (!state) throw notFound(`Node ${input.id}`);
+    return state;
+  }),
+  create: adminProcedure
+    .input(nodeCreateInput)
+    .mutation(({ ctx, input }) => createNode(ctx.app, actorOf(ctx), input)),
+  newToken: adminProcedure
+    .input(idInput)
+    .mutation(({ ctx, input }) => newNodeToken(ctx.app, actorOf(ctx), input.id)),
+  revoke: adminProcedure
+    .input(idInput)
+    .mutation(({ ctx, input }) => revokeNode(ctx.app, actorOf(ctx), input.id)),
+  remove: adminProcedure
+    .input(idInput)
+    .mutation(({ ctx, input }) => removeNode(ctx.app, actorOf(ctx), input.id)),
+});

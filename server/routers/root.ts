@@ -1,0 +1,21 @@
+// The API: one router per entity, merged here.
+
+import { createCallerFactory, router } from "../trpc";
+import { agentRouter } from "./agent";
+import { auditRouter } from "./audit";
+import { instanceRouter } from "./instance";
+import { nodeRouter } from "./node";
+import { userRouter } from "./user";
+import { vnetRouter } from "./vnet";
+
+export const appRouter = router({
+  user: userRouter,
+  vnet: vnetRouter,
+  instance: instanceRouter,
+  node: nodeRouter,
+  agent: agentRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,14 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
+  test: {
+    include: ["**/*.test.ts"],
+    exclude: ["node_modules/**", "e2e/**", ".next/**", "data/**"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Dataplane tests share one kernel; files run in parallel, each with its own namespace prefix.
+    pool: "forks",
+  },
+});
