@@ -44,7 +44,7 @@ export const agentRouter = router({
       try {
         while (!stop.aborted) {
           const state = compileDesiredState(app.db, node.id);
-          if (!state) return; // node deleted: end the stream
+          if (!state) break;
           if (state.revision !== sent) {
             sent = state.revision;
             yield tracked(String(state.revision), state);
@@ -57,6 +57,14 @@ export const agentRouter = router({
         app.agents.close(node.id, conn);
         app.bus.emit("nodes:changed");
       }
+      // Never end the stream quietly (the client would take it as "done"): say why it ended.
+      if (app.shutdown.signal.aborted)
+        throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "Server is restarting; reconnect" });
+      if (signal?.aborted) return;
+      throw new TRPCError({
+        code: "UNAUTHORIZED",
+        message: `Node ${node.name} was revoked or deleted; re-enroll it with a new join token`,
+      });
     }),
 
   report: nodeProcedure

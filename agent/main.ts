@@ -1,0 +1,148 @@
+// The node agent: `npm run agent -- --server URL (--token TOKEN | state file) [--netns NAME]`.
+// Enrolls with a one-time join token, keeps one authenticated channel to the server, applies each
+// pushed desired state to the kernel (or to a network namespace standing in for a node) and
+// reports what it applied. Re-reconciles on a timer to repair drift; that report is its heartbeat.
+import crypto from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { AgentReport, DesiredState } from "../lib/wire";
+import { connect, isFatal, join } from "./channel";
+import { createDataplane } from "./dataplane";
+import { type ReconcileResult, Reconciler } from "./reconciler";
+import { loadState, saveState } from "./state";
+
+const VERSION = "0.1.0";
+
+const { values: args } = parseArgs({
+  options: {
+    server: { type: "string" },
+    token: { type: "string" },
+    netns: { type: "string" },
+    state: { type: "string" },
+    interval: { type: "string", default: "10" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+function usage(msg?: string): never {
+  if (msg) console.error(`agent: ${msg}`);
+  console.error(
+    "usage: npm run agent -- --server URL --token JOIN_TOKEN [--netns NAME] [--state FILE] [--interval SECONDS]\n" +
+      "  --token is needed only the first time; the credential is kept in the state file (mode 600).",
+  );
+  process.exit(msg ? 2 : 0);
+}
+
+const log = (msg: string) =>
+  console.log(`${new Date().toISOString()} agent${args.netns ? `[${args.netns}]` : ""}: ${msg}`);
+
+async function main() {
+  if (args.help) usage();
+  const netns = args.netns;
+  if (netns !== undefined && !/^bh[A-Za-z0-9_.-]{0,40}$/.test(netns))
+    usage("--netns must start with 'bh' (the project's namespace prefix) and use letters, digits, ., _ or -");
+  const intervalMs = Number(args.interval) * 1000;
+  if (!Number.isFinite(intervalMs) || intervalMs < 1000) usage("--interval must be a number of seconds ≥ 1");
+  const stateFile = path.resolve(args.state ?? `data/agent/${netns ?? os.hostname()}.json`);
+
+  let state = loadState(stateFile);
+  const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
+  // A join token not used before means "enroll (again) now"; otherwise the saved credential is used.
+  if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
+    if (!args.server || !args.token)
+      usage(`no credential in ${stateFile}: pass --server and --token to enroll`);
+    const joined = await join(args.server, args.token, os.hostname(), VERSION).catch((err) => {
+      console.error(
+        `agent: enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
+      );
+      process.exit(2);
+    });
+    state = {
+      server: args.server,
+      nodeId: joined.nodeId,
+      nodeName: joined.nodeName,
+      credential: joined.credential,
+      joinTokenHash: tokenHash,
+    };
+    saveState(stateFile, state);
+    log(`enrolled as node ${joined.nodeName} (id ${joined.nodeId}); credential saved in ${stateFile}`);
+  }
+  const { server, nodeId, credential } = state;
+  const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
+  const channel = connect(server, credential);
+
+  let lastResult: { desired: DesiredState; result: ReconcileResult } | null = null;
+  const report = async () => {
+    if (!lastResult) return;
+    const { desired, result } = lastResult;
+    const r: AgentReport = {
+      nodeId,
+      revision: desired.revision,
+      ok: result.ok,
+      error: result.error,
+      operations: result.operations,
+      durationMs: Math.round(result.durationMs * 100) / 100,
+      networks: result.networks,
+      ports: result.ports,
+      agentVersion: VERSION,
+      hostname: os.hostname(),
+    };
+    await channel.report(r).catch((err) => {
+      if (isFatal(err)) fatal(err);
+      log(
+        `report of revision ${desired.revision} not delivered (${err instanceof Error ? err.message : err}); retrying on the next tick`,
+      );
+    });
+  };
+  const reconciler = new Reconciler(
+    (d) => dataplane.reconcile(d),
+    async (desired, result) => {
+      lastResult = { desired, result };
+      if (result.operations > 0 || !result.ok)
+        log(
+          `revision ${desired.revision}: ${result.ok ? "applied" : `FAILED: ${result.error}`} (${result.operations} operations, ${result.durationMs.toFixed(1)} ms)`,
+        );
+      if (state && result.ok) saveState(stateFile, { ...state, lastDesired: desired });
+      await report();
+    },
+  );
+
+  // Restore the last known state before anything else, so a restart repairs the node even
+  // while the server is unreachable.
+  if (state.lastDesired) {
+    reconciler.submit(state.lastDesired);
+    await reconciler.idle();
+  }
+
+  const fatal = (err: unknown): never => {
+    console.error(
+      `agent: the server refused this node (${err instanceof Error ? err.message : err}); the dataplane is left as it is. Re-enroll with a new join token.`,
+    );
+    process.exit(3);
+  };
+  const unsubscribe = channel.watch(nodeId, {
+    state: (s) => reconciler.submit(s),
+    error: (err) =>
+      isFatal(err) ? fatal(err) : log(`channel error: ${err instanceof Error ? err.message : err}`),
+    connected: (up) => log(up ? `connected to ${server}` : "connection lost; reconnecting"),
+  });
+  const timer = setInterval(() => {
+    reconciler.kick();
+    if (!reconciler.current) void report();
+  }, intervalMs);
+
+  const stop = (signal: string) => {
+    log(`${signal}: stopping (the dataplane stays as it is)`);
+    clearInterval(timer);
+    unsubscribe();
+    void reconciler.idle().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error(`agent: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+// Level-based reconcile loop (STYLE.md #12): one reconcile at a time, always of the latest
+// desired state; a state that arrives mid-run is applied right after (intermediate ones skipped).
+import type { DesiredState } from "../lib/wire";
+
+export type ReconcileResult = {
+  ok: boolean;
+  error?: string;
+  operations: number;
+  durationMs: number;
+  networks: { vnetId: number; ok: boolean; error?: string }[];
+  ports: { nicId: number; ok: boolean; error?: string }[];
+};
+
+type Apply = (desired: DesiredState) => Promise<ReconcileResult>;
+type Done = (desired: DesiredState, result: ReconcileResult) => void | Promise<void>;
+
+/** Serializes reconciles and coalesces bursts of pushes into the newest state. */
+export class Reconciler {
+  private latest: DesiredState | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly apply: Apply,
+    private readonly done: Done,
+  ) {}
+
+  /** Sets a new desired state and reconciles toward it. */
+  submit(state: DesiredState) {
+    this.latest = state;
+    this.kick();
+  }
+
+  /** Reconciles the current desired state again (periodic drift repair). */
+  kick() {
+    if (!this.latest) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves when no reconcile is running. */
+  async idle() {
+    while (this.running) await this.running;
+  }
+
+  get current(): DesiredState | null {
+    return this.latest;
+  }
+
+  private async loop() {
+    do {
+      this.again = false;
+      const desired = this.latest!;
+      const started = performance.now();
+      let result: ReconcileResult;
+      try {
+        result = await this.apply(desired);
+      } catch (err) {
+        // An unexpected failure is reported, not fatal: the next push or tick tries again.
+        result = {
+          ok: false,
+          error: `reconcile of revision ${desired.revision} failed: ${err instanceof Error ? err.message : String(err)}`,
+          operations: 0,
+          durationMs: performance.now() - started,
+          networks: [],
+          ports: [],
+        };
+      }
+      await this.done(desired, result);
+    } while (this.again);
+  }
+}

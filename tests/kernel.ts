@@ -1,0 +1,75 @@
+// Helpers for tests on the real kernel: capability check (fail in CI, skip with a printed reason
+// elsewhere), namespace names under the project's prefix, and cleanup of exactly those.
+import { execFileSync } from "node:child_process";
+
+/** Why kernel tests cannot run here, or null when they can. */
+export function kernelUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return "not running as root (network namespaces need root)";
+  try {
+    execFileSync("ip", ["netns", "list"], { stdio: "pipe" });
+    execFileSync("ping", ["-V"], { stdio: "pipe" });
+  } catch (err) {
+    return `iproute2/ping missing or unusable: ${err instanceof Error ? err.message : err}`;
+  }
+  return null;
+}
+
+/** In CI a missing capability fails the suite; elsewhere the suite skips, saying why. */
+export function requireKernel(suite: string): boolean {
+  const why = kernelUnavailable();
+  if (!why) return true;
+  if (process.env.CI === "true") throw new Error(`${suite}: cannot run in CI: ${why}`);
+  console.warn(`SKIP ${suite}: ${why}`);
+  return false;
+}
+
+/** A namespace prefix unique to this test process: bht<pid><tag>. */
+export const nsPrefix = (tag: string) => `bht${process.pid}${tag}`;
+
+/** Deletes every namespace whose name starts with `prefix` (and only those). */
+export function deleteNamespaces(prefix: string) {
+  if (!prefix.startsWith("bh"))
+    throw new Error(`refusing to delete namespaces outside the project prefix: ${prefix}`);
+  const out = execFileSync("ip", ["-j", "netns", "list"], { encoding: "utf8" }).trim();
+  const names = out ? (JSON.parse(out) as { name: string }[]).map((n) => n.name) : [];
+  for (const name of names.filter((n) => n.startsWith(prefix)))
+    execFileSync("ip", ["netns", "del", name], { stdio: "pipe" });
+}
+
+/** Whether a namespace exists. */
+export function hasNamespace(name: string): boolean {
+  const out = execFileSync("ip", ["-j", "netns", "list"], { encoding: "utf8" }).trim();
+  return out ? (JSON.parse(out) as { name: string }[]).some((n) => n.name === name) : false;
+}
+
+/** Runs `ping -c1 -W1 target` inside `ns`; true when answered. */
+export function pings(ns: string, target: string, count = 1): boolean {
+  try {
+    execFileSync("ip", ["netns", "exec", ns, "ping", "-n", "-q", "-c", String(count), "-W", "1", target], {
+      stdio: "pipe",
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or `ms` elapse. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  ms = 15_000,
+): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
