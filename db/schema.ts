@@ -173,6 +173,12 @@ export const nodes = sqliteTable(
   (t) => [index("nodes_cluster_idx").on(t.clusterId)],
 );
 
+// Admin settings as typed JSON values by key (e.g. the VLAN and VNI pools).
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).notNull(),
+});
+
 // A single-row-per-name counter table; "revision" is the global, monotonically increasing revision.
 export const counters = sqliteTable("counters", {
   name: text("name").primaryKey(),
@@ -242,6 +248,8 @@ export const addressRanges = sqliteTable(
     ip6: text("ip6"),
     prefixLength6: integer("prefix_length6"),
     context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
+    // Every offset below freeHint has a lease: lowest-free allocation starts here (O(log n)).
+    freeHint: integer("free_hint").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [index("ar_vnet_idx").on(t.vnetId)],
@@ -257,9 +265,12 @@ export const leases = sqliteTable(
     arId: integer("ar_id")
       .notNull()
       .references(() => addressRanges.id, { onDelete: "restrict" }),
+    // Position of the lease inside its range: the range's math gives IPv4, IPv6 and MAC from it.
+    offset: integer("offset").notNull(),
     ip: text("ip"),
     ipInt: integer("ip_int"),
     ip6: text("ip6"),
+    ip6Ula: text("ip6_ula"),
     mac: text("mac").notNull(),
     state: text("state", { enum: LEASE_STATES }).notNull(),
     nicId: integer("nic_id"),
@@ -274,7 +285,7 @@ export const leases = sqliteTable(
     uniqueIndex("leases_vnet_ip6_uq").on(t.vnetId, t.ip6),
     uniqueIndex("leases_vnet_mac_uq").on(t.vnetId, t.mac),
     uniqueIndex("leases_nic_uq").on(t.nicId),
-    index("leases_ar_idx").on(t.arId),
+    uniqueIndex("leases_ar_offset_uq").on(t.arId, t.offset),
   ],
 );
 
@@ -293,7 +304,10 @@ export const leaseHistory = sqliteTable(
     reason: text("reason"),
     at: createdAt(),
   },
-  (t) => [index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip)],
+  (t) => [
+    index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip),
+    index("lease_history_mac_idx").on(t.vnetId, t.mac),
+  ],
 );
 
 // ---------------------------------------------------------------------------

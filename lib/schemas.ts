@@ -2,6 +2,7 @@
 // so a field is validated the same way in both places and errors land at the same field.
 import { z } from "zod";
 import { ifName, intToIp4, ip4ToInt, ipv4, ipv4Cidr, mtu, NETWORK_TYPES, name, networkOf } from "./domain";
+import { isIp6, isSlaacPrefix } from "./ipam";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -144,3 +145,112 @@ export const userCreateInput = z.object({
 });
 
 export const idInput = z.object({ id: z.coerce.number().int().nonnegative() });
+
+// ---------------------------------------------------------------------------
+// Address ranges and leases (IPAM)
+// ---------------------------------------------------------------------------
+const optionalMac = z
+  .string()
+  .trim()
+  .default("")
+  .refine(
+    (s) => s === "" || /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(s),
+    "MAC must look like 02:00:0a:00:00:01",
+  )
+  .refine(
+    (s) => s === "" || (Number.parseInt(s.slice(0, 2), 16) & 1) === 0,
+    "The first MAC must be unicast (even first byte)",
+  )
+  .transform((s) => s.toLowerCase() || undefined);
+const optionalSlaacPrefix = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || isSlaacPrefix(s), "Use a /64 prefix without host bits, e.g. 2001:db8:1::/64")
+  .transform((s) => (s ? `${s.split("/")[0]}/64` : undefined));
+const optionalIp6 = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address (e.g. 2001:db8::10)")
+  .transform((s) => s || undefined);
+const arSize = z.coerce
+  .number({ error: "Size must be a number" })
+  .int("Size must be a whole number")
+  .min(1, "Size must be at least 1")
+  .max(1 << 20, "A range holds at most 1048576 addresses");
+const prefix6 = z.coerce.number().int().min(1, "Prefix length 1–128").max(128, "Prefix length 1–128");
+
+/** One address range, by type (DESIGN.md): the fields each type needs and nothing else. */
+export const arInput = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("ip4"), ip: ipv4, size: arSize, mac: optionalMac }),
+    z.object({
+      type: z.literal("ip6"),
+      globalPrefix: optionalSlaacPrefix,
+      ulaPrefix: optionalSlaacPrefix,
+      size: arSize,
+      mac: optionalMac,
+    }),
+    z.object({
+      type: z.literal("ip6_static"),
+      ip6: z.string().trim().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::10)"),
+      prefixLength6: prefix6.default(64),
+      size: arSize,
+      mac: optionalMac,
+    }),
+    z.object({
+      type: z.literal("ip4_6"),
+      ip: ipv4,
+      ip6: optionalIp6,
+      prefixLength6: prefix6.default(64),
+      globalPrefix: optionalSlaacPrefix,
+      ulaPrefix: optionalSlaacPrefix,
+      size: arSize,
+      mac: optionalMac,
+    }),
+    z.object({ type: z.literal("ether"), size: arSize, mac: optionalMac }),
+  ])
+  .superRefine((v, ctx) => {
+    if ((v.type === "ip6" || v.type === "ip4_6") && !("ip6" in v && v.ip6) && !v.globalPrefix && !v.ulaPrefix)
+      ctx.addIssue({
+        code: "custom",
+        path: ["globalPrefix"],
+        message:
+          v.type === "ip6"
+            ? "Give a global or a ULA /64 prefix"
+            : "Give a static first IPv6 address or a /64 prefix",
+      });
+    if (v.type === "ip4_6" && v.ip6 && (v.globalPrefix || v.ulaPrefix))
+      ctx.addIssue({
+        code: "custom",
+        path: ["ip6"],
+        message: "Use either a static first IPv6 address or SLAAC prefixes, not both",
+      });
+  });
+export type ArInput = z.input<typeof arInput>;
+
+export const arAddInput = z.object({ vnetId: id, range: arInput });
+export const arResizeInput = z.object({ id, size: arSize });
+
+/** A span of addresses (IPv4, IPv6 or MAC) of one VNET: `from` alone is a single address. */
+export const spanInput = z.object({
+  vnetId: id,
+  from: z.string().trim().min(1, "Give an address"),
+  to: z
+    .string()
+    .trim()
+    .default("")
+    .transform((s) => s || undefined),
+});
+export const holdInput = spanInput.extend({
+  reason: z.string().trim().min(1, "Say why the address is held").max(200),
+  expiresAt: z.coerce.date().optional(),
+});
+export const leaseHistoryInput = z.object({
+  vnetId: id,
+  address: z.string().trim().max(64).optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  limit: z.number().int().min(1).max(1000).default(200),
+});

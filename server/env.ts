@@ -16,7 +16,7 @@ const envSchema = z.object({
 export type Env = z.infer<typeof envSchema> & { secret: string };
 
 /** Parses process.env; throws an Error whose message names every bad variable. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);

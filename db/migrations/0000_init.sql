@@ -30,6 +30,7 @@ CREATE TABLE `address_ranges` (
 	`ip6` text,
 	`prefix_length6` integer,
 	`context` text DEFAULT '{}' NOT NULL,
+	`free_hint` integer DEFAULT 0 NOT NULL,
 	`created_at` integer DEFAULT (unixepoch('subsec') * 1000) NOT NULL,
 	FOREIGN KEY (`vnet_id`) REFERENCES `vnets`(`id`) ON UPDATE no action ON DELETE cascade
 );
@@ -100,13 +101,16 @@ CREATE TABLE `lease_history` (
 );
 --> statement-breakpoint
 CREATE INDEX `lease_history_vnet_ip_idx` ON `lease_history` (`vnet_id`,`ip`);--> statement-breakpoint
+CREATE INDEX `lease_history_mac_idx` ON `lease_history` (`vnet_id`,`mac`);--> statement-breakpoint
 CREATE TABLE `leases` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`vnet_id` integer NOT NULL,
 	`ar_id` integer NOT NULL,
+	`offset` integer NOT NULL,
 	`ip` text,
 	`ip_int` integer,
 	`ip6` text,
+	`ip6_ula` text,
 	`mac` text NOT NULL,
 	`state` text NOT NULL,
 	`nic_id` integer,
@@ -122,7 +126,7 @@ CREATE UNIQUE INDEX `leases_vnet_ip_uq` ON `leases` (`vnet_id`,`ip_int`);--> sta
 CREATE UNIQUE INDEX `leases_vnet_ip6_uq` ON `leases` (`vnet_id`,`ip6`);--> statement-breakpoint
 CREATE UNIQUE INDEX `leases_vnet_mac_uq` ON `leases` (`vnet_id`,`mac`);--> statement-breakpoint
 CREATE UNIQUE INDEX `leases_nic_uq` ON `leases` (`nic_id`);--> statement-breakpoint
-CREATE INDEX `leases_ar_idx` ON `leases` (`ar_id`);--> statement-breakpoint
+CREATE UNIQUE INDEX `leases_ar_offset_uq` ON `leases` (`ar_id`,`offset`);--> statement-breakpoint
 CREATE TABLE `nics` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`instance_id` integer NOT NULL,
@@ -193,6 +197,11 @@ CREATE TABLE `session` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `session_token_unique` ON `session` (`token`);--> statement-breakpoint
 CREATE INDEX `session_user_idx` ON `session` (`user_id`);--> statement-breakpoint
+CREATE TABLE `settings` (
+	`key` text PRIMARY KEY NOT NULL,
+	`value` text NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `sg_rules` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`sg_id` integer NOT NULL,

@@ -4,13 +4,17 @@ import { createCallerFactory, router } from "../trpc";
 import { agentRouter } from "./agent";
 import { auditRouter } from "./audit";
 import { instanceRouter } from "./instance";
+import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
+import { rangeRouter } from "./range";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
 export const appRouter = router({
   user: userRouter,
   vnet: vnetRouter,
+  range: rangeRouter,
+  lease: leaseRouter,
   instance: instanceRouter,
   node: nodeRouter,
   agent: agentRouter,

@@ -1,38 +1,174 @@
-// Lease allocation. Runs inside the caller's IMMEDIATE transaction; the unique indexes on
-// (vnet, ip), (vnet, mac) make a duplicate impossible even if this code had a bug.
-import { and, asc, count, eq, gte, lte } from "drizzle-orm";
+// Lease allocation, holds and releases. Everything runs inside the caller's IMMEDIATE transaction;
+// the unique indexes on (vnet, ip), (vnet, ip6), (vnet, mac) and (range, offset) make a duplicate
+// impossible even if this code had a bug. Lowest-free search starts at the range's free hint
+// (every offset below it is taken), so an allocation costs O(log n) on a filling range.
+import { and, asc, count, eq, gte, inArray, lt, lte } from "drizzle-orm";
 import type { Tx } from "../../db";
-import { addressRanges, leaseHistory, leases, type vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt, macFromIp4 } from "../../lib/domain";
+import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../db/schema";
+import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
 import { conflict, invalid } from "../errors";
 
 type Vnet = typeof vnets.$inferSelect;
 type Ar = typeof addressRanges.$inferSelect;
 export type Lease = typeof leases.$inferSelect;
+type Who = { userId: string; nicId?: number | null; instanceId?: number | null; reason?: string | null };
 
-/** MAC of the address at `ipInt` in `ar`: the AR's first MAC plus the offset, else 02:00:<IPv4>. */
-export function macFor(ar: Ar, ipInt: number): string {
-  if (!ar.mac) return macFromIp4(intToIp4(ipInt));
-  const base = BigInt(`0x${ar.mac.replaceAll(":", "")}`) + BigInt(ipInt - ar.ipStart!);
-  return base.toString(16).padStart(12, "0").match(/../g)!.join(":");
+const SCAN_BATCH = 256;
+
+/** The lowest offset ≥ the range's hint without a lease; null when the range is full. */
+function lowestFreeOffset(tx: Tx, ar: Ar): number | null {
+  let from = ar.freeHint;
+  while (from < ar.size) {
+    const rows = tx
+      .select({ o: leases.offset })
+      .from(leases)
+      .where(and(eq(leases.arId, ar.id), gte(leases.offset, from)))
+      .orderBy(asc(leases.offset))
+      .limit(SCAN_BATCH)
+      .all();
+    let expect = from;
+    for (const r of rows) {
+      if (r.o !== expect) return expect;
+      expect++;
+    }
+    if (rows.length < SCAN_BATCH) return expect < ar.size ? expect : null;
+    from = expect;
+  }
+  return null;
 }
 
-/** Lowest address of `ar` without a lease (held or used), via the (vnet, ip) index; null when full. */
-function lowestFreeIn(tx: Tx, ar: Ar): number | null {
-  const start = ar.ipStart!;
-  const end = start + ar.size - 1;
-  const rows = tx
-    .select({ ip: leases.ipInt })
+/** Holds whose expiry has passed are released before any allocation in the VNET. */
+function purgeExpiredHolds(tx: Tx, vnetId: number) {
+  const expired = tx
+    .select()
     .from(leases)
-    .where(and(eq(leases.vnetId, ar.vnetId), gte(leases.ipInt, start), lte(leases.ipInt, end)))
-    .orderBy(asc(leases.ipInt))
+    .where(and(eq(leases.vnetId, vnetId), eq(leases.state, "hold"), lt(leases.expiresAt, new Date())))
     .all();
-  let expect = start;
-  for (const r of rows) {
-    if (r.ip !== expect) return expect;
-    expect++;
+  for (const l of expired) dropLease(tx, l, { userId: "system", reason: "hold expired" }, "unhold");
+}
+
+function ranges(tx: Tx, vnetId: number): Ar[] {
+  return tx
+    .select()
+    .from(addressRanges)
+    .where(eq(addressRanges.vnetId, vnetId))
+    .orderBy(asc(addressRanges.id))
+    .all();
+}
+
+const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+
+/** Offset of `mac` inside `ar` (the range's first MAC plus the offset), or null when outside. */
+function offsetOfMac(ar: ArSpec, mac: string): number | null {
+  const off = macToBig(mac.toLowerCase()) - macToBig(addressAt(ar, 0).mac);
+  return off >= 0n && off < BigInt(ar.size) ? Number(off) : null;
+}
+
+/** Finds the range and offset of a requested IPv4, IPv6 or MAC address in a VNET. */
+function locate(all: Ar[], addr: string): { ar: Ar; offset: number } | null {
+  const offsetIn = MAC_RE.test(addr) ? offsetOfMac : addr.includes(":") ? offsetOfIp6 : offsetOfIp4;
+  for (const ar of all) {
+    const off = offsetIn(ar as ArSpec, addr);
+    if (off !== null) return { ar, offset: off };
   }
-  return expect <= end ? expect : null;
+  return null;
+}
+
+function insertLease(
+  tx: Tx,
+  vnet: Vnet,
+  ar: Ar,
+  offset: number,
+  state: "used" | "hold",
+  who: Who,
+  expiresAt?: Date | null,
+): Lease {
+  const a = addressAt(ar as ArSpec, offset);
+  const lease = tx
+    .insert(leases)
+    .values({
+      vnetId: vnet.id,
+      arId: ar.id,
+      offset,
+      ip: a.ip,
+      ipInt: a.ipInt,
+      ip6: a.ip6,
+      ip6Ula: a.ip6Ula,
+      mac: a.mac,
+      state,
+      nicId: who.nicId ?? null,
+      reason: who.reason ?? null,
+      expiresAt: expiresAt ?? null,
+      createdBy: who.userId,
+    })
+    .returning()
+    .get();
+  if (offset === ar.freeHint)
+    tx.update(addressRanges)
+      .set({ freeHint: offset + 1 })
+      .where(eq(addressRanges.id, ar.id))
+      .run();
+  tx.insert(leaseHistory)
+    .values({
+      vnetId: vnet.id,
+      ip: a.ip,
+      ip6: a.ip6,
+      mac: a.mac,
+      action: state === "used" ? "allocate" : "hold",
+      nicId: who.nicId ?? null,
+      instanceId: who.instanceId ?? null,
+      userId: who.userId,
+      reason: who.reason ?? null,
+    })
+    .run();
+  return lease;
+}
+
+function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
+  tx.delete(leases).where(eq(leases.id, l.id)).run();
+  const ar = tx
+    .select({ hint: addressRanges.freeHint })
+    .from(addressRanges)
+    .where(eq(addressRanges.id, l.arId))
+    .get();
+  if (ar && l.offset < ar.hint)
+    tx.update(addressRanges).set({ freeHint: l.offset }).where(eq(addressRanges.id, l.arId)).run();
+  tx.insert(leaseHistory)
+    .values({
+      vnetId: l.vnetId,
+      ip: l.ip,
+      ip6: l.ip6,
+      mac: l.mac,
+      action,
+      nicId: l.nicId,
+      instanceId: who.instanceId ?? null,
+      userId: who.userId,
+      reason: who.reason ?? null,
+    })
+    .run();
+}
+
+/** Describes who holds a lease, for refusal messages ("10.0.0.5 (used by web1)"). */
+function describe(tx: Tx, ls: Lease[]): string {
+  const nicIds = ls.map((l) => l.nicId).filter((x): x is number => x !== null);
+  const owners = nicIds.length
+    ? new Map(
+        tx
+          .select({ nicId: nics.id, name: instances.name })
+          .from(nics)
+          .innerJoin(instances, eq(instances.id, nics.instanceId))
+          .where(inArray(nics.id, nicIds))
+          .all()
+          .map((r) => [r.nicId, r.name]),
+      )
+    : new Map<number, string>();
+  const shown = ls.slice(0, 8).map((l) => {
+    const addr = l.ip ?? l.ip6 ?? l.mac;
+    return l.state === "hold"
+      ? `${addr} (on hold${l.reason ? `: ${l.reason}` : ""})`
+      : `${addr} (used by ${owners.get(l.nicId!) ?? "a NIC"})`;
+  });
+  return shown.join(", ") + (ls.length > 8 ? ` and ${ls.length - 8} more` : "");
 }
 
 /** Allocates a used lease for a NIC: the requested address if free, else the lowest free one. */
@@ -41,91 +177,109 @@ export function allocateLease(
   vnet: Vnet,
   opts: { ip?: string; nicId: number; instanceId: number; userId: string; field?: string },
 ): Lease {
-  const ars = tx
-    .select()
-    .from(addressRanges)
-    .where(eq(addressRanges.vnetId, vnet.id))
-    .orderBy(asc(addressRanges.ipStart))
-    .all()
-    .filter((a) => a.ipStart !== null);
-  let pick: { ar: Ar; ip: number } | null = null;
+  purgeExpiredHolds(tx, vnet.id);
+  const all = ranges(tx, vnet.id);
+  const who = { userId: opts.userId, nicId: opts.nicId, instanceId: opts.instanceId };
   if (opts.ip) {
-    const want = ip4ToInt(opts.ip);
-    const ar = ars.find((a) => want >= a.ipStart! && want < a.ipStart! + a.size);
-    if (!ar) throw invalid(`${opts.ip} is not in any address range of VNET ${vnet.name}`, opts.field);
+    const at = locate(all, opts.ip);
+    if (!at) throw invalid(`${opts.ip} is not in any address range of VNET ${vnet.name}`, opts.field);
     const taken = tx
       .select()
       .from(leases)
-      .where(and(eq(leases.vnetId, vnet.id), eq(leases.ipInt, want)))
+      .where(and(eq(leases.arId, at.ar.id), eq(leases.offset, at.offset)))
       .get();
     if (taken)
       throw conflict(
         `${opts.ip} in VNET ${vnet.name} is ${taken.state === "hold" ? "on hold" : "already in use"}; leave the address empty to get the lowest free one`,
         opts.field,
       );
-    pick = { ar, ip: want };
-  } else {
-    for (const ar of ars) {
-      const ip = lowestFreeIn(tx, ar);
-      if (ip !== null) {
-        pick = { ar, ip };
-        break;
-      }
-    }
+    return insertLease(tx, vnet, at.ar, at.offset, "used", who);
   }
-  if (!pick) {
-    const total = ars.reduce((n, a) => n + a.size, 0);
-    const used = tx.select({ n: count() }).from(leases).where(eq(leases.vnetId, vnet.id)).get()?.n ?? 0;
-    throw conflict(
-      `No free address left in VNET ${vnet.name} (${used} of ${total} used); add or resize an address range`,
-      opts.field,
-    );
+  for (const ar of all) {
+    const off = lowestFreeOffset(tx, ar);
+    if (off !== null) return insertLease(tx, vnet, ar, off, "used", who);
+    // Keep the hint exact for a full range, so the next attempt costs nothing.
+    if (ar.freeHint !== ar.size)
+      tx.update(addressRanges).set({ freeHint: ar.size }).where(eq(addressRanges.id, ar.id)).run();
   }
-  const ip = intToIp4(pick.ip);
-  const mac = macFor(pick.ar, pick.ip);
-  const lease = tx
-    .insert(leases)
-    .values({
-      vnetId: vnet.id,
-      arId: pick.ar.id,
-      ip,
-      ipInt: pick.ip,
-      mac,
-      state: "used",
-      nicId: opts.nicId,
-      createdBy: opts.userId,
-    })
-    .returning()
-    .get();
-  tx.insert(leaseHistory)
-    .values({
-      vnetId: vnet.id,
-      ip,
-      mac,
-      action: "allocate",
-      nicId: opts.nicId,
-      instanceId: opts.instanceId,
-      userId: opts.userId,
-    })
-    .run();
-  return lease;
+  const total = all.reduce((n, a) => n + a.size, 0);
+  const used = tx.select({ n: count() }).from(leases).where(eq(leases.vnetId, vnet.id)).get()?.n ?? 0;
+  throw conflict(
+    `No free address left in VNET ${vnet.name} (${used} of ${total} used); add or resize an address range`,
+    opts.field,
+  );
 }
 
-/** Releases the lease of a NIC (instance deletion), recording it in the lease history. */
+/** Releases the lease of a NIC (instance or NIC deletion), recording it in the lease history. */
 export function releaseNicLease(tx: Tx, nicId: number, instanceId: number, userId: string) {
   const lease = tx.select().from(leases).where(eq(leases.nicId, nicId)).get();
-  if (!lease) return;
-  tx.delete(leases).where(eq(leases.id, lease.id)).run();
-  tx.insert(leaseHistory)
-    .values({
-      vnetId: lease.vnetId,
-      ip: lease.ip,
-      ip6: lease.ip6,
-      mac: lease.mac,
-      action: "release",
-      nicId,
-      instanceId,
-      userId,
-    })
-    .run();
+  if (lease) dropLease(tx, lease, { userId, instanceId }, "release");
+}
+
+type Span = { from: string; to?: string };
+
+/** The (range, offset) pairs of a span of addresses in a VNET; refuses spans outside its ranges. */
+function spanOffsets(tx: Tx, vnet: Vnet, span: Span): { ar: Ar; offset: number }[] {
+  const all = ranges(tx, vnet.id);
+  const a = locate(all, span.from);
+  if (!a) throw invalid(`${span.from} is not in any address range of VNET ${vnet.name}`, "from");
+  const b = span.to ? locate(all, span.to) : a;
+  if (!b) throw invalid(`${span.to} is not in any address range of VNET ${vnet.name}`, "to");
+  if (b.ar.id !== a.ar.id)
+    throw invalid(
+      `${span.from} and ${span.to} are in different address ranges; hold each range's part separately`,
+      "to",
+    );
+  if (b.offset < a.offset) throw invalid(`${span.to} comes before ${span.from}`, "to");
+  if (b.offset - a.offset >= 65536) throw invalid("A span holds at most 65536 addresses at once", "to");
+  return Array.from({ length: b.offset - a.offset + 1 }, (_, i) => ({ ar: a.ar, offset: a.offset + i }));
+}
+
+function leasesAt(tx: Tx, arId: number, from: number, to: number): Lease[] {
+  return tx
+    .select()
+    .from(leases)
+    .where(and(eq(leases.arId, arId), gte(leases.offset, from), lte(leases.offset, to)))
+    .orderBy(asc(leases.offset))
+    .all();
+}
+
+/** Puts a span of free addresses on hold (kept out of allocation); refuses if any is taken. */
+export function holdSpan(
+  tx: Tx,
+  vnet: Vnet,
+  span: Span,
+  who: { userId: string; reason: string; expiresAt?: Date | null },
+) {
+  purgeExpiredHolds(tx, vnet.id);
+  const offs = spanOffsets(tx, vnet, span);
+  const ar = offs[0]!.ar;
+  const taken = leasesAt(tx, ar.id, offs[0]!.offset, offs.at(-1)!.offset);
+  if (taken.length)
+    throw conflict(`Cannot hold: ${describe(tx, taken)} already taken in VNET ${vnet.name}`, "from");
+  for (const o of offs)
+    insertLease(tx, vnet, ar, o.offset, "hold", { userId: who.userId, reason: who.reason }, who.expiresAt);
+  return offs.length;
+}
+
+/** Releases the holds in a span; addresses used by NICs are refused, naming them. */
+export function releaseSpan(tx: Tx, vnet: Vnet, span: Span, who: { userId: string }) {
+  const offs = spanOffsets(tx, vnet, span);
+  const found = leasesAt(tx, offs[0]!.ar.id, offs[0]!.offset, offs.at(-1)!.offset);
+  const used = found.filter((l) => l.state === "used");
+  if (used.length)
+    throw conflict(`Cannot release ${describe(tx, used)}: delete the NIC to free a used address`, "from");
+  if (!found.length)
+    throw invalid(
+      `No address between ${span.from} and ${span.to ?? span.from} is on hold in VNET ${vnet.name}`,
+      "from",
+    );
+  for (const l of found) dropLease(tx, l, { userId: who.userId }, "unhold");
+  return found.length;
+}
+
+/** Leases of a range at or beyond `fromOffset`, described for refusal messages. */
+export function describeLeasesFrom(tx: Tx, ar: Ar, fromOffset: number): string | null {
+  const ls = leasesAt(tx, ar.id, fromOffset, ar.size - 1);
+  return ls.length ? describe(tx, ls) : null;
 }

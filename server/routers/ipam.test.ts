@@ -1,0 +1,179 @@
+import { TRPCError } from "@trpc/server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { App } from "../app";
+import { snapshot, testApp, userCaller } from "../testing";
+import { fieldErrorsOf } from "../trpc";
+
+async function refusal(p: Promise<unknown>) {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  return err as TRPCError;
+}
+
+describe("address ranges and leases", () => {
+  let app: App;
+  let admin: Awaited<ReturnType<typeof userCaller>>;
+  let vnetId: number;
+  let nodeId: number;
+  beforeEach(async () => {
+    app = testApp();
+    admin = await userCaller(app, "alice", "admin", 0);
+    vnetId = (
+      await admin.vnet.create({
+        name: "net",
+        subnet: "10.5.0.0/16",
+        gateway: "10.5.0.1",
+        firstIp: "10.5.0.10",
+        size: 10,
+      })
+    ).id;
+    nodeId = (await admin.node.create({ name: "node1" })).id;
+  });
+  const leases = async () => (await admin.lease.list({ vnetId })).map((l) => `${l.ip ?? l.mac}:${l.state}`);
+
+  it("adds ranges of every type to a live VNET", async () => {
+    await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.1.0", size: 256 } });
+    await admin.range.add({
+      vnetId,
+      range: { type: "ip4_6", ip: "10.5.2.1", size: 10, globalPrefix: "2001:db8:5::/64" },
+    });
+    await admin.range.add({ vnetId, range: { type: "ip6_static", ip6: "2001:db8:6::100", size: 50 } });
+    await admin.range.add({ vnetId, range: { type: "ip6", ulaPrefix: "fd00:5::/64", size: 20 } });
+    await admin.range.add({ vnetId, range: { type: "ether", size: 5, mac: "02:33:00:00:00:00" } });
+    const v = await admin.vnet.get({ id: vnetId });
+    expect(v.ranges.map((r) => r.type)).toEqual(["ip4", "ip4", "ip4_6", "ip6_static", "ip6", "ether"]);
+    // Ranges without IPv4 got a random locally administered first MAC.
+    expect(v.ranges[4]!.mac).toMatch(/^02:(?!00)/);
+  });
+
+  it("dual-stack NICs get an IPv4 and a SLAAC IPv6 derived from their MAC", async () => {
+    const ds = (await admin.vnet.create({ name: "ds", subnet: "10.6.0.0/24", firstIp: "10.6.0.10", size: 1 }))
+      .id;
+    await admin.range.resize({ id: (await admin.vnet.get({ id: ds })).ranges[0]!.id, size: 1 });
+    await admin.range.add({
+      vnetId: ds,
+      range: { type: "ip4_6", ip: "10.6.0.20", size: 5, globalPrefix: "2001:db8:6::/64" },
+    });
+    const inst = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId: ds, ip: "10.6.0.20" }] });
+    expect(inst.nics[0]).toMatchObject({ ip: "10.6.0.20", mac: "02:00:0a:06:00:14" });
+    const [l] = (await admin.lease.list({ vnetId: ds })).filter((x) => x.ip === "10.6.0.20");
+    expect(l!.ip6).toBe("2001:db8:6::aff:fe06:14");
+  });
+
+  it.each([
+    [{ type: "ip4" as const, ip: "10.5.0.15", size: 5 }, "IPv4 addresses"],
+    [{ type: "ip4" as const, ip: "10.9.0.1", size: 5 }, "outside the VNET's subnet"],
+    [{ type: "ether" as const, size: 5, mac: "02:00:0a:05:00:0c" }, "MAC addresses"],
+  ])("refuses a range that clashes (%o) and writes nothing", async (range, message) => {
+    const before = snapshot(app);
+    const err = await refusal(admin.range.add({ vnetId, range }));
+    expect(err.message).toContain(message);
+    expect(fieldErrorsOf(err.cause)).toHaveProperty(["range.ip"]);
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("refuses malformed ranges at the field", async () => {
+    const bad = [
+      [{ type: "ip6", size: 4 }, "range.globalPrefix"],
+      [{ type: "ip6", size: 4, globalPrefix: "2001:db8::1/64" }, "range.globalPrefix"],
+      [{ type: "ip6_static", ip6: "nope", size: 4 }, "range.ip6"],
+      [
+        { type: "ip4_6", ip: "10.5.3.1", ip6: "2001:db8::1", globalPrefix: "2001:db8::/64", size: 4 },
+        "range.ip6",
+      ],
+      [{ type: "ip4", ip: "10.5.3.1", size: 0 }, "range.size"],
+      [{ type: "ether", size: 4, mac: "03:00:00:00:00:00" }, "range.mac"],
+    ] as const;
+    const before = snapshot(app);
+    for (const [range, field] of bad) {
+      const err = await refusal(admin.range.add({ vnetId, range: range as never }));
+      expect(err.code, JSON.stringify(range)).toBe("BAD_REQUEST");
+      expect(Object.keys(fieldErrorsOf(err.cause) ?? {}), JSON.stringify(range)).toContain(field);
+    }
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("warns (without refusing) when an IPv4 range overlaps another VNET in the same cluster", async () => {
+    await admin.vnet.create({ name: "other", subnet: "10.5.0.0/16", firstIp: "10.5.9.0", size: 10 });
+    const res = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.9.5", size: 10 } });
+    expect(res.warnings).toEqual(["Overlaps 10.5.9.5… with VNET other in a shared cluster"]);
+  });
+
+  it("holds an address with a reason; allocation skips it; release makes it allocatable again", async () => {
+    await admin.lease.hold({ vnetId, from: "10.5.0.10", reason: "router VIP" });
+    expect(await leases()).toEqual(["10.5.0.10:hold"]);
+    const a = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId }] });
+    expect(a.nics[0]!.ip).toBe("10.5.0.11");
+    const before = snapshot(app);
+    const err = await refusal(
+      admin.instance.create({ name: "b", nodeId, nics: [{ vnetId, ip: "10.5.0.10" }] }),
+    );
+    expect(err.message).toContain("on hold");
+    expect(snapshot(app)).toEqual(before);
+    await admin.lease.release({ vnetId, from: "10.5.0.10" });
+    const b = await admin.instance.create({ name: "b", nodeId, nics: [{ vnetId }] });
+    expect(b.nics[0]!.ip).toBe("10.5.0.10");
+  });
+
+  it("holds and releases whole spans; holding over a used address is refused naming it", async () => {
+    await admin.instance.create({ name: "web", nodeId, nics: [{ vnetId, ip: "10.5.0.14" }] });
+    const before = snapshot(app);
+    const err = await refusal(admin.lease.hold({ vnetId, from: "10.5.0.12", to: "10.5.0.16", reason: "x" }));
+    expect(err.message).toContain("10.5.0.14 (used by web)");
+    expect(snapshot(app)).toEqual(before);
+    expect(
+      (await admin.lease.hold({ vnetId, from: "10.5.0.15", to: "10.5.0.19", reason: "spare" })).held,
+    ).toBe(5);
+    const rel = await refusal(admin.lease.release({ vnetId, from: "10.5.0.14", to: "10.5.0.19" }));
+    expect(rel.message).toContain("10.5.0.14 (used by web)");
+    expect((await admin.lease.release({ vnetId, from: "10.5.0.15", to: "10.5.0.19" })).released).toBe(5);
+  });
+
+  it("an expired hold is released at the next allocation and the history says so", async () => {
+    await admin.lease.hold({
+      vnetId,
+      from: "10.5.0.10",
+      reason: "maintenance",
+      expiresAt: new Date(Date.now() - 1),
+    });
+    const a = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId }] });
+    expect(a.nics[0]!.ip).toBe("10.5.0.10");
+    const h = await admin.lease.history({ vnetId, address: "10.5.0.10" });
+    expect(h.map((x) => [x.action, x.reason])).toEqual([
+      ["allocate", null],
+      ["unhold", "hold expired"],
+      ["hold", "maintenance"],
+    ]);
+  });
+
+  it("refuses to shrink or remove a range below its leases, naming them, and writes nothing", async () => {
+    await admin.instance.create({ name: "web", nodeId, nics: [{ vnetId, ip: "10.5.0.18" }] });
+    await admin.lease.hold({ vnetId, from: "10.5.0.17", reason: "printer" });
+    const arId = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    const before = snapshot(app);
+    const shrink = await refusal(admin.range.resize({ id: arId, size: 5 }));
+    expect(shrink.message).toBe(
+      "Cannot shrink range " +
+        arId +
+        " (ip4 10.5.0.10, 10 addresses) to 5: 10.5.0.17 (on hold: printer), 10.5.0.18 (used by web) would fall outside; release them first",
+    );
+    const rm = await refusal(admin.range.remove({ id: arId }));
+    expect(rm.message).toContain("10.5.0.18 (used by web)");
+    expect(snapshot(app)).toEqual(before);
+    await admin.range.resize({ id: arId, size: 9 });
+    expect((await admin.vnet.get({ id: vnetId })).ranges[0]!.size).toBe(9);
+  });
+
+  it("who had an address: the history names instance and user per allocation and release", async () => {
+    const a = await admin.instance.create({ name: "tuesday", nodeId, nics: [{ vnetId }] });
+    await admin.instance.remove({ id: a.id });
+    const h = await admin.lease.history({ vnetId, address: "10.5.0.10" });
+    expect(h.map((x) => [x.action, x.instanceId, x.user])).toEqual([
+      ["release", a.id, "alice"],
+      ["allocate", a.id, "alice"],
+    ]);
+  });
+});
