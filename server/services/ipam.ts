@@ -149,7 +149,7 @@ function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
 }
 
 /** Describes who holds a lease, for refusal messages ("10.0.0.5 (used by web1)"). */
-function describe(tx: Tx, ls: Lease[]): string {
+function describeLeases(tx: Tx, ls: Lease[]): string {
   const nicIds = ls.map((l) => l.nicId).filter((x): x is number => x !== null);
   const owners = nicIds.length
     ? new Map(
@@ -256,7 +256,7 @@ export function holdSpan(
   const ar = offs[0]!.ar;
   const taken = leasesAt(tx, ar.id, offs[0]!.offset, offs.at(-1)!.offset);
   if (taken.length)
-    throw conflict(`Cannot hold: ${describe(tx, taken)} already taken in VNET ${vnet.name}`, "from");
+    throw conflict(`Cannot hold: ${describeLeases(tx, taken)} already taken in VNET ${vnet.name}`, "from");
   for (const o of offs)
     insertLease(tx, vnet, ar, o.offset, "hold", { userId: who.userId, reason: who.reason }, who.expiresAt);
   return offs.length;
@@ -268,7 +268,7 @@ export function releaseSpan(tx: Tx, vnet: Vnet, span: Span, who: { userId: strin
   const found = leasesAt(tx, offs[0]!.ar.id, offs[0]!.offset, offs.at(-1)!.offset);
   const used = found.filter((l) => l.state === "used");
   if (used.length)
-    throw conflict(`Cannot release ${describe(tx, used)}: delete the NIC to free a used address`, "from");
+    throw conflict(`Cannot release ${describeLeases(tx, used)}: delete the NIC to free a used address`, "from");
   if (!found.length)
     throw invalid(
       `No address between ${span.from} and ${span.to ?? span.from} is on hold in VNET ${vnet.name}`,
@@ -281,5 +281,5 @@ export function releaseSpan(tx: Tx, vnet: Vnet, span: Span, who: { userId: strin
 /** Leases of a range at or beyond `fromOffset`, described for refusal messages. */
 export function describeLeasesFrom(tx: Tx, ar: Ar, fromOffset: number): string | null {
   const ls = leasesAt(tx, ar.id, fromOffset, ar.size - 1);
-  return ls.length ? describe(tx, ls) : null;
+  return ls.length ? describeLeases(tx, ls) : null;
 }
