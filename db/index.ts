@@ -12,6 +12,12 @@ export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 const MIGRATIONS = path.join(import.meta.dirname ?? __dirname, "migrations");
 
+/** The connection behind a Db or Tx (a drizzle transaction shares its database's session), used
+ * to cache prepared statements per connection. */
+export function connectionOf(db: Db | Tx): object {
+  return (db as unknown as { session: { client: object } }).session.client;
+}
+
 /** Opens (creating if needed) the database at `file` (":memory:" for tests), migrated and seeded. */
 export function openDb(file: string): Db {
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

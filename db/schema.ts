@@ -286,6 +286,8 @@ export const leases = sqliteTable(
     uniqueIndex("leases_vnet_mac_uq").on(t.vnetId, t.mac),
     uniqueIndex("leases_nic_uq").on(t.nicId),
     uniqueIndex("leases_ar_offset_uq").on(t.arId, t.offset),
+    // Finds expired holds without scanning the VNET's leases (checked before every allocation).
+    index("leases_state_expiry_idx").on(t.vnetId, t.state, t.expiresAt),
   ],
 );
 

@@ -34,6 +34,8 @@ export function createAuth({ db, secret, baseURL }: AuthOptions) {
     // against the request's own host.
     trustedOrigins: (request) => (request ? [new URL(request.url).origin] : []),
     telemetry: { enabled: false },
+    // Without BRIDGEHEAD_URL the origin comes from each request, which is what we want behind any host name.
+    logger: { level: "error" },
     plugins: [
       username({ minUsernameLength: 2, maxUsernameLength: 32 }),
       admin({ defaultRole: "user", adminRoles: ["admin"] }),

@@ -127,6 +127,7 @@ CREATE UNIQUE INDEX `leases_vnet_ip6_uq` ON `leases` (`vnet_id`,`ip6`);--> state
 CREATE UNIQUE INDEX `leases_vnet_mac_uq` ON `leases` (`vnet_id`,`mac`);--> statement-breakpoint
 CREATE UNIQUE INDEX `leases_nic_uq` ON `leases` (`nic_id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `leases_ar_offset_uq` ON `leases` (`ar_id`,`offset`);--> statement-breakpoint
+CREATE INDEX `leases_state_expiry_idx` ON `leases` (`vnet_id`,`state`,`expires_at`);--> statement-breakpoint
 CREATE TABLE `nics` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`instance_id` integer NOT NULL,

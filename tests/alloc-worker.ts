@@ -1,0 +1,42 @@
+// A separate process allocating through the same service code as the API (instance creation with
+// one NIC), on its own SQLite connection to a shared file. Prints {"ok":n,"refused":m} when done.
+import { TRPCError } from "@trpc/server";
+import { createApp } from "../server/app";
+import { loadEnv } from "../server/env";
+import { DomainError } from "../server/errors";
+import { createInstance } from "../server/services/instances";
+import { loadSessionUser } from "../server/trpc";
+
+const [file, userId, vnetId, nodeId, count, tag] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const app = createApp(
+  loadEnv({ BRIDGEHEAD_DB: file, BRIDGEHEAD_SECRET: "test-secret-test-secret-test-secret-0000" }),
+);
+const owner = loadSessionUser(app, userId)!;
+let ok = 0;
+let refused = 0;
+const other: string[] = [];
+for (let i = 0; i < Number(count); i++) {
+  try {
+    createInstance(app, { userId, name: "worker", ip: null }, owner, {
+      name: `${tag}-${i}`,
+      nodeId: Number(nodeId),
+      nics: [{ vnetId: Number(vnetId), ip: undefined }],
+    });
+    ok++;
+  } catch (err) {
+    if (
+      (err instanceof DomainError && err.kind === "conflict") ||
+      (err instanceof TRPCError && err.code === "CONFLICT")
+    )
+      refused++;
+    else other.push(String(err));
+  }
+}
+console.log(JSON.stringify({ ok, refused, other }));
