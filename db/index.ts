@@ -10,7 +10,15 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 /** A transaction handle: same query API as Db. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
-const MIGRATIONS = path.join(import.meta.dirname ?? __dirname, "migrations");
+/** The migrations folder: beside this file when run from source (tsx, vitest), or under the working
+ * directory when bundled by Next (where this module's own location is inside .next/). */
+function migrationsFolder(): string {
+  const candidates = [path.join(process.cwd(), "db", "migrations")];
+  if (typeof import.meta.dirname === "string") candidates.unshift(path.join(import.meta.dirname, "migrations"));
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, "meta", "_journal.json")));
+  if (!found) throw new Error(`Database migrations not found (looked in ${candidates.join(", ")})`);
+  return found;
+}
 
 /** The connection behind a Db or Tx (a drizzle transaction shares its database's session), used
  * to cache prepared statements per connection. */
@@ -28,7 +36,7 @@ export function openDb(file: string): Db {
   // Writers queue instead of failing with SQLITE_BUSY when another process (agent bench, CLI) holds the lock.
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  migrate(db, { migrationsFolder: migrationsFolder() });
   seed(db);
   return db;
 }

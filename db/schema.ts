@@ -405,6 +405,8 @@ export const nics = sqliteTable(
       .notNull()
       .references(() => vnets.id, { onDelete: "restrict" }),
     qos: text("qos", { mode: "json" }).$type<Qos>(),
+    // Per-NIC context overrides: resolved NIC > address range > VNET.
+    context: text("context", { mode: "json" }).$type<ContextAttrs>(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("nics_instance_idx_uq").on(t.instanceId, t.idx), index("nics_vnet_idx").on(t.vnetId)],

@@ -150,6 +150,8 @@ export const contextSchema = z
     dns: z.array(z.string()).max(8).optional(),
     searchDomains: z.array(z.string()).max(8).optional(),
     guestMtu: mtu.optional(),
+    /** GATEWAY_IFACE: a NIC on this network owns the guest's default route. */
+    defaultRoute: z.boolean().optional(),
     custom: z.record(z.string(), z.string()).optional(),
   })
   .strict();

@@ -1,8 +1,22 @@
 // API input schemas, shared by the server (tRPC .input) and the browser forms (zodResolver),
 // so a field is validated the same way in both places and errors land at the same field.
 import { z } from "zod";
-import { ifName, intToIp4, ip4ToInt, ipv4, ipv4Cidr, mtu, NETWORK_TYPES, name, networkOf } from "./domain";
+import {
+  DRIVERS,
+  ifName,
+  intToIp4,
+  ip4ToInt,
+  ipv4,
+  ipv4Cidr,
+  mtu,
+  NETWORK_TYPES,
+  name,
+  networkOf,
+  vlanId,
+  vni,
+} from "./domain";
 import { isIp6, isSlaacPrefix } from "./ipam";
+import { parseRate, parseSize } from "./units";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -253,4 +267,193 @@ export const leaseHistoryInput = z.object({
   from: z.coerce.date().optional(),
   to: z.coerce.date().optional(),
   limit: z.number().int().min(1).max(1000).default(200),
+});
+
+// ---------------------------------------------------------------------------
+// VNET configuration, context and QoS
+// ---------------------------------------------------------------------------
+const optionalInt = (schema: z.ZodNumber) =>
+  z.union([z.literal("").transform(() => undefined), z.coerce.number().pipe(schema)]).optional();
+
+/** VLAN ID / VNI: a number, "auto" (lowest free in the admin's pool) or "" (none). */
+const poolId = (schema: z.ZodNumber) =>
+  z
+    .union([z.literal("auto"), z.literal("").transform(() => null), z.coerce.number().pipe(schema), z.null()])
+    .optional();
+
+export const vnetUpdateInput = z
+  .object({
+    id,
+    description: z.string().trim().max(500).optional(),
+    driver: z.enum(DRIVERS).optional(),
+    networkType: z.enum(NETWORK_TYPES).optional(),
+    bridge: optionalIfName.optional(),
+    phydev: z
+      .string()
+      .trim()
+      .refine(
+        (s) => s === "" || ifName.safeParse(s).success,
+        "Up to 15 letters, digits, dot, dash or underscore",
+      )
+      .transform((s) => s || null)
+      .optional(),
+    vlanId: poolId(vlanId),
+    vni: poolId(vni),
+    mtu: z.coerce.number().pipe(mtu).optional(),
+    applyBridgeAddress: z.boolean().optional(),
+    antiSpoofing: z.boolean().optional(),
+    clusterIds: z.array(id).min(1, "Pick at least one cluster").optional(),
+  })
+  .strict();
+
+const csv = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+const domainName =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** Context attributes as the form edits them (text), producing the stored shape. */
+export const contextInput = z
+  .object({
+    gateway: z
+      .string()
+      .trim()
+      .default("")
+      .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address")
+      .transform((s) => s || undefined),
+    gateway6: z
+      .string()
+      .trim()
+      .default("")
+      .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address")
+      .transform((s) => s || undefined),
+    dns: z
+      .string()
+      .trim()
+      .default("")
+      .refine(
+        (s) => csv(s).every((x) => ipv4.safeParse(x).success || isIp6(x)),
+        "Use IPv4 or IPv6 addresses separated by commas",
+      )
+      .refine((s) => csv(s).length <= 8, "At most 8 DNS servers")
+      .transform((s) => (csv(s).length ? csv(s) : undefined)),
+    searchDomains: z
+      .string()
+      .trim()
+      .default("")
+      .refine(
+        (s) => csv(s).every((x) => domainName.test(x)),
+        "Use domain names separated by commas, e.g. lab.example",
+      )
+      .transform((s) => (csv(s).length ? csv(s) : undefined)),
+    guestMtu: optionalInt(mtu),
+    defaultRoute: z.boolean().optional(),
+    custom: z
+      .string()
+      .default("")
+      .refine(
+        (s) => s.split("\n").every((l) => l.trim() === "" || /^[A-Z][A-Z0-9_]*\s*=/.test(l.trim())),
+        "One KEY=value per line; keys are upper-case letters, digits and _",
+      )
+      .transform((s) => {
+        const pairs = s
+          .split("\n")
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .map((l) => [l.slice(0, l.indexOf("=")).trim(), l.slice(l.indexOf("=") + 1).trim()] as const);
+        return pairs.length ? Object.fromEntries(pairs) : undefined;
+      }),
+  })
+  .strict();
+export const setContextInput = z.object({ id, context: contextInput });
+
+const rate = z
+  .string()
+  .trim()
+  .default("")
+  .transform((s, ctx) => {
+    if (!s) return undefined;
+    try {
+      return parseRate(s);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+const size = z
+  .string()
+  .trim()
+  .default("")
+  .transform((s, ctx) => {
+    if (!s) return undefined;
+    try {
+      return parseSize(s);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** QoS caps as typed by users ("100 Mbit/s", "12.5 MB/s", "64 KB"), producing canonical units. */
+export const qosInput = z
+  .object({
+    inboundAvg: rate,
+    inboundPeak: rate,
+    inboundBurst: size,
+    outboundAvg: rate,
+    outboundPeak: rate,
+    outboundBurst: size,
+  })
+  .superRefine((q, ctx) => {
+    for (const dir of ["inbound", "outbound"] as const) {
+      const avg = q[`${dir}Avg`];
+      const peak = q[`${dir}Peak`];
+      if (peak !== undefined && avg === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [`${dir}Avg`],
+          message: "Set an average rate before a peak rate",
+        });
+      if (peak !== undefined && avg !== undefined && peak < avg)
+        ctx.addIssue({
+          code: "custom",
+          path: [`${dir}Peak`],
+          message: "Peak rate must be at least the average rate",
+        });
+      if (q[`${dir}Burst`] !== undefined && avg === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [`${dir}Burst`],
+          message: "Set an average rate before a burst size",
+        });
+    }
+  })
+  .transform((q) =>
+    Object.fromEntries(
+      Object.entries({
+        inboundAvgBps: q.inboundAvg,
+        inboundPeakBps: q.inboundPeak,
+        inboundBurstBytes: q.inboundBurst,
+        outboundAvgBps: q.outboundAvg,
+        outboundPeakBps: q.outboundPeak,
+        outboundBurstBytes: q.outboundBurst,
+      }).filter(([, v]) => v !== undefined),
+    ),
+  );
+export const setQosInput = z.object({ id, qos: qosInput });
+
+// ---------------------------------------------------------------------------
+// Hoster compatibility: network_config.json
+// ---------------------------------------------------------------------------
+export const hosterNetworkSchema = z.object({
+  network_name: name,
+  network_gateway: ipv4,
+  network_subnet: ipv4Cidr,
+  network_range_start: ipv4,
+  network_range_end: ipv4,
+  bridge_interface: z.string().trim().min(1),
+  apply_bridge_address: z.boolean().default(true),
+  comment: z.string().max(500).default(""),
+});
+export const hosterImportInput = z.object({
+  // Hoster's file is a JSON array of networks; a single object is accepted too.
+  json: z.string().min(2).max(1_000_000),
 });

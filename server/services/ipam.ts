@@ -89,7 +89,10 @@ const cache = new WeakMap<object, ReturnType<typeof statements>>();
 function stmts(tx: Tx) {
   const key = connectionOf(tx);
   let s = cache.get(key);
-  if (!s) cache.set(key, (s = statements(tx)));
+  if (!s) {
+    s = statements(tx);
+    cache.set(key, s);
+  }
   return s;
 }
 

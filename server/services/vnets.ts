@@ -1,6 +1,7 @@
 // VNET lifecycle: create with its first IPv4 address range, list with usage, view, delete.
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { z } from "zod";
+import type { Tx } from "../../db";
 import {
   addressRanges,
   clusters,
@@ -21,73 +22,78 @@ import { conflict, invalid, notFound } from "../errors";
 import { mutate } from "./revision";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
+type Owner = Subject & { primaryGroupId: number };
 
 /** Creates a bridge VNET with one IPv4 range; the bridge name is generated when left empty. */
-export function createVnet(
-  app: App,
-  actor: Actor,
-  owner: Subject & { primaryGroupId: number },
-  input: CreateVnet,
-) {
-  return mutate(app, (tx) => {
-    if (tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.name, input.name)).get())
-      throw conflict(`A VNET named ${input.name} already exists; pick another name`, "name");
-    if (input.bridge && tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.bridge, input.bridge)).get())
-      throw conflict(
-        `Bridge ${input.bridge} is already used by another VNET; leave it empty to generate one`,
-        "bridge",
-      );
-    const known = tx
-      .select({ id: clusters.id })
-      .from(clusters)
-      .where(inArray(clusters.id, input.clusterIds))
-      .all();
-    if (known.length !== new Set(input.clusterIds).size) throw invalid("Unknown cluster", "clusterIds");
+export function createVnet(app: App, actor: Actor, owner: Owner, input: CreateVnet) {
+  return mutate(app, (tx) => insertVnet(tx, actor, owner, input));
+}
 
-    const [netIp, len] = input.subnet.split("/") as [string, string];
-    const prefix = Number(len);
-    const row = tx
-      .insert(vnets)
-      .values({
-        name: input.name,
-        description: input.description,
-        ownerId: owner.id,
-        groupId: owner.primaryGroupId,
-        perms: 0o600,
-        driver: "bridge",
-        networkType: input.networkType,
-        // Placeholder until the id is known; unique, replaced below in the same transaction.
-        bridge: input.bridge ?? `tmp-${crypto.randomUUID()}`,
-        mtu: input.mtu,
-        applyBridgeAddress: input.networkType === "internal",
-        context: {
-          subnet: `${intToIp4(networkOf(ip4ToInt(netIp), prefix))}/${prefix}`,
-          gateway: input.gateway,
-          dns: input.dns.length ? input.dns : undefined,
-        },
-      })
-      .returning()
-      .get();
-    const bridge = input.bridge ?? `bhbr${row.id}`;
-    if (!input.bridge) tx.update(vnets).set({ bridge }).where(eq(vnets.id, row.id)).run();
-    tx.insert(addressRanges)
-      .values({
-        vnetId: row.id,
-        type: "ip4",
-        ip: input.firstIp,
-        ipStart: ip4ToInt(input.firstIp),
-        prefixLength: prefix,
-        size: input.size,
-      })
-      .run();
-    tx.insert(vnetClusters)
-      .values(input.clusterIds.map((clusterId) => ({ vnetId: row.id, clusterId })))
-      .run();
-    // The default security group (id 0) is attached to every new VNET (DESIGN.md).
-    tx.insert(vnetSecurityGroups).values({ vnetId: row.id, sgId: 0 }).run();
-    audit(tx, actor, { action: "vnet.create", objectType: "vnet", objectId: row.id, objectName: row.name });
-    return { ...row, bridge };
-  });
+/** The body of createVnet, for callers that create several VNETs in one transaction (import). */
+export function insertVnet(
+  tx: Tx,
+  actor: Actor,
+  owner: Owner,
+  input: CreateVnet & { phydev?: string; applyBridgeAddress?: boolean },
+) {
+  if (tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.name, input.name)).get())
+    throw conflict(`A VNET named ${input.name} already exists; pick another name`, "name");
+  if (input.bridge && tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.bridge, input.bridge)).get())
+    throw conflict(
+      `Bridge ${input.bridge} is already used by another VNET; leave it empty to generate one`,
+      "bridge",
+    );
+  const known = tx
+    .select({ id: clusters.id })
+    .from(clusters)
+    .where(inArray(clusters.id, input.clusterIds))
+    .all();
+  if (known.length !== new Set(input.clusterIds).size) throw invalid("Unknown cluster", "clusterIds");
+
+  const [netIp, len] = input.subnet.split("/") as [string, string];
+  const prefix = Number(len);
+  const row = tx
+    .insert(vnets)
+    .values({
+      name: input.name,
+      description: input.description,
+      ownerId: owner.id,
+      groupId: owner.primaryGroupId,
+      perms: 0o600,
+      driver: "bridge",
+      networkType: input.networkType,
+      // Placeholder until the id is known; unique, replaced below in the same transaction.
+      bridge: input.bridge ?? `tmp-${crypto.randomUUID()}`,
+      mtu: input.mtu,
+      phydev: input.phydev ?? null,
+      applyBridgeAddress: input.applyBridgeAddress ?? input.networkType === "internal",
+      context: {
+        subnet: `${intToIp4(networkOf(ip4ToInt(netIp), prefix))}/${prefix}`,
+        gateway: input.gateway,
+        dns: input.dns.length ? input.dns : undefined,
+      },
+    })
+    .returning()
+    .get();
+  const bridge = input.bridge ?? `bhbr${row.id}`;
+  if (!input.bridge) tx.update(vnets).set({ bridge }).where(eq(vnets.id, row.id)).run();
+  tx.insert(addressRanges)
+    .values({
+      vnetId: row.id,
+      type: "ip4",
+      ip: input.firstIp,
+      ipStart: ip4ToInt(input.firstIp),
+      prefixLength: prefix,
+      size: input.size,
+    })
+    .run();
+  tx.insert(vnetClusters)
+    .values(input.clusterIds.map((clusterId) => ({ vnetId: row.id, clusterId })))
+    .run();
+  // The default security group (id 0) is attached to every new VNET (DESIGN.md).
+  tx.insert(vnetSecurityGroups).values({ vnetId: row.id, sgId: 0 }).run();
+  audit(tx, actor, { action: "vnet.create", objectType: "vnet", objectId: row.id, objectName: row.name });
+  return { ...row, bridge };
 }
 
 /** VNETs the subject may USE, with size and used-lease counts. */

@@ -1,0 +1,156 @@
+// The dataplane facade the agent uses: observe → plan → execute, serialised so a push and the
+// periodic timer never reconcile at the same time. Nothing here throws for a kernel refusal: every
+// outcome becomes a ReconcileResult shaped like the AgentReport's fields.
+import type { DesiredState } from "../../lib/wire";
+import { type ExecuteResult, execute } from "./execute";
+import { observe } from "./observe";
+import { plan } from "./plan";
+import type { Observed, Plan } from "./types";
+
+export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
+export { observe } from "./observe";
+export { plan, planPreview } from "./plan";
+export { run, runInNetns } from "./run";
+export type { Observed, Op, Plan } from "./types";
+export { guestNsName, hostVethName, planOps } from "./types";
+
+export interface DataplaneOptions {
+  /** Namespace standing in for the node (lab, tests). Created with lo up by reconcile when
+   * missing; absent = the agent's own namespace (a real hypervisor). */
+  nodeNetns?: string;
+  /** Guest namespaces are `${guestPrefix}-i<instanceId>`; every namespace with that prefix is
+   * owned (and may be deleted) by this dataplane. */
+  guestPrefix: string;
+}
+
+export interface ReconcileResult {
+  operations: number;
+  /** The command lines executed, in order. */
+  ops: string[];
+  networks: { vnetId: number; ok: boolean; error?: string }[];
+  ports: { nicId: number; ok: boolean; error?: string }[];
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+}
+
+export interface Dataplane {
+  /** The kernel's current state as this dataplane sees it. */
+  observe(): Promise<Observed>;
+  /** What reconcile would do now (the plan preview); changes nothing. */
+  plan(desired: DesiredState): Promise<Plan>;
+  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations. */
+  reconcile(desired: DesiredState): Promise<ReconcileResult>;
+  /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
+   * removeNodeNetns, the node namespace too. */
+  teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
+}
+
+const EMPTY: DesiredState = {
+  wireVersion: 1,
+  nodeId: 1,
+  nodeName: "teardown",
+  revision: 0,
+  networks: [],
+  ports: [],
+};
+const ERROR_MAX = 4000;
+
+/** One line summarising what failed, for the report's `error`. */
+function summarise(r: ExecuteResult): string | undefined {
+  if (r.ok) return undefined;
+  const failedNets = r.networks.filter((n) => !n.ok);
+  const failedPorts = r.ports.filter((p) => !p.ok);
+  const parts = [
+    ...r.errors,
+    ...(failedNets.length
+      ? [
+          `${failedNets.length} network(s) failed, first VNET ${failedNets[0]?.vnetId}: ${failedNets[0]?.error}`,
+        ]
+      : []),
+    ...(failedPorts.length
+      ? [`${failedPorts.length} port(s) failed, first NIC ${failedPorts[0]?.nicId}: ${failedPorts[0]?.error}`]
+      : []),
+  ];
+  return parts.join("; ").slice(0, ERROR_MAX);
+}
+
+/** A dataplane for one node (namespace) and one guest prefix. */
+export function createDataplane(opts: DataplaneOptions): Dataplane {
+  // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
+  if (!/^[A-Za-z0-9_.]{2,}[A-Za-z0-9_.-]*$/.test(opts.guestPrefix)) {
+    throw new Error(`guestPrefix "${opts.guestPrefix}" must be at least 2 letters, digits, "_" or "." first`);
+  }
+  // Namespace names become paths under /run/netns: no slashes, no surprises.
+  if (opts.nodeNetns !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/.test(opts.nodeNetns)) {
+    throw new Error(`nodeNetns "${opts.nodeNetns}" may only use letters, digits, ".", "_" and "-"`);
+  }
+  const planOpts = { guestPrefix: opts.guestPrefix };
+  const look = () => observe({ nodeNetns: opts.nodeNetns, guestPrefix: opts.guestPrefix });
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const apply = async (desired: DesiredState, shape: (p: Plan, o: Observed) => void) => {
+    const t0 = performance.now();
+    try {
+      const o = await look();
+      const p = plan(desired, o, planOpts);
+      shape(p, o);
+      const r = await execute(p);
+      const { operations, ops, networks, ports, ok } = r;
+      return {
+        operations,
+        ops,
+        networks,
+        ports,
+        ok,
+        error: summarise(r),
+        durationMs: performance.now() - t0,
+      };
+    } catch (e) {
+      // ip could not run or its output could not be read (kernel refusals never land here):
+      // every desired object is reported with the cause.
+      const error = `reconcile failed: ${(e as Error).message}`.slice(0, ERROR_MAX);
+      return {
+        operations: 0,
+        ops: [],
+        networks: desired.networks.map((n) => ({ vnetId: n.vnetId, ok: false, error })),
+        ports: desired.ports.map((p) => ({ nicId: p.nicId, ok: false, error })),
+        ok: false,
+        error,
+        durationMs: performance.now() - t0,
+      };
+    }
+  };
+
+  return {
+    observe: () => serial(look),
+    plan: (desired) => serial(async () => plan(desired, await look(), planOpts)),
+    reconcile: (desired) => serial(() => apply(desired, () => {})),
+    teardown: (t) =>
+      serial(() =>
+        apply(EMPTY, (p, o) => {
+          // Tearing down must not create the node namespace nor touch its lo on the way out.
+          p.createNamespaces = [];
+          p.node = o.nodeNetnsExists ? p.node.filter((op) => op.object.kind !== "node") : [];
+          if (t?.removeNodeNetns && opts.nodeNetns && o.nodeNetnsExists) {
+            // Everything in the node namespace goes with it, in one kernel batch.
+            p.node = [];
+            p.goneWithNamespaces = [];
+            const line = `netns del ${opts.nodeNetns}`;
+            p.deleteNamespaces.push({
+              target: { kind: "netns" },
+              line,
+              text: `ip ${line}`,
+              object: { kind: "node" },
+              deletion: true,
+            });
+          }
+        }),
+      ),
+  };
+}

@@ -1,0 +1,109 @@
+// Process helpers: every kernel change goes through `ip` (iproute2) run by execFile, never a shell,
+// and as batches: one process per namespace instead of one per command (100–500× faster at scale).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const execFileP = promisify(execFile);
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd args` without a shell, feeding `input` on stdin; a non-zero exit is a result, not a throw. */
+export async function run(cmd: string, args: string[], input = ""): Promise<RunResult> {
+  const child = execFileP(cmd, args, { maxBuffer: 512 * 1024 * 1024, encoding: "utf8" });
+  // The child may exit before reading stdin (e.g. a missing namespace): EPIPE must not crash us.
+  child.child.stdin?.on("error", () => {});
+  child.child.stdin?.end(input);
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: unknown; stdout?: string; stderr?: string; message?: string };
+    // A string code (ENOENT...) means the command could not run at all: that is a real error.
+    if (typeof err.code !== "number") throw new Error(`cannot run ${cmd}: ${err.message ?? String(e)}`);
+    return { code: err.code, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+let nsenterAvailable: Promise<boolean> | undefined;
+
+/** The argv that runs `ip args` inside namespace `ns` (undefined: the agent's own namespace).
+ * `ip -n NS` unshares a mount namespace and remounts /sys on every call, which costs time in
+ * proportion to the number of namespaces (8 ms per call with 1,000 guests here: quadratic over a
+ * reconcile). nsenter only joins the network namespace, which is all netlink needs, so it is used
+ * when present; the equivalent `ip -n NS ...` is what the plan preview shows. */
+export async function ipArgv(ns: string | undefined, args: string[]): Promise<[string, string[]]> {
+  if (!ns) return ["ip", args];
+  nsenterAvailable ??= run("nsenter", ["--version"]).then(
+    (r) => r.code === 0,
+    () => false,
+  );
+  return (await nsenterAvailable)
+    ? ["nsenter", [`--net=/run/netns/${ns}`, "ip", ...args]]
+    : ["ip", ["-n", ns, ...args]];
+}
+
+/** Runs `ip args` in namespace `ns` (stdin: `input`); a non-zero exit is a result. */
+export async function ipIn(ns: string | undefined, args: string[], input = ""): Promise<RunResult> {
+  const [cmd, argv] = await ipArgv(ns, args);
+  return run(cmd, argv, input);
+}
+
+/** Runs `ip args` in namespace `ns` and returns stdout; throws with ip's stderr on failure. */
+export async function ip(ns: string | undefined, args: string[]): Promise<string> {
+  const r = await ipIn(ns, args);
+  if (r.code !== 0) throw new Error(`ip ${ns ? `-n ${ns} ` : ""}${args.join(" ")}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Runs a command inside a namespace (`ip netns exec NS cmd ...`); for tests and diagnostics. */
+export function runInNetns(ns: string, cmd: string, args: string[]): Promise<RunResult> {
+  return run("ip", ["netns", "exec", ns, cmd, ...args]);
+}
+
+export interface BatchResult {
+  /** Failed lines (0-based index into the batch) with ip's message. */
+  failures: Map<number, string>;
+  /** The batch as a whole did not run (e.g. the namespace is missing). */
+  fatal?: string;
+}
+
+/** Runs lines through one `ip -force -batch -` in namespace `ns`: every line is tried (-force), and each
+ * failure is attributed to its line, so one broken object does not block the others. */
+export async function runBatch(ns: string | undefined, lines: string[]): Promise<BatchResult> {
+  const failures = new Map<number, string>();
+  if (lines.length === 0) return { failures };
+  const r = await ipIn(ns, ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
+  // ip prints the error message(s) of a line, then "Command failed -:N" (1-based).
+  let pending: string[] = [];
+  for (const raw of r.stderr.split("\n")) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = /^Command failed -:(\d+)$/.exec(line);
+    if (m) {
+      failures.set(Number(m[1]) - 1, pending.join("; ") || "failed");
+      pending = [];
+    } else pending.push(line);
+  }
+  if (r.code !== 0 && failures.size === 0) {
+    return { failures, fatal: r.stderr.trim() || `ip exited with code ${r.code}` };
+  }
+  return { failures };
+}
+
+/** Maps `fn` over `items` with at most `limit` running at once (guest namespaces are many). */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

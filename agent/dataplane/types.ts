@@ -1,0 +1,136 @@
+// Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
+// tests can build fixtures by hand.
+
+/** Every kernel object Bridgehead creates in a node namespace carries an ifalias with this prefix;
+ * it is the only proof of ownership we trust, so only links carrying it are ever deleted. */
+export const OWNER_ALIAS_PREFIX = "bridgehead:";
+export const networkAlias = (vnetId: number) => `${OWNER_ALIAS_PREFIX}vnet:${vnetId}`;
+export const NIC_ALIAS_PREFIX = `${OWNER_ALIAS_PREFIX}nic:`;
+export const nicAlias = (nicId: number) => `${NIC_ALIAS_PREFIX}${nicId}`;
+const hex2 = (n: number) => (n & 255).toString(16).padStart(2, "0");
+/** The bridge's fixed MAC: locally administered, "bh" (62:68), then the VNET id's low 24 bits.
+ * Without a fixed MAC a bridge takes its lowest port's MAC, so the guests' gateway MAC would change
+ * whenever a port comes or goes (and their ARP caches would point at nothing for seconds). */
+export const bridgeMac = (vnetId: number) =>
+  `02:62:68:${hex2(vnetId >>> 16)}:${hex2(vnetId >>> 8)}:${hex2(vnetId)}`;
+/** Host-side veth of a NIC, in the node namespace. */
+export const hostVethName = (nicId: number) => `bhv${nicId}`;
+/** One namespace per guest instance; all NICs of that instance share it. */
+export const guestNsName = (guestPrefix: string, instanceId: number) => `${guestPrefix}-i${instanceId}`;
+
+/** One link as `ip -j -d addr show` describes it, reduced to what the planner compares. */
+export interface ObservedLink {
+  name: string;
+  ifindex: number;
+  /** linkinfo.info_kind: bridge, veth, vxlan, ...; undefined for lo and plain devices. */
+  kind?: string;
+  alias?: string;
+  master?: string;
+  mtu: number;
+  /** Lower-case MAC. */
+  mac?: string;
+  /** The administrative UP flag (not operstate: an empty bridge is UP but LOWERLAYERDOWN). */
+  up: boolean;
+  /** ifindex of the veth peer (in the peer's namespace). */
+  linkIndex?: number;
+  /** IPv4 addresses as normalised CIDR (10.0.0.1/24). IPv6 is not managed (see plan.ts). */
+  ipv4: string[];
+}
+
+export interface ObservedRoute {
+  gateway?: string;
+  dev?: string;
+}
+
+/** A guest namespace with our prefix. */
+export interface ObservedGuest {
+  links: ObservedLink[];
+  /** IPv4 default routes of the main table. */
+  defaultRoutes: ObservedRoute[];
+}
+
+/** The kernel's state as far as one dataplane cares. */
+export interface Observed {
+  /** Namespace standing in for the node; undefined = the namespace the agent runs in. */
+  nodeNetns?: string;
+  nodeNetnsExists: boolean;
+  /** Links of the node namespace (empty when it does not exist yet). */
+  links: ObservedLink[];
+  /** Every named namespace (/run/netns), ours or not. */
+  namespaces: string[];
+  /** Guest namespaces with our prefix, by name. */
+  guests: Record<string, ObservedGuest>;
+}
+
+/** Which desired object an operation serves; failures are reported against it. */
+export type ObjectRef =
+  | { kind: "node" }
+  | { kind: "network"; vnetId: number }
+  | { kind: "port"; nicId: number }
+  /** A guest namespace being created: all ports living in it depend on it. */
+  | { kind: "guest"; ns: string }
+  /** Removal of something no longer desired (a link or namespace name). */
+  | { kind: "stale"; name: string };
+
+/** Where an operation runs. */
+export type Target = { kind: "netns" } | { kind: "node" } | { kind: "guest"; ns: string };
+
+/** One `ip` operation. */
+export interface Op {
+  target: Target;
+  /** The line fed to `ip -batch -` (no leading "ip", no "-n"). */
+  line: string;
+  /** The exact equivalent command line, for the plan preview. */
+  text: string;
+  object: ObjectRef;
+  /** A batch line (same target) that undoes this step; only creations have one. */
+  undo?: string;
+  /** A deletion: "already gone" counts as done, not as a failure. */
+  deletion?: boolean;
+}
+
+/** A guest namespace's batch. */
+export interface GuestBatch {
+  ns: string;
+  ops: Op[];
+}
+
+/** The ordered operations that make the kernel match the desired state, by phase. */
+export interface Plan {
+  nodeNetns?: string;
+  /** 1a. `ip netns del` of guest namespaces no longer desired (their veths go with them). */
+  deleteNamespaces: Op[];
+  /** Host veths that vanish with those namespaces (asynchronously: the executor waits for them). */
+  goneWithNamespaces: string[];
+  /** 1b. `ip netns add` (node namespace if missing, new guests). 1a and 1b are one `ip -batch`. */
+  createNamespaces: Op[];
+  /** 2. Removal of links squatting a desired guest interface name (before the veth lands). */
+  guestsBefore: GuestBatch[];
+  /** 3. One `ip -batch` in the node namespace: stale ports, stale bridges, networks, ports. */
+  node: Op[];
+  /** 4. One `ip -n GUEST -batch` per guest namespace that needs changes. */
+  guests: GuestBatch[];
+  /** Desired objects refused before any kernel change (unsupported driver, name clash...). */
+  rejectedNetworks: { vnetId: number; error: string }[];
+  rejectedPorts: { nicId: number; error: string }[];
+  /** Networks the plan realises (or leaves as they are). */
+  networks: number[];
+  /** Ports the plan realises (or leaves as they are), with their network and guest namespace. */
+  ports: { nicId: number; vnetId: number; ns: string }[];
+}
+
+/** Every operation of a plan, in execution order (the plan preview). */
+export function planOps(plan: Plan): Op[] {
+  return [
+    ...plan.deleteNamespaces,
+    ...plan.createNamespaces,
+    ...plan.guestsBefore.flatMap((g) => g.ops),
+    ...plan.node,
+    ...plan.guests.flatMap((g) => g.ops),
+  ];
+}
+
+export interface ObjectStatus {
+  ok: boolean;
+  error?: string;
+}

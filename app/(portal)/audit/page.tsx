@@ -1,0 +1,199 @@
+"use client";
+import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import type { inferRouterOutputs } from "@trpc/server";
+import { useEffect, useState } from "react";
+import { formatDateTime } from "@/components/format";
+import { AdminOnly } from "@/components/session";
+import { useTRPCClient } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { type Column, DataTable } from "@/components/ui/data-table";
+import { Field, Input, Select } from "@/components/ui/field";
+import { Badge, EmptyState, PageHeader, Panel, type Tone } from "@/components/ui/misc";
+import { AUDIT_OUTCOMES } from "@/lib/domain";
+import type { AppRouter } from "@/server/routers/root";
+
+type Entry = inferRouterOutputs<AppRouter>["audit"]["list"]["rows"][number];
+type Outcome = (typeof AUDIT_OUTCOMES)[number];
+
+const PAGE = 50;
+const OUTCOME_TONE: Record<Outcome, Tone> = { ok: "green", refused: "amber", error: "red" };
+
+const COLUMNS: Column<Entry>[] = [
+  {
+    key: "at",
+    header: "Time",
+    cell: (e) => <span className="whitespace-nowrap">{formatDateTime(e.at)}</span>,
+  },
+  { key: "actor", header: "Actor", cell: (e) => <span className="font-medium">{e.actor}</span> },
+  { key: "action", header: "Action", cell: (e) => <code className="font-mono text-[13px]">{e.action}</code> },
+  {
+    key: "object",
+    header: "Object",
+    cell: (e) =>
+      e.objectType ? (
+        <span className="whitespace-nowrap">
+          <span className="text-slate-500">{e.objectType}</span> {e.objectName ?? `#${e.objectId ?? "?"}`}
+        </span>
+      ) : (
+        <span className="text-slate-400">—</span>
+      ),
+  },
+  {
+    key: "outcome",
+    header: "Outcome",
+    cell: (e) => <Badge tone={OUTCOME_TONE[e.outcome]}>{e.outcome}</Badge>,
+  },
+  {
+    key: "detail",
+    header: "Detail",
+    className: "w-full",
+    cell: (e) => (
+      <p className="line-clamp-2 max-w-md text-xs break-words text-slate-600" title={e.detail ?? undefined}>
+        {e.detail ?? ""}
+      </p>
+    ),
+  },
+  {
+    key: "ip",
+    header: "Source IP",
+    cell: (e) => <span className="font-mono text-[13px] whitespace-nowrap">{e.sourceIp ?? "—"}</span>,
+  },
+];
+
+/** `value`, settled for `ms` (so typing in a filter does not fire a request per key). */
+function useDebounced<T>(value: T, ms = 300): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+export default function AuditPage() {
+  return (
+    <AdminOnly>
+      <Audit />
+    </AdminOnly>
+  );
+}
+
+function Audit() {
+  const client = useTRPCClient();
+  const [actor, setActor] = useState("");
+  const [action, setAction] = useState("");
+  const [outcome, setOutcome] = useState<Outcome | "">("");
+  const filters = {
+    actor: useDebounced(actor.trim()) || undefined,
+    action: useDebounced(action.trim()) || undefined,
+    outcome: outcome || undefined,
+  };
+  const log = useInfiniteQuery({
+    queryKey: ["audit-log", filters],
+    queryFn: ({ pageParam }) => client.audit.list.query({ ...filters, before: pageParam, limit: PAGE }),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.nextBefore ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+  const rows = log.data?.pages.flatMap((p) => p.rows);
+  const filtered = Boolean(filters.actor || filters.action || filters.outcome);
+
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every change and every refused attempt: who, what, when and from where."
+        actions={
+          <Button onClick={() => log.refetch()} pending={log.isRefetching && !log.isFetchingNextPage}>
+            Refresh
+          </Button>
+        }
+      />
+      <Panel>
+        <search
+          aria-label="Filter the audit log"
+          className="flex flex-wrap items-end gap-3 border-b border-slate-200 px-4 py-3"
+        >
+          <Field label="Actor" className="w-48">
+            {(c) => (
+              <Input
+                {...c}
+                placeholder="e.g. admin"
+                value={actor}
+                onChange={(e) => setActor(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Action starts with" className="w-56">
+            {(c) => (
+              <Input
+                {...c}
+                placeholder="e.g. vnet."
+                value={action}
+                onChange={(e) => setAction(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Outcome" className="w-40">
+            {(c) => (
+              <Select {...c} value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome | "")}>
+                <option value="">Any</option>
+                {AUDIT_OUTCOMES.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          {filtered && (
+            <Button
+              variant="ghost"
+              onClick={() => {
+                setActor("");
+                setAction("");
+                setOutcome("");
+              }}
+            >
+              Clear filters
+            </Button>
+          )}
+        </search>
+        {log.isError ? (
+          <EmptyState
+            title="Could not load the audit log"
+            action={<Button onClick={() => log.refetch()}>Retry</Button>}
+          >
+            {log.error.message}
+          </EmptyState>
+        ) : (
+          <DataTable
+            label="Audit log"
+            columns={COLUMNS}
+            rows={rows}
+            rowKey={(e) => e.id}
+            loading={log.isPending}
+            empty={
+              <EmptyState title={filtered ? "No entries match these filters" : "The audit log is empty"}>
+                {filtered ? "Loosen a filter to see more." : "Entries appear as soon as anything changes."}
+              </EmptyState>
+            }
+          />
+        )}
+        {rows && rows.length > 0 && (
+          <div className="flex items-center justify-between border-t border-slate-200 px-4 py-3 text-sm text-slate-500">
+            <span>
+              {rows.length} entr{rows.length === 1 ? "y" : "ies"}
+              {log.hasNextPage ? "" : " (all)"}
+            </span>
+            {log.hasNextPage && (
+              <Button onClick={() => log.fetchNextPage()} pending={log.isFetchingNextPage}>
+                Load more
+              </Button>
+            )}
+          </div>
+        )}
+      </Panel>
+    </>
+  );
+}

@@ -1,0 +1,207 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { toast } from "sonner";
+import { EnrollDialog } from "@/components/nodes/enroll-dialog";
+import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
+import { LastError, LastSeen, type NodeRow, NodeState, Revisions } from "@/components/nodes/node-columns";
+import { AdminOnly } from "@/components/session";
+import { errorMessage, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { type Column, DataTable } from "@/components/ui/data-table";
+import { ConfirmDialog, Dialog, DialogFooter } from "@/components/ui/dialog";
+import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { useNow } from "@/components/use-now";
+
+type Pending = { kind: "revoke" | "remove"; node: NodeRow } | null;
+
+export default function NodesPage() {
+  return (
+    <AdminOnly>
+      <Nodes />
+    </AdminOnly>
+  );
+}
+
+function Nodes() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const now = useNow(1000);
+  // Agents report on their own schedule: poll so state and revisions stay current.
+  const nodes = useQuery({ ...trpc.node.list.queryOptions(), refetchInterval: 2000 });
+  const [enrolling, setEnrolling] = useState(false);
+  const [token, setToken] = useState<JoinToken | null>(null);
+  const [confirm, setConfirm] = useState<Pending>(null);
+  const refresh = () => queryClient.invalidateQueries(trpc.node.pathFilter());
+
+  const newToken = useMutation(
+    trpc.node.newToken.mutationOptions({
+      onSuccess: (t) => {
+        setToken({ name: t.name, joinToken: t.joinToken, expiresAt: t.expiresAt });
+        return refresh();
+      },
+      onError: (err) => toast.error(errorMessage(err)),
+    }),
+  );
+  const onDone = (verb: string) => (r: { name: string }) => {
+    toast.success(`Node ${r.name} ${verb}`);
+    setConfirm(null);
+    return refresh();
+  };
+  const onFail = (err: unknown) => {
+    setConfirm(null);
+    toast.error(errorMessage(err));
+  };
+  const revoke = useMutation(
+    trpc.node.revoke.mutationOptions({ onSuccess: onDone("revoked"), onError: onFail }),
+  );
+  const remove = useMutation(
+    trpc.node.remove.mutationOptions({ onSuccess: onDone("deleted"), onError: onFail }),
+  );
+
+  const columns: Column<NodeRow>[] = [
+    {
+      key: "name",
+      header: "Name",
+      cell: (n) => (
+        <div>
+          <div className="font-medium">{n.name}</div>
+          <div className="text-xs whitespace-nowrap text-slate-500">
+            {n.instances} instance{n.instances === 1 ? "" : "s"}
+            {n.agentVersion ? ` · agent ${n.agentVersion}` : ""}
+          </div>
+        </div>
+      ),
+    },
+    { key: "cluster", header: "Cluster", cell: (n) => n.cluster },
+    { key: "state", header: "State", cell: (n) => <NodeState node={n} now={now} /> },
+    {
+      key: "hostname",
+      header: "Hostname",
+      cell: (n) =>
+        n.hostname ? (
+          <span className="block max-w-36 truncate" title={n.hostname}>
+            {n.hostname}
+          </span>
+        ) : (
+          <span className="text-slate-400">—</span>
+        ),
+    },
+    { key: "seen", header: "Last seen", cell: (n) => <LastSeen node={n} now={now} /> },
+    { key: "rev", header: "Revision", cell: (n) => <Revisions node={n} /> },
+    { key: "error", header: "Last error", cell: (n) => <LastError node={n} /> },
+    {
+      key: "actions",
+      header: <span className="sr-only">Actions</span>,
+      cell: (n) => (
+        <div className="-mr-2 flex justify-end">
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`New join token for ${n.name}`}
+            pending={newToken.isPending && newToken.variables?.id === n.id}
+            onClick={() => newToken.mutate({ id: n.id })}
+          >
+            New token
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Revoke ${n.name}`}
+            disabled={n.state === "pending" || n.state === "revoked"}
+            onClick={() => setConfirm({ kind: "revoke", node: n })}
+          >
+            Revoke
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            className="text-red-700"
+            aria-label={`Delete ${n.name}`}
+            onClick={() => setConfirm({ kind: "remove", node: n })}
+          >
+            Delete
+          </Button>
+        </div>
+      ),
+    },
+  ];
+
+  const enrollButton = (
+    <Button variant="primary" onClick={() => setEnrolling(true)}>
+      Enroll node
+    </Button>
+  );
+  const c = confirm;
+  return (
+    <>
+      <PageHeader
+        title="Nodes"
+        description="Hypervisor hosts running the Bridgehead agent. Refreshed every 2 seconds."
+        actions={enrollButton}
+      />
+      <Panel>
+        {nodes.isError ? (
+          <EmptyState
+            title="Could not load nodes"
+            action={<Button onClick={() => nodes.refetch()}>Retry</Button>}
+          >
+            {nodes.error.message}
+          </EmptyState>
+        ) : (
+          <DataTable
+            label="Nodes"
+            columns={columns}
+            rows={nodes.data}
+            rowKey={(n) => n.id}
+            loading={nodes.isPending}
+            rowProps={(n) => ({ "data-node": n.name })}
+            empty={
+              <EmptyState title="No nodes enrolled" action={enrollButton}>
+                Enroll a node to get a one-time join token, then start the agent on the node with it.
+              </EmptyState>
+            }
+          />
+        )}
+      </Panel>
+      <EnrollDialog open={enrolling} onClose={() => setEnrolling(false)} />
+      <Dialog
+        open={token !== null}
+        onClose={() => setToken(null)}
+        size="lg"
+        title={`New join token for ${token?.name ?? ""}`}
+        description="The node's previous token no longer works. Restart the agent with this one."
+      >
+        {token && <JoinTokenPanel token={token} />}
+        <DialogFooter>
+          <Button variant="primary" onClick={() => setToken(null)}>
+            Done
+          </Button>
+        </DialogFooter>
+      </Dialog>
+      <ConfirmDialog
+        open={c !== null}
+        onClose={() => setConfirm(null)}
+        title={c?.kind === "revoke" ? `Revoke node ${c.node.name}?` : `Delete node ${c?.node.name ?? ""}?`}
+        confirmLabel={c?.kind === "revoke" ? "Revoke" : "Delete node"}
+        pending={revoke.isPending || remove.isPending}
+        onConfirm={() => {
+          if (!c) return;
+          (c.kind === "revoke" ? revoke : remove).mutate({ id: c.node.id });
+        }}
+      >
+        {c?.kind === "revoke" ? (
+          <>
+            The agent on <strong>{c.node.name}</strong> loses its credential and is disconnected now. Its
+            networks stay as they are until it is enrolled again with a new join token.
+          </>
+        ) : (
+          <>
+            <strong>{c?.node.name}</strong> is removed from Bridgehead and its agent is disconnected. A node
+            that still hosts instances cannot be deleted.
+          </>
+        )}
+      </ConfirmDialog>
+    </>
+  );
+}

@@ -1,0 +1,126 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useParams, useRouter } from "next/navigation";
+import { useState } from "react";
+import { toast } from "sonner";
+import { useMe } from "@/components/session";
+import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { LeasesTable, RangesTable, VnetInfo } from "@/components/vnets/vnet-detail";
+
+export default function VnetPage() {
+  const params = useParams<{ id: string }>();
+  const id = Number(params.id);
+  const valid = Number.isInteger(id) && id >= 0;
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const vnet = useQuery({ ...trpc.vnet.get.queryOptions({ id }), enabled: valid });
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation(
+    trpc.vnet.remove.mutationOptions({
+      onSuccess: (r) => {
+        toast.success(`VNET ${r.name} deleted`);
+        setConfirming(false);
+        router.push("/vnets");
+        queryClient.removeQueries(trpc.vnet.get.queryFilter({ id }));
+        return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
+      },
+      onError: (err) => {
+        setConfirming(false);
+        toast.error(errorMessage(err));
+      },
+    }),
+  );
+
+  const back = (
+    <Link href="/vnets" className="text-sky-800 hover:underline">
+      ← All VNETs
+    </Link>
+  );
+
+  if (!valid || errorCode(vnet.error) === "NOT_FOUND")
+    return (
+      <>
+        <PageHeader title="VNET not found" back={back} />
+        <Panel>
+          <EmptyState
+            title="VNET not found"
+            action={
+              <Link href="/vnets" className="text-sm font-medium text-sky-800 hover:underline">
+                Back to VNETs
+              </Link>
+            }
+          >
+            There is no VNET with id {params.id}, or it is not shared with you. It may have been deleted.
+          </EmptyState>
+        </Panel>
+      </>
+    );
+
+  if (vnet.isError)
+    return (
+      <>
+        <PageHeader title="VNET" back={back} />
+        <Panel>
+          <EmptyState
+            title="Could not load this VNET"
+            action={<Button onClick={() => vnet.refetch()}>Retry</Button>}
+          >
+            {vnet.error.message}
+          </EmptyState>
+        </Panel>
+      </>
+    );
+
+  const v = vnet.data;
+  return (
+    <>
+      <PageHeader
+        back={back}
+        title={v ? v.name : <Skeleton className="h-8 w-48" />}
+        description={v?.description || (v ? `Bridge ${v.bridge} · ${v.networkType} network` : undefined)}
+        actions={
+          v &&
+          me.role === "admin" && (
+            <Button variant="danger" onClick={() => setConfirming(true)}>
+              Delete
+            </Button>
+          )
+        }
+      />
+      {v ? (
+        <div className="flex flex-col gap-6">
+          <VnetInfo vnet={v} />
+          <RangesTable vnet={v} />
+          <LeasesTable vnet={v} />
+        </div>
+      ) : (
+        <Panel className="p-6">
+          <div className="grid grid-cols-4 gap-6">
+            {[0, 1, 2, 3, 4, 5, 6, 7].map((i) => (
+              <Skeleton key={i} className="h-10" />
+            ))}
+          </div>
+        </Panel>
+      )}
+      {v && (
+        <ConfirmDialog
+          open={confirming}
+          onClose={() => setConfirming(false)}
+          title={`Delete VNET ${v.name}?`}
+          confirmLabel="Delete VNET"
+          pending={remove.isPending}
+          onConfirm={() => remove.mutate({ id })}
+        >
+          The VNET <strong>{v.name}</strong>, its address ranges and its held leases are deleted, and bridge{" "}
+          <code className="font-mono">{v.bridge}</code> is removed from the nodes. This cannot be undone.
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,56 @@
+"use client";
+// The one-time join token and the command that enrolls the node's agent with it.
+import { formatDateTime, timeAgo } from "../format";
+import { CopyButton } from "../ui/copy-button";
+
+export type JoinToken = { name: string; joinToken: string; expiresAt: Date };
+
+/** The agent command for a node; its network namespace is named after the node. */
+export function agentCommand(origin: string, token: string, name: string): string {
+  return `npm run agent -- --server ${origin} --token ${token} --netns ${name}`;
+}
+
+export function JoinTokenPanel({ token }: { token: JoinToken }) {
+  const origin = typeof window === "undefined" ? "" : window.location.origin;
+  const command = agentCommand(origin, token.joinToken, token.name);
+  return (
+    <div className="flex flex-col gap-4 text-sm">
+      <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 ring-1 ring-amber-200">
+        This token is shown <strong>only once</strong>. Copy it now; if it is lost, issue a new one from the
+        node&apos;s row.
+      </p>
+      <section aria-labelledby="join-token-label">
+        <div className="mb-1 flex items-center justify-between">
+          <span id="join-token-label" className="font-medium text-slate-700">
+            Join token
+          </span>
+          <CopyButton text={token.joinToken} label="Copy join token" />
+        </div>
+        <code
+          data-testid="join-token"
+          className="block rounded-md bg-slate-100 px-3 py-2 font-mono text-[13px] break-all select-all"
+        >
+          {token.joinToken}
+        </code>
+      </section>
+      <section aria-labelledby="agent-command-label">
+        <div className="mb-1 flex items-center justify-between">
+          <span id="agent-command-label" className="font-medium text-slate-700">
+            Run on the node
+          </span>
+          <CopyButton text={command} label="Copy agent command" />
+        </div>
+        <code
+          data-testid="agent-command"
+          className="block rounded-md bg-slate-900 px-3 py-2 font-mono text-[13px] break-all text-slate-100 select-all"
+        >
+          {command}
+        </code>
+      </section>
+      <p className="text-slate-600">
+        Expires <span data-testid="join-token-expiry">{formatDateTime(token.expiresAt)}</span> (
+        {timeAgo(token.expiresAt)}). It can be used once; the agent then holds its own credential.
+      </p>
+    </div>
+  );
+}

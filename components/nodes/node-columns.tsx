@@ -1,0 +1,86 @@
+"use client";
+// Cells of the Nodes table: connection state, revisions, last contact.
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/routers/root";
+import { formatDateTime, timeAgo } from "../format";
+import { Badge, type Tone } from "../ui/misc";
+
+export type NodeRow = inferRouterOutputs<AppRouter>["node"]["list"][number];
+
+const STATE_TONE: Record<NodeRow["state"], Tone> = {
+  connected: "green",
+  disconnected: "red",
+  pending: "amber",
+  revoked: "gray",
+};
+
+export function NodeState({ node, now }: { node: NodeRow; now: number }) {
+  return (
+    <div className="flex flex-col items-start gap-1">
+      <Badge tone={STATE_TONE[node.state]} data-testid="node-state">
+        {node.state}
+      </Badge>
+      {node.state === "pending" && (
+        <span className="text-xs whitespace-nowrap text-slate-500">
+          {node.joinTokenExpiresAt
+            ? new Date(node.joinTokenExpiresAt).getTime() > now
+              ? `token expires ${timeAgo(node.joinTokenExpiresAt, now)}`
+              : "token expired"
+            : "no token"}
+        </span>
+      )}
+    </div>
+  );
+}
+
+export function LastSeen({ node, now }: { node: NodeRow; now: number }) {
+  return (
+    <span
+      className="whitespace-nowrap"
+      title={node.lastSeenAt ? formatDateTime(node.lastSeenAt) : undefined}
+      data-testid="node-last-seen"
+    >
+      {timeAgo(node.lastSeenAt, now)}
+    </span>
+  );
+}
+
+export function Revisions({ node }: { node: NodeRow }) {
+  const sync =
+    node.state === "pending" ? (
+      <Badge tone="gray" data-testid="node-sync">
+        not enrolled
+      </Badge>
+    ) : node.inSync ? (
+      <Badge tone="green" data-testid="node-sync">
+        in sync
+      </Badge>
+    ) : (
+      <Badge tone="amber" data-testid="node-sync">
+        {node.state === "connected" ? "applying" : "out of sync"}
+      </Badge>
+    );
+  return (
+    <div className="flex flex-col items-start gap-1">
+      <span className="font-mono text-[13px] whitespace-nowrap" title="applied / desired revision">
+        <span data-testid="node-applied-revision">{node.appliedRevision}</span>
+        <span className="text-slate-400"> / </span>
+        <span data-testid="node-desired-revision">{node.desiredRevision}</span>
+      </span>
+      {sync}
+    </div>
+  );
+}
+
+export function LastError({ node }: { node: NodeRow }) {
+  if (!node.lastError) return <span className="text-slate-400">—</span>;
+  return (
+    <p
+      className="line-clamp-2 max-w-48 text-xs break-words text-red-700"
+      title={node.lastError}
+      data-testid="node-error"
+    >
+      {node.lastError}
+    </p>
+  );
+}

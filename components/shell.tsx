@@ -1,0 +1,140 @@
+"use client";
+// The signed-in frame: sidebar navigation, header with the user and Sign out.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { type ReactNode, useEffect, useState } from "react";
+import { toast } from "sonner";
+import { authClient } from "./auth-client";
+import { SessionProvider } from "./session";
+import { useTRPC } from "./trpc";
+import { Button } from "./ui/button";
+import { cx } from "./ui/cx";
+import { Skeleton } from "./ui/misc";
+
+const NAV = [
+  { href: "/vnets", label: "VNETs", admin: false, icon: "M4 6h16M4 12h16M4 18h10" },
+  { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
+  { href: "/nodes", label: "Nodes", admin: true, icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9z" },
+  { href: "/users", label: "Users", admin: true, icon: "M12 12a4 4 0 100-8 4 4 0 000 8zM4 20a8 8 0 0116 0" },
+  { href: "/audit", label: "Audit log", admin: true, icon: "M6 3h9l4 4v14H6zM9 12h7M9 16h7M9 8h3" },
+] as const;
+
+export function Shell({ children }: { children: ReactNode }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const me = useQuery(trpc.user.me.queryOptions());
+
+  useEffect(() => {
+    if (me.data === null) router.replace("/login");
+  }, [me.data, router]);
+
+  if (!me.data) {
+    return (
+      <div className="flex h-screen items-center justify-center">
+        {me.isError ? (
+          <div className="text-center text-sm">
+            <p className="text-red-700">Cannot reach the Bridgehead server: {me.error.message}</p>
+            <Button className="mt-3" onClick={() => me.refetch()}>
+              Try again
+            </Button>
+          </div>
+        ) : (
+          <Skeleton className="h-6 w-48" />
+        )}
+      </div>
+    );
+  }
+
+  return (
+    <SessionProvider user={me.data}>
+      <div className="flex min-h-screen">
+        <Sidebar admin={me.data.role === "admin"} />
+        <div className="flex min-w-0 flex-1 flex-col">
+          <Header name={me.data.name} username={me.data.username} role={me.data.role} />
+          <main className="mx-auto w-full max-w-7xl flex-1 px-8 py-7">{children}</main>
+        </div>
+      </div>
+    </SessionProvider>
+  );
+}
+
+function Sidebar({ admin }: { admin: boolean }) {
+  const pathname = usePathname();
+  return (
+    // The aside stretches with the page (its colour reaches the bottom); its content stays in view.
+    <aside className="w-56 shrink-0 bg-slate-900 text-slate-300">
+      <div className="sticky top-0 flex h-screen flex-col">
+        <Link href="/vnets" className="flex items-center gap-2 px-5 py-5 text-white">
+          <span
+            aria-hidden
+            className="grid size-7 place-items-center rounded-md bg-sky-600 text-sm font-bold"
+          >
+            B
+          </span>
+          <span className="text-base font-semibold tracking-tight">Bridgehead</span>
+        </Link>
+        <nav aria-label="Main" className="flex flex-col gap-0.5 px-3">
+          {NAV.filter((n) => admin || !n.admin).map((n) => {
+            const active = pathname === n.href || pathname.startsWith(`${n.href}/`);
+            return (
+              <Link
+                key={n.href}
+                href={n.href}
+                aria-current={active ? "page" : undefined}
+                className={cx(
+                  "flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium",
+                  active ? "bg-slate-800 text-white" : "hover:bg-slate-800/60 hover:text-white",
+                )}
+              >
+                <svg
+                  aria-hidden
+                  viewBox="0 0 24 24"
+                  className="size-4"
+                  fill="none"
+                  stroke="currentColor"
+                  strokeWidth="1.8"
+                >
+                  <path d={n.icon} strokeLinejoin="round" strokeLinecap="round" />
+                </svg>
+                {n.label}
+              </Link>
+            );
+          })}
+        </nav>
+      </div>
+    </aside>
+  );
+}
+
+function Header({ name, username, role }: { name: string; username: string; role: string }) {
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [pending, setPending] = useState(false);
+  const signOut = async () => {
+    setPending(true);
+    const { error } = await authClient.signOut();
+    setPending(false);
+    if (error) {
+      toast.error(`Sign out failed: ${error.message ?? error.statusText}`);
+      return;
+    }
+    queryClient.clear();
+    router.replace("/login");
+  };
+  return (
+    <header className="flex h-14 shrink-0 items-center justify-end gap-4 border-b border-slate-200 bg-white px-8">
+      <div className="text-right text-sm leading-tight">
+        <div className="font-medium text-slate-900" data-testid="current-user">
+          {name}
+        </div>
+        <div className="text-xs text-slate-500">
+          {username} · {role}
+        </div>
+      </div>
+      <Button size="sm" onClick={signOut} pending={pending}>
+        Sign out
+      </Button>
+    </header>
+  );
+}

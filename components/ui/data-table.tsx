@@ -1,0 +1,95 @@
+"use client";
+import type { ReactNode } from "react";
+import { cx } from "./cx";
+import { Skeleton } from "./misc";
+
+export type Column<T> = {
+  key: string;
+  header: ReactNode;
+  cell: (row: T) => ReactNode;
+  className?: string;
+};
+
+type DataTableProps<T> = {
+  columns: Column<T>[];
+  rows: T[] | undefined;
+  rowKey: (row: T) => string | number;
+  /** Accessible name of the table. */
+  label: string;
+  loading?: boolean;
+  /** Shown instead of the body when there are no rows. */
+  empty?: ReactNode;
+  /** Clicking anywhere on a row (except its links and buttons) calls this. */
+  onRowClick?: (row: T) => void;
+  rowProps?: (row: T) => Record<string, string | undefined>;
+};
+
+/** A plain table: header, rows, skeleton while loading, an empty state when there is nothing. */
+export function DataTable<T>({
+  columns,
+  rows,
+  rowKey,
+  label,
+  loading,
+  empty,
+  onRowClick,
+  rowProps,
+}: DataTableProps<T>) {
+  if (!loading && rows && rows.length === 0 && empty) return <>{empty}</>;
+  return (
+    <div className="overflow-x-auto">
+      <table aria-label={label} aria-busy={loading || undefined} className="w-full text-left text-sm">
+        <thead>
+          <tr className="border-b border-slate-200 bg-slate-50/80">
+            {columns.map((c) => (
+              <th
+                key={c.key}
+                scope="col"
+                className={cx(
+                  "px-3 py-2.5 text-xs font-semibold first:pl-4 last:pr-4 tracking-wide whitespace-nowrap text-slate-500 uppercase",
+                  c.className,
+                )}
+              >
+                {c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {loading || !rows
+            ? [0, 1, 2, 3].map((i) => (
+                <tr key={i}>
+                  {columns.map((c) => (
+                    <td key={c.key} className="px-3 py-3.5 first:pl-4 last:pr-4">
+                      <Skeleton className="h-4 w-3/4" />
+                    </td>
+                  ))}
+                </tr>
+              ))
+            : rows.map((row) => (
+                <tr
+                  key={rowKey(row)}
+                  {...rowProps?.(row)}
+                  onClick={
+                    onRowClick
+                      ? (e) => {
+                          if ((e.target as HTMLElement).closest("a,button,input,select,textarea,label"))
+                            return;
+                          onRowClick(row);
+                        }
+                      : undefined
+                  }
+                  className={cx("align-top", onRowClick && "cursor-pointer hover:bg-sky-50/60")}
+                >
+                  {columns.map((c) => (
+                    <td key={c.key} className={cx("px-3 py-3 first:pl-4 last:pr-4", c.className)}>
+                      {c.cell(row)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,175 @@
+"use client";
+// "New VNET": the fields of vnetCreateInput, validated as you type with the server's own schema.
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { useForm } from "react-hook-form";
+import { toast } from "sonner";
+import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
+import { revalidateTogether, showServerError } from "../form";
+import { useTRPC } from "../trpc";
+import { Button } from "../ui/button";
+import { Dialog, DialogFooter } from "../ui/dialog";
+import { Field, FormError, Select, TextField } from "../ui/field";
+
+const DEFAULTS: VnetCreateInput = {
+  name: "",
+  description: "",
+  networkType: "internal",
+  bridge: "",
+  mtu: "1500",
+  subnet: "",
+  gateway: "",
+  dns: "",
+  firstIp: "",
+  size: "",
+  clusterIds: ["0"],
+};
+
+export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const create = useMutation(
+    trpc.vnet.create.mutationOptions({
+      onSuccess: (v) => {
+        toast.success(`VNET ${v.name} created (bridge ${v.bridge})`);
+        onClose();
+        return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
+      },
+    }),
+  );
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      dismissable={!create.isPending}
+      size="lg"
+      title="New VNET"
+      description="A bridged virtual network with one IPv4 address range."
+    >
+      <VnetForm
+        pending={create.isPending}
+        onCancel={onClose}
+        onSubmit={(values, form) => create.mutate(values, { onError: (err) => showServerError(err, form) })}
+      />
+    </Dialog>
+  );
+}
+
+type FormApi = ReturnType<typeof useForm<VnetCreateInput, unknown, VnetCreateInput>>;
+
+function VnetForm({
+  pending,
+  onCancel,
+  onSubmit,
+}: {
+  pending: boolean;
+  onCancel: () => void;
+  onSubmit: (values: VnetCreateInput, form: FormApi) => void;
+}) {
+  const trpc = useTRPC();
+  const clusters = useQuery(trpc.user.clusters.queryOptions());
+  const form = useForm<VnetCreateInput, unknown, VnetCreateInput>({
+    // raw: the server parses the very same values again, so send them as typed.
+    resolver: zodResolver(vnetCreateInput, undefined, { raw: true }),
+    mode: "onChange",
+    defaultValues: DEFAULTS,
+  });
+  const { register, formState } = form;
+  const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
+
+  useEffect(() => {
+    const sub = revalidateTogether(form, ["subnet", "gateway", "firstIp", "size"]);
+    return () => sub.unsubscribe();
+  }, [form]);
+
+  return (
+    <form noValidate onSubmit={form.handleSubmit((v) => onSubmit(v, form))} aria-label="New VNET">
+      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+        <TextField label="Name" autoFocus placeholder="private-a" error={err("name")} {...register("name")} />
+        <Field label="Network type" error={err("networkType")}>
+          {(c) => (
+            <Select {...c} {...register("networkType")}>
+              <option value="internal">Internal (isolated, NAT)</option>
+              <option value="external">External (bridged to the LAN)</option>
+            </Select>
+          )}
+        </Field>
+        <TextField
+          label="Description"
+          placeholder="Optional"
+          error={err("description")}
+          fieldClassName="col-span-2"
+          {...register("description")}
+        />
+        <TextField
+          label="Bridge name"
+          placeholder="generated"
+          title="Leave empty to generate a unique name"
+          error={err("bridge")}
+          {...register("bridge")}
+        />
+        <TextField label="MTU" inputMode="numeric" error={err("mtu")} {...register("mtu")} />
+
+        <SectionTitle>Addressing</SectionTitle>
+        <TextField
+          label="Subnet (CIDR)"
+          placeholder="10.0.0.0/24"
+          error={err("subnet")}
+          {...register("subnet")}
+        />
+        <TextField label="Gateway" placeholder="10.0.0.1" error={err("gateway")} {...register("gateway")} />
+        <TextField
+          label="DNS servers"
+          placeholder="10.0.0.1, 1.1.1.1"
+          hint="Comma-separated IPv4 addresses"
+          error={err("dns")}
+          fieldClassName="col-span-2"
+          {...register("dns")}
+        />
+
+        <SectionTitle>Address range</SectionTitle>
+        <TextField label="First IP" placeholder="10.0.0.10" error={err("firstIp")} {...register("firstIp")} />
+        <TextField
+          label="Size"
+          inputMode="numeric"
+          placeholder="100"
+          error={err("size")}
+          {...register("size")}
+        />
+
+        {clusters.data && clusters.data.length > 1 && (
+          <fieldset className="col-span-2 mt-2">
+            <legend className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Clusters</legend>
+            <div className="mt-2 flex flex-wrap gap-4">
+              {clusters.data.map((c) => (
+                <label key={c.id} className="flex items-center gap-2 text-sm">
+                  <input type="checkbox" value={String(c.id)} {...register("clusterIds")} />
+                  {c.name}
+                </label>
+              ))}
+            </div>
+            {err("clusterIds") && <p className="mt-1 text-xs text-red-600">{err("clusterIds")}</p>}
+          </fieldset>
+        )}
+      </div>
+      <FormError message={formState.errors.root?.server?.message} />
+      <DialogFooter>
+        <Button onClick={onCancel} disabled={pending}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="primary" pending={pending}>
+          Create VNET
+        </Button>
+      </DialogFooter>
+    </form>
+  );
+}
+
+function SectionTitle({ children }: { children: string }) {
+  return (
+    <h3 className="col-span-2 mt-1 border-t border-slate-100 pt-3 text-xs font-semibold tracking-wide text-slate-500 uppercase">
+      {children}
+    </h3>
+  );
+}

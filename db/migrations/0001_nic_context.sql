@@ -1,0 +1,1 @@
+ALTER TABLE `nics` ADD `context` text;
