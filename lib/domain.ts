@@ -181,4 +181,9 @@ export type NodeReport = {
   durationMs: number;
   networks: { vnetId: number; ok: boolean; error?: string }[];
   ports: { nicId: number; ok: boolean; error?: string }[];
+  /** The commands the last reconcile ran (what the agent did). */
+  ops?: string[];
+  /** The last drift the agent found and repaired, and when. */
+  repairs?: string[];
+  repairedAt?: string;
 };

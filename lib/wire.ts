@@ -6,6 +6,13 @@ import { DRIVERS, ifName, ipv4, ipv4Cidr, mac, mtu, NETWORK_TYPES, qosSchema, vl
 
 export const WIRE_VERSION = 1;
 
+/** The gateway every guest of a routed network uses (onlink; the node answers for it). */
+export const ROUTED_GATEWAY = "169.254.0.1";
+/** Bytes a VXLAN encapsulation adds (outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8). */
+export const VXLAN_OVERHEAD = 50;
+/** UDP port of VXLAN (IANA). */
+export const VXLAN_PORT = 4789;
+
 /** One virtual network as a node must realise it. */
 export const desiredNetworkSchema = z
   .object({
@@ -22,6 +29,8 @@ export const desiredNetworkSchema = z
     vni: vni.optional(),
     /** VXLAN: other nodes' VTEP addresses hosting this VNET (static FDB head-end replication). */
     vxlanPeers: z.array(ipv4).optional(),
+    /** VXLAN: multicast group for BUM traffic instead of head-end replication (optional). */
+    vxlanGroup: ipv4.optional(),
     /** IPv4 subnet of the network (for NAT and routes), e.g. 10.0.0.0/24. */
     subnet: ipv4Cidr.optional(),
   })
@@ -56,6 +65,10 @@ export const desiredStateSchema = z
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
+    /** The node's underlay IPv4 address: local VXLAN tunnel endpoint (VTEP). */
+    vtep: ipv4.optional(),
+    /** The node's uplink device: VXLAN underlay, NAT egress of internal networks. */
+    uplink: ifName.optional(),
     networks: z.array(desiredNetworkSchema),
     ports: z.array(desiredPortSchema),
   })
@@ -75,6 +88,14 @@ export const agentReportSchema = z
     ports: z.array(z.object({ nicId: z.number().int(), ok: z.boolean(), error: z.string().optional() })),
     agentVersion: z.string().max(64).optional(),
     hostname: z.string().max(255).optional(),
+    /** The node's underlay as the agent is configured (--vtep, --underlay-dev). */
+    vtep: ipv4.optional(),
+    uplink: ifName.optional(),
+    /** Drift found and repaired by this reconcile (one line per repaired object), when it was
+     * not caused by a new revision: a bridge, veth, route or FDB entry changed by hand. */
+    repairs: z.array(z.string().max(500)).max(200).optional(),
+    /** The exact commands this reconcile ran (the "what it did" of the plan preview), capped. */
+    ops: z.array(z.string().max(1000)).max(500).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;
@@ -85,6 +106,8 @@ export const joinRequestSchema = z
     token: z.string().min(10).max(200),
     hostname: z.string().max(255).optional(),
     agentVersion: z.string().max(64).optional(),
+    vtep: ipv4.optional(),
+    uplink: ifName.optional(),
   })
   .strict();
 export const joinResponseSchema = z.object({

@@ -3,8 +3,8 @@
 // failure to the desired object it served. Objects created in this run that end up failed are
 // rolled back (Incus-style revert stack), so a port or network is never left half-applied.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ipIn, pool, runBatch } from "./run";
-import type { ObjectRef, ObjectStatus, Op, Plan } from "./types";
+import { ipIn, pool, runBatch, runSysctl } from "./run";
+import type { ObjectRef, ObjectStatus, Op, Plan, Tool } from "./types";
 
 export interface ExecuteResult {
   /** Operations attempted, rollback included. */
@@ -81,14 +81,19 @@ interface Undo {
 }
 
 /** Runs one batch of ops in `ns` (undefined: the agent's namespace), skipping blocked objects. */
-async function runPhase(ns: string | undefined, ops: Op[], f: Failures, undo: Undo[], done: string[]) {
+async function runPhase(
+  ns: string | undefined,
+  ops: Op[],
+  f: Failures,
+  undo: Undo[],
+  done: string[],
+  tool: Tool = "ip",
+) {
   const live = ops.filter((o) => !f.blocked(o.object));
   if (live.length === 0) return;
   done.push(...live.map((o) => o.text));
-  const r = await runBatch(
-    ns,
-    live.map((o) => o.line),
-  );
+  const lines = live.map((o) => o.line);
+  const r = tool === "sysctl" ? await runSysctl(ns, lines) : await runBatch(ns, lines, tool);
   live.forEach((o, i) => {
     const err = r.fatal ?? r.failures.get(i);
     if (err !== undefined && !(o.deletion && GONE.test(err))) f.fail(o.object, `${o.text}: ${err}`);
@@ -147,6 +152,8 @@ export async function execute(plan: Plan): Promise<ExecuteResult> {
   await waitGone(plan.nodeNetns, plan.goneWithNamespaces);
   await guestPhase(plan.guestsBefore);
   await runPhase(plan.nodeNetns, plan.node, f, undo, done);
+  await runPhase(plan.nodeNetns, plan.sysctls, f, undo, done, "sysctl");
+  await runPhase(plan.nodeNetns, plan.fdb, f, undo, done, "bridge");
   await guestPhase(plan.guests);
   await rollback(undo, f, done);
 

@@ -125,6 +125,9 @@ describe("planning against captured kernel output", () => {
     links: parseLinks(NODE_ADDR),
     namespaces: ["bhunode", `${PREFIX}-i1`],
     guests: { [`${PREFIX}-i1`]: parseGuestBatch(`${GUEST_ADDR}\n${GUEST_ROUTES}`) },
+    routes: [],
+    fdb: [],
+    sysctls: { "net.ipv4.ip_forward": "1" },
   });
 
   it("plans zero operations when the kernel matches", () => {

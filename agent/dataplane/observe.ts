@@ -1,8 +1,16 @@
 // Reads what *is*: the node namespace's links and addresses, the named namespaces, and each of our
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
-import { ip, ipIn, pool } from "./run";
-import type { Observed, ObservedGuest, ObservedLink, ObservedRoute } from "./types";
+import { IP_FORWARD, confKey } from "./drivers";
+import { ipIn, pool, toolIn } from "./run";
+import type {
+  Observed,
+  ObservedFdb,
+  ObservedGuest,
+  ObservedLink,
+  ObservedNodeRoute,
+  ObservedRoute,
+} from "./types";
 
 /** The subset of `ip -j -d addr show` we read. */
 interface IpLinkJson {
@@ -14,7 +22,19 @@ interface IpLinkJson {
   address?: string;
   link_index?: number;
   ifalias?: string;
-  linkinfo?: { info_kind?: string };
+  /** Parent device of a VLAN (or other stacked) link. */
+  link?: string;
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: {
+      id?: number;
+      local?: string;
+      group?: string;
+      port?: number;
+      link?: string;
+      learning?: boolean;
+    };
+  };
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -37,9 +57,29 @@ function parseJsonArray<T>(text: string, what: string): T[] {
   }
 }
 
+/** The VXLAN or 802.1Q parameters of a link, when it is one. */
+function stacked(l: IpLinkJson): Pick<ObservedLink, "vxlan" | "vlan"> {
+  const kind = l.linkinfo?.info_kind;
+  const d = l.linkinfo?.info_data ?? {};
+  if (kind === "vxlan")
+    return {
+      vxlan: {
+        id: d.id ?? 0,
+        local: d.local,
+        group: d.group,
+        port: d.port,
+        dev: d.link,
+        learning: d.learning,
+      },
+    };
+  if (kind === "vlan") return { vlan: { id: d.id ?? 0, dev: l.link } };
+  return {};
+}
+
 /** Turns `ip -j -d addr show` output into ObservedLinks. */
 export function parseLinks(json: string): ObservedLink[] {
   return parseJsonArray<IpLinkJson>(json, "ip -j addr show").map((l) => ({
+    ...stacked(l),
     name: l.ifname,
     ifindex: l.ifindex,
     kind: l.linkinfo?.info_kind,
@@ -58,6 +98,37 @@ export function parseDefaultRoutes(json: string): ObservedRoute[] {
   return parseJsonArray<IpRouteJson>(json, "ip -j route show default")
     .filter((r) => r.dst === "default")
     .map((r) => ({ gateway: r.gateway, dev: r.dev }));
+}
+
+/** Turns `ip -j route show` output (main table) into node routes. */
+export function parseNodeRoutes(json: string): ObservedNodeRoute[] {
+  return parseJsonArray<IpRouteJson>(json, "ip -j route show").map((r) => ({
+    dst: r.dst,
+    ...(r.dev ? { dev: r.dev } : {}),
+    ...(r.gateway ? { gateway: r.gateway } : {}),
+  }));
+}
+
+/** Parses `bridge -j fdb show dev X` lines (one JSON array per device, in `devs` order). */
+export function parseFdb(stdout: string, devs: string[]): ObservedFdb[] {
+  const lines = stdout.split("\n").filter((l) => l.trim());
+  return devs.flatMap((dev, i) =>
+    parseJsonArray<{ mac: string; dst?: string }>(lines[i] ?? "", "bridge -j fdb show").map((f) => ({
+      dev,
+      mac: f.mac.toLowerCase(),
+      ...(f.dst ? { dst: f.dst } : {}),
+    })),
+  );
+}
+
+/** Parses `sysctl -e k1 k2 ...` output ("key = value" lines). */
+export function parseSysctls(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const m = /^(\S+) = (.*)$/.exec(line.trim());
+    if (m) out[m[1] as string] = m[2] as string;
+  }
+  return out;
 }
 
 /** Parses the two JSON lines of a guest's `addr show` + `route show default` batch. */
@@ -87,13 +158,43 @@ async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
 /** How many guest namespaces are read at once (each read is one short `ip` process). */
 const GUEST_READ_CONCURRENCY = 8;
 
+type NodeState = Pick<Observed, "links" | "routes" | "fdb" | "sysctls">;
+
+/** Reads the node namespace: links with addresses, main routes, then (only for what exists) the
+ * FDB of VXLAN devices and the sysctls the planner manages — four short processes at most. */
+async function observeNode(ns: string | undefined): Promise<NodeState> {
+  const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show\n");
+  if (r.code !== 0) throw new Error(`cannot read node namespace ${ns ?? "(own)"}: ${r.stderr.trim()}`);
+  const [addrs = "", routes = ""] = r.stdout.split("\n").filter((l) => l.trim());
+  const links = parseLinks(addrs);
+  const vx = links.filter((l) => l.kind === "vxlan").map((l) => l.name);
+  const keys = [
+    IP_FORWARD,
+    ...links.filter((l) => l.kind === "veth" && l.name.startsWith("bhv")).map((l) => confKey(l.name, "proxy_arp")),
+  ];
+  const [fdb, sys] = await Promise.all([
+    vx.length
+      ? toolIn("bridge", ns, ["-j", "-force", "-batch", "-"], vx.map((d) => `fdb show dev ${d}\n`).join(""))
+      : Promise.resolve(undefined),
+    toolIn("sysctl", ns, ["-e", ...keys]),
+  ]);
+  return {
+    links,
+    routes: parseNodeRoutes(routes),
+    // A device deleted between the two reads has no entries: the next plan recreates it anyway.
+    fdb: fdb ? parseFdb(fdb.stdout, vx) : [],
+    sysctls: parseSysctls(sys.stdout),
+  };
+}
+
 /** Reads the node namespace and every guest namespace named `${guestPrefix}-i…`. */
 export async function observe(opts: { nodeNetns?: string; guestPrefix: string }): Promise<Observed> {
   const namespaces = await listNamespaces();
   const nodeNetnsExists = opts.nodeNetns === undefined || namespaces.includes(opts.nodeNetns);
   const ours = namespaces.filter((n) => n.startsWith(`${opts.guestPrefix}-i`));
-  const [nodeJson, read] = await Promise.all([
-    nodeNetnsExists ? ip(opts.nodeNetns, ["-j", "-d", "addr", "show"]) : Promise.resolve(""),
+  const none: NodeState = { links: [], routes: [], fdb: [], sysctls: {} };
+  const [node, read] = await Promise.all([
+    nodeNetnsExists ? observeNode(opts.nodeNetns) : Promise.resolve(none),
     pool(ours, GUEST_READ_CONCURRENCY, observeGuest),
   ]);
   const guests: Record<string, ObservedGuest> = {};
@@ -106,7 +207,7 @@ export async function observe(opts: { nodeNetns?: string; guestPrefix: string })
   return {
     nodeNetns: opts.nodeNetns,
     nodeNetnsExists,
-    links: parseLinks(nodeJson),
+    ...node,
     namespaces: namespaces.filter((n) => !vanished.has(n)),
     guests,
   };

@@ -62,20 +62,22 @@ describe("plan removes what is ours and no longer desired, and only that", () =>
   });
 });
 
-describe("plan with drivers this agent does not implement", () => {
-  it.each(["vxlan", "vlan", "routed"] as const)("reports %s per network and keeps its objects", (driver) => {
-    const d = state([net(1), net(2, { driver })], [port(1, 1, 1), port(2, 2, 2)]);
+describe("plan with networks this node cannot realise", () => {
+  it.each([
+    ["vxlan", { vni: 5000 }, /needs this node's VTEP address: start the agent with --vtep/],
+    ["vlan", { vlanId: 100 }, /needs a physical device/],
+    ["bridge", { networkType: "external" }, /needs an uplink/],
+  ] as const)("reports %s without its prerequisites per network and keeps its objects", (driver, over, why) => {
+    const d = state([net(1), net(2, { driver, ...over })], [port(1, 1, 1), port(2, 2, 2)]);
     const o = inSync(d);
     const p = plan(d, o, opts);
     expect(planPreview(p)).toEqual([]);
-    expect(p.rejectedNetworks).toEqual([
-      { vnetId: 2, error: `driver ${driver} is not supported by this agent yet` },
-    ]);
+    expect(p.rejectedNetworks).toEqual([{ vnetId: 2, error: expect.stringMatching(why) }]);
     expect(p.rejectedPorts).toEqual([{ nicId: 2, error: expect.stringContaining("VNET 2 is not applied") }]);
     expect(p.networks).toEqual([1]);
   });
 
-  it("never half-applies an unsupported network on an empty node", () => {
+  it("never half-applies a network it cannot realise on an empty node", () => {
     const d = state([net(2, { driver: "vxlan", vni: 5000 })], [port(2, 2, 2)]);
     expect(preview(d, emptyObserved())).toEqual([]);
   });

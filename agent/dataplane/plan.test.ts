@@ -21,6 +21,7 @@ describe("plan from an empty node", () => {
       "ip -n bhunode link set bhv1 alias bridgehead:nic:1 master br1 up",
       "ip -n bhunode link add bhv2 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:03 mtu 1500 netns bhu-i2",
       "ip -n bhunode link set bhv2 alias bridgehead:nic:2 master br1 up",
+      "ip netns exec bhunode sysctl -w net.ipv4.ip_forward=1",
       "ip -n bhu-i1 link set lo up",
       "ip -n bhu-i1 link set eth0 up",
       "ip -n bhu-i1 addr add 10.1.0.2/24 dev eth0",

@@ -2,8 +2,16 @@
 // tested exhaustively with hand-built kernel states. Its central promise is level-triggered
 // idempotence: when the kernel already matches, the plan is empty.
 import type { DesiredNetwork, DesiredState } from "../../lib/wire";
-import { bridgeDriver, DriverError, getDriver, type NetworkDriver, type OpFactory } from "./drivers";
-import { type AcceptedPort, type OpMaker, planGuest } from "./plan-guest";
+import {
+  bridgeDriver,
+  DRIVER_REGISTRY,
+  type DriverContext,
+  DriverError,
+  getDriver,
+  type NetworkDriver,
+  type OpFactory,
+} from "./drivers";
+import { type AcceptedPort, type NodeView, type OpMaker, planGuest } from "./plan-guest";
 import {
   guestNsName,
   hostVethName,
@@ -11,6 +19,7 @@ import {
   type ObjectRef,
   type Observed,
   type ObservedLink,
+  type ObservedNodeRoute,
   OWNER_ALIAS_PREFIX,
   type Plan,
   planOps,
@@ -37,10 +46,26 @@ function opMaker(nodeNs: string | undefined): OpMaker {
     object,
     ...extra,
   });
+  const inNode = nodeNs ? `-n ${nodeNs} ` : "";
   return {
     netns: make({ kind: "netns" }, ""),
-    node: make({ kind: "node" }, nodeNs ? `-n ${nodeNs} ` : ""),
+    node: make({ kind: "node" }, inNode),
     guest: (ns, line, object, extra) => make({ kind: "guest", ns }, `-n ${ns} `)(line, object, extra),
+    bridge: (line, object, extra) => ({
+      target: { kind: "node" },
+      tool: "bridge",
+      line,
+      text: `bridge ${inNode}${line}`,
+      object,
+      ...extra,
+    }),
+    sysctl: (line, object) => ({
+      target: { kind: "node" },
+      tool: "sysctl",
+      line,
+      text: `${nodeNs ? `ip netns exec ${nodeNs} ` : ""}sysctl -w ${line}`,
+      object,
+    }),
   };
 }
 
@@ -49,28 +74,36 @@ interface AcceptedNetwork {
   driver: NetworkDriver;
 }
 
+/** Kernel links a desired network owns (its bridge alone when its driver is unknown). */
+const linksOf = (net: DesiredNetwork): string[] => DRIVER_REGISTRY[net.driver]?.links(net) ?? [net.bridge];
+
 /** Desired networks the drivers can realise; the others are rejected with a reason. */
 function acceptNetworks(desired: DesiredState, links: Map<string, ObservedLink>, out: Plan) {
   const accepted = new Map<number, AcceptedNetwork>();
-  const bridges = new Map<string, number>();
+  const owners = new Map<string, number>(); // link name → VNET
   for (const net of desired.networks) {
     const reject = (error: string) => out.rejectedNetworks.push({ vnetId: net.vnetId, error });
-    const existing = links.get(net.bridge);
-    const twin = bridges.get(net.bridge);
+    const names = linksOf(net);
+    const twin = names.find((n) => owners.has(n));
+    const foreign = names.find((n) => links.get(n) && !isOwned(links.get(n) as ObservedLink));
+    const driver = DRIVER_REGISTRY[net.driver];
+    const unfit = driver?.check(net, desired);
     if (accepted.has(net.vnetId) || out.rejectedNetworks.some((r) => r.vnetId === net.vnetId)) {
       reject(`VNET ${net.vnetId} appears twice in the desired state`);
     } else if (twin !== undefined) {
-      reject(`bridge name ${net.bridge} is also used by VNET ${twin}`);
+      reject(`link name ${twin} is also used by VNET ${owners.get(twin)}`);
     } else if (net.bridge.startsWith(HOST_VETH_PREFIX)) {
       reject(`bridge name ${net.bridge} starts with "${HOST_VETH_PREFIX}", which is reserved for NIC ports`);
-    } else if (existing && !isOwned(existing)) {
+    } else if (foreign) {
       reject(
-        `link ${net.bridge} already exists on the node and is not managed by Bridgehead (no ${OWNER_ALIAS_PREFIX} alias); choose another bridge name or remove that link`,
+        `link ${foreign} already exists on the node and is not managed by Bridgehead (no ${OWNER_ALIAS_PREFIX} alias); choose another name or remove that link`,
       );
+    } else if (unfit) {
+      reject(unfit);
     } else {
       try {
         accepted.set(net.vnetId, { net, driver: getDriver(net.driver) });
-        bridges.set(net.bridge, net.vnetId);
+        for (const n of names) owners.set(n, net.vnetId);
       } catch (e) {
         if (!(e instanceof DriverError)) throw e;
         reject(e.message);
@@ -109,7 +142,7 @@ function acceptPorts(
     } else if (existing && !isOwned(existing)) {
       reject(`link ${name} already exists on the node and is not managed by Bridgehead`);
     } else {
-      accepted.push({ port, net, ns });
+      accepted.push({ port, net, ns, routed: networks.get(port.vnetId)?.driver.routedPorts === true });
       guestIfs.set(`${ns}/${port.guestIf}`, port.nicId);
     }
     seen.add(port.nicId);
@@ -136,7 +169,7 @@ function planStale(desired: DesiredState, observed: Observed, guestPrefix: strin
   const goesWithNs = (l: ObservedLink) => l.kind === "veth" && dying.has(`${l.ifindex}/${l.linkIndex}`);
 
   const keepLinks = new Set([
-    ...desired.networks.map((n) => n.bridge),
+    ...desired.networks.flatMap(linksOf),
     ...desired.ports.map((p) => hostVethName(p.nicId)),
   ]);
   out.goneWithNamespaces = observed.links.filter((l) => isOwned(l) && goesWithNs(l)).map((l) => l.name);
@@ -162,6 +195,8 @@ export function plan(desired: DesiredState, observed: Observed, opts: PlanOption
     createNamespaces: [],
     guestsBefore: [],
     node: [],
+    sysctls: [],
+    fdb: [],
     guests: [],
     deleteNamespaces: [],
     goneWithNamespaces: [],
@@ -187,12 +222,29 @@ export function plan(desired: DesiredState, observed: Observed, opts: PlanOption
 
   // Networks before ports: a port is enslaved to its bridge, which must exist by then.
   const bridgesCreated = new Set<number>();
+  const sysctls = new Set<string>();
   for (const { net, driver } of networks.values()) {
-    const op: OpFactory = (line, extra) => mk.node(line, { kind: "network", vnetId: net.vnetId }, extra);
-    const r = driver.setup(net, links.get(net.bridge), op);
+    const object = { kind: "network", vnetId: net.vnetId } as const;
+    const ctx: DriverContext = {
+      links,
+      fdb: observed.fdb,
+      sysctls: observed.sysctls,
+      vtep: desired.vtep,
+      uplink: desired.uplink,
+      op: (line, extra) => mk.node(line, object, extra),
+      fdbOp: (line, extra) => mk.bridge(line, object, extra),
+      sysctl: (key, value) => mk.sysctl(`${key}=${value}`, object),
+    };
+    const r = driver.setup(net, ctx);
     out.node.push(...r.ops);
+    out.fdb.push(...r.fdb);
+    // One write per key, however many networks need it (forwarding).
+    for (const op of r.sysctls) if (!sysctls.has(op.line)) out.sysctls.push(op), sysctls.add(op.line);
     if (r.bridgeCreated) bridgesCreated.add(net.vnetId);
   }
+  const routesByDev = new Map<string, ObservedNodeRoute[]>();
+  for (const r of observed.routes) if (r.dev) routesByDev.set(r.dev, [...(routesByDev.get(r.dev) ?? []), r]);
+  const view: NodeView = { links, routesByDev, sysctls: observed.sysctls };
 
   const byNs = new Map<string, AcceptedPort[]>();
   for (const a of ports) {
@@ -200,11 +252,11 @@ export function plan(desired: DesiredState, observed: Observed, opts: PlanOption
     if (group) group.push(a);
     else byNs.set(a.ns, [a]);
   }
-  for (const [ns, group] of byNs) planGuest(ns, group, observed.guests[ns], links, bridgesCreated, mk, out);
+  for (const [ns, group] of byNs) planGuest(ns, group, observed.guests[ns], view, bridgesCreated, mk, out);
   return out;
 }
 
-/** The plan preview: one exact `ip` command line per operation, in execution order. */
+/** The plan preview: one exact command line (ip, bridge, sysctl) per operation, in execution order. */
 export function planPreview(p: Plan): string[] {
   return planOps(p).map((o) => o.text);
 }

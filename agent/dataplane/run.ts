@@ -36,19 +36,29 @@ let nsenterAvailable: Promise<boolean> | undefined;
  * reconcile). nsenter only joins the network namespace, which is all netlink needs, so it is used
  * when present; the equivalent `ip -n NS ...` is what the plan preview shows. */
 export async function ipArgv(ns: string | undefined, args: string[]): Promise<[string, string[]]> {
-  if (!ns) return ["ip", args];
+  return toolArgv("ip", ns, args);
+}
+
+/** The argv that runs `tool args` (ip, bridge or sysctl) inside namespace `ns`. */
+async function toolArgv(tool: string, ns: string | undefined, args: string[]): Promise<[string, string[]]> {
+  if (!ns) return [tool, args];
   nsenterAvailable ??= run("nsenter", ["--version"]).then(
     (r) => r.code === 0,
     () => false,
   );
-  return (await nsenterAvailable)
-    ? ["nsenter", [`--net=/run/netns/${ns}`, "ip", ...args]]
-    : ["ip", ["-n", ns, ...args]];
+  if (await nsenterAvailable) return ["nsenter", [`--net=/run/netns/${ns}`, tool, ...args]];
+  if (tool === "ip" || tool === "bridge") return [tool, ["-n", ns, ...args]];
+  return ["ip", ["netns", "exec", ns, tool, ...args]];
 }
 
 /** Runs `ip args` in namespace `ns` (stdin: `input`); a non-zero exit is a result. */
 export async function ipIn(ns: string | undefined, args: string[], input = ""): Promise<RunResult> {
-  const [cmd, argv] = await ipArgv(ns, args);
+  return toolIn("ip", ns, args, input);
+}
+
+/** Runs `tool args` (ip, bridge, sysctl) in namespace `ns`; a non-zero exit is a result. */
+export async function toolIn(tool: string, ns: string | undefined, args: string[], input = ""): Promise<RunResult> {
+  const [cmd, argv] = await toolArgv(tool, ns, args);
   return run(cmd, argv, input);
 }
 
@@ -71,12 +81,17 @@ export interface BatchResult {
   fatal?: string;
 }
 
-/** Runs lines through one `ip -force -batch -` in namespace `ns`: every line is tried (-force), and each
- * failure is attributed to its line, so one broken object does not block the others. */
-export async function runBatch(ns: string | undefined, lines: string[]): Promise<BatchResult> {
+/** Runs lines through one `ip -force -batch -` (or `bridge`) in namespace `ns`: every line is tried
+ * (-force), and each failure is attributed to its line, so one broken object does not block the
+ * others. */
+export async function runBatch(
+  ns: string | undefined,
+  lines: string[],
+  tool: "ip" | "bridge" = "ip",
+): Promise<BatchResult> {
   const failures = new Map<number, string>();
   if (lines.length === 0) return { failures };
-  const r = await ipIn(ns, ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
+  const r = await toolIn(tool, ns, ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
   // ip prints the error message(s) of a line, then "Command failed -:N" (1-based).
   let pending: string[] = [];
   for (const raw of r.stderr.split("\n")) {
@@ -89,8 +104,25 @@ export async function runBatch(ns: string | undefined, lines: string[]): Promise
     } else pending.push(line);
   }
   if (r.code !== 0 && failures.size === 0) {
-    return { failures, fatal: r.stderr.trim() || `ip exited with code ${r.code}` };
+    return { failures, fatal: r.stderr.trim() || `${tool} exited with code ${r.code}` };
   }
+  return { failures };
+}
+
+/** Writes `key=value` assignments with one `sysctl -w` in namespace `ns`; sysctl goes on after a
+ * failed key, and each failure is attributed to its assignment by the /proc/sys path it names. */
+export async function runSysctl(ns: string | undefined, assignments: string[]): Promise<BatchResult> {
+  const failures = new Map<number, string>();
+  if (assignments.length === 0) return { failures };
+  const r = await toolIn("sysctl", ns, ["-w", ...assignments]);
+  if (r.code === 0) return { failures };
+  const lines = r.stderr.split("\n").filter((l) => l.trim());
+  assignments.forEach((a, i) => {
+    const path = `/proc/sys/${(a.split("=")[0] ?? "").replaceAll(".", "/")}`;
+    const hit = lines.find((l) => l.includes(`${path}:`) || l.includes(`"${a.split("=")[0]}"`));
+    if (hit) failures.set(i, hit.replace(/^sysctl: /, ""));
+  });
+  if (failures.size === 0) return { failures, fatal: r.stderr.trim() || `sysctl exited with code ${r.code}` };
   return { failures };
 }
 

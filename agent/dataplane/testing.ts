@@ -1,8 +1,10 @@
 // Test helpers: desired states and the Observed a kernel would show once they are applied, so
 // planner tests can start from "in sync" and add one drift at a time.
-import type { DesiredNetwork, DesiredPort, DesiredState } from "../../lib/wire";
+import { type DesiredNetwork, type DesiredPort, type DesiredState, ROUTED_GATEWAY } from "../../lib/wire";
+import { confKey, IP_FORWARD, vlanName, vxlanName, ZERO_MAC } from "./drivers";
 import {
   bridgeMac,
+  deviceAlias,
   guestNsName,
   hostVethName,
   networkAlias,
@@ -53,9 +55,24 @@ export function port(
   };
 }
 
-export function state(networks: DesiredNetwork[], ports: DesiredPort[]): DesiredState {
-  return { wireVersion: 1, nodeId: 1, nodeName: "node-a", revision: 7, networks, ports };
+export function state(
+  networks: DesiredNetwork[],
+  ports: DesiredPort[],
+  over: Partial<DesiredState> = {},
+): DesiredState {
+  return { wireVersion: 1, nodeId: 1, nodeName: "node-a", revision: 7, networks, ports, ...over };
 }
+
+/** The node's uplink in fixtures: an underlay veth that is not ours (no alias). */
+export const UPLINK: ObservedLink = {
+  name: "ul0",
+  ifindex: 2,
+  kind: "veth",
+  mtu: 1500,
+  mac: "02:12:00:00:00:01",
+  up: true,
+  ipv4: ["198.18.0.1/15"],
+};
 
 /** An empty node namespace (exists, lo up) and no guests; null = the agent's own namespace. */
 export function emptyObserved(ns: string | null = NODE): Observed {
@@ -74,14 +91,19 @@ export function emptyObserved(ns: string | null = NODE): Observed {
     links: [lo],
     namespaces: nodeNetns ? [nodeNetns] : [],
     guests: {},
+    routes: [],
+    fdb: [],
+    sysctls: { [IP_FORWARD]: "0" },
   };
 }
 
 /** What the kernel shows after `desired` was applied (plus IPv6 link-local noise, ignored). */
 export function inSync(desired: DesiredState, nodeNetns: string | null = NODE): Observed {
   const o = emptyObserved(nodeNetns);
+  if (desired.uplink) o.links.push({ ...UPLINK, name: desired.uplink });
   let ifindex = 10;
   for (const n of desired.networks) {
+    const routed = n.driver === "routed";
     o.links.push({
       name: n.bridge,
       ifindex: ifindex++,
@@ -90,8 +112,54 @@ export function inSync(desired: DesiredState, nodeNetns: string | null = NODE): 
       mtu: n.mtu,
       mac: bridgeMac(n.vnetId),
       up: true,
-      ipv4: n.bridgeAddress ? [n.bridgeAddress] : [],
+      ipv4: routed ? [`${ROUTED_GATEWAY}/32`] : n.bridgeAddress ? [n.bridgeAddress] : [],
     });
+    if (routed || (n.networkType === "internal" && n.bridgeAddress)) o.sysctls[IP_FORWARD] = "1";
+    if (n.driver === "bridge" && n.phydev) {
+      const phy = o.links.find((l) => l.name === n.phydev);
+      if (phy) phy.master = n.bridge;
+      else o.links.push({ ...UPLINK, name: n.phydev, ifindex: ifindex++, ipv4: [], master: n.bridge });
+    }
+    if (n.driver === "vxlan" && n.vni) {
+      const name = vxlanName(n.vni);
+      o.links.push({
+        name,
+        ifindex: ifindex++,
+        kind: "vxlan",
+        alias: deviceAlias(n.vnetId, "vxlan"),
+        master: n.bridge,
+        mtu: n.mtu,
+        mac: "82:45:12:1f:2b:95",
+        up: true,
+        ipv4: [],
+        vxlan: {
+          id: n.vni,
+          local: desired.vtep,
+          port: 4789,
+          learning: n.vxlanGroup !== undefined,
+          ...(n.vxlanGroup ? { group: n.vxlanGroup } : {}),
+          ...(desired.uplink ? { dev: desired.uplink } : {}),
+        },
+      });
+      if (!n.vxlanGroup)
+        for (const dst of n.vxlanPeers ?? []) o.fdb.push({ dev: name, mac: ZERO_MAC, dst });
+    }
+    if (n.driver === "vlan" && n.vlanId && n.phydev) {
+      if (!o.links.some((l) => l.name === n.phydev))
+        o.links.push({ ...UPLINK, name: n.phydev, ifindex: ifindex++, ipv4: [] });
+      o.links.push({
+        name: vlanName(n),
+        ifindex: ifindex++,
+        kind: "vlan",
+        alias: deviceAlias(n.vnetId, "vlan"),
+        master: n.bridge,
+        mtu: n.mtu,
+        mac: "02:12:00:00:00:01",
+        up: true,
+        ipv4: [],
+        vlan: { id: n.vlanId, dev: n.phydev },
+      });
+    }
   }
   const guests: Record<string, ObservedGuest> = {};
   for (const p of desired.ports) {
@@ -103,13 +171,19 @@ export function inSync(desired: DesiredState, nodeNetns: string | null = NODE): 
     guests[ns] = g;
     const hostIdx = ifindex++;
     const guestIdx = g.links.length + 1;
-    const bridge = desired.networks.find((n) => n.vnetId === p.vnetId)?.bridge;
+    const network = desired.networks.find((n) => n.vnetId === p.vnetId);
+    const routed = network?.driver === "routed";
+    const host = hostVethName(p.nicId);
+    if (routed) {
+      for (const a of p.addresses) o.routes.push({ dst: a.split("/")[0] as string, dev: host });
+      o.sysctls[confKey(host, "proxy_arp")] = "1";
+    }
     o.links.push({
-      name: hostVethName(p.nicId),
+      name: host,
       ifindex: hostIdx,
       kind: "veth",
       alias: nicAlias(p.nicId),
-      master: bridge,
+      master: routed ? undefined : network?.bridge,
       mtu: p.mtu,
       mac: "ca:fb:f9:ce:4f:7c",
       up: true,

@@ -5,6 +5,8 @@
  * it is the only proof of ownership we trust, so only links carrying it are ever deleted. */
 export const OWNER_ALIAS_PREFIX = "bridgehead:";
 export const networkAlias = (vnetId: number) => `${OWNER_ALIAS_PREFIX}vnet:${vnetId}`;
+/** Alias of a network's second device (VXLAN or 802.1Q) beside its bridge. */
+export const deviceAlias = (vnetId: number, kind: "vxlan" | "vlan") => `${networkAlias(vnetId)}:${kind}`;
 export const NIC_ALIAS_PREFIX = `${OWNER_ALIAS_PREFIX}nic:`;
 export const nicAlias = (nicId: number) => `${NIC_ALIAS_PREFIX}${nicId}`;
 const hex2 = (n: number) => (n & 255).toString(16).padStart(2, "0");
@@ -35,6 +37,26 @@ export interface ObservedLink {
   linkIndex?: number;
   /** IPv4 addresses as normalised CIDR (10.0.0.1/24). IPv6 is not managed (see plan.ts). */
   ipv4: string[];
+  /** VXLAN parameters (kind vxlan). */
+  vxlan?: { id: number; local?: string; group?: string; port?: number; dev?: string; learning?: boolean };
+  /** 802.1Q parameters (kind vlan): VLAN id and parent device. */
+  vlan?: { id: number; dev?: string };
+}
+
+/** One route of the node namespace's main table (`ip -j route show`). */
+export interface ObservedNodeRoute {
+  /** "default", "10.0.0.5" (a host route prints without /32) or "10.0.0.0/24". */
+  dst: string;
+  dev?: string;
+  gateway?: string;
+}
+
+/** One forwarding entry of a VXLAN device (`bridge -j fdb show`). */
+export interface ObservedFdb {
+  dev: string;
+  mac: string;
+  /** Remote VTEP of the entry. */
+  dst?: string;
 }
 
 export interface ObservedRoute {
@@ -60,6 +82,12 @@ export interface Observed {
   namespaces: string[];
   /** Guest namespaces with our prefix, by name. */
   guests: Record<string, ObservedGuest>;
+  /** Routes of the node namespace's main table. */
+  routes: ObservedNodeRoute[];
+  /** FDB entries of the node's VXLAN devices. */
+  fdb: ObservedFdb[];
+  /** Sysctls of the node namespace the planner manages (ip_forward, proxy_arp of host veths). */
+  sysctls: Record<string, string>;
 }
 
 /** Which desired object an operation serves; failures are reported against it. */
@@ -75,11 +103,16 @@ export type ObjectRef =
 /** Where an operation runs. */
 export type Target = { kind: "netns" } | { kind: "node" } | { kind: "guest"; ns: string };
 
-/** One `ip` operation. */
+/** The program an operation is a line of: `ip -batch`, `bridge -batch` or `sysctl -w`. */
+export type Tool = "ip" | "bridge" | "sysctl";
+
+/** One kernel operation (an `ip` line unless `tool` says otherwise). */
 export interface Op {
   target: Target;
-  /** The line fed to `ip -batch -` (no leading "ip", no "-n"). */
+  /** The line fed to `ip -batch -` (no leading "ip", no "-n"); for bridge, to `bridge -batch -`;
+   * for sysctl, one `key=value`. */
   line: string;
+  tool?: Tool;
   /** The exact equivalent command line, for the plan preview. */
   text: string;
   object: ObjectRef;
@@ -108,6 +141,10 @@ export interface Plan {
   guestsBefore: GuestBatch[];
   /** 3. One `ip -batch` in the node namespace: stale ports, stale bridges, networks, ports. */
   node: Op[];
+  /** 3b. One `sysctl -w` in the node namespace (forwarding, proxy ARP of routed ports). */
+  sysctls: Op[];
+  /** 3c. One `bridge -batch` in the node namespace (static FDB entries of VXLAN devices). */
+  fdb: Op[];
   /** 4. One `ip -n GUEST -batch` per guest namespace that needs changes. */
   guests: GuestBatch[];
   /** Desired objects refused before any kernel change (unsupported driver, name clash...). */
@@ -126,6 +163,8 @@ export function planOps(plan: Plan): Op[] {
     ...plan.createNamespaces,
     ...plan.guestsBefore.flatMap((g) => g.ops),
     ...plan.node,
+    ...plan.sysctls,
+    ...plan.fdb,
     ...plan.guests.flatMap((g) => g.ops),
   ];
 }

@@ -1,9 +1,45 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
-import { eq } from "drizzle-orm";
-import type { Db } from "../../db";
+import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
+import type { Db, Tx } from "../../db";
 import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
-import { type DesiredNetwork, type DesiredPort, type DesiredState, WIRE_VERSION } from "../../lib/wire";
+import {
+  type DesiredNetwork,
+  type DesiredPort,
+  type DesiredState,
+  ROUTED_GATEWAY,
+  VXLAN_OVERHEAD,
+  WIRE_VERSION,
+} from "../../lib/wire";
+
+type Vnet = typeof vnets.$inferSelect;
+
+/** MTU of a VNET's bridge and guests: a VXLAN VNET's MTU is its underlay's, less the overhead. */
+export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
+  vnet.driver === "vxlan" ? vnet.mtu - VXLAN_OVERHEAD : vnet.mtu;
+
+/** VTEP addresses of the other live nodes hosting each VXLAN VNET (by VNET id), sorted. */
+function vxlanPeers(tx: Tx, nodeId: number, vnetIds: number[]): Map<number, string[]> {
+  const out = new Map<number, string[]>(vnetIds.map((id) => [id, []]));
+  if (vnetIds.length === 0) return out;
+  const rows = tx
+    .selectDistinct({ vnetId: nics.vnetId, vtep: nodes.vtepAddress })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(nodes, eq(nodes.id, instances.nodeId))
+    .where(
+      and(
+        inArray(nics.vnetId, vnetIds),
+        ne(nodes.id, nodeId),
+        isNotNull(nodes.vtepAddress),
+        isNull(nodes.revokedAt),
+      ),
+    )
+    .all();
+  for (const r of rows) if (r.vtep) out.get(r.vnetId)?.push(r.vtep);
+  for (const list of out.values()) list.sort();
+  return out;
+}
 
 /** The desired state of `nodeId` at its current revision; null when the node does not exist. */
 export function compileDesiredState(db: Db, nodeId: number): DesiredState | null {
@@ -25,17 +61,22 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
     for (const { nic, inst, vnet, lease, ar } of rows) {
       const ctx = { ...vnet.context, ...(ar?.context ?? {}) };
       const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
+      const routed = vnet.driver === "routed";
       if (!networks.has(vnet.id)) {
-        const withAddress = vnet.applyBridgeAddress && ctx.gateway;
+        // Routed networks have no L2 to put a gateway on: the node answers for ROUTED_GATEWAY.
+        const withAddress = !routed && vnet.applyBridgeAddress && ctx.gateway;
+        // External networks and 802.1Q bridge the node's uplink unless the VNET names a device.
+        const phydev =
+          vnet.phydev ?? (vnet.networkType === "external" || vnet.driver === "vlan" ? node.uplink : null);
         networks.set(vnet.id, {
           vnetId: vnet.id,
           name: vnet.name,
           driver: vnet.driver,
           networkType: vnet.networkType,
           bridge: vnet.bridge,
-          mtu: vnet.mtu,
+          mtu: guestMtuOf(vnet),
           ...(withAddress ? { bridgeAddress: `${ctx.gateway}/${prefix}` } : {}),
-          ...(vnet.phydev ? { phydev: vnet.phydev } : {}),
+          ...(phydev ? { phydev } : {}),
           ...(vnet.vlanId ? { vlanId: vnet.vlanId } : {}),
           ...(vnet.vni ? { vni: vnet.vni } : {}),
           ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
@@ -50,20 +91,52 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         guestIf: `eth${nic.idx}`,
         mac: lease?.mac ?? "02:00:00:00:00:00",
         addresses: lease?.ip ? [`${lease.ip}/${prefix}`] : [],
-        ...(ctx.gateway ? { gateway: ctx.gateway } : {}),
+        ...(routed ? { gateway: ROUTED_GATEWAY } : ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
         defaultRoute: nic.idx === 0,
-        mtu: ctx.guestMtu ?? vnet.mtu,
+        mtu: Math.min(ctx.guestMtu ?? guestMtuOf(vnet), guestMtuOf(vnet)),
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
       });
+    }
+    const vx = [...networks.values()].filter((n) => n.driver === "vxlan").map((n) => n.vnetId);
+    for (const [vnetId, peers] of vxlanPeers(tx, node.id, vx)) {
+      const n = networks.get(vnetId);
+      if (n) n.vxlanPeers = peers;
     }
     return {
       wireVersion: WIRE_VERSION,
       nodeId: node.id,
       nodeName: node.name,
       revision: node.desiredRevision,
+      ...(node.vtepAddress ? { vtep: node.vtepAddress } : {}),
+      ...(node.uplink ? { uplink: node.uplink } : {}),
       networks: [...networks.values()],
       ports,
     };
   });
+}
+
+/** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
+ * starts or stops hosting one, or when a hosting node's VTEP changes, so they must be bumped. */
+export function vxlanNodesOf(tx: Tx, vnetIds: number[]): number[] {
+  if (vnetIds.length === 0) return [];
+  return tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .where(and(inArray(nics.vnetId, vnetIds), eq(vnets.driver, "vxlan")))
+    .all()
+    .map((r) => r.nodeId);
+}
+
+/** VNET ids of the NICs of instances on `nodeId`. */
+export function vnetsOnNode(tx: Tx, nodeId: number): number[] {
+  return tx
+    .selectDistinct({ vnetId: nics.vnetId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .where(eq(instances.nodeId, nodeId))
+    .all()
+    .map((r) => r.vnetId);
 }

@@ -9,6 +9,7 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
+import { vxlanNodesOf } from "./desired";
 import { allocateLease, releaseNicLease } from "./ipam";
 import { mutate } from "./revision";
 
@@ -47,6 +48,8 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
       return { nicId: nic.id, vnet: vnet.name, ip: lease.ip, mac: lease.mac };
     });
     touch([node.id]);
+    // Other nodes on the same VXLAN VNETs gain this node as a peer.
+    touch(vxlanNodesOf(tx, input.nics.map((n) => n.vnetId)));
     audit(tx, actor, {
       action: "instance.create",
       objectType: "instance",
@@ -108,8 +111,10 @@ export function removeInstance(app: App, actor: Actor, who: Subject, id: number)
       .where(and(eq(instances.id, id), who.role === "admin" ? undefined : eq(instances.ownerId, who.id)))
       .get();
     if (!inst) throw notFound(`Instance ${id}`);
-    for (const nic of tx.select().from(nics).where(eq(nics.instanceId, id)).all())
-      releaseNicLease(tx, nic.id, id, actor.userId ?? "system");
+    const instNics = tx.select().from(nics).where(eq(nics.instanceId, id)).all();
+    // Other nodes on the same VXLAN VNETs may lose this node as a peer.
+    touch(vxlanNodesOf(tx, instNics.map((n) => n.vnetId)));
+    for (const nic of instNics) releaseNicLease(tx, nic.id, id, actor.userId ?? "system");
     tx.delete(instances).where(eq(instances.id, id)).run();
     touch([inst.nodeId]);
     audit(tx, actor, {

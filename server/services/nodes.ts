@@ -10,6 +10,7 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { conflict, forbidden, invalid, notFound } from "../errors";
 import { hashSecret } from "../trpc";
+import { vnetsOnNode, vxlanNodesOf } from "./desired";
 import { mutate } from "./revision";
 
 const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
@@ -122,6 +123,8 @@ export function listNodes(app: App) {
       state,
       hostname: n.hostname,
       agentVersion: n.agentVersion,
+      vtep: n.vtepAddress,
+      uplink: n.uplink,
       enrolledAt: n.enrolledAt,
       lastSeenAt: n.lastSeenAt,
       desiredRevision: n.desiredRevision,
@@ -139,9 +142,9 @@ export function listNodes(app: App) {
 export function joinNode(
   app: App,
   actor: Actor,
-  input: { token: string; hostname?: string; agentVersion?: string },
+  input: { token: string; hostname?: string; agentVersion?: string; vtep?: string; uplink?: string },
 ): JoinResponse {
-  return mutate(app, (tx) => {
+  return mutate(app, (tx, touch) => {
     const node = tx
       .select()
       .from(nodes)
@@ -165,9 +168,13 @@ export function joinNode(
         revokedAt: null,
         hostname: input.hostname ?? null,
         agentVersion: input.agentVersion ?? null,
+        vtepAddress: input.vtep ?? null,
+        uplink: input.uplink ?? null,
       })
       .where(eq(nodes.id, node.id))
       .run();
+    // The node's underlay is part of its own desired state and of its VXLAN peers'.
+    touch([node.id, ...vxlanNodesOf(tx, vnetsOnNode(tx, node.id))]);
     audit(
       tx,
       { ...actor, name: `node:${node.name}` },
@@ -189,6 +196,7 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
     });
     throw forbidden(`This credential belongs to node ${node.name}, not node ${r.nodeId}`);
   }
+  updateUnderlay(app, actor, node, r);
   app.db.transaction(
     (tx) => {
       const prev = tx.select().from(nodes).where(eq(nodes.id, node.id)).get()!;
@@ -209,10 +217,25 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
             durationMs: r.durationMs,
             networks: r.networks,
             ports: r.ports,
+            ...(r.ops ? { ops: r.ops } : {}),
+            // Repairs are kept until the next report that has some: a heartbeat must not hide them.
+            ...(r.repairs?.length
+              ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
+              : prev.report?.repairs
+                ? { repairs: prev.report.repairs, repairedAt: prev.report.repairedAt }
+                : {}),
           },
         })
         .where(eq(nodes.id, node.id))
         .run();
+      if (r.repairs?.length)
+        audit(tx, actor, {
+          action: "agent.repair",
+          objectType: "node",
+          objectId: node.id,
+          objectName: node.name,
+          detail: `repaired drift: ${r.repairs.join("; ")}`.slice(0, 2000),
+        });
       if (changed)
         audit(tx, actor, {
           action: "agent.report",
@@ -227,4 +250,29 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
   );
   app.bus.emit("nodes:changed");
   return { ok: true as const };
+}
+
+/** Stores the underlay an agent reports (--vtep, --underlay-dev) when it changed, and bumps the
+ * node and its VXLAN peers, whose desired states name it. */
+function updateUnderlay(app: App, actor: Actor, node: { id: number; name: string }, r: AgentReport) {
+  const prev = app.db
+    .select({ vtep: nodes.vtepAddress, uplink: nodes.uplink })
+    .from(nodes)
+    .where(eq(nodes.id, node.id))
+    .get();
+  if (!prev || (prev.vtep === (r.vtep ?? null) && prev.uplink === (r.uplink ?? null))) return;
+  mutate(app, (tx, touch) => {
+    tx.update(nodes)
+      .set({ vtepAddress: r.vtep ?? null, uplink: r.uplink ?? null })
+      .where(eq(nodes.id, node.id))
+      .run();
+    touch([node.id, ...vxlanNodesOf(tx, vnetsOnNode(tx, node.id))]);
+    audit(tx, actor, {
+      action: "node.underlay",
+      objectType: "node",
+      objectId: node.id,
+      objectName: node.name,
+      detail: `VTEP ${r.vtep ?? "none"}, uplink ${r.uplink ?? "none"}`,
+    });
+  });
 }
