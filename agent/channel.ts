@@ -55,8 +55,9 @@ export function join(
   token: string,
   hostname: string,
   agentVersion: string,
+  underlay: { vtep?: string; uplink?: string } = {},
 ): Promise<JoinResponse> {
-  return client(server).agent.join.mutate({ token, hostname, agentVersion });
+  return client(server).agent.join.mutate({ token, hostname, agentVersion, ...underlay });
 }
 
 export type Channel = {

@@ -6,9 +6,11 @@ import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { ifName, ipv4 } from "../lib/domain";
 import type { AgentReport, DesiredState } from "../lib/wire";
 import { connect, isFatal, join } from "./channel";
 import { createDataplane } from "./dataplane";
+import { ipIn } from "./dataplane/run";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 import { loadState, saveState } from "./state";
 
@@ -21,6 +23,8 @@ const { values: args } = parseArgs({
     netns: { type: "string" },
     state: { type: "string" },
     interval: { type: "string", default: "10" },
+    vtep: { type: "string" },
+    "underlay-dev": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -29,7 +33,10 @@ function usage(msg?: string): never {
   if (msg) console.error(`agent: ${msg}`);
   console.error(
     "usage: npm run agent -- --server URL --token JOIN_TOKEN [--netns NAME] [--state FILE] [--interval SECONDS]\n" +
-      "  --token is needed only the first time; the credential is kept in the state file (mode 600).",
+      "                        [--underlay-dev DEVICE] [--vtep ADDRESS]\n" +
+      "  --token is needed only the first time; the credential is kept in the state file (mode 600).\n" +
+      "  --underlay-dev: the node's uplink (VXLAN underlay, NAT egress, external networks);\n" +
+      "  --vtep: the node's VXLAN tunnel endpoint address (default: the first IPv4 of --underlay-dev).",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -45,6 +52,17 @@ async function main() {
   const intervalMs = Number(args.interval) * 1000;
   if (!Number.isFinite(intervalMs) || intervalMs < 1000) usage("--interval must be a number of seconds ≥ 1");
   const stateFile = path.resolve(args.state ?? `data/agent/${netns ?? os.hostname()}.json`);
+  const uplink = args["underlay-dev"];
+  if (uplink !== undefined && !ifName.safeParse(uplink).success)
+    usage(`--underlay-dev ${uplink} is not an interface name`);
+  if (args.vtep !== undefined && !ipv4.safeParse(args.vtep).success)
+    usage(`--vtep ${args.vtep} is not an IPv4 address`);
+  // The VTEP defaults to the uplink's address, read again on every report until it is found.
+  let vtep = args.vtep ?? (await uplinkAddress(netns, uplink));
+  const underlay = async () => {
+    if (!args.vtep && uplink) vtep = (await uplinkAddress(netns, uplink)) ?? vtep;
+    return { ...(vtep ? { vtep } : {}), ...(uplink ? { uplink } : {}) };
+  };
 
   let state = loadState(stateFile);
   const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
@@ -52,12 +70,14 @@ async function main() {
   if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
     if (!args.server || !args.token)
       usage(`no credential in ${stateFile}: pass --server and --token to enroll`);
-    const joined = await join(args.server, args.token, os.hostname(), VERSION).catch((err) => {
-      console.error(
-        `agent: enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
-      );
-      process.exit(2);
-    });
+    const joined = await join(args.server, args.token, os.hostname(), VERSION, await underlay()).catch(
+      (err) => {
+        console.error(
+          `agent: enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
+        );
+        process.exit(2);
+      },
+    );
     state = {
       server: args.server,
       nodeId: joined.nodeId,
@@ -72,10 +92,13 @@ async function main() {
   const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
   const channel = connect(server, credential);
 
-  let lastResult: { desired: DesiredState; result: ReconcileResult } | null = null;
+  let lastResult: { desired: DesiredState; result: ReconcileResult; repairs?: string[] } | null = null;
+  // The revision last applied without error: operations on a later reconcile of that same
+  // revision repair drift (made by hand, or left by a crash), and are reported as such.
+  let appliedRevision: number | undefined;
   const report = async () => {
     if (!lastResult) return;
-    const { desired, result } = lastResult;
+    const { desired, result, repairs } = lastResult;
     const r: AgentReport = {
       nodeId,
       revision: desired.revision,
@@ -87,7 +110,13 @@ async function main() {
       ports: result.ports,
       agentVersion: VERSION,
       hostname: os.hostname(),
+      ...(await underlay()),
+      ...(result.operations > 0
+        ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
+        : {}),
+      ...(repairs?.length ? { repairs } : {}),
     };
+    lastResult = { desired, result };
     await channel.report(r).catch((err) => {
       if (isFatal(err)) fatal(err);
       log(
@@ -98,10 +127,13 @@ async function main() {
   const reconciler = new Reconciler(
     (d) => dataplane.reconcile(d),
     async (desired, result) => {
-      lastResult = { desired, result };
+      const drift = appliedRevision === desired.revision && result.operations > 0;
+      const repairs = drift ? (result.ops ?? []).slice(0, 200).map((o) => o.slice(0, 500)) : undefined;
+      lastResult = { desired, result, repairs };
+      if (result.ok) appliedRevision = desired.revision;
       if (result.operations > 0 || !result.ok)
         log(
-          `revision ${desired.revision}: ${result.ok ? "applied" : `FAILED: ${result.error}`} (${result.operations} operations, ${result.durationMs.toFixed(1)} ms)`,
+          `revision ${desired.revision}: ${result.ok ? (drift ? "drift repaired" : "applied") : `FAILED: ${result.error}`} (${result.operations} operations, ${result.durationMs.toFixed(1)} ms)`,
         );
       if (state && result.ok) saveState(stateFile, { ...state, lastDesired: desired });
       await report();
@@ -111,6 +143,7 @@ async function main() {
   // Restore the last known state before anything else, so a restart repairs the node even
   // while the server is unreachable.
   if (state.lastDesired) {
+    log(`restoring revision ${state.lastDesired.revision} from ${stateFile}`);
     reconciler.submit(state.lastDesired);
     await reconciler.idle();
   }
@@ -140,6 +173,22 @@ async function main() {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+}
+
+/** The first IPv4 address of the uplink in the node's namespace; undefined when it has none. */
+async function uplinkAddress(
+  netns: string | undefined,
+  dev: string | undefined,
+): Promise<string | undefined> {
+  if (!dev) return undefined;
+  const r = await ipIn(netns, ["-j", "-4", "addr", "show", "dev", dev]).catch(() => undefined);
+  if (r?.code !== 0) return undefined;
+  try {
+    const links = JSON.parse(r.stdout || "[]") as { addr_info?: { local: string }[] }[];
+    return links[0]?.addr_info?.[0]?.local;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err) => {

@@ -6,6 +6,8 @@ export type ReconcileResult = {
   ok: boolean;
   error?: string;
   operations: number;
+  /** The command lines run, in order. */
+  ops?: string[];
   durationMs: number;
   networks: { vnetId: number; ok: boolean; error?: string }[];
   ports: { nicId: number; ok: boolean; error?: string }[];

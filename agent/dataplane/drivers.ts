@@ -11,6 +11,7 @@ import {
   type ObservedFdb,
   type ObservedLink,
   type Op,
+  vxlanMac,
 } from "./types";
 
 /** Builds one node-namespace op for the object being planned. */
@@ -90,6 +91,8 @@ export function addressLines(dev: string, have: string[], want: string[]): strin
 export const IP_FORWARD = "net.ipv4.ip_forward";
 /** The sysctl key of a per-interface IPv4 setting. */
 export const confKey = (dev: string, what: string) => `net.ipv4.conf.${dev.replaceAll(".", "/")}.${what}`;
+/** The sysctl key of a per-interface IPv4 neighbour (ARP) setting. */
+export const neighKey = (dev: string, what: string) => `net.ipv4.neigh.${dev.replaceAll(".", "/")}.${what}`;
 
 const empty = (): SetupResult => ({ ops: [], fdb: [], sysctls: [], bridgeCreated: false });
 
@@ -107,11 +110,15 @@ function setupBridge(net: DesiredNetwork, address: string | undefined, ctx: Driv
   // line changes: only an MTU *changed* by `link set` marks the bridge's MTU as set by the user.
   // Otherwise the kernel makes the bridge follow its smallest port's MTU, and a port with a
   // smaller MTU than its network would make every reconcile fix the bridge again.
-  if (!link) ops.push(op(`link add ${net.bridge} mtu 68 type bridge`, { undo: `link del ${net.bridge}` }));
+  const mac = bridgeMac(net.vnetId);
+  if (!link)
+    ops.push(
+      op(`link add ${net.bridge} address ${mac} mtu 68 type bridge`, { undo: `link del ${net.bridge}` }),
+    );
   const set: string[] = [];
   const alias = networkAlias(net.vnetId);
   if (link?.alias !== alias) set.push(`alias ${alias}`);
-  if (link?.mac !== bridgeMac(net.vnetId)) set.push(`address ${bridgeMac(net.vnetId)}`);
+  if (link && link.mac !== mac) set.push(`address ${mac}`);
   if (link?.mtu !== net.mtu) set.push(`mtu ${net.mtu}`);
   if (!link?.up) set.push("up");
   if (set.length > 0) ops.push(op(`link set ${net.bridge} ${set.join(" ")}`));
@@ -210,9 +217,12 @@ export const vxlanDriver: NetworkDriver = {
       const dev = ctx.uplink ? ` dev ${ctx.uplink}` : "";
       const mode = group ? ` group ${group}` : " nolearning";
       r.ops.push(
-        ctx.op(`link add ${name} type vxlan id ${vni} local ${ctx.vtep} dstport ${VXLAN_PORT}${dev}${mode}`, {
-          undo: `link del ${name}`,
-        }),
+        ctx.op(
+          `link add ${name} address ${vxlanMac(net.vnetId)} type vxlan id ${vni} local ${ctx.vtep} dstport ${VXLAN_PORT}${dev}${mode}`,
+          {
+            undo: `link del ${name}`,
+          },
+        ),
       );
     }
     const alias = deviceAlias(net.vnetId, "vxlan");

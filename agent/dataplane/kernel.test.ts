@@ -76,7 +76,7 @@ await describeKernel("dataplane against the kernel (bridge driver)", () => {
     const desired = state([network], [nic(1, 1, "10.77.0.2/24")]);
     const r = await dp.reconcile(desired);
     expect(r.ok).toBe(true);
-    expect(r.ops).toContain(`ip -n ${NODE} link add br77 mtu 68 type bridge`);
+    expect(r.ops).toContain(`ip -n ${NODE} link add br77 address 02:62:68:00:00:4d mtu 68 type bridge`);
     expect(r.ops).toContain(`ip -n ${NODE} link set bhv1 master br77`);
     expect(await ping(guestNs(1), "10.77.0.1")).toBe(true);
     expect((await dp.reconcile(desired)).operations).toBe(0);

@@ -1,7 +1,7 @@
 // Reads what *is*: the node namespace's links and addresses, the named namespaces, and each of our
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
-import { IP_FORWARD, confKey } from "./drivers";
+import { confKey, IP_FORWARD, neighKey } from "./drivers";
 import { ipIn, pool, toolIn } from "./run";
 import type {
   Observed,
@@ -170,7 +170,9 @@ async function observeNode(ns: string | undefined): Promise<NodeState> {
   const vx = links.filter((l) => l.kind === "vxlan").map((l) => l.name);
   const keys = [
     IP_FORWARD,
-    ...links.filter((l) => l.kind === "veth" && l.name.startsWith("bhv")).map((l) => confKey(l.name, "proxy_arp")),
+    ...links
+      .filter((l) => l.kind === "veth" && l.name.startsWith("bhv"))
+      .flatMap((l) => [confKey(l.name, "proxy_arp"), neighKey(l.name, "proxy_delay")]),
   ];
   const [fdb, sys] = await Promise.all([
     vx.length

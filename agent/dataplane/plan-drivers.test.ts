@@ -27,11 +27,11 @@ describe("vxlan driver", () => {
   it("plans bridge, VXLAN device on the VTEP (UDP 4789, no learning) and one FDB entry per peer", () => {
     expect(preview(vxlan(), withUplink())).toEqual([
       "ip netns add bhu-i1",
-      "ip -n bhunode link add br5 mtu 68 type bridge",
-      "ip -n bhunode link set br5 alias bridgehead:vnet:5 address 02:62:68:00:00:05 mtu 1450 up",
-      "ip -n bhunode link add vxlan4242 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 nolearning",
+      "ip -n bhunode link add br5 address 02:62:68:00:00:05 mtu 68 type bridge",
+      "ip -n bhunode link set br5 alias bridgehead:vnet:5 mtu 1450 up",
+      "ip -n bhunode link add vxlan4242 address 02:62:78:00:00:05 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 nolearning",
       "ip -n bhunode link set vxlan4242 alias bridgehead:vnet:5:vxlan mtu 1450 master br5 up",
-      "ip -n bhunode link add bhv1 mtu 1450 type veth peer name eth0 address 02:00:0a:05:00:02 mtu 1450 netns bhu-i1",
+      "ip -n bhunode link add bhv1 address 02:62:76:00:00:01 mtu 1450 type veth peer name eth0 address 02:00:0a:05:00:02 mtu 1450 netns bhu-i1",
       "ip -n bhunode link set bhv1 alias bridgehead:nic:1 master br5 up",
       "bridge -n bhunode fdb append 00:00:00:00:00:00 dev vxlan4242 dst 198.18.0.2",
       "bridge -n bhunode fdb append 00:00:00:00:00:00 dev vxlan4242 dst 198.18.0.3",
@@ -68,7 +68,7 @@ describe("vxlan driver", () => {
     const lines = preview(vxlan(), o);
     expect(lines.slice(0, 3)).toEqual([
       "ip -n bhunode link del vxlan4242",
-      "ip -n bhunode link add vxlan4242 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 nolearning",
+      "ip -n bhunode link add vxlan4242 address 02:62:78:00:00:05 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 nolearning",
       "ip -n bhunode link set vxlan4242 alias bridgehead:vnet:5:vxlan mtu 1450 master br5 up",
     ]);
     expect(lines.filter((l) => l.includes("fdb append"))).toHaveLength(2);
@@ -81,8 +81,8 @@ describe("vxlan driver", () => {
     link(o, "vxlan4242").master = undefined;
     link(o, "bhv1").master = undefined;
     expect(preview(d, o)).toEqual([
-      "ip -n bhunode link add br5 mtu 68 type bridge",
-      "ip -n bhunode link set br5 alias bridgehead:vnet:5 address 02:62:68:00:00:05 mtu 1450 up",
+      "ip -n bhunode link add br5 address 02:62:68:00:00:05 mtu 68 type bridge",
+      "ip -n bhunode link set br5 alias bridgehead:vnet:5 mtu 1450 up",
       "ip -n bhunode link set vxlan4242 master br5",
       "ip -n bhunode link set bhv1 master br5",
     ]);
@@ -93,7 +93,7 @@ describe("vxlan driver", () => {
     d.networks[0]!.vxlanGroup = "239.1.1.1";
     const lines = preview(d, withUplink());
     expect(lines).toContain(
-      "ip -n bhunode link add vxlan4242 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 group 239.1.1.1",
+      "ip -n bhunode link add vxlan4242 address 02:62:78:00:00:05 type vxlan id 4242 local 198.18.0.1 dstport 4789 dev ul0 group 239.1.1.1",
     );
     expect(lines.some((l) => l.includes("fdb"))).toBe(false);
     expect(preview(d, inSync(d))).toEqual([]);
@@ -123,18 +123,20 @@ describe("routed driver", () => {
     expect(preview(routed(), emptyObserved())).toEqual([
       "ip netns add bhu-i1",
       "ip netns add bhu-i2",
-      "ip -n bhunode link add rt6 mtu 68 type bridge",
-      "ip -n bhunode link set rt6 alias bridgehead:vnet:6 address 02:62:68:00:00:06 mtu 1500 up",
+      "ip -n bhunode link add rt6 address 02:62:68:00:00:06 mtu 68 type bridge",
+      "ip -n bhunode link set rt6 alias bridgehead:vnet:6 mtu 1500 up",
       "ip -n bhunode addr add 169.254.0.1/32 dev rt6",
-      "ip -n bhunode link add bhv1 mtu 1500 type veth peer name eth0 address 02:00:0a:06:00:02 mtu 1500 netns bhu-i1",
+      "ip -n bhunode link add bhv1 address 02:62:76:00:00:01 mtu 1500 type veth peer name eth0 address 02:00:0a:06:00:02 mtu 1500 netns bhu-i1",
       "ip -n bhunode link set bhv1 alias bridgehead:nic:1 up",
       "ip -n bhunode route replace 10.6.0.2/32 dev bhv1",
-      "ip -n bhunode link add bhv2 mtu 1500 type veth peer name eth0 address 02:00:0a:06:00:03 mtu 1500 netns bhu-i2",
+      "ip -n bhunode link add bhv2 address 02:62:76:00:00:02 mtu 1500 type veth peer name eth0 address 02:00:0a:06:00:03 mtu 1500 netns bhu-i2",
       "ip -n bhunode link set bhv2 alias bridgehead:nic:2 up",
       "ip -n bhunode route replace 10.6.0.3/32 dev bhv2",
       "ip netns exec bhunode sysctl -w net.ipv4.ip_forward=1",
       "ip netns exec bhunode sysctl -w net.ipv4.conf.bhv1.proxy_arp=1",
+      "ip netns exec bhunode sysctl -w net.ipv4.neigh.bhv1.proxy_delay=0",
       "ip netns exec bhunode sysctl -w net.ipv4.conf.bhv2.proxy_arp=1",
+      "ip netns exec bhunode sysctl -w net.ipv4.neigh.bhv2.proxy_delay=0",
       "ip -n bhu-i1 link set lo up",
       "ip -n bhu-i1 link set eth0 up",
       "ip -n bhu-i1 addr add 10.6.0.2/24 dev eth0",
@@ -188,8 +190,8 @@ describe("vlan driver (802.1Q; proven at plan level: the lab kernel has no 8021q
   it("plans the bridge and the phydev.VID sub-interface enslaved to it", () => {
     expect(preview(vlan(), withUplink()).slice(0, 5)).toEqual([
       "ip netns add bhu-i1",
-      "ip -n bhunode link add br7 mtu 68 type bridge",
-      "ip -n bhunode link set br7 alias bridgehead:vnet:7 address 02:62:68:00:00:07 mtu 1500 up",
+      "ip -n bhunode link add br7 address 02:62:68:00:00:07 mtu 68 type bridge",
+      "ip -n bhunode link set br7 alias bridgehead:vnet:7 mtu 1500 up",
       "ip -n bhunode link add link ul0 name ul0.100 type vlan id 100",
       "ip -n bhunode link set ul0.100 alias bridgehead:vnet:7:vlan mtu 1500 master br7 up",
     ]);
@@ -242,8 +244,8 @@ describe("external networks", () => {
     const lines = preview(external(), o);
     expect(lines.slice(0, 4)).toEqual([
       "ip netns add bhu-i1",
-      "ip -n bhunode link add br8 mtu 68 type bridge",
-      "ip -n bhunode link set br8 alias bridgehead:vnet:8 address 02:62:68:00:00:08 mtu 1500 up",
+      "ip -n bhunode link add br8 address 02:62:68:00:00:08 mtu 68 type bridge",
+      "ip -n bhunode link set br8 alias bridgehead:vnet:8 mtu 1500 up",
       "ip -n bhunode link set ext0 master br8",
     ]);
     expect(lines.some((l) => l.includes("addr add") && l.includes("br8"))).toBe(false);
@@ -259,5 +261,36 @@ describe("external networks", () => {
   it("release the uplink (never delete it) when the network leaves the node", () => {
     const o = inSync(external());
     expect(preview(state([], []), o)).toEqual(["ip netns del bhu-i1", "ip -n bhunode link del br8"]);
+  });
+});
+
+describe("devices left half-made by an agent killed mid-batch", () => {
+  it("are adopted by the MAC they were created with: the alias is set, nothing is refused", () => {
+    const d = vxlan();
+    const o = inSync(d);
+    for (const name of ["br5", "vxlan4242", "bhv1"]) {
+      const l = link(o, name);
+      l.alias = undefined;
+      l.mac =
+        name === "br5" ? "02:62:68:00:00:05" : name === "bhv1" ? "02:62:76:00:00:01" : "02:62:78:00:00:05";
+    }
+    const p = plan(d, o, opts);
+    expect(p.rejectedNetworks).toEqual([]);
+    expect(p.rejectedPorts).toEqual([]);
+    expect(planPreview(p)).toEqual([
+      "ip -n bhunode link set br5 alias bridgehead:vnet:5",
+      "ip -n bhunode link set vxlan4242 alias bridgehead:vnet:5:vxlan",
+      "ip -n bhunode link set bhv1 alias bridgehead:nic:1",
+    ]);
+  });
+
+  it("but a device without alias and with another MAC is still not ours", () => {
+    const d = vxlan();
+    const o = inSync(d);
+    link(o, "br5").alias = undefined;
+    link(o, "br5").mac = "52:54:00:12:34:56";
+    expect(plan(d, o, opts).rejectedNetworks).toEqual([
+      { vnetId: 5, error: expect.stringMatching(/link br5 already exists .* not managed/) },
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 // Planning of container-style ports: per guest namespace, the veth pairs into the node's bridges,
 // the guest-side addresses and the default route. Pure; called by plan.ts.
 import type { DesiredNetwork, DesiredPort } from "../../lib/wire";
-import { addressLines, confKey, normCidr } from "./drivers";
+import { addressLines, confKey, neighKey, normCidr } from "./drivers";
 import {
+  hostVethMac,
   hostVethName,
   nicAlias,
   type ObjectRef,
@@ -85,11 +86,17 @@ function routedHostOps(
           .map((r) => r.dst.replace(/\/32$/, "")),
   );
   const node = [
-    ...[...have].filter((h) => !want.has(h)).map((h) => n(`route del ${h}/32 dev ${name}`, { deletion: true })),
+    ...[...have]
+      .filter((h) => !want.has(h))
+      .map((h) => n(`route del ${h}/32 dev ${name}`, { deletion: true })),
     ...[...want].filter((w) => !have.has(w)).map((w) => n(`route replace ${w}/32 dev ${name}`)),
   ];
-  const key = confKey(name, "proxy_arp");
-  const sysctls = fresh || view.sysctls[key] !== "1" ? [s(`${key}=1`)] : [];
+  // Proxy ARP answers after a random delay of up to 0.8 s by default (proxy_delay): a guest's first
+  // packet to a neighbour would wait that long. Calico sets it to 0 on its veths for the same reason.
+  const want2 = { [confKey(name, "proxy_arp")]: "1", [neighKey(name, "proxy_delay")]: "0" };
+  const sysctls = Object.entries(want2)
+    .filter(([k, v]) => fresh || view.sysctls[k] !== v)
+    .map(([k, v]) => s(`${k}=${v}`));
   return { node, sysctls };
 }
 
@@ -121,7 +128,7 @@ function planPort(
       node: [
         ...(host ? [n(`link del ${name}`, { deletion: true })] : []),
         n(
-          `link add ${name} mtu ${port.mtu} type veth peer name ${dev} address ${mac} mtu ${port.mtu} netns ${ns}`,
+          `link add ${name} address ${hostVethMac(port.nicId)} mtu ${port.mtu} type veth peer name ${dev} address ${mac} mtu ${port.mtu} netns ${ns}`,
           { undo: `link del ${name}` },
         ),
         n(`link set ${name} alias ${nicAlias(port.nicId)}${a.routed ? "" : ` master ${net.bridge}`} up`),
@@ -152,7 +159,10 @@ function planPort(
   const routed = a.routed ? routedHostOps(a, false, view, n, s) : undefined;
   return {
     before: [],
-    node: [...(hostSet.length > 0 ? [n(`link set ${name} ${hostSet.join(" ")}`)] : []), ...(routed?.node ?? [])],
+    node: [
+      ...(hostSet.length > 0 ? [n(`link set ${name} ${hostSet.join(" ")}`)] : []),
+      ...(routed?.node ?? []),
+    ],
     sysctls: routed?.sysctls ?? [],
     guest: [
       ...(guestSet.length > 0 ? [g(`link set ${dev} ${guestSet.join(" ")}`)] : []),

@@ -23,8 +23,8 @@ describe("plan removes what is ours and no longer desired, and only that", () =>
       "ip netns del bhu-i3",
       "ip -n bhunode link del bhv4",
       "ip -n bhunode link del br2",
-      "ip -n bhunode link add br3 mtu 68 type bridge",
-      "ip -n bhunode link set br3 alias bridgehead:vnet:3 address 02:62:68:00:00:03 mtu 1500 up",
+      "ip -n bhunode link add br3 address 02:62:68:00:00:03 mtu 68 type bridge",
+      "ip -n bhunode link set br3 alias bridgehead:vnet:3 mtu 1500 up",
       "ip -n bhunode addr add 10.3.0.1/24 dev br3",
     ]);
     expect(p.goneWithNamespaces).toEqual(["bhv2", "bhv3"]);
@@ -67,15 +67,20 @@ describe("plan with networks this node cannot realise", () => {
     ["vxlan", { vni: 5000 }, /needs this node's VTEP address: start the agent with --vtep/],
     ["vlan", { vlanId: 100 }, /needs a physical device/],
     ["bridge", { networkType: "external" }, /needs an uplink/],
-  ] as const)("reports %s without its prerequisites per network and keeps its objects", (driver, over, why) => {
-    const d = state([net(1), net(2, { driver, ...over })], [port(1, 1, 1), port(2, 2, 2)]);
-    const o = inSync(d);
-    const p = plan(d, o, opts);
-    expect(planPreview(p)).toEqual([]);
-    expect(p.rejectedNetworks).toEqual([{ vnetId: 2, error: expect.stringMatching(why) }]);
-    expect(p.rejectedPorts).toEqual([{ nicId: 2, error: expect.stringContaining("VNET 2 is not applied") }]);
-    expect(p.networks).toEqual([1]);
-  });
+  ] as const)(
+    "reports %s without its prerequisites per network and keeps its objects",
+    (driver, over, why) => {
+      const d = state([net(1), net(2, { driver, ...over })], [port(1, 1, 1), port(2, 2, 2)]);
+      const o = inSync(d);
+      const p = plan(d, o, opts);
+      expect(planPreview(p)).toEqual([]);
+      expect(p.rejectedNetworks).toEqual([{ vnetId: 2, error: expect.stringMatching(why) }]);
+      expect(p.rejectedPorts).toEqual([
+        { nicId: 2, error: expect.stringContaining("VNET 2 is not applied") },
+      ]);
+      expect(p.networks).toEqual([1]);
+    },
+  );
 
   it("never half-applies a network it cannot realise on an empty node", () => {
     const d = state([net(2, { driver: "vxlan", vni: 5000 })], [port(2, 2, 2)]);

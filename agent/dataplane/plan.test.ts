@@ -14,12 +14,12 @@ describe("plan from an empty node", () => {
     expect(preview(oneNetTwoPorts(), emptyObserved())).toEqual([
       "ip netns add bhu-i1",
       "ip netns add bhu-i2",
-      "ip -n bhunode link add br1 mtu 68 type bridge",
-      "ip -n bhunode link set br1 alias bridgehead:vnet:1 address 02:62:68:00:00:01 mtu 1500 up",
+      "ip -n bhunode link add br1 address 02:62:68:00:00:01 mtu 68 type bridge",
+      "ip -n bhunode link set br1 alias bridgehead:vnet:1 mtu 1500 up",
       "ip -n bhunode addr add 10.1.0.1/24 dev br1",
-      "ip -n bhunode link add bhv1 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:02 mtu 1500 netns bhu-i1",
+      "ip -n bhunode link add bhv1 address 02:62:76:00:00:01 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:02 mtu 1500 netns bhu-i1",
       "ip -n bhunode link set bhv1 alias bridgehead:nic:1 master br1 up",
-      "ip -n bhunode link add bhv2 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:03 mtu 1500 netns bhu-i2",
+      "ip -n bhunode link add bhv2 address 02:62:76:00:00:02 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:03 mtu 1500 netns bhu-i2",
       "ip -n bhunode link set bhv2 alias bridgehead:nic:2 master br1 up",
       "ip netns exec bhunode sysctl -w net.ipv4.ip_forward=1",
       "ip -n bhu-i1 link set lo up",
@@ -36,7 +36,7 @@ describe("plan from an empty node", () => {
   it("puts the batch lines and the undo of each creation on the ops", () => {
     const p = plan(oneNetTwoPorts(), emptyObserved(), opts);
     expect(p.node[0]).toMatchObject({
-      line: "link add br1 mtu 68 type bridge",
+      line: "link add br1 address 02:62:68:00:00:01 mtu 68 type bridge",
       undo: "link del br1",
       target: { kind: "node" },
     });
@@ -51,7 +51,7 @@ describe("plan from an empty node", () => {
     const o = emptyObserved(null);
     link(o, "lo").up = false;
     const lines = preview(state([net(1)], []), o);
-    expect(lines[0]).toBe("ip link add br1 mtu 68 type bridge");
+    expect(lines[0]).toBe("ip link add br1 address 02:62:68:00:00:01 mtu 68 type bridge");
     expect(lines.some((l) => l.includes("lo up"))).toBe(false);
   });
 
@@ -121,8 +121,8 @@ describe("plan repairs drift", () => {
     o.links = o.links.filter((l) => l.name !== "br1");
     for (const l of o.links) delete l.master;
     expect(preview(d, o)).toEqual([
-      "ip -n bhunode link add br1 mtu 68 type bridge",
-      "ip -n bhunode link set br1 alias bridgehead:vnet:1 address 02:62:68:00:00:01 mtu 1500 up",
+      "ip -n bhunode link add br1 address 02:62:68:00:00:01 mtu 68 type bridge",
+      "ip -n bhunode link set br1 alias bridgehead:vnet:1 mtu 1500 up",
       "ip -n bhunode addr add 10.1.0.1/24 dev br1",
       "ip -n bhunode link set bhv1 master br1",
       "ip -n bhunode link set bhv2 master br1",
@@ -202,10 +202,10 @@ describe("plan repairs drift", () => {
     expect(planPreview(p)).toEqual([
       "ip -n bhu-i2 link del eth0",
       "ip -n bhunode link del bhv1",
-      "ip -n bhunode link add bhv1 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:02 mtu 1500 netns bhu-i1",
+      "ip -n bhunode link add bhv1 address 02:62:76:00:00:01 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:02 mtu 1500 netns bhu-i1",
       "ip -n bhunode link set bhv1 alias bridgehead:nic:1 master br1 up",
       "ip -n bhunode link del bhv2",
-      "ip -n bhunode link add bhv2 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:03 mtu 1500 netns bhu-i2",
+      "ip -n bhunode link add bhv2 address 02:62:76:00:00:02 mtu 1500 type veth peer name eth0 address 02:00:0a:01:00:03 mtu 1500 netns bhu-i2",
       "ip -n bhunode link set bhv2 alias bridgehead:nic:2 master br1 up",
       "ip -n bhu-i1 link set eth0 up",
       "ip -n bhu-i1 addr add 10.1.0.2/24 dev eth0",

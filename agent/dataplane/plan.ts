@@ -20,6 +20,7 @@ import {
   type Observed,
   type ObservedLink,
   type ObservedNodeRoute,
+  OWNED_MAC_PREFIXES,
   OWNER_ALIAS_PREFIX,
   type Plan,
   planOps,
@@ -34,8 +35,11 @@ export interface PlanOptions {
 const IFNAME_MAX = 15;
 const HOST_VETH_PREFIX = "bhv";
 
-/** Whether a link carries our ownership alias (the only links we may delete or change). */
-export const isOwned = (l: ObservedLink): boolean => l.alias?.startsWith(OWNER_ALIAS_PREFIX) === true;
+/** Whether a link is ours (the only links we may delete or change): it carries our ownership alias,
+ * or — created by an agent killed before it set the alias — one of the MACs we create devices with. */
+export const isOwned = (l: ObservedLink): boolean =>
+  l.alias?.startsWith(OWNER_ALIAS_PREFIX) === true ||
+  (l.alias === undefined && OWNED_MAC_PREFIXES.some((p) => l.mac?.startsWith(p)));
 
 /** Op builders whose preview text is the exact equivalent `ip` command line. */
 function opMaker(nodeNs: string | undefined): OpMaker {
@@ -239,7 +243,10 @@ export function plan(desired: DesiredState, observed: Observed, opts: PlanOption
     out.node.push(...r.ops);
     out.fdb.push(...r.fdb);
     // One write per key, however many networks need it (forwarding).
-    for (const op of r.sysctls) if (!sysctls.has(op.line)) out.sysctls.push(op), sysctls.add(op.line);
+    for (const op of r.sysctls.filter((o) => !sysctls.has(o.line))) {
+      out.sysctls.push(op);
+      sysctls.add(op.line);
+    }
     if (r.bridgeCreated) bridgesCreated.add(net.vnetId);
   }
   const routesByDev = new Map<string, ObservedNodeRoute[]>();

@@ -57,7 +57,12 @@ export async function ipIn(ns: string | undefined, args: string[], input = ""): 
 }
 
 /** Runs `tool args` (ip, bridge, sysctl) in namespace `ns`; a non-zero exit is a result. */
-export async function toolIn(tool: string, ns: string | undefined, args: string[], input = ""): Promise<RunResult> {
+export async function toolIn(
+  tool: string,
+  ns: string | undefined,
+  args: string[],
+  input = "",
+): Promise<RunResult> {
   const [cmd, argv] = await toolArgv(tool, ns, args);
   return run(cmd, argv, input);
 }

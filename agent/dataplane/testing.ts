@@ -1,7 +1,7 @@
 // Test helpers: desired states and the Observed a kernel would show once they are applied, so
 // planner tests can start from "in sync" and add one drift at a time.
 import { type DesiredNetwork, type DesiredPort, type DesiredState, ROUTED_GATEWAY } from "../../lib/wire";
-import { confKey, IP_FORWARD, vlanName, vxlanName, ZERO_MAC } from "./drivers";
+import { confKey, IP_FORWARD, neighKey, vlanName, vxlanName, ZERO_MAC } from "./drivers";
 import {
   bridgeMac,
   deviceAlias,
@@ -141,8 +141,7 @@ export function inSync(desired: DesiredState, nodeNetns: string | null = NODE): 
           ...(desired.uplink ? { dev: desired.uplink } : {}),
         },
       });
-      if (!n.vxlanGroup)
-        for (const dst of n.vxlanPeers ?? []) o.fdb.push({ dev: name, mac: ZERO_MAC, dst });
+      if (!n.vxlanGroup) for (const dst of n.vxlanPeers ?? []) o.fdb.push({ dev: name, mac: ZERO_MAC, dst });
     }
     if (n.driver === "vlan" && n.vlanId && n.phydev) {
       if (!o.links.some((l) => l.name === n.phydev))
@@ -177,6 +176,7 @@ export function inSync(desired: DesiredState, nodeNetns: string | null = NODE): 
     if (routed) {
       for (const a of p.addresses) o.routes.push({ dst: a.split("/")[0] as string, dev: host });
       o.sysctls[confKey(host, "proxy_arp")] = "1";
+      o.sysctls[neighKey(host, "proxy_delay")] = "0";
     }
     o.links.push({
       name: host,

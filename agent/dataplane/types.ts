@@ -15,6 +15,16 @@ const hex2 = (n: number) => (n & 255).toString(16).padStart(2, "0");
  * whenever a port comes or goes (and their ARP caches would point at nothing for seconds). */
 export const bridgeMac = (vnetId: number) =>
   `02:62:68:${hex2(vnetId >>> 16)}:${hex2(vnetId >>> 8)}:${hex2(vnetId)}`;
+/** Fixed MAC of a NIC's host-side veth ("bv" + the NIC id's low 24 bits) and of a network's VXLAN
+ * device ("bx" + the VNET id). Set in the very `link add` that creates the device, unlike the alias
+ * (which needs a second command): a device left without alias by an agent killed in between still
+ * carries proof that we created it, so the next reconcile adopts it instead of refusing it. */
+export const hostVethMac = (nicId: number) =>
+  `02:62:76:${hex2(nicId >>> 16)}:${hex2(nicId >>> 8)}:${hex2(nicId)}`;
+export const vxlanMac = (vnetId: number) =>
+  `02:62:78:${hex2(vnetId >>> 16)}:${hex2(vnetId >>> 8)}:${hex2(vnetId)}`;
+/** MAC prefixes only Bridgehead gives to the devices it creates (bridge, host veth, VXLAN). */
+export const OWNED_MAC_PREFIXES = ["02:62:68:", "02:62:76:", "02:62:78:"];
 /** Host-side veth of a NIC, in the node namespace. */
 export const hostVethName = (nicId: number) => `bhv${nicId}`;
 /** One namespace per guest instance; all NICs of that instance share it. */

@@ -49,7 +49,12 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
     });
     touch([node.id]);
     // Other nodes on the same VXLAN VNETs gain this node as a peer.
-    touch(vxlanNodesOf(tx, input.nics.map((n) => n.vnetId)));
+    touch(
+      vxlanNodesOf(
+        tx,
+        input.nics.map((n) => n.vnetId),
+      ),
+    );
     audit(tx, actor, {
       action: "instance.create",
       objectType: "instance",
@@ -113,7 +118,12 @@ export function removeInstance(app: App, actor: Actor, who: Subject, id: number)
     if (!inst) throw notFound(`Instance ${id}`);
     const instNics = tx.select().from(nics).where(eq(nics.instanceId, id)).all();
     // Other nodes on the same VXLAN VNETs may lose this node as a peer.
-    touch(vxlanNodesOf(tx, instNics.map((n) => n.vnetId)));
+    touch(
+      vxlanNodesOf(
+        tx,
+        instNics.map((n) => n.vnetId),
+      ),
+    );
     for (const nic of instNics) releaseNicLease(tx, nic.id, id, actor.userId ?? "system");
     tx.delete(instances).where(eq(instances.id, id)).run();
     touch([inst.nodeId]);

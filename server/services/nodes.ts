@@ -217,7 +217,8 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
             durationMs: r.durationMs,
             networks: r.networks,
             ports: r.ports,
-            ...(r.ops ? { ops: r.ops } : {}),
+            // The commands of the last reconcile that did something (a heartbeat keeps them).
+            ...(r.ops?.length ? { ops: r.ops } : prev.report?.ops ? { ops: prev.report.ops } : {}),
             // Repairs are kept until the next report that has some: a heartbeat must not hide them.
             ...(r.repairs?.length
               ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
