@@ -11,7 +11,7 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
-import type { AgentReport, DesiredState, JoinResponse } from "../lib/wire";
+import type { AgentReport, DesiredState, JoinResponse, PreviewAnswer } from "../lib/wire";
 import type { AppRouter } from "../server/routers/root";
 
 const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_REQUEST"]);
@@ -64,9 +64,16 @@ export type Channel = {
   /** Subscribes to desired state; returns an unsubscribe function. */
   watch(
     nodeId: number,
-    on: { state(s: DesiredState): void; error(err: unknown): void; connected(up: boolean): void },
+    on: {
+      state(s: DesiredState): void;
+      /** A plan preview request: plan `desired` against the kernel, run nothing, answer. */
+      preview(requestId: string, desired: DesiredState): void;
+      error(err: unknown): void;
+      connected(up: boolean): void;
+    },
   ): () => void;
   report(r: AgentReport): Promise<unknown>;
+  previewAnswer(a: PreviewAnswer): Promise<unknown>;
 };
 
 /** An authenticated channel for one node. */
@@ -77,7 +84,10 @@ export function connect(server: string, credential: string): Channel {
       const sub = c.agent.watch.subscribe(
         { nodeId },
         {
-          onData: (ev) => on.state(ev.data),
+          onData: (ev) =>
+            "preview" in ev.data
+              ? on.preview(ev.data.preview.requestId, ev.data.preview.desired)
+              : on.state(ev.data),
           onError: on.error,
           onConnectionStateChange: (s) => on.connected(s.state === "pending"),
         },
@@ -85,5 +95,6 @@ export function connect(server: string, credential: string): Channel {
       return () => sub.unsubscribe();
     },
     report: (r) => c.agent.report.mutate(r),
+    previewAnswer: (a) => c.agent.preview.mutate(a),
   };
 }

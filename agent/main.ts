@@ -156,6 +156,20 @@ async function main() {
   };
   const unsubscribe = channel.watch(nodeId, {
     state: (s) => reconciler.submit(s),
+    preview: (requestId, desired) =>
+      void dataplane
+        .preview(desired)
+        .then(
+          (lines) => ({ nodeId, requestId, lines: lines.slice(0, 20000) }),
+          (err) => ({
+            nodeId,
+            requestId,
+            lines: [],
+            error: `plan failed: ${err instanceof Error ? err.message : err}`,
+          }),
+        )
+        .then((a) => channel.previewAnswer(a))
+        .catch((err) => log(`plan preview not delivered: ${err instanceof Error ? err.message : err}`)),
     error: (err) =>
       isFatal(err) ? fatal(err) : log(`channel error: ${err instanceof Error ? err.message : err}`),
     connected: (up) => log(up ? `connected to ${server}` : "connection lost; reconnecting"),

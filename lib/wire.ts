@@ -100,6 +100,17 @@ export const agentReportSchema = z
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;
 
+/** The agent's answer to a plan preview request: what it would run now, without running it. */
+export const previewAnswerSchema = z
+  .object({
+    nodeId: z.number().int().positive(),
+    requestId: z.string().uuid(),
+    lines: z.array(z.string().max(2000)).max(20000),
+    error: z.string().max(4000).optional(),
+  })
+  .strict();
+export type PreviewAnswer = z.infer<typeof previewAnswerSchema>;
+
 /** Join: a one-time token is exchanged for a node id and a per-node credential. */
 export const joinRequestSchema = z
   .object({

@@ -136,6 +136,15 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
     expect(JSON.parse(neigh.stdout)[0]?.lladdr).not.toBe(otherMac.stdout.trim());
   });
 
+  it("previews a node's plan live through its agent: nothing to do while in sync; the last applied ops are kept", async () => {
+    const p = await admin.node.preview({ id: nodeIds[0]! });
+    expect(p).toMatchObject({ available: true, lines: [] });
+    const list = await admin.node.list();
+    expect(list[0]!.report?.ops?.some((l) => l.startsWith(`ip -n ${ul.nodes[0]!.netns} link add`))).toBe(
+      true,
+    );
+  });
+
   it("an internal guest reaches its gateway on the bridge", () => {
     expect(pings(guest.i1!.ns, "10.82.0.1")).toBe(true);
   });

@@ -4,7 +4,7 @@
 import type { DesiredState } from "../../lib/wire";
 import { type ExecuteResult, execute } from "./execute";
 import { observe } from "./observe";
-import { plan } from "./plan";
+import { plan, planPreview } from "./plan";
 import type { Observed, Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
@@ -39,6 +39,8 @@ export interface Dataplane {
   observe(): Promise<Observed>;
   /** What reconcile would do now (the plan preview); changes nothing. */
   plan(desired: DesiredState): Promise<Plan>;
+  /** The exact command lines reconcile would run now, in order; changes nothing. */
+  preview(desired: DesiredState): Promise<string[]>;
   /** Makes the kernel match `desired`; a second call with the same state performs 0 operations. */
   reconcile(desired: DesiredState): Promise<ReconcileResult>;
   /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
@@ -130,6 +132,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   return {
     observe: () => serial(look),
     plan: (desired) => serial(async () => plan(desired, await look(), planOpts)),
+    preview: (desired) => serial(async () => planPreview(plan(desired, await look(), planOpts))),
     reconcile: (desired) => serial(() => apply(desired, () => {})),
     teardown: (t) =>
       serial(() =>

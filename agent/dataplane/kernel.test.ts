@@ -74,6 +74,11 @@ await describeKernel("dataplane against the kernel (bridge driver)", () => {
     await run("ip", ["-n", guestNs(1), "addr", "flush", "dev", "eth0"]);
     expect(await ping(guestNs(1), "10.77.0.1")).toBe(false);
     const desired = state([network], [nic(1, 1, "10.77.0.2/24")]);
+    // The preview shows the repair before it runs, and changes nothing.
+    const preview = await dp.preview(desired);
+    expect(preview).toContain(`ip -n ${NODE} link add br77 address 02:62:68:00:00:4d mtu 68 type bridge`);
+    expect(preview).toContain(`ip -n ${guestNs(1)} addr add 10.77.0.2/24 dev eth0`);
+    expect(await dp.preview(desired)).toEqual(preview);
     const r = await dp.reconcile(desired);
     expect(r.ok).toBe(true);
     expect(r.ops).toContain(`ip -n ${NODE} link add br77 address 02:62:68:00:00:4d mtu 68 type bridge`);

@@ -72,8 +72,29 @@ export function Revisions({ node }: { node: NodeRow }) {
   );
 }
 
-export function LastError({ node }: { node: NodeRow }) {
-  if (!node.lastError) return <span className="text-slate-400">—</span>;
+/** The last drift the agent repaired, if recent (shown under the error column). */
+function Repaired({ node, now }: { node: NodeRow; now?: number }) {
+  const at = node.report?.repairedAt;
+  if (!at || !node.report?.repairs?.length) return null;
+  return (
+    <p
+      className="text-xs whitespace-nowrap text-amber-700"
+      title={node.report.repairs.join("\n")}
+      data-testid="node-repaired"
+    >
+      repaired drift {timeAgo(at, now)} ({node.report.repairs.length} op
+      {node.report.repairs.length === 1 ? "" : "s"})
+    </p>
+  );
+}
+
+export function LastError({ node, now }: { node: NodeRow; now?: number }) {
+  if (!node.lastError)
+    return node.report?.repairs?.length ? (
+      <Repaired node={node} now={now} />
+    ) : (
+      <span className="text-slate-400">—</span>
+    );
   return (
     <p
       className="line-clamp-2 max-w-48 text-xs break-words text-red-700"

@@ -6,10 +6,11 @@ import { TRPCError, tracked } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { nodes } from "../../db/schema";
-import { agentReportSchema, joinRequestSchema } from "../../lib/wire";
+import { agentReportSchema, joinRequestSchema, previewAnswerSchema } from "../../lib/wire";
 import { audit } from "../audit";
 import { compileDesiredState } from "../services/desired";
 import { joinNode, recordReport } from "../services/nodes";
+import { type PreviewRequest, previewAnswered } from "../services/preview";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
 
 export const agentRouter = router({
@@ -47,9 +48,13 @@ export const agentRouter = router({
           if (!state) break;
           if (state.revision !== sent) {
             sent = state.revision;
-            yield tracked(String(state.revision), state);
+            yield tracked(String(state.revision), state as typeof state | PreviewRequest);
           }
-          await wakeups.next();
+          const woke = await wakeups.next();
+          // A plan preview request rides the same stream; its event id stays the last revision
+          // sent, so a resumed stream still starts from the right state.
+          const payload = woke.value?.[0] as PreviewRequest | undefined;
+          if (payload?.preview) yield tracked(String(sent), payload as typeof state | PreviewRequest);
         }
       } catch (err) {
         if (!stop.aborted) throw err;
@@ -66,6 +71,14 @@ export const agentRouter = router({
         message: `Node ${node.name} was revoked or deleted; re-enroll it with a new join token`,
       });
     }),
+
+  /** The agent's answer to a plan preview request. */
+  preview: nodeProcedure.input(previewAnswerSchema).mutation(({ ctx, input }) => {
+    if (input.nodeId !== ctx.node.id)
+      throw new TRPCError({ code: "FORBIDDEN", message: `This credential belongs to node ${ctx.node.name}` });
+    previewAnswered(ctx.app, input.requestId, { lines: input.lines, error: input.error });
+    return { ok: true as const };
+  }),
 
   report: nodeProcedure
     .input(agentReportSchema)

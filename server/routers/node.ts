@@ -2,6 +2,7 @@ import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
 import { compileDesiredState } from "../services/desired";
 import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes";
+import { previewPlan } from "../services/preview";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
@@ -16,6 +17,12 @@ export const nodeRouter = router({
     const state = compileDesiredState(ctx.db, input.id);
     if (!state) throw notFound(`Node ${input.id}`);
     return state;
+  }),
+  /** The exact commands the node's agent would run now (observed kernel → desired state). */
+  preview: adminProcedure.input(idInput).query(async ({ ctx, input }) => {
+    const r = await previewPlan(ctx.app, input.id);
+    if (!r) throw notFound(`Node ${input.id}`);
+    return r;
   }),
   create: adminProcedure
     .input(nodeCreateInput)

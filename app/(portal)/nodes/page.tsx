@@ -5,6 +5,7 @@ import { toast } from "sonner";
 import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
 import { LastError, LastSeen, type NodeRow, NodeState, Revisions } from "@/components/nodes/node-columns";
+import { NodePlanDialog } from "@/components/nodes/plan-dialog";
 import { AdminOnly } from "@/components/session";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
@@ -32,6 +33,7 @@ function Nodes() {
   const [enrolling, setEnrolling] = useState(false);
   const [token, setToken] = useState<JoinToken | null>(null);
   const [confirm, setConfirm] = useState<Pending>(null);
+  const [planOf, setPlanOf] = useState<NodeRow | null>(null);
   const refresh = () => queryClient.invalidateQueries(trpc.node.pathFilter());
 
   const newToken = useMutation(
@@ -78,23 +80,41 @@ function Nodes() {
     {
       key: "hostname",
       header: "Hostname",
-      cell: (n) =>
-        n.hostname ? (
-          <span className="block max-w-36 truncate" title={n.hostname}>
-            {n.hostname}
-          </span>
-        ) : (
-          <span className="text-slate-400">—</span>
-        ),
+      cell: (n) => (
+        <div>
+          {n.hostname ? (
+            <span className="block max-w-36 truncate" title={n.hostname}>
+              {n.hostname}
+            </span>
+          ) : (
+            <span className="text-slate-400">—</span>
+          )}
+          {(n.vtep || n.uplink) && (
+            <span className="block text-xs whitespace-nowrap text-slate-500" data-testid="node-underlay">
+              {n.vtep ? `VTEP ${n.vtep}` : "no VTEP"}
+              {n.uplink ? ` · ${n.uplink}` : ""}
+            </span>
+          )}
+        </div>
+      ),
     },
     { key: "seen", header: "Last seen", cell: (n) => <LastSeen node={n} now={now} /> },
     { key: "rev", header: "Revision", cell: (n) => <Revisions node={n} /> },
-    { key: "error", header: "Last error", cell: (n) => <LastError node={n} /> },
+    { key: "error", header: "Last error / drift", cell: (n) => <LastError node={n} now={now} /> },
     {
       key: "actions",
       header: <span className="sr-only">Actions</span>,
       cell: (n) => (
         <div className="-mr-2 flex justify-end">
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Plan of ${n.name}`}
+            disabled={n.state === "pending"}
+            onClick={() => setPlanOf(n)}
+          >
+            Plan
+          </Button>
           <Button
             size="sm"
             variant="ghost"
@@ -165,6 +185,10 @@ function Nodes() {
         )}
       </Panel>
       <EnrollDialog open={enrolling} onClose={() => setEnrolling(false)} />
+      <NodePlanDialog
+        node={planOf && (nodes.data?.find((n) => n.id === planOf.id) ?? planOf)}
+        onClose={() => setPlanOf(null)}
+      />
       <Dialog
         open={token !== null}
         onClose={() => setToken(null)}
