@@ -2,19 +2,8 @@
 // Enrolls with a one-time join token, keeps one authenticated channel to the server, applies each
 // pushed desired state to the kernel (or to a network namespace standing in for a node) and
 // reports what it applied. Re-reconciles on a timer to repair drift; that report is its heartbeat.
-import crypto from "node:crypto";
-import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { ifName, ipv4 } from "../lib/domain";
-import type { AgentReport, DesiredState } from "../lib/wire";
-import { connect, isFatal, join } from "./channel";
-import { createDataplane } from "./dataplane";
-import { ipIn } from "./dataplane/run";
-import { type ReconcileResult, Reconciler } from "./reconciler";
-import { loadState, saveState } from "./state";
-
-const VERSION = "0.1.0";
+import { AgentExit, runAgent } from "./agent";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,183 +18,34 @@ const { values: args } = parseArgs({
   },
 });
 
-function usage(msg?: string): never {
-  if (msg) console.error(`agent: ${msg}`);
-  console.error(
-    "usage: npm run agent -- --server URL --token JOIN_TOKEN [--netns NAME] [--state FILE] [--interval SECONDS]\n" +
-      "                        [--underlay-dev DEVICE] [--vtep ADDRESS]\n" +
-      "  --token is needed only the first time; the credential is kept in the state file (mode 600).\n" +
-      "  --underlay-dev: the node's uplink (VXLAN underlay, NAT egress, external networks);\n" +
-      "  --vtep: the node's VXLAN tunnel endpoint address (default: the first IPv4 of --underlay-dev).",
-  );
-  process.exit(msg ? 2 : 0);
+const USAGE =
+  "usage: npm run agent -- --server URL --token JOIN_TOKEN [--netns NAME] [--state FILE] [--interval SECONDS]\n" +
+  "                        [--underlay-dev DEVICE] [--vtep ADDRESS]\n" +
+  "  --token is needed only the first time; the credential is kept in the state file (mode 600).\n" +
+  "  --underlay-dev: the node's uplink (VXLAN underlay, NAT egress, external networks);\n" +
+  "  --vtep: the node's VXLAN tunnel endpoint address (default: the first IPv4 of --underlay-dev).";
+
+if (args.help) {
+  console.error(USAGE);
+  process.exit(0);
 }
 
-const log = (msg: string) =>
-  console.log(`${new Date().toISOString()} agent${args.netns ? `[${args.netns}]` : ""}: ${msg}`);
-
-async function main() {
-  if (args.help) usage();
-  const netns = args.netns;
-  if (netns !== undefined && !/^bh[A-Za-z0-9_.-]{0,40}$/.test(netns))
-    usage("--netns must start with 'bh' (the project's namespace prefix) and use letters, digits, ., _ or -");
-  const intervalMs = Number(args.interval) * 1000;
-  if (!Number.isFinite(intervalMs) || intervalMs < 1000) usage("--interval must be a number of seconds ≥ 1");
-  const stateFile = path.resolve(args.state ?? `data/agent/${netns ?? os.hostname()}.json`);
-  const uplink = args["underlay-dev"];
-  if (uplink !== undefined && !ifName.safeParse(uplink).success)
-    usage(`--underlay-dev ${uplink} is not an interface name`);
-  if (args.vtep !== undefined && !ipv4.safeParse(args.vtep).success)
-    usage(`--vtep ${args.vtep} is not an IPv4 address`);
-  // The VTEP defaults to the uplink's address, read again on every report until it is found.
-  let vtep = args.vtep ?? (await uplinkAddress(netns, uplink));
-  const underlay = async () => {
-    if (!args.vtep && uplink) vtep = (await uplinkAddress(netns, uplink)) ?? vtep;
-    return { ...(vtep ? { vtep } : {}), ...(uplink ? { uplink } : {}) };
-  };
-
-  let state = loadState(stateFile);
-  const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
-  // A join token not used before means "enroll (again) now"; otherwise the saved credential is used.
-  if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
-    if (!args.server || !args.token)
-      usage(`no credential in ${stateFile}: pass --server and --token to enroll`);
-    const joined = await join(args.server, args.token, os.hostname(), VERSION, await underlay()).catch(
-      (err) => {
-        console.error(
-          `agent: enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
-        );
-        process.exit(2);
-      },
-    );
-    state = {
-      server: args.server,
-      nodeId: joined.nodeId,
-      nodeName: joined.nodeName,
-      credential: joined.credential,
-      joinTokenHash: tokenHash,
+runAgent(args).then(
+  (agent) => {
+    const stop = (signal: string) => {
+      console.log(`${new Date().toISOString()} agent: ${signal}: stopping (the dataplane stays as it is)`);
+      void agent.stop().then(() => process.exit(0));
     };
-    saveState(stateFile, state);
-    log(`enrolled as node ${joined.nodeName} (id ${joined.nodeId}); credential saved in ${stateFile}`);
-  }
-  const { server, nodeId, credential } = state;
-  const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
-  const channel = connect(server, credential);
-
-  let lastResult: { desired: DesiredState; result: ReconcileResult; repairs?: string[] } | null = null;
-  // The revision last applied without error: operations on a later reconcile of that same
-  // revision repair drift (made by hand, or left by a crash), and are reported as such.
-  let appliedRevision: number | undefined;
-  const report = async () => {
-    if (!lastResult) return;
-    const { desired, result, repairs } = lastResult;
-    const r: AgentReport = {
-      nodeId,
-      revision: desired.revision,
-      ok: result.ok,
-      error: result.error,
-      operations: result.operations,
-      durationMs: Math.round(result.durationMs * 100) / 100,
-      networks: result.networks,
-      ports: result.ports,
-      agentVersion: VERSION,
-      hostname: os.hostname(),
-      ...(await underlay()),
-      ...(result.operations > 0
-        ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
-        : {}),
-      ...(repairs?.length ? { repairs } : {}),
-    };
-    lastResult = { desired, result };
-    await channel.report(r).catch((err) => {
-      if (isFatal(err)) fatal(err);
-      log(
-        `report of revision ${desired.revision} not delivered (${err instanceof Error ? err.message : err}); retrying on the next tick`,
-      );
-    });
-  };
-  const reconciler = new Reconciler(
-    (d) => dataplane.reconcile(d),
-    async (desired, result) => {
-      const drift = appliedRevision === desired.revision && result.operations > 0;
-      const repairs = drift ? (result.ops ?? []).slice(0, 200).map((o) => o.slice(0, 500)) : undefined;
-      lastResult = { desired, result, repairs };
-      if (result.ok) appliedRevision = desired.revision;
-      if (result.operations > 0 || !result.ok)
-        log(
-          `revision ${desired.revision}: ${result.ok ? (drift ? "drift repaired" : "applied") : `FAILED: ${result.error}`} (${result.operations} operations, ${result.durationMs.toFixed(1)} ms)`,
-        );
-      if (state && result.ok) saveState(stateFile, { ...state, lastDesired: desired });
-      await report();
-    },
-  );
-
-  // Restore the last known state before anything else, so a restart repairs the node even
-  // while the server is unreachable.
-  if (state.lastDesired) {
-    log(`restoring revision ${state.lastDesired.revision} from ${stateFile}`);
-    reconciler.submit(state.lastDesired);
-    await reconciler.idle();
-  }
-
-  const fatal = (err: unknown): never => {
-    console.error(
-      `agent: the server refused this node (${err instanceof Error ? err.message : err}); the dataplane is left as it is. Re-enroll with a new join token.`,
-    );
-    process.exit(3);
-  };
-  const unsubscribe = channel.watch(nodeId, {
-    state: (s) => reconciler.submit(s),
-    preview: (requestId, desired) =>
-      void dataplane
-        .preview(desired)
-        .then(
-          (lines) => ({ nodeId, requestId, lines: lines.slice(0, 20000) }),
-          (err) => ({
-            nodeId,
-            requestId,
-            lines: [],
-            error: `plan failed: ${err instanceof Error ? err.message : err}`,
-          }),
-        )
-        .then((a) => channel.previewAnswer(a))
-        .catch((err) => log(`plan preview not delivered: ${err instanceof Error ? err.message : err}`)),
-    error: (err) =>
-      isFatal(err) ? fatal(err) : log(`channel error: ${err instanceof Error ? err.message : err}`),
-    connected: (up) => log(up ? `connected to ${server}` : "connection lost; reconnecting"),
-  });
-  const timer = setInterval(() => {
-    reconciler.kick();
-    if (!reconciler.current) void report();
-  }, intervalMs);
-
-  const stop = (signal: string) => {
-    log(`${signal}: stopping (the dataplane stays as it is)`);
-    clearInterval(timer);
-    unsubscribe();
-    void reconciler.idle().then(() => process.exit(0));
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-}
-
-/** The first IPv4 address of the uplink in the node's namespace; undefined when it has none. */
-async function uplinkAddress(
-  netns: string | undefined,
-  dev: string | undefined,
-): Promise<string | undefined> {
-  if (!dev) return undefined;
-  const r = await ipIn(netns, ["-j", "-4", "addr", "show", "dev", dev]).catch(() => undefined);
-  if (r?.code !== 0) return undefined;
-  try {
-    const links = JSON.parse(r.stdout || "[]") as { addr_info?: { local: string }[] }[];
-    return links[0]?.addr_info?.[0]?.local;
-  } catch {
-    return undefined;
-  }
-}
-
-main().catch((err) => {
-  console.error(`agent: ${err instanceof Error ? err.stack : err}`);
-  process.exit(1);
-});
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  },
+  (err) => {
+    if (err instanceof AgentExit) {
+      console.error(`agent: ${err.message}`);
+      if (err.code === 2 && !err.message.startsWith("enrollment")) console.error(USAGE);
+      process.exit(err.code);
+    }
+    console.error(`agent: ${err instanceof Error ? err.stack : err}`);
+    process.exit(1);
+  },
+);
