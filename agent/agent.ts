@@ -129,7 +129,7 @@ export async function runAgent(
     });
   };
   const reconciler = new Reconciler(
-    (d) => dataplane.reconcile(d),
+    (d, o) => dataplane.reconcile(d, o),
     async (desired, result) => {
       const drift = appliedRevision === desired.revision && result.operations > 0;
       const repairs = drift ? (result.ops ?? []).slice(0, 200).map((o) => o.slice(0, 500)) : undefined;

@@ -13,7 +13,9 @@ export type ReconcileResult = {
   ports: { nicId: number; ok: boolean; error?: string }[];
 };
 
-type Apply = (desired: DesiredState) => Promise<ReconcileResult>;
+/** `full`: re-read everything (the periodic drift check); otherwise the dataplane may reuse what it
+ * knows to be unchanged since its last reconcile (a push). */
+type Apply = (desired: DesiredState, opts: { full: boolean }) => Promise<ReconcileResult>;
 type Done = (desired: DesiredState, result: ReconcileResult) => void | Promise<void>;
 
 /** Serializes reconciles and coalesces bursts of pushes into the newest state. */
@@ -21,6 +23,7 @@ export class Reconciler {
   private latest: DesiredState | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private full = true;
 
   constructor(
     private readonly apply: Apply,
@@ -30,11 +33,16 @@ export class Reconciler {
   /** Sets a new desired state and reconciles toward it. */
   submit(state: DesiredState) {
     this.latest = state;
-    this.kick();
+    this.run();
   }
 
-  /** Reconciles the current desired state again (periodic drift repair). */
+  /** Reconciles the current desired state again, reading the whole kernel (periodic drift repair). */
   kick() {
+    this.full = true;
+    this.run();
+  }
+
+  private run() {
     if (!this.latest) return;
     if (this.running) {
       this.again = true;
@@ -58,10 +66,12 @@ export class Reconciler {
     do {
       this.again = false;
       const desired = this.latest!;
+      const full = this.full;
+      this.full = false;
       const started = performance.now();
       let result: ReconcileResult;
       try {
-        result = await this.apply(desired);
+        result = await this.apply(desired, { full });
       } catch (err) {
         // An unexpected failure is reported, not fatal: the next push or tick tries again.
         result = {

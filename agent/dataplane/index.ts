@@ -2,10 +2,11 @@
 // periodic timer never reconcile at the same time. Nothing here throws for a kernel refusal: every
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import type { DesiredState } from "../../lib/wire";
+import { normCidr } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
-import { observe } from "./observe";
+import { observe, observeGuest } from "./observe";
 import { plan, planPreview } from "./plan";
-import type { Observed, Plan } from "./types";
+import { guestNsName, hostVethName, type Observed, type Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
 export { observe } from "./observe";
@@ -13,6 +14,57 @@ export { plan, planPreview } from "./plan";
 export { run, runInNetns } from "./run";
 export type { Observed, Op, Plan } from "./types";
 export { guestNsName, hostVethName, planOps } from "./types";
+
+/** Per guest namespace, a fingerprint of the desired ports (and their networks) living in it. */
+function guestKeys(desired: DesiredState, guestPrefix: string): Map<string, string> {
+  const nets = new Map(desired.networks.map((n) => [n.vnetId, n]));
+  const byNs = new Map<string, unknown[]>();
+  for (const p of desired.ports) {
+    const ns = guestNsName(guestPrefix, p.instanceId);
+    const n = nets.get(p.vnetId);
+    byNs.set(ns, [...(byNs.get(ns) ?? []), p, n?.bridge, n?.driver]);
+  }
+  return new Map([...byNs].map(([ns, v]) => [ns, JSON.stringify(v)]));
+}
+
+/** Fills in the skipped guest namespaces as the last reconcile left them: each port's guest end
+ * with its desired MAC, MTU and addresses, paired with the host veth just observed, and the default
+ * route. A namespace whose host veths are not all there is read for real instead. */
+async function expectGuests(o: Observed, desired: DesiredState, skip: Set<string>, guestPrefix: string) {
+  const links = new Map(o.links.map((l) => [l.name, l]));
+  const byNs = new Map<string, DesiredState["ports"]>();
+  for (const p of desired.ports) {
+    const ns = guestNsName(guestPrefix, p.instanceId);
+    byNs.set(ns, [...(byNs.get(ns) ?? []), p]);
+  }
+  for (const ns of skip) {
+    if (!o.namespaces.includes(ns)) continue;
+    const ports = byNs.get(ns) ?? [];
+    const hosts = ports.map((p) => links.get(hostVethName(p.nicId)));
+    if (hosts.some((h) => h?.kind !== "veth" || h.linkIndex === undefined)) {
+      const g = await observeGuest(ns);
+      if (g) o.guests[ns] = g;
+      continue;
+    }
+    const owner = ports.find((p) => p.defaultRoute && p.gateway);
+    o.guests[ns] = {
+      links: [
+        { name: "lo", ifindex: 1, mtu: 65536, up: true, ipv4: ["127.0.0.1/8"] },
+        ...ports.map((p, i) => ({
+          name: p.guestIf,
+          ifindex: hosts[i]?.linkIndex as number,
+          kind: "veth",
+          mtu: p.mtu,
+          mac: p.mac.toLowerCase(),
+          up: true,
+          linkIndex: hosts[i]?.ifindex,
+          ipv4: p.addresses.map(normCidr),
+        })),
+      ],
+      defaultRoutes: owner ? [{ gateway: owner.gateway, dev: owner.guestIf }] : [],
+    };
+  }
+}
 
 export interface DataplaneOptions {
   /** Namespace standing in for the node (lab, tests). Created with lo up by reconcile when
@@ -41,8 +93,11 @@ export interface Dataplane {
   plan(desired: DesiredState): Promise<Plan>;
   /** The exact command lines reconcile would run now, in order; changes nothing. */
   preview(desired: DesiredState): Promise<string[]>;
-  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations. */
-  reconcile(desired: DesiredState): Promise<ReconcileResult>;
+  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations.
+   * With `full: false` (a push), guest namespaces whose ports did not change since a reconcile
+   * that found them in sync are not read again; `full` (the default, and the periodic drift
+   * check) reads everything. */
+  reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
   /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
    * removeNodeNetns, the node namespace too. */
   teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
@@ -88,7 +143,13 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
     throw new Error(`nodeNetns "${opts.nodeNetns}" may only use letters, digits, ".", "_" and "-"`);
   }
   const planOpts = { guestPrefix: opts.guestPrefix };
-  const look = () => observe({ nodeNetns: opts.nodeNetns, guestPrefix: opts.guestPrefix });
+  const look = (skip?: Set<string>) =>
+    observe({ nodeNetns: opts.nodeNetns, guestPrefix: opts.guestPrefix, skip });
+  // Guest namespaces known to match the desired ports they had at the last successful reconcile
+  // (read in sync, or changed by it without error), by the fingerprint of those ports. A push
+  // whose ports for such a namespace are unchanged does not read it again: it is expected as
+  // left. The periodic full reconcile reads every namespace, so drift inside one is still found.
+  const inSync = new Map<string, string>();
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -96,13 +157,21 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
     return next;
   };
 
-  const apply = async (desired: DesiredState, shape: (p: Plan, o: Observed) => void) => {
+  const apply = async (desired: DesiredState, shape: (p: Plan, o: Observed) => void, full = true) => {
     const t0 = performance.now();
     try {
-      const o = await look();
+      const keys = guestKeys(desired, opts.guestPrefix);
+      const skip = new Set(
+        full ? [] : [...inSync].filter(([ns, key]) => keys.get(ns) === key).map(([ns]) => ns),
+      );
+      inSync.clear();
+      const o = await look(skip);
+      await expectGuests(o, desired, skip, opts.guestPrefix);
       const p = plan(desired, o, planOpts);
       shape(p, o);
       const r = await execute(p);
+      // Without error, every desired guest namespace now matches its ports (read, or changed).
+      if (r.ok) for (const [ns, key] of keys) inSync.set(ns, key);
       const { operations, ops, networks, ports, ok } = r;
       return {
         operations,
@@ -133,7 +202,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
     observe: () => serial(look),
     plan: (desired) => serial(async () => plan(desired, await look(), planOpts)),
     preview: (desired) => serial(async () => planPreview(plan(desired, await look(), planOpts))),
-    reconcile: (desired) => serial(() => apply(desired, () => {})),
+    reconcile: (desired, o) => serial(() => apply(desired, () => {}, o?.full ?? true)),
     teardown: (t) =>
       serial(() =>
         apply(EMPTY, (p, o) => {

@@ -138,6 +138,21 @@ await describeKernel("dataplane against the kernel (bridge driver)", () => {
     expect(await ping(guestNs(1), "10.79.0.201")).toBe(true);
   });
 
+  it("a push reads only guests whose ports changed; the full reconcile still repairs drift in the others", async () => {
+    const base = state([network], [nic(1, 1, "10.77.0.2/24"), nic(2, 2, "10.77.0.3/24")]);
+    await dp.teardown();
+    expect((await dp.reconcile(base)).ok).toBe(true);
+    await run("ip", ["-n", guestNs(2), "addr", "flush", "dev", "eth0"]);
+    const moved = state([network], [nic(1, 1, "10.77.0.9/24"), nic(2, 2, "10.77.0.3/24")]);
+    const push = await dp.reconcile(moved, { full: false });
+    expect(push.ok).toBe(true);
+    expect(push.ops.every((l) => l.includes(guestNs(1)))).toBe(true);
+    expect(await ping(guestNs(1), "10.77.0.1")).toBe(true);
+    const full = await dp.reconcile(moved);
+    expect(full.ops).toContain(`ip -n ${guestNs(2)} addr add 10.77.0.3/24 dev eth0`);
+    expect(await ping(guestNs(2), "10.77.0.1")).toBe(true);
+  });
+
   it("tears down everything it owns", async () => {
     const r = await dp.teardown({ removeNodeNetns: true });
     expect(r.ok).toBe(true);

@@ -148,7 +148,7 @@ export async function listNamespaces(): Promise<string[]> {
 }
 
 /** Reads one guest namespace in one process; undefined when it vanished meanwhile. */
-async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
+export async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
   const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show default\n");
   if (r.code === 0) return parseGuestBatch(r.stdout);
   if (!(await listNamespaces()).includes(ns)) return undefined;
@@ -160,52 +160,79 @@ const GUEST_READ_CONCURRENCY = 8;
 
 type NodeState = Pick<Observed, "links" | "routes" | "fdb" | "sysctls">;
 
-/** Reads the node namespace: links with addresses, main routes, then (only for what exists) the
- * FDB of VXLAN devices and the sysctls the planner manages — four short processes at most. */
+/** Turns `ip -j netconf show` output into the sysctls the planner compares: forwarding (all) and
+ * proxy ARP of our host veths. */
+export function parseNetconf(json: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rows = parseJsonArray<{
+    family: string;
+    interface: string;
+    forwarding?: boolean;
+    proxy_neigh?: boolean;
+  }>(json, "ip -j netconf show");
+  for (const r of rows.filter((x) => x.family === "inet")) {
+    if (r.interface === "all") out[IP_FORWARD] = r.forwarding ? "1" : "0";
+    else if (r.interface.startsWith("bhv"))
+      out[confKey(r.interface, "proxy_arp")] = r.proxy_neigh ? "1" : "0";
+  }
+  return out;
+}
+
+/** Reads the node namespace in one `ip -batch` (links with addresses, main routes, netconf), then,
+ * only for what exists, the FDB of VXLAN devices and the proxy ARP delay of unbridged host veths
+ * (routed ports): one process on a push to a bridge-only node, three at most. */
 async function observeNode(ns: string | undefined): Promise<NodeState> {
-  const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show\n");
+  const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show\nnetconf show\n");
   if (r.code !== 0) throw new Error(`cannot read node namespace ${ns ?? "(own)"}: ${r.stderr.trim()}`);
-  const [addrs = "", routes = ""] = r.stdout.split("\n").filter((l) => l.trim());
+  const [addrs = "", routes = "", netconf = ""] = r.stdout.split("\n").filter((l) => l.trim());
   const links = parseLinks(addrs);
   const vx = links.filter((l) => l.kind === "vxlan").map((l) => l.name);
-  const keys = [
-    IP_FORWARD,
-    ...links
-      .filter((l) => l.kind === "veth" && l.name.startsWith("bhv"))
-      .flatMap((l) => [confKey(l.name, "proxy_arp"), neighKey(l.name, "proxy_delay")]),
-  ];
+  const unbridged = links.filter((l) => l.kind === "veth" && l.name.startsWith("bhv") && !l.master);
   const [fdb, sys] = await Promise.all([
     vx.length
       ? toolIn("bridge", ns, ["-j", "-force", "-batch", "-"], vx.map((d) => `fdb show dev ${d}\n`).join(""))
       : Promise.resolve(undefined),
-    toolIn("sysctl", ns, ["-e", ...keys]),
+    unbridged.length
+      ? toolIn("sysctl", ns, ["-e", ...unbridged.map((l) => neighKey(l.name, "proxy_delay"))])
+      : Promise.resolve(undefined),
   ]);
   return {
     links,
     routes: parseNodeRoutes(routes),
     // A device deleted between the two reads has no entries: the next plan recreates it anyway.
     fdb: fdb ? parseFdb(fdb.stdout, vx) : [],
-    sysctls: parseSysctls(sys.stdout),
+    sysctls: { ...parseNetconf(netconf), ...(sys ? parseSysctls(sys.stdout) : {}) },
   };
 }
 
 /** Reads the node namespace and every guest namespace named `${guestPrefix}-i…`. */
-export async function observe(opts: { nodeNetns?: string; guestPrefix: string }): Promise<Observed> {
+export async function observe(opts: {
+  nodeNetns?: string;
+  guestPrefix: string;
+  /** Guest namespaces known unchanged since the last reconcile: not read (left out of `guests`). */
+  skip?: Set<string>;
+}): Promise<Observed> {
   const namespaces = await listNamespaces();
   const nodeNetnsExists = opts.nodeNetns === undefined || namespaces.includes(opts.nodeNetns);
   const ours = namespaces.filter((n) => n.startsWith(`${opts.guestPrefix}-i`));
   const none: NodeState = { links: [], routes: [], fdb: [], sysctls: {} };
   const [node, read] = await Promise.all([
     nodeNetnsExists ? observeNode(opts.nodeNetns) : Promise.resolve(none),
-    pool(ours, GUEST_READ_CONCURRENCY, observeGuest),
+    pool(
+      ours.filter((ns) => !opts.skip?.has(ns)),
+      GUEST_READ_CONCURRENCY,
+      observeGuest,
+    ),
   ]);
   const guests: Record<string, ObservedGuest> = {};
   const vanished = new Set<string>();
-  ours.forEach((ns, i) => {
-    const g = read[i];
-    if (g) guests[ns] = g;
-    else vanished.add(ns);
-  });
+  ours
+    .filter((ns) => !opts.skip?.has(ns))
+    .forEach((ns, i) => {
+      const g = read[i];
+      if (g) guests[ns] = g;
+      else vanished.add(ns);
+    });
   return {
     nodeNetns: opts.nodeNetns,
     nodeNetnsExists,
