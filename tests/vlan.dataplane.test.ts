@@ -1,0 +1,78 @@
+// The 802.1Q driver on a real kernel: two node namespaces on the underlay, a vlan network on both
+// (sub-interface ul0.<VID> enslaved to the bridge), guests on different nodes ping each other
+// through the tagged underlay. Kernels without 8021q (this machine's) cannot create VLAN devices:
+// the test then skips and prints why — also in CI, since that is a kernel limit, not a missing
+// install. The driver itself is proven at plan level in agent/dataplane/plan-drivers.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDataplane } from "../agent/dataplane";
+import { run } from "../agent/dataplane/run";
+import { net, port, state } from "../agent/dataplane/testing";
+import { createUnderlay, destroyUnderlay, type Underlay } from "../lab/cluster";
+import { nsPrefix, pings, requireKernel } from "./kernel";
+
+const P = nsPrefix("q");
+
+/** Why this kernel cannot create 802.1Q devices, or null when it can (probed in a throwaway namespace). */
+async function vlanUnsupported(): Promise<string | null> {
+  const ns = `${P}probe`;
+  await run("ip", ["netns", "add", ns]);
+  try {
+    await run("ip", ["-n", ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1"]);
+    const r = await run("ip", [
+      "-n",
+      ns,
+      "link",
+      "add",
+      "link",
+      "p0",
+      "name",
+      "p0.5",
+      "type",
+      "vlan",
+      "id",
+      "5",
+    ]);
+    return r.code === 0
+      ? null
+      : `ip link add … type vlan failed: ${r.stderr.trim()} (no 8021q in this kernel)`;
+  } finally {
+    await run("ip", ["netns", "del", ns]);
+  }
+}
+
+const kernel = requireKernel("802.1Q dataplane test");
+const why = kernel ? await vlanUnsupported() : "no kernel access";
+if (kernel && why)
+  console.warn(`[skip] 802.1Q dataplane test: ${why}; the vlan driver is proven by golden plans`);
+
+describe.runIf(kernel && !why)("vlan driver against the kernel", () => {
+  let ul: Underlay;
+  beforeAll(async () => {
+    await destroyUnderlay(P);
+    ul = await createUnderlay(P, 2);
+  });
+  afterAll(() => destroyUnderlay(P));
+
+  it("guests on two nodes ping each other over VLAN 100 of the uplinks", async () => {
+    for (const [k, n] of ul.nodes.entries()) {
+      const dp = createDataplane({ nodeNetns: n.netns, guestPrefix: n.netns });
+      const d = state(
+        [net(7, { driver: "vlan", vlanId: 100, phydev: "ul0", bridgeAddress: undefined })],
+        [port(k + 1, k + 1, 7, { gateway: undefined })],
+        { uplink: "ul0" },
+      );
+      const r = await dp.reconcile(d);
+      expect(r.error).toBeUndefined();
+      expect((await dp.reconcile(d)).operations).toBe(0);
+    }
+    expect(pings(`${ul.nodes[0]!.netns}-i1`, "10.7.0.3")).toBe(true);
+  });
+});
+
+// vitest needs at least one test in a file; this one states the outcome of the probe.
+describe("vlan kernel support probe", () => {
+  it("is recorded", () => {
+    if (why) console.info(`[vlan] live 802.1Q test skipped: ${why}`);
+    expect(typeof why === "string" || why === null).toBe(true);
+  });
+});
