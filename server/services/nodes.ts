@@ -61,11 +61,13 @@ export function newNodeToken(app: App, actor: Actor, id: number) {
 
 /** Revokes a node's credential and cuts its live connection. */
 export function revokeNode(app: App, actor: Actor, id: number) {
-  const out = mutate(app, (tx) => {
+  const out = mutate(app, (tx, touch) => {
     const node = tx.select().from(nodes).where(eq(nodes.id, id)).get();
     if (!node) throw notFound(`Node ${id}`);
     if (!node.credentialHash) throw conflict(`Node ${node.name} has no active credential to revoke`);
     tx.update(nodes).set({ credentialHash: null, revokedAt: new Date() }).where(eq(nodes.id, id)).run();
+    // A revoked node is nobody's VXLAN peer any more.
+    touch(vxlanNodesOf(tx, vnetsOnNode(tx, id)).filter((n) => n !== id));
     audit(tx, actor, { action: "node.revoke", objectType: "node", objectId: id, objectName: node.name });
     return { id, name: node.name };
   });
