@@ -2,6 +2,7 @@
 // node enrollment with a join token, instances, users and the audit log. One fresh database per
 // run; the tests build on each other, so they run in order.
 import { expect, type Page, test } from "@playwright/test";
+import { E2E_PORT } from "./env";
 import { ADMIN, ADMIN_STATE, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
@@ -155,7 +156,7 @@ test.describe("signed in as admin", () => {
     const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
     expect(token).toMatch(/^\S{32,}$/);
     await expect(done.getByTestId("agent-command")).toHaveText(
-      `npm run agent -- --server http://localhost:3199 --token ${token} --netns node1`,
+      `npm run agent -- --server http://localhost:${E2E_PORT} --token ${token} --netns node1`,
     );
     await expect(done.getByTestId("join-token-expiry")).toBeVisible();
     await expect(done.getByRole("button", { name: "Copy join token" })).toBeVisible();
@@ -165,6 +166,8 @@ test.describe("signed in as admin", () => {
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /node1/ });
     await expect(row.getByTestId("node-state")).toHaveText("pending");
     await expect(row).toContainText("token expires in");
+    // A node that never connected has no plan to show yet.
+    await expect(row.getByRole("button", { name: "Plan of node1" })).toBeDisabled();
     // Shown once: the token is nowhere on the page any more.
     await expect(page.getByText(token)).toHaveCount(0);
     await shot(page, "nodes");
