@@ -10,7 +10,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeMac } from "../agent/dataplane/types";
-import { nodes } from "../db/schema";
+import { nodes, vnets } from "../db/schema";
 import {
   type AgentProcess,
   createUnderlay,
@@ -41,7 +41,7 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
   let ul: Underlay;
   const agents: AgentProcess[] = [];
   const nodeIds: number[] = [];
-  const vnet: Record<"vx" | "rt" | "in", number> = { vx: 0, rt: 0, in: 0 };
+  const vnet: Record<"vx" | "rt" | "in" | "ext", number> = { vx: 0, rt: 0, in: 0, ext: 0 };
   const guest: Record<string, { ns: string; ip: string; id: number }> = {};
 
   const logs = () => agents.map((a) => a.log()).join("\n");
@@ -73,6 +73,35 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
     vnet.in = (await mk("in", "10.82.0.0/24", "10.82.0.1")).id;
     setVnetDriver(app, vnet.vx, { driver: "vxlan", vni: 4100, mtu: 1500 });
     setVnetDriver(app, vnet.rt, { driver: "routed" });
+    // An external network: node1's second NIC ext0 is a cable to the outer network (the outside
+    // namespace, 10.83.0.1), and the VNET bridges it.
+    vnet.ext = (
+      await admin.vnet.create({
+        name: "ext",
+        subnet: "10.83.0.0/24",
+        gateway: "10.83.0.1",
+        firstIp: "10.83.0.10",
+        size: 10,
+        networkType: "external",
+      })
+    ).id;
+    app.db.update(vnets).set({ phydev: "ext0" }).where(eq(vnets.id, vnet.ext)).run();
+    const cable = await inNetns(ul.nodes[0]!.netns, "ip", [
+      "link",
+      "add",
+      "ext0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth1",
+      "netns",
+      ul.outside.netns,
+    ]);
+    expect(cable.code).toBe(0);
+    await inNetns(ul.nodes[0]!.netns, "ip", ["link", "set", "ext0", "up"]);
+    await inNetns(ul.outside.netns, "ip", ["addr", "add", "10.83.0.1/24", "dev", "eth1"]);
+    await inNetns(ul.outside.netns, "ip", ["link", "set", "eth1", "up"]);
     for (const n of ul.nodes) {
       const enrolled = await admin.node.create({ name: n.name });
       nodeIds.push(enrolled.id);
@@ -92,6 +121,7 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
     await addInstance("r1", 0, "rt");
     await addInstance("r2", 0, "rt");
     await addInstance("i1", 0, "in");
+    await addInstance("e1", 0, "ext");
     await allApplied("both nodes to apply");
   }, 120_000);
 
@@ -147,6 +177,19 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
 
   it("an internal guest reaches its gateway on the bridge", () => {
     expect(pings(guest.i1!.ns, "10.82.0.1")).toBe(true);
+  });
+
+  it("an external guest reaches the outer network through the bridged uplink; the bridge has no address", async () => {
+    expect(pings(guest.e1!.ns, "10.83.0.1")).toBe(true);
+    const bridge = app.db.$client.prepare("SELECT bridge FROM vnets WHERE id = ?").get(vnet.ext) as {
+      bridge: string;
+    };
+    const r = await inNetns(ul.nodes[0]!.netns, "ip", ["-j", "addr", "show", "dev", bridge.bridge]);
+    expect(
+      (JSON.parse(r.stdout)[0]?.addr_info ?? []).filter((a: { family: string }) => a.family === "inet"),
+    ).toEqual([]);
+    const ext0 = await inNetns(ul.nodes[0]!.netns, "ip", ["-j", "link", "show", "ext0"]);
+    expect(JSON.parse(ext0.stdout)[0]?.master).toBe(bridge.bridge);
   });
 
   it("repairs a bridge deleted by hand within one interval, and reports the repair", async () => {
