@@ -22,7 +22,9 @@ function guestKeys(desired: DesiredState, guestPrefix: string): Map<string, stri
   for (const p of desired.ports) {
     const ns = guestNsName(guestPrefix, p.instanceId);
     const n = nets.get(p.vnetId);
-    byNs.set(ns, [...(byNs.get(ns) ?? []), p, n?.bridge, n?.driver]);
+    const list = byNs.get(ns);
+    if (list) list.push(p, n?.bridge, n?.driver);
+    else byNs.set(ns, [p, n?.bridge, n?.driver]);
   }
   return new Map([...byNs].map(([ns, v]) => [ns, JSON.stringify(v)]));
 }
@@ -32,13 +34,16 @@ function guestKeys(desired: DesiredState, guestPrefix: string): Map<string, stri
  * route. A namespace whose host veths are not all there is read for real instead. */
 async function expectGuests(o: Observed, desired: DesiredState, skip: Set<string>, guestPrefix: string) {
   const links = new Map(o.links.map((l) => [l.name, l]));
+  const present = new Set(o.namespaces);
   const byNs = new Map<string, DesiredState["ports"]>();
   for (const p of desired.ports) {
     const ns = guestNsName(guestPrefix, p.instanceId);
-    byNs.set(ns, [...(byNs.get(ns) ?? []), p]);
+    const list = byNs.get(ns);
+    if (list) list.push(p);
+    else byNs.set(ns, [p]);
   }
   for (const ns of skip) {
-    if (!o.namespaces.includes(ns)) continue;
+    if (!present.has(ns)) continue;
     const ports = byNs.get(ns) ?? [];
     const hosts = ports.map((p) => links.get(hostVethName(p.nicId)));
     if (hosts.some((h) => h?.kind !== "veth" || h.linkIndex === undefined)) {
