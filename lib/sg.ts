@@ -131,7 +131,7 @@ export const probeInput = z
 export type SgRule = z.output<typeof sgRuleInput>;
 
 /** A rule's identity for duplicate detection (order of ports and spelling do not matter). */
-export function ruleKey(r: SgRule): string {
+export function ruleKey(r: RuleFields): string {
   const ports = r.range ? formatPorts(parsePortRange(r.range)) : "";
   const ip = r.ip ? (isIp6(r.ip) ? ip6ToBig(r.ip).toString() : String(ip4ToInt(r.ip))) : "";
   return [
@@ -177,8 +177,18 @@ export interface CompiledRule {
   empty: boolean;
 }
 
-/** A stored rule: the input plus its ids. */
-export type StoredRule = SgRule & { id: number; sgId: number };
+/** A rule's fields as stored (absent = any). */
+export type RuleFields = {
+  protocol: SgProtocol;
+  direction: SgDirection;
+  ip?: string;
+  size?: number;
+  range?: string;
+  icmpType?: number;
+  networkId?: number;
+};
+/** A stored rule: its fields plus its ids. */
+export type StoredRule = RuleFields & { id: number; sgId: number };
 
 /** Addresses of a VNET a NETWORK_ID rule refers to, resolved by the server from its leases/ranges. */
 export type NetworkAddrs = { ip4: AddrSpan[]; ip6: AddrSpan[] };
