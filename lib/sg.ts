@@ -3,8 +3,9 @@
 // same compiled policy for one packet, and a lint for shadowed, duplicate and overly wide rules.
 // Pure code: no I/O, so every function here is unit- and property-tested.
 import { z } from "zod";
-import { ip4ToInt, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
-import { ip6ToBig, isIp6 } from "./ipam";
+import { intToIp4, ip4ToInt, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
+import { bigToIp6, ip6ToBig, isIp6 } from "./ipam";
+import type { WireSg, WireSgMatch } from "./wire";
 
 export type SgProtocol = (typeof SG_PROTOCOLS)[number];
 export type SgDirection = (typeof SG_DIRECTIONS)[number];
@@ -253,6 +254,34 @@ export interface NicPolicy {
   allowAll: boolean;
   sgIds: number[];
   rules: CompiledRule[];
+}
+
+/** The wire form of a compiled match: spans as "a-b" text (JSON has no bigint). */
+export function matchToWire(m: CompiledMatch): WireSgMatch {
+  const addr = (v: bigint) => (m.family === "ip6" ? bigToIp6(v) : intToIp4(Number(v)));
+  const span = <T extends bigint | number>([a, b]: [T, T], fmt: (v: T) => string) =>
+    a === b ? fmt(a) : `${fmt(a)}-${fmt(b)}`;
+  return {
+    ...(m.family ? { family: m.family } : {}),
+    ...(m.l4 ? { l4: m.l4 } : {}),
+    ...(m.addrs ? { addrs: m.addrs.map((s) => span(s, addr)) } : {}),
+    ...(m.ports ? { ports: m.ports.map((s) => span(s, String)) } : {}),
+    ...(m.icmpType !== undefined ? { icmpType: m.icmpType } : {}),
+  };
+}
+
+/** A group's compiled rules as the node receives them. */
+export function groupToWire(sgId: number, revision: number, rules: CompiledRule[]): WireSg {
+  return {
+    sgId,
+    revision,
+    rules: rules.map((r) => ({
+      ruleId: r.ruleId,
+      direction: r.direction,
+      counter: r.counter,
+      matches: r.matches.map(matchToWire),
+    })),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

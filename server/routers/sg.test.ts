@@ -118,21 +118,19 @@ describe("sg router", () => {
 
     // The node reports the revision with this port failed, then applied.
     const report = (ok: boolean) =>
-      app.db.$client
-        .prepare("UPDATE nodes SET applied_revision = ?, report = ? WHERE id = ?")
-        .run(
-          rev,
-          JSON.stringify({
-            revision: rev,
-            at: new Date().toISOString(),
-            ok,
-            operations: 1,
-            durationMs: 1,
-            networks: [],
-            ports: [{ nicId, ok, ...(ok ? {} : { error: "nft: syntax error" }) }],
-          }),
-          n.id,
-        );
+      app.db.$client.prepare("UPDATE nodes SET applied_revision = ?, report = ? WHERE id = ?").run(
+        rev,
+        JSON.stringify({
+          revision: rev,
+          at: new Date().toISOString(),
+          ok,
+          operations: 1,
+          durationMs: 1,
+          networks: [],
+          ports: [{ nicId, ok, ...(ok ? {} : { error: "nft: syntax error" }) }],
+        }),
+        n.id,
+      );
     report(false);
     got = await admin.sg.get({ id: sg.id });
     expect(got.nics[0]).toMatchObject({ status: "error", error: "nft: syntax error" });

@@ -22,6 +22,7 @@ import {
   type AddrSpan,
   compileRule,
   explain,
+  groupToWire,
   lintRules,
   type NetworkAddrs,
   type NicPolicy,
@@ -30,6 +31,7 @@ import {
   type SgRule,
   type StoredRule,
 } from "../../lib/sg";
+import type { WireSg } from "../../lib/wire";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
@@ -152,6 +154,31 @@ export function nicPolicy(tx: Tx, nicId: number): NicPolicy {
     sgIds,
     rules: rules.map((r) => compileRule(r, nets)),
   };
+}
+
+/** The groups' compiled rules as nodes receive them (the default group needs none). */
+export function wireGroups(tx: Tx, sgIds: number[]): WireSg[] {
+  const ids = [...new Set(sgIds)].filter((id) => id !== DEFAULT_SG).sort((a, b) => a - b);
+  if (ids.length === 0) return [];
+  const rules = rulesOf(tx, ids);
+  const nets = networkAddrs(tx, [
+    ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
+  ]);
+  const revisions = new Map(
+    tx
+      .select({ id: securityGroups.id, revision: securityGroups.revision })
+      .from(securityGroups)
+      .where(inArray(securityGroups.id, ids))
+      .all()
+      .map((r) => [r.id, r.revision]),
+  );
+  return ids.map((id) =>
+    groupToWire(
+      id,
+      revisions.get(id) ?? 0,
+      rules.filter((r) => r.sgId === id).map((r) => compileRule(r, nets)),
+    ),
+  );
 }
 
 /** NICs a group applies to (through a VNET or directly), with their node. */
