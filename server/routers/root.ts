@@ -7,6 +7,7 @@ import { instanceRouter } from "./instance";
 import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
 import { rangeRouter } from "./range";
+import { sgRouter } from "./sg";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
@@ -15,6 +16,7 @@ export const appRouter = router({
   vnet: vnetRouter,
   range: rangeRouter,
   lease: leaseRouter,
+  sg: sgRouter,
   instance: instanceRouter,
   node: nodeRouter,
   agent: agentRouter,

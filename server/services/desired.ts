@@ -11,6 +11,7 @@ import {
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
+import { nicSgIds, wireGroups } from "./security-groups";
 
 type Vnet = typeof vnets.$inferSelect;
 
@@ -83,6 +84,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         });
       }
       const qos = nic.qos ?? vnet.qos;
+      const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,
         instanceId: inst.id,
@@ -96,6 +98,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         defaultRoute: nic.idx === 0,
         mtu: Math.min(ctx.guestMtu ?? guestMtuOf(vnet), guestMtuOf(vnet)),
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
+        securityGroups: sgIds,
       });
     }
     const vx = [...networks.values()].filter((n) => n.driver === "vxlan").map((n) => n.vnetId);
@@ -112,6 +115,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       ...(node.uplink ? { uplink: node.uplink } : {}),
       networks: [...networks.values()],
       ports,
+      securityGroups: wireGroups(
+        tx,
+        ports.flatMap((p) => p.securityGroups ?? []),
+      ),
     };
   });
 }
