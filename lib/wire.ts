@@ -3,6 +3,10 @@
 // makes the kernel match it and reports back. Strict objects: an unknown key is a contract error.
 import { z } from "zod";
 import { DRIVERS, ifName, ipv4, ipv4Cidr, mac, mtu, NETWORK_TYPES, qosSchema, vlanId, vni } from "./domain";
+import { isIp6 } from "./ipam";
+
+/** An IPv6 address without prefix length, e.g. 2001:db8::2. */
+const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
 
 export const WIRE_VERSION = 1;
 
@@ -24,6 +28,8 @@ export const desiredNetworkSchema = z
     vxlanPeers: z.array(ipv4).optional(),
     /** IPv4 subnet of the network (for NAT and routes), e.g. 10.0.0.0/24. */
     subnet: ipv4Cidr.optional(),
+    /** Anti-spoofing on this network's ports (own MAC and leased addresses only); absent: on. */
+    antiSpoofing: z.boolean().optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;
@@ -40,6 +46,9 @@ export const desiredPortSchema = z
     mac,
     /** Addresses with prefix length, e.g. 10.0.0.2/24. */
     addresses: z.array(ipv4Cidr),
+    /** Leased IPv6 addresses (global, ULA), without prefix; the link-local one is derived from
+     * the MAC by the agent. Absent: none. */
+    addresses6: z.array(ipv6).optional(),
     gateway: ipv4.optional(),
     /** Whether this NIC owns the guest's default route. */
     defaultRoute: z.boolean(),

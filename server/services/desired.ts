@@ -39,6 +39,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(vnet.vlanId ? { vlanId: vnet.vlanId } : {}),
           ...(vnet.vni ? { vni: vnet.vni } : {}),
           ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
+          ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
         });
       }
       const qos = nic.qos ?? vnet.qos;
@@ -50,6 +51,9 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         guestIf: `eth${nic.idx}`,
         mac: lease?.mac ?? "02:00:00:00:00:00",
         addresses: lease?.ip ? [`${lease.ip}/${prefix}`] : [],
+        ...(lease?.ip6 || lease?.ip6Ula
+          ? { addresses6: [lease.ip6, lease.ip6Ula].filter((a): a is string => !!a) }
+          : {}),
         ...(ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
         defaultRoute: nic.idx === 0,
