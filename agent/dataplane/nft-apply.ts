@@ -1,0 +1,145 @@
+// Applies and observes the node's nftables state. The script from nft.ts goes through ONE
+// `nft -f -` (a single kernel transaction): either the new tables replace the old ones, or nothing
+// changes and the last good tables keep filtering — never an open port. Drift (a table flushed, a
+// rule deleted or replaced by hand) is found by reading `nft -j list table` back and comparing:
+//   1. the digest chain names what was loaded (survives agent restarts),
+//   2. chains' rule counts and sets' element counts must match what was rendered,
+//   3. the normalised JSON must equal what the kernel showed right after our own load.
+
+import {
+  DIGEST_CHAIN_PREFIX,
+  NFT_FAMILIES,
+  NFT_TABLE,
+  type NftFamily,
+  type NftRender,
+  type NftShape,
+} from "./nft";
+import { run } from "./run";
+
+/** One of our tables as the kernel shows it. */
+export interface ObservedNftTable {
+  digest?: string;
+  shape: NftShape;
+  /** `nft -j` output without handles and counter values: equal when nothing was changed. */
+  normal: string;
+}
+
+export type ObservedNft = Record<NftFamily, ObservedNftTable | null>;
+
+/** The normalised form of each table right after we loaded it, by family (in memory only). */
+export type NftBaseline = Partial<Record<NftFamily, { digest: string; normal: string }>>;
+
+type NftJsonItem = Record<string, Record<string, unknown>>;
+
+/** Drops what changes without anyone changing the ruleset: handles and counter values. */
+function strip(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(strip);
+  if (v && typeof v === "object") {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "handle") continue;
+      o[k] = k === "counter" && x && typeof x === "object" ? { packets: 0, bytes: 0 } : strip(x);
+    }
+    return o;
+  }
+  return v;
+}
+
+/** Reads `nft -j list table F bridgehead` output. */
+export function parseNftTable(json: string): ObservedNftTable {
+  let items: NftJsonItem[];
+  try {
+    items = (JSON.parse(json) as { nftables: NftJsonItem[] }).nftables.filter((i) => !("metainfo" in i));
+  } catch (e) {
+    throw new Error(`cannot parse nft -j output: ${(e as Error).message}`);
+  }
+  const shape: NftShape = { chains: {}, sets: {} };
+  let digest: string | undefined;
+  for (const item of items) {
+    const chain = item.chain;
+    const rule = item.rule;
+    const set = item.set ?? item.map;
+    if (chain) {
+      const name = String(chain.name);
+      shape.chains[name] ??= 0;
+      if (name.startsWith(DIGEST_CHAIN_PREFIX)) digest = name.slice(DIGEST_CHAIN_PREFIX.length);
+    } else if (rule) {
+      const name = String(rule.chain);
+      shape.chains[name] = (shape.chains[name] ?? 0) + 1;
+    } else if (set) {
+      shape.sets[String(set.name)] = Array.isArray(set.elem) ? set.elem.length : 0;
+    }
+  }
+  return { digest, shape, normal: JSON.stringify(strip(items)) };
+}
+
+const sameCounts = (a: Record<string, number>, b: Record<string, number>) => {
+  const ka = Object.keys(a).sort();
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+};
+
+/** Why the kernel's tables differ from the rendered ones; empty when they match. Pure. */
+export function nftDrift(want: NftRender, have: ObservedNft, baseline: NftBaseline): string[] {
+  const reasons: string[] = [];
+  for (const family of NFT_FAMILIES) {
+    const w = want.tables[family];
+    const h = have[family];
+    const name = `table ${family} ${NFT_TABLE}`;
+    if (!w && h) reasons.push(`${name} is not needed any more`);
+    else if (w && !h) reasons.push(`${name} is missing`);
+    else if (w && h) {
+      if (h.digest !== w.digest) reasons.push(`${name} holds another ruleset (${h.digest ?? "none"})`);
+      else if (!sameCounts(h.shape.chains, w.shape.chains) || !sameCounts(h.shape.sets, w.shape.sets))
+        reasons.push(`${name} has chains, rules or set elements missing or added`);
+      else {
+        const b = baseline[family];
+        if (b && b.digest === w.digest && b.normal !== h.normal) reasons.push(`${name} was changed by hand`);
+      }
+    }
+  }
+  return reasons;
+}
+
+let nsenterAvailable: Promise<boolean> | undefined;
+
+/** Runs `cmd args` inside namespace `ns` (undefined: the agent's own) with `input` on stdin.
+ * nsenter joins only the network namespace (cheaper than `ip netns exec`, see run.ts). */
+export async function runIn(ns: string | undefined, cmd: string, args: string[], input = "") {
+  if (!ns) return run(cmd, args, input);
+  nsenterAvailable ??= run("nsenter", ["--version"]).then(
+    (r) => r.code === 0,
+    () => false,
+  );
+  return (await nsenterAvailable)
+    ? run("nsenter", [`--net=/run/netns/${ns}`, cmd, ...args], input)
+    : run("ip", ["netns", "exec", ns, cmd, ...args], input);
+}
+
+/** The shell-equivalent prefix shown in the plan preview. */
+export const inNs = (ns: string | undefined, cmd: string) => (ns ? `ip netns exec ${ns} ${cmd}` : cmd);
+
+/** Reads our tables (absent ones as null). Throws when nft cannot run or prints garbage. */
+export async function observeNft(ns: string | undefined): Promise<ObservedNft> {
+  const listed = await runIn(ns, "nft", ["-j", "list", "tables"]);
+  if (listed.code !== 0) throw new Error(`nft list tables: ${listed.stderr.trim()}`);
+  const present = new Set(
+    (JSON.parse(listed.stdout || '{"nftables":[]}') as { nftables: NftJsonItem[] }).nftables
+      .filter((i) => i.table?.name === NFT_TABLE)
+      .map((i) => String(i.table?.family)),
+  );
+  const out: ObservedNft = { bridge: null, inet: null };
+  for (const family of NFT_FAMILIES) {
+    if (!present.has(family)) continue;
+    const r = await runIn(ns, "nft", ["-j", "list", "table", family, NFT_TABLE]);
+    if (r.code !== 0) throw new Error(`nft list table ${family} ${NFT_TABLE}: ${r.stderr.trim()}`);
+    out[family] = parseNftTable(r.stdout);
+  }
+  return out;
+}
+
+/** Loads a script in one transaction; the error names the failing line as nft reports it. */
+export async function loadNft(ns: string | undefined, script: string): Promise<string | undefined> {
+  const r = await runIn(ns, "nft", ["-f", "-"], script);
+  if (r.code === 0) return undefined;
+  return r.stderr.trim().split("\n").slice(0, 6).join(" | ") || `nft exited with code ${r.code}`;
+}

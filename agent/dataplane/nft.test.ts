@@ -1,0 +1,171 @@
+// The nftables renderer and drift detector: golden scripts (reviewable under __golden__/), the
+// invariants every script must keep, and how an observed table is compared with a rendered one.
+import { describe, expect, it } from "vitest";
+import { linkLocal, renderNft } from "./nft";
+import { nftDrift, type ObservedNft, parseNftTable } from "./nft-apply";
+import { net, port, state } from "./testing";
+
+const internal = net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", subnet: "10.77.0.0/24" });
+const external = net(78, { bridge: "br78", networkType: "external", bridgeAddress: undefined });
+const routed = net(79, {
+  bridge: "br79",
+  driver: "routed",
+  networkType: "external",
+  bridgeAddress: undefined,
+});
+const golden = (name: string) => `./__golden__/${name}.nft`;
+
+describe("renderNft: golden scripts", () => {
+  it("an internal network with two guests: anti-spoofing in the bridge table, NAT in the inet table", async () => {
+    const s = state([internal], [port(1, 1, 77, { addresses6: ["2001:db8:77::2"] }), port(2, 2, 77)]);
+    await expect(renderNft(s).script).toMatchFileSnapshot(golden("internal-two-guests"));
+  });
+
+  it("mixed: an external network without anti-spoofing, an Ethernet-only lease, a routed port", async () => {
+    const s = state(
+      [internal, { ...external, antiSpoofing: false }, routed],
+      [port(1, 1, 77, { addresses: [] }), port(2, 2, 78), port(3, 3, 79)],
+    );
+    await expect(renderNft(s).script).toMatchFileSnapshot(golden("mixed"));
+  });
+
+  it("nothing desired: both tables are deleted, none is created", async () => {
+    const r = renderNft(state([], []));
+    expect(r.tables).toEqual({ bridge: null, inet: null });
+    await expect(r.script).toMatchFileSnapshot(golden("empty"));
+  });
+});
+
+describe("renderNft: invariants", () => {
+  const many = state(
+    [internal, external],
+    Array.from({ length: 30 }, (_, i) => port(i + 1, i + 1, i % 2 ? 77 : 78)),
+  );
+  const r = renderNft(many);
+
+  it("each table is deleted and recreated inside the one script (one transaction)", () => {
+    for (const f of ["bridge", "inet"]) {
+      const lines = r.script.split("\n");
+      const add = lines.indexOf(`table ${f} bridgehead`);
+      expect(add).toBeGreaterThanOrEqual(0);
+      expect(lines[add + 1]).toBe(`delete table ${f} bridgehead`);
+    }
+  });
+
+  it("touches no table but its own", () => {
+    const tables = [...r.script.matchAll(/^(?:delete )?table (\w+) (\S+)/gm)].map((m) => m[2]);
+    expect(new Set(tables)).toEqual(new Set(["bridgehead"]));
+  });
+
+  it("anti-spoofing drops come before its only accept, and the chain ends in accept", () => {
+    const chain = /chain antispoof \{\n([\s\S]*?)\n\t\}/
+      .exec(r.script)?.[1]
+      ?.split("\n")
+      .map((l) => l.trim());
+    expect(chain?.at(-1)).toBe("accept");
+    const firstAccept = chain?.findIndex((l) => l.endsWith("accept")) ?? -1;
+    expect(chain?.slice(0, firstAccept).every((l) => l.endsWith("drop"))).toBe(true);
+  });
+
+  it("is deterministic, and the digest changes with the content", () => {
+    expect(renderNft(many).script).toBe(r.script);
+    const other = renderNft(state([internal], [port(1, 1, 77)]));
+    expect(other.tables.bridge?.digest).not.toBe(r.tables.bridge?.digest);
+  });
+
+  it("the shape counts one rule per rendered rule line and one element per port", () => {
+    expect(r.tables.bridge?.shape.sets.port_policy).toBe(30);
+    expect(r.tables.bridge?.shape.sets.port_mac).toBe(30);
+    expect(r.tables.bridge?.shape.chains.prerouting).toBe(2);
+    expect(r.tables.inet?.shape.chains.postrouting).toBe(1);
+  });
+
+  it("derives the guest's link-local address from its MAC (modified EUI-64)", () => {
+    expect(linkLocal("02:00:0a:4d:00:02")).toBe("fe80::aff:fe4d:2");
+  });
+});
+
+/** What `nft -j list table` would show for a rendered table, built from its shape. */
+function observedFrom(r: ReturnType<typeof renderNft>): ObservedNft {
+  const out: ObservedNft = { bridge: null, inet: null };
+  for (const f of ["bridge", "inet"] as const) {
+    const t = r.tables[f];
+    if (!t) continue;
+    const items = [
+      { table: { family: f, name: "bridgehead", handle: 1 } },
+      ...Object.entries(t.shape.sets).map(([name, n]) => ({
+        set: {
+          family: f,
+          name,
+          table: "bridgehead",
+          handle: 2,
+          elem: Array.from({ length: n }, (_, i) => i),
+        },
+      })),
+      ...Object.keys(t.shape.chains).map((name) => ({
+        chain: { family: f, table: "bridgehead", name, handle: 3 },
+      })),
+      ...Object.entries(t.shape.chains).flatMap(([chain, n]) =>
+        Array.from({ length: n }, (_, i) => ({
+          rule: {
+            family: f,
+            table: "bridgehead",
+            chain,
+            handle: 10 + i,
+            expr: [{ counter: { packets: i, bytes: 9 } }],
+          },
+        })),
+      ),
+    ];
+    out[f] = parseNftTable(JSON.stringify({ nftables: [{ metainfo: { version: "1.0.6" } }, ...items] }));
+  }
+  return out;
+}
+
+describe("nftDrift", () => {
+  const desired = state([internal], [port(1, 1, 77), port(2, 2, 77)]);
+  const r = renderNft(desired);
+
+  it("finds nothing when the kernel shows what was rendered", () => {
+    expect(nftDrift(r, observedFrom(r), {})).toEqual([]);
+  });
+
+  it("finds a missing table, a flushed chain, a lost set element and a foreign digest", () => {
+    const o = observedFrom(r);
+    expect(nftDrift(r, { ...o, inet: null }, {})).toEqual(["table inet bridgehead is missing"]);
+    const flushed = structuredClone(o);
+    flushed.bridge!.shape.chains.antispoof = 0;
+    expect(nftDrift(r, flushed, {})[0]).toMatch(/bridge bridgehead has chains, rules or set elements/);
+    const lost = structuredClone(o);
+    lost.bridge!.shape.sets.port_ip4 = 1;
+    expect(nftDrift(r, lost, {})).toHaveLength(1);
+    const old = observedFrom(renderNft(state([internal], [port(1, 1, 77)])));
+    expect(nftDrift(r, old, {})[0]).toMatch(/holds another ruleset/);
+  });
+
+  it("finds a rule changed by hand (same counts) against the form seen right after loading", () => {
+    const o = observedFrom(r);
+    const baseline = { bridge: { digest: r.tables.bridge!.digest, normal: o.bridge!.normal } };
+    expect(nftDrift(r, o, baseline)).toEqual([]);
+    const changed = structuredClone(o);
+    changed.bridge!.normal = changed.bridge!.normal.replace("antispoof", "antispoof2");
+    expect(nftDrift(r, changed, baseline)).toEqual(["table bridge bridgehead was changed by hand"]);
+  });
+
+  it("ignores handles and counter values", () => {
+    const a = parseNftTable(
+      '{"nftables":[{"rule":{"chain":"c","handle":4,"expr":[{"counter":{"packets":1,"bytes":2}}]}}]}',
+    );
+    const b = parseNftTable(
+      '{"nftables":[{"rule":{"chain":"c","handle":9,"expr":[{"counter":{"packets":7,"bytes":8}}]}}]}',
+    );
+    expect(a.normal).toBe(b.normal);
+  });
+
+  it("asks to remove tables that are no longer needed", () => {
+    expect(nftDrift(renderNft(state([], [])), observedFrom(r), {})).toEqual([
+      "table bridge bridgehead is not needed any more",
+      "table inet bridgehead is not needed any more",
+    ]);
+  });
+});
