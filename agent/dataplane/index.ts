@@ -5,6 +5,7 @@ import type { DesiredState } from "../../lib/wire";
 import { type ExecuteResult, execute } from "./execute";
 import { observe } from "./observe";
 import { plan } from "./plan";
+import { createPolicy, type PolicyResult } from "./policy";
 import type { Observed, Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
@@ -75,6 +76,17 @@ function summarise(r: ExecuteResult): string | undefined {
   return parts.join("; ").slice(0, ERROR_MAX);
 }
 
+/** Folds the nftables/QoS outcome (policy.ts) into the ip executor's result. */
+function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
+  const ports = r.ports.map((p) => {
+    const err = x.ports.get(p.nicId);
+    return p.ok && err ? { nicId: p.nicId, ok: false, error: err } : p;
+  });
+  const errors = [...r.errors, ...x.errors];
+  const ok = r.ok && errors.length === 0 && ports.every((p) => p.ok);
+  return { ...r, operations: r.operations + x.ops.length, ops: [...r.ops, ...x.ops], ports, errors, ok };
+}
+
 /** A dataplane for one node (namespace) and one guest prefix. */
 export function createDataplane(opts: DataplaneOptions): Dataplane {
   // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
@@ -87,6 +99,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   }
   const planOpts = { guestPrefix: opts.guestPrefix };
   const look = () => observe({ nodeNetns: opts.nodeNetns, guestPrefix: opts.guestPrefix });
+  const policy = createPolicy(opts.nodeNetns);
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -100,7 +113,8 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const o = await look();
       const p = plan(desired, o, planOpts);
       shape(p, o);
-      const r = await execute(p);
+      // nftables and QoS after the links exist (tc needs the devices; nft fails closed meanwhile).
+      const r = withPolicy(await execute(p), await policy.reconcile(desired));
       const { operations, ops, networks, ports, ok } = r;
       return {
         operations,

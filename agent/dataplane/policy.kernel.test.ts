@@ -1,0 +1,276 @@
+// nftables and QoS against the real kernel, checked with real clients: a spoofing guest (changed
+// MAC, changed IP, gratuitous ARP for a neighbour, a DHCP server) reaches no one while honest guests
+// still ping; an internal network reaches an "outside" namespace through NAT; iperf3 stays within
+// ±15 % of the cap; hand-made drift is repaired; a refused ruleset leaves the previous one in force.
+// Everything created here starts with `bht<pid>p`.
+import { type ChildProcess, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Qos } from "../../lib/domain";
+import type { DesiredState } from "../../lib/wire";
+import { createDataplane } from "./index";
+import { describeKernel } from "./kernel-guard";
+import { listNamespaces } from "./observe";
+import { createPolicy } from "./policy";
+import { run, runInNetns } from "./run";
+import { net, port, state } from "./testing";
+
+const P = `bht${process.pid}p`;
+const NODE = `${P}n`;
+const OUTSIDE = `${P}out`;
+const g = (instanceId: number) => `${P}-i${instanceId}`;
+const dp = createDataplane({ nodeNetns: NODE, guestPrefix: P });
+
+const network = (over = {}) =>
+  net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", subnet: "10.77.0.0/24", ...over });
+const nic = (n: number, qos?: Qos) =>
+  port(n, n, 77, { addresses: [`10.77.0.${n + 1}/24`], gateway: "10.77.0.1", ...(qos ? { qos } : {}) });
+/** Guests 1 and 2 are honest; guest 3 is the attacker. */
+const desired = (over: { net?: object; qos?: Record<number, Qos> } = {}): DesiredState =>
+  state(
+    [network(over.net)],
+    [1, 2, 3].map((n) => nic(n, over.qos?.[n])),
+  );
+const MAC1 = nic(1).mac;
+const MAC3 = nic(3).mac;
+
+const ping = async (ns: string, target: string, extra: string[] = []) =>
+  (await runInNetns(ns, "ping", ["-c1", "-W1", ...extra, target])).code === 0;
+const sh = (ns: string, cmd: string, ...args: string[]) => runInNetns(ns, cmd, args);
+const neighMac = async (ns: string, ip: string) =>
+  (
+    JSON.parse((await run("ip", ["-n", ns, "-j", "neigh", "show", ip])).stdout || "[]") as {
+      lladdr?: string;
+    }[]
+  )[0]?.lladdr;
+const reconcileOk = async (d: DesiredState) => {
+  const r = await dp.reconcile(d);
+  expect(r.error).toBeUndefined();
+  return r;
+};
+
+/** Goodput from guest 2 to guest 1 over 3 s of iperf3 TCP, in Mbit/s. */
+async function iperf(): Promise<number> {
+  const server = spawn("ip", ["netns", "exec", g(1), "iperf3", "-s", "-1", "-p", "5201"], {
+    stdio: "ignore",
+  });
+  try {
+    await sleep(300);
+    const r = await sh(g(2), "iperf3", "-c", "10.77.0.2", "-p", "5201", "-t", "3", "-J");
+    const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return j.end.sum_received.bits_per_second / 1e6;
+  } finally {
+    server.kill();
+  }
+}
+
+async function purge(): Promise<void> {
+  await dp.teardown({ removeNodeNetns: true }).catch(() => {});
+  for (const ns of await listNamespaces()) if (ns.startsWith(P)) await run("ip", ["netns", "del", ns]);
+}
+
+await describeKernel("nftables and QoS against the kernel", () => {
+  const children: ChildProcess[] = [];
+  beforeAll(purge);
+  afterAll(async () => {
+    for (const c of children) c.kill();
+    await purge();
+  });
+
+  it("loads both tables in one go; guests reach each other and the gateway; a second run does nothing", async () => {
+    const r = await reconcileOk(desired());
+    expect(r.ops.some((o) => o.startsWith(`ip netns exec ${NODE} nft -f -`))).toBe(true);
+    expect(await ping(g(1), "10.77.0.3")).toBe(true);
+    expect(await ping(g(3), "10.77.0.1")).toBe(true);
+    const listed = await run("ip", ["netns", "exec", NODE, "nft", "list", "tables"]);
+    expect(listed.stdout).toContain("table bridge bridgehead");
+    expect(listed.stdout).toContain("table inet bridgehead");
+    const again = await dp.reconcile(desired());
+    expect(again.ops).toEqual([]);
+  });
+
+  it("a guest that changes its MAC reaches no one; back on its own MAC it does", async () => {
+    await sh(g(3), "ip", "link", "set", "eth0", "address", "02:00:0a:4d:00:99");
+    await sh(g(3), "ip", "neigh", "flush", "dev", "eth0");
+    expect(await ping(g(3), "10.77.0.2")).toBe(false);
+    expect(await ping(g(3), "10.77.0.1")).toBe(false);
+    expect(await ping(g(2), "10.77.0.2")).toBe(true);
+    await reconcileOk(desired()); // the ip plan puts the leased MAC back
+    expect(await ping(g(3), "10.77.0.2")).toBe(true);
+  });
+
+  it("a guest sending from an address it does not lease reaches no one", async () => {
+    await sh(g(3), "ip", "addr", "add", "10.77.0.50/24", "dev", "eth0");
+    expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.50"])).toBe(false);
+    expect(await ping(g(3), "10.77.0.1", ["-I", "10.77.0.50"])).toBe(false);
+    await sh(g(3), "ip", "addr", "del", "10.77.0.50/24", "dev", "eth0");
+    expect(await ping(g(3), "10.77.0.2")).toBe(true);
+  });
+
+  it("a gratuitous ARP for a neighbour's address poisons no cache (and does without anti-spoofing)", async () => {
+    const garp = async () => {
+      await sleep(1100); // neighbour entries accept an override only after locktime (1 s)
+      await sh(g(3), "arping", "-U", "-S", "10.77.0.2", "-i", "eth0", "-c", "2", "-w", "1", "10.77.0.2");
+    };
+    expect(await ping(g(2), "10.77.0.2")).toBe(true);
+    expect(await ping(NODE, "10.77.0.2")).toBe(true);
+    await garp();
+    expect(await neighMac(NODE, "10.77.0.2")).toBe(MAC1);
+    expect(await neighMac(g(2), "10.77.0.2")).toBe(MAC1);
+    // Control: the same frames with anti-spoofing off for the VNET do poison the caches.
+    await reconcileOk(desired({ net: { antiSpoofing: false } }));
+    await garp();
+    expect(await neighMac(NODE, "10.77.0.2")).toBe(MAC3);
+    await reconcileOk(desired());
+    for (const ns of [NODE, g(2)]) await sh(ns, "ip", "neigh", "flush", "all");
+    expect(await ping(g(2), "10.77.0.2")).toBe(true);
+  });
+
+  it("a guest answering DHCP gives no lease to anyone (and does without anti-spoofing)", async () => {
+    const server = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        g(3),
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        "--port=0",
+        "--user=root",
+        "--interface=eth0",
+        "--bind-interfaces",
+        "--dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,2m",
+        `--dhcp-leasefile=/tmp/${P}-leases`,
+        `--pid-file=/tmp/${P}-dnsmasq.pid`,
+      ],
+      { stdio: "ignore" },
+    );
+    children.push(server);
+    await sleep(500);
+    const lease = async () =>
+      (await sh(g(2), "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true"))
+        .code === 0;
+    expect(await lease()).toBe(false);
+    await reconcileOk(desired({ net: { antiSpoofing: false } }));
+    expect(await lease()).toBe(true);
+    server.kill();
+    await reconcileOk(desired());
+    expect(await ping(g(2), "10.77.0.2")).toBe(true);
+  });
+
+  it("an internal network reaches the outside through NAT", async () => {
+    await run("ip", ["netns", "add", OUTSIDE]);
+    await run("ip", [
+      "-n",
+      NODE,
+      "link",
+      "add",
+      "up0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      OUTSIDE,
+    ]);
+    await run("ip", ["-n", NODE, "addr", "add", "198.18.0.1/24", "dev", "up0"]);
+    await run("ip", ["-n", NODE, "link", "set", "up0", "up"]);
+    await run("ip", ["-n", NODE, "route", "replace", "default", "via", "198.18.0.2"]);
+    await run("ip", ["-n", OUTSIDE, "addr", "add", "198.18.0.2/24", "dev", "eth0"]);
+    await run("ip", ["-n", OUTSIDE, "link", "set", "eth0", "up"]);
+    // The outside has no route back to 10.77.0.0/24: only a translated packet gets an answer.
+    expect(await ping(g(1), "198.18.0.2")).toBe(true);
+    const ct = await sh(NODE, "conntrack", "-L", "-p", "icmp", "--src", "10.77.0.2");
+    expect(ct.stdout).toMatch(/dst=198\.18\.0\.1/);
+    // An external network is not translated.
+    const ext = desired({ net: { networkType: "external" } });
+    await reconcileOk(ext);
+    await sh(NODE, "conntrack", "-F");
+    expect(await ping(g(1), "198.18.0.2")).toBe(false);
+    await reconcileOk(desired());
+  });
+
+  it("QoS: iperf3 stays within ±15 % of the cap; raising it raises the rate; clearing removes it", async () => {
+    const out20 = await (async () => {
+      await reconcileOk(desired({ qos: { 2: { outboundAvgBps: 20_000_000 } } }));
+      return iperf();
+    })();
+    await reconcileOk(desired({ qos: { 2: { outboundAvgBps: 40_000_000 } } }));
+    const out40 = await iperf();
+    const r = await reconcileOk(
+      desired({ qos: { 1: { inboundAvgBps: 25_000_000, inboundPeakBps: 50_000_000 } } }),
+    );
+    expect(r.ops).toContain(`tc -n ${NODE} qdisc del dev bhv2 ingress`);
+    expect(r.ops).toContain(`ip -n ${NODE} link del bhq2`);
+    const in25 = await iperf();
+    console.info(
+      `[qos] iperf3 TCP 3 s: out 20 → ${out20.toFixed(1)}, out 40 → ${out40.toFixed(1)}, in 25 → ${in25.toFixed(1)} Mbit/s`,
+    );
+    expect(Math.abs(out20 - 20) / 20).toBeLessThan(0.15);
+    expect(Math.abs(out40 - 40) / 40).toBeLessThan(0.15);
+    expect(Math.abs(in25 - 25) / 25).toBeLessThan(0.15);
+    expect(out40).toBeGreaterThan(out20 * 1.5);
+    await reconcileOk(desired());
+    const qd = await run("tc", ["-n", NODE, "qdisc", "show"]);
+    expect(qd.stdout).not.toMatch(/tbf|ingress/);
+  });
+
+  it("repairs a flushed table, a rule deleted by hand and a qdisc deleted by hand on the next reconcile", async () => {
+    const d = desired({ qos: { 1: { inboundAvgBps: 30_000_000 } } });
+    await reconcileOk(d);
+    await sh(NODE, "nft", "flush", "table", "bridge", "bridgehead");
+    await sh(g(3), "ip", "addr", "add", "10.77.0.51/24", "dev", "eth0");
+    expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.51"])).toBe(true); // drift: spoofing works
+    const r1 = await reconcileOk(d);
+    expect(r1.ops.join("\n")).toMatch(/nft -f -.*rules or set elements/);
+    expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.51"])).toBe(false);
+    await sh(g(3), "ip", "addr", "del", "10.77.0.51/24", "dev", "eth0");
+
+    // One rule replaced by hand: same counts, different content.
+    const listed = JSON.parse(
+      (await sh(NODE, "nft", "-j", "-a", "list", "chain", "inet", "bridgehead", "postrouting")).stdout,
+    ) as {
+      nftables: { rule?: { handle: number } }[];
+    };
+    const handle = listed.nftables.find((i) => i.rule)?.rule?.handle;
+    await sh(
+      NODE,
+      "nft",
+      "replace",
+      "rule",
+      "inet",
+      "bridgehead",
+      "postrouting",
+      "handle",
+      String(handle),
+      "accept",
+    );
+    const r2 = await reconcileOk(d);
+    expect(r2.ops.join("\n")).toMatch(/changed by hand/);
+
+    await run("tc", ["-n", NODE, "qdisc", "del", "dev", "bhv1", "root"]);
+    const r3 = await reconcileOk(d);
+    expect(r3.ops).toEqual([
+      `tc -n ${NODE} qdisc replace dev bhv1 root handle 1: tbf rate 30000000bit burst 93750 latency 50ms`,
+    ]);
+    expect((await dp.reconcile(d)).ops).toEqual([]);
+  });
+
+  it("a ruleset the kernel refuses leaves the previous tables in force and is reported", async () => {
+    await reconcileOk(desired());
+    const before = (await sh(NODE, "nft", "list", "table", "bridge", "bridgehead")).stdout;
+    // Fault injection: the same state plus one rule the kernel refuses (a jump to a base chain).
+    const broken = createPolicy(NODE, {
+      script: (s) => s.replace("\t\taccept\n\t}", "\t\tjump prerouting\n\t\taccept\n\t}"),
+    });
+    const d = state([network()], [nic(1), nic(2)]); // NIC 3 leaves: its port would open if anything were lost
+    const r = await broken.reconcile(d);
+    expect(r.errors.join()).toMatch(/refused, the previous one stays in force/);
+    expect((await sh(NODE, "nft", "list", "table", "bridge", "bridgehead")).stdout).toBe(before);
+    await sh(g(3), "ip", "addr", "add", "10.77.0.52/24", "dev", "eth0");
+    expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.52"])).toBe(false);
+    expect(await ping(g(1), "10.77.0.3")).toBe(true);
+  });
+});

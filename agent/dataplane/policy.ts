@@ -1,0 +1,93 @@
+// What runs after the `ip` plan: the node's nftables tables (anti-spoofing, NAT, security groups)
+// and QoS. Both are level-based like the ip plan: read the kernel, compare, act only on a
+// difference, so a second reconcile of the same state runs nothing.
+import { existsSync } from "node:fs";
+import type { DesiredState } from "../../lib/wire";
+import { renderNft } from "./nft";
+import { inNs, loadNft, type NftBaseline, nftDrift, observeNft, runIn } from "./nft-apply";
+import { planTc, portQos } from "./tc";
+import { applyTc, observeTc } from "./tc-apply";
+
+export interface PolicyResult {
+  /** Command lines run, in order (the plan preview's vocabulary). */
+  ops: string[];
+  /** Node-level failures (an nftables load refused: the previous tables stay in force). */
+  errors: string[];
+  /** NICs whose QoS failed (rolled back), with the reason. */
+  ports: Map<number, string>;
+}
+
+export interface Policy {
+  reconcile(desired: DesiredState): Promise<PolicyResult>;
+}
+
+/** Internal networks are NAT'ed through the node: it must forward IPv4. */
+async function ensureForwarding(ns: string | undefined, out: PolicyResult): Promise<void> {
+  const r = await runIn(ns, "sysctl", ["-n", "net.ipv4.ip_forward"]);
+  if (r.code === 0 && r.stdout.trim() === "1") return;
+  out.ops.push(inNs(ns, "sysctl -w net.ipv4.ip_forward=1"));
+  const w = await runIn(ns, "sysctl", ["-w", "net.ipv4.ip_forward=1"]);
+  if (w.code !== 0) out.errors.push(`cannot enable IPv4 forwarding for NAT: ${w.stderr.trim()}`);
+}
+
+export interface PolicyOptions {
+  /** Fault injection for tests: rewrites the rendered nft script before it is loaded. */
+  script?: (script: string) => string;
+}
+
+/** nftables and QoS for one node (namespace). Keeps, in memory, what each table looked like right
+ * after its last load, to notice rules changed by hand. */
+export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
+  const baseline: NftBaseline = {};
+
+  const nft = async (desired: DesiredState, out: PolicyResult) => {
+    const want = renderNft(desired);
+    const have = await observeNft(ns);
+    const drift = nftDrift(want, have, baseline);
+    if (drift.length > 0) {
+      out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
+      const err = await loadNft(ns, opts.script ? opts.script(want.script) : want.script);
+      if (err) {
+        out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
+        return;
+      }
+    }
+    // Remember the loaded form (also after an agent restart, when the digest already matched).
+    const now = drift.length > 0 ? await observeNft(ns) : have;
+    for (const family of ["bridge", "inet"] as const) {
+      const t = now[family];
+      const w = want.tables[family];
+      if (t && w && (drift.length > 0 || !baseline[family] || baseline[family]?.digest !== w.digest))
+        baseline[family] = { digest: w.digest, normal: t.normal };
+      if (!w) delete baseline[family];
+    }
+    if (want.tables.inet?.shape.chains.postrouting) await ensureForwarding(ns, out);
+  };
+
+  const qos = async (desired: DesiredState, out: PolicyResult) => {
+    const want = portQos(desired);
+    const r = await applyTc(ns, planTc(want, await observeTc(ns, want)));
+    out.ops.push(...r.ops);
+    out.errors.push(...r.errors);
+    for (const [nicId, err] of r.failed) out.ports.set(nicId, err);
+  };
+
+  return {
+    async reconcile(desired) {
+      const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
+      // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
+      if (ns && !existsSync(`/run/netns/${ns}`)) return out;
+      for (const [what, step] of [
+        ["nftables", nft],
+        ["QoS", qos],
+      ] as const) {
+        try {
+          await step(desired, out);
+        } catch (e) {
+          out.errors.push(`${what}: ${(e as Error).message}`);
+        }
+      }
+      return out;
+    },
+  };
+}
