@@ -1,0 +1,82 @@
+// nftables and QoS at scale against the real kernel (root): `npm run bench -- nft [ports=1000]`.
+// nft: render, first load, a no-op check (observe + compare), a full reload after a one-port
+// change, all in one namespace (the sets are keyed by interface name, so no veths are needed).
+// tc: the same number of veth pairs (both ends in the namespace) capped both ways in one
+// `tc -batch`, then a no-op check, then one cap changed in place.
+// Everything lives in the namespace `bhb<pid>q` and is removed at the end, even on failure.
+import { renderNft } from "../agent/dataplane/nft";
+import { loadNft, nftDrift, observeNft } from "../agent/dataplane/nft-apply";
+import { run, runBatch } from "../agent/dataplane/run";
+import { planTc, portQos } from "../agent/dataplane/tc";
+import { applyTc, observeTc } from "../agent/dataplane/tc-apply";
+import { net, port, state } from "../agent/dataplane/testing";
+
+const n = Number(process.argv[2] ?? 1000);
+const NS = `bhb${process.pid}q`;
+const ip4 = (i: number) => `10.96.${(i + 2) >> 8}.${(i + 2) & 255}/16`;
+const desired = (changed = false, qos = false) =>
+  state(
+    [net(1, { bridge: "br1", bridgeAddress: "10.96.0.1/16", subnet: "10.96.0.0/16" })],
+    Array.from({ length: n }, (_, i) =>
+      port(i + 1, i + 1, 1, {
+        addresses: [changed && i === 0 ? "10.96.200.1/16" : ip4(i)],
+        addresses6: [`fd00:96::${(i + 2).toString(16)}`],
+        ...(qos
+          ? {
+              qos: {
+                inboundAvgBps: changed && i === 0 ? 20e6 : 10e6,
+                outboundAvgBps: 5e6,
+                outboundPeakBps: 10e6,
+              },
+            }
+          : {}),
+      }),
+    ),
+  );
+const time = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t0];
+};
+
+const result: Record<string, number> = { ports: n };
+try {
+  await run("ip", ["netns", "add", NS]);
+  const [r, renderMs] = await time(() => renderNft(desired()));
+  const [err1, loadMs] = await time(() => loadNft(NS, r.script));
+  if (err1) throw new Error(err1);
+  const [drift, checkMs] = await time(async () => nftDrift(r, await observeNft(NS), {}));
+  if (drift.length) throw new Error(`unexpected drift: ${drift.join("; ")}`);
+  const r2 = renderNft(desired(true));
+  const [err2, changeMs] = await time(() => loadNft(NS, r2.script));
+  if (err2) throw new Error(err2);
+  Object.assign(result, {
+    nftRenderMs: renderMs,
+    nftFirstLoadMs: loadMs,
+    nftNoopCheckMs: checkMs,
+    nftOnePortChangeMs: changeMs,
+    nftScriptKiB: r.script.length / 1024,
+  });
+  console.log(
+    `nft, ${n} ports: render ${renderMs.toFixed(0)} ms, first load ${loadMs.toFixed(0)} ms, no-op check ${checkMs.toFixed(0)} ms, one-port change (full replace) ${changeMs.toFixed(0)} ms, script ${(r.script.length / 1024).toFixed(0)} KiB`,
+  );
+
+  const pairs = Array.from({ length: n }, (_, i) => `link add bhv${i + 1} type veth peer name bhp${i + 1}`);
+  await runBatch(NS, [...pairs, ...pairs.map((_, i) => `link set bhv${i + 1} up`)]);
+  const want = portQos(desired(false, true));
+  const [first, tcMs] = await time(async () => applyTc(NS, planTc(want, await observeTc(NS, want))));
+  if (first.failed.size || first.errors.length)
+    throw new Error(`tc failed: ${[...first.failed.values(), ...first.errors][0]}`);
+  const [noop, tcCheckMs] = await time(async () => planTc(want, await observeTc(NS, want)));
+  const changed = portQos(desired(true, true));
+  const [one, tcChangeMs] = await time(async () =>
+    applyTc(NS, planTc(changed, await observeTc(NS, changed))),
+  );
+  Object.assign(result, { tcFirstMs: tcMs, tcNoopCheckMs: tcCheckMs, tcOneChangeMs: tcChangeMs });
+  console.log(
+    `tc, ${n} ports both ways: first ${tcMs.toFixed(0)} ms (${first.ops.length} lines), no-op check ${tcCheckMs.toFixed(0)} ms (${noop.tc.length} lines), one cap changed ${tcChangeMs.toFixed(0)} ms (${one.ops.length} line)`,
+  );
+} finally {
+  await run("ip", ["netns", "del", NS]);
+}
+console.log(JSON.stringify(result, (_, v) => (typeof v === "number" ? Math.round(v * 10) / 10 : v)));
