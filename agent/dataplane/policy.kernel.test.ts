@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Qos } from "../../lib/domain";
 import type { DesiredState } from "../../lib/wire";
+import { waitFor } from "../../tests/kernel";
 import { createDataplane } from "./index";
 import { describeKernel } from "./kernel-guard";
 import { listNamespaces } from "./observe";
@@ -24,7 +25,12 @@ const dp = createDataplane({ nodeNetns: NODE, guestPrefix: P });
 const network = (over = {}) =>
   net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", subnet: "10.77.0.0/24", ...over });
 const nic = (n: number, qos?: Qos) =>
-  port(n, n, 77, { addresses: [`10.77.0.${n + 1}/24`], gateway: "10.77.0.1", ...(qos ? { qos } : {}) });
+  port(n, n, 77, {
+    addresses: [`10.77.0.${n + 1}/24`],
+    addresses6: [`fd00:77::${n + 1}`],
+    gateway: "10.77.0.1",
+    ...(qos ? { qos } : {}),
+  });
 /** Guests 1 and 2 are honest; guest 3 is the attacker. */
 const desired = (over: { net?: object; qos?: Record<number, Qos> } = {}): DesiredState =>
   state(
@@ -105,6 +111,26 @@ await describeKernel("nftables and QoS against the kernel", () => {
     expect(await ping(g(3), "10.77.0.1", ["-I", "10.77.0.50"])).toBe(false);
     await sh(g(3), "ip", "addr", "del", "10.77.0.50/24", "dev", "eth0");
     expect(await ping(g(3), "10.77.0.2")).toBe(true);
+  });
+
+  it("IPv6: leased and link-local sources pass, an address the guest does not lease does not", async () => {
+    // The ip plan manages IPv4 only; the guests configure their leased IPv6 address themselves.
+    for (const n of [1, 2, 3])
+      await sh(g(n), "ip", "-6", "addr", "add", `fd00:77::${n + 1}/64`, "dev", "eth0", "nodad");
+    await waitFor("guest 2 to reach guest 1 over IPv6", () => ping(g(2), "fd00:77::2", ["-6"]));
+    expect(await ping(g(3), "fd00:77::2", ["-6", "-I", "fd00:77::4"])).toBe(true);
+    await sh(g(3), "ip", "-6", "addr", "add", "fd00:77::99/64", "dev", "eth0", "nodad");
+    expect(await ping(g(3), "fd00:77::2", ["-6", "-I", "fd00:77::99"])).toBe(false);
+    await sh(g(3), "ip", "-6", "addr", "del", "fd00:77::99/64", "dev", "eth0");
+    // Link-local (derived from the MAC) works without any lease, once the guest's DAD is done.
+    const ll = (await sh(g(2), "ip", "-6", "-j", "addr", "show", "dev", "eth0", "scope", "link")).stdout;
+    const addr = (JSON.parse(ll) as { addr_info: { local?: string }[] }[])[0]?.addr_info.find(
+      (a) => a.local,
+    )?.local;
+    expect(addr).toBe("fe80::aff:fe4d:3");
+    await waitFor("link-local ping (after duplicate address detection)", () =>
+      ping(g(1), `${addr}%eth0`, ["-6"]),
+    );
   });
 
   it("a gratuitous ARP for a neighbour's address poisons no cache (and does without anti-spoofing)", async () => {
