@@ -164,8 +164,8 @@ function antiSpoofSets(ports: PortFacts[]): NftSet[] {
 }
 
 /** The address checks every guest port goes through, in order; `l2` adds the rules that need the
- * Ethernet header (bridge family). Anti-spoofing ends each port's evaluation with `accept` only
- * after all drops, so no later feature's accept can come before it. */
+ * Ethernet header (bridge family). The chain has no `accept` at all: a clean packet returns to the
+ * base chain, so whatever a later feature adds there (security groups) comes after every drop. */
 function antiSpoofRules(l2: boolean): string[] {
   const v4 = l2 ? "ether type ip " : "meta nfproto ipv4 ";
   const v6 = l2 ? "ether type ip6 " : "meta nfproto ipv6 ";
@@ -187,13 +187,12 @@ function antiSpoofRules(l2: boolean): string[] {
     `${v6}udp sport 547 drop`,
     `${v6}icmpv6 type { nd-router-advert, nd-redirect } drop`,
     // DHCP discover/request come from 0.0.0.0 before the guest has its address.
-    `${v4}ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept`,
+    `${v4}ip saddr 0.0.0.0 udp sport 68 udp dport 67 return`,
     `${v4}iifname @ip_checked iifname . ip saddr != @port_ip4 drop`,
     // Duplicate address detection and its MLD report come from the unspecified address.
-    `${v6}ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept`,
+    `${v6}ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } return`,
     `${v6}iifname @ip_checked iifname . ip6 saddr != @port_ip6 drop`,
     `${v6}icmpv6 type nd-neighbor-advert iifname @ip_checked iifname . @th,64,128 != @port_nd drop`,
-    "accept",
   ];
 }
 
@@ -201,25 +200,33 @@ function antiSpoofRules(l2: boolean): string[] {
  * input interface and ARP is visible; priority -300 runs before anything else on the bridge. */
 function bridgeTable(ports: PortFacts[]): NftTable {
   const bridged = ports.filter((p) => p.net.driver !== "routed");
-  const policy = bridged.map((p) => `${q(p.iif)} : ${spoofable(p) ? "jump antispoof" : "accept"}`);
   return {
     family: "bridge",
     why: "Bridged guest ports: L2/L3 anti-spoofing before any other rule sees a frame.",
     sets: [
       {
-        name: "port_policy",
-        why: "Every port this table knows: anti-spoofed, or accepted as is (anti-spoofing off for its VNET).",
-        decl: "type ifname : verdict",
-        elements: policy,
+        name: "guest_ports",
+        why: "Every guest port this table knows (anti-spoofed or not).",
+        decl: "type ifname",
+        elements: bridged.map((p) => q(p.iif)),
+      },
+      {
+        name: "spoof_checked",
+        why: "Ports under anti-spoofing (all but those of VNETs that turned it off).",
+        decl: "type ifname",
+        elements: bridged.filter(spoofable).map((p) => q(p.iif)),
       },
       ...antiSpoofSets(bridged.filter(spoofable)),
     ],
     chains: [
       {
         name: "prerouting",
-        why: "Fail closed: a guest port the loaded table does not know yet (e.g. when loading a newer table failed) sends nothing. Issue 5 sets the security-group mark after anti-spoofing here.",
+        why: "Fail closed: a guest port the loaded table does not know yet (e.g. when loading a newer table failed) sends nothing. Then anti-spoofing; security groups (issue 5) mark the packet after it.",
         hook: "type filter hook prerouting priority -300; policy accept;",
-        rules: ["iifname vmap @port_policy", `iifname ${q(PORT_GLOB)} drop`],
+        rules: [
+          `iifname ${q(PORT_GLOB)} iifname != @guest_ports drop`,
+          "iifname @spoof_checked jump antispoof",
+        ],
       },
       {
         name: "antispoof",
@@ -240,10 +247,10 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[]): NftTable {
   if (routed.length > 0) {
     sets.push(
       {
-        name: "routed_policy",
-        why: "Routed ports (no bridge): anti-spoofed at L3, or accepted as is.",
-        decl: "type ifname : verdict",
-        elements: routed.map((p) => `${q(p.iif)} : ${spoofable(p) ? "jump antispoof" : "accept"}`),
+        name: "spoof_checked",
+        why: "Routed ports (no bridge) under anti-spoofing, checked at L3.",
+        decl: "type ifname",
+        elements: routed.filter(spoofable).map((p) => q(p.iif)),
       },
       ...antiSpoofSets(routed.filter(spoofable)),
     );
@@ -252,7 +259,7 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[]): NftTable {
         name: "prerouting",
         why: "Routed ports have no bridge, so the check runs at L3 by input interface. ARP of routed ports is not filtered yet (it only reaches the node's proxy ARP).",
         hook: "type filter hook prerouting priority -300; policy accept;",
-        rules: ["iifname vmap @routed_policy"],
+        rules: ["iifname @spoof_checked jump antispoof"],
       },
       { name: "antispoof", why: "The L3 part of the bridge table's checks.", rules: antiSpoofRules(false) },
     );
@@ -310,7 +317,7 @@ export function renderNft(desired: DesiredState): NftRender {
   for (const t of tables) {
     parts.push(`table ${t.family} ${NFT_TABLE}`, `delete table ${t.family} ${NFT_TABLE}`);
     // The bridge table exists while any bridged port does; the inet one while it has a chain.
-    const needed = t.family === "bridge" ? (t.sets[0]?.elements.length ?? 0) > 0 : t.chains.length > 0;
+    const needed = t.family === "bridge" ? ports.some((p) => p.net.driver !== "routed") : t.chains.length > 0;
     if (!needed) continue;
     for (const s of t.sets) s.elements = [...new Set(s.elements)];
     const digest = createHash("sha256").update(renderTable(t, "")).digest("hex").slice(0, 16);

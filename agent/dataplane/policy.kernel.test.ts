@@ -289,7 +289,7 @@ await describeKernel("nftables and QoS against the kernel", () => {
     const before = (await sh(NODE, "nft", "list", "table", "bridge", "bridgehead")).stdout;
     // Fault injection: the same state plus one rule the kernel refuses (a jump to a base chain).
     const broken = createPolicy(NODE, {
-      script: (s) => s.replace("\t\taccept\n\t}", "\t\tjump prerouting\n\t\taccept\n\t}"),
+      script: (s) => s.replace("\tchain antispoof {\n", "\tchain antispoof {\n\t\tjump prerouting\n"),
     });
     const d = state([network()], [nic(1), nic(2)]); // NIC 3 leaves: its port would open if anything were lost
     const r = await broken.reconcile(d);
