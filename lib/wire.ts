@@ -2,7 +2,20 @@
 // The server compiles a node's *whole* desired state (level-triggered, never deltas); the agent
 // makes the kernel match it and reports back. Strict objects: an unknown key is a contract error.
 import { z } from "zod";
-import { DRIVERS, ifName, ipv4, ipv4Cidr, mac, mtu, NETWORK_TYPES, qosSchema, vlanId, vni } from "./domain";
+import {
+  DRIVERS,
+  ifName,
+  ipv4,
+  ipv4Cidr,
+  mac,
+  mtu,
+  NETWORK_TYPES,
+  qosSchema,
+  SG_DIRECTIONS,
+  SG_PROTOCOLS,
+  vlanId,
+  vni,
+} from "./domain";
 import { isIp6 } from "./ipam";
 
 /** An IPv6 address without prefix length, e.g. 2001:db8::2. */
@@ -30,6 +43,9 @@ export const desiredNetworkSchema = z
     subnet: ipv4Cidr.optional(),
     /** Anti-spoofing on this network's ports (own MAC and leased addresses only); absent: on. */
     antiSpoofing: z.boolean().optional(),
+    /** Security groups applied to every port of this network (issue 5); absent, empty or
+     * containing the default group 0: no filtering. */
+    securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;
@@ -58,6 +74,33 @@ export const desiredPortSchema = z
   .strict();
 export type DesiredPort = z.infer<typeof desiredPortSchema>;
 
+/** One security-group rule as the agent applies it (issue 5): an allow rule. */
+export const desiredSgRuleSchema = z
+  .object({
+    /** Stable id: names the rule's counter. */
+    ruleId: z.number().int().positive(),
+    protocol: z.enum(SG_PROTOCOLS),
+    direction: z.enum(SG_DIRECTIONS),
+    /** IP + SIZE, or the address ranges of NETWORK_ID resolved by the server: first address
+     * (IPv4 or IPv6) and count. Absent: any address. */
+    spans: z
+      .array(z.object({ first: z.string(), size: z.number().int().positive() }).strict())
+      .optional(),
+    /** RANGE, e.g. "22,53,80:90" (TCP and UDP only). */
+    ports: z
+      .string()
+      .regex(/^\d+(:\d+)?(,\d+(:\d+)?)*$/, "Ports look like 22,53,80:90")
+      .optional(),
+    icmpType: z.number().int().min(0).max(255).optional(),
+  })
+  .strict();
+export type DesiredSgRule = z.infer<typeof desiredSgRuleSchema>;
+
+export const desiredSecurityGroupSchema = z
+  .object({ sgId: z.number().int().nonnegative(), rules: z.array(desiredSgRuleSchema) })
+  .strict();
+export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
+
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
@@ -67,6 +110,8 @@ export const desiredStateSchema = z
     revision: z.number().int().nonnegative(),
     networks: z.array(desiredNetworkSchema),
     ports: z.array(desiredPortSchema),
+    /** Every security group the networks above refer to (issue 5), each rule listed once. */
+    securityGroups: z.array(desiredSecurityGroupSchema).optional(),
   })
   .strict();
 export type DesiredState = z.infer<typeof desiredStateSchema>;

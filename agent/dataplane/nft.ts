@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { slaac } from "../../lib/ipam";
 import type { DesiredNetwork, DesiredPort, DesiredState } from "../../lib/wire";
+import { compileSecurityGroups, type SgCompiled } from "./nft-sg";
 import { hostVethName } from "./types";
 
 /** The one table name per family; namespaced so no other tool's tables are ever touched. */
@@ -42,6 +43,8 @@ export interface NftChain {
 export interface NftTable {
   family: NftFamily;
   why: string;
+  /** Named counters (security-group rules). */
+  counters: string[];
   sets: NftSet[];
   chains: NftChain[];
 }
@@ -58,6 +61,11 @@ export interface NftRender {
   script: string;
   /** Per family: the table's expected shape, or null when the table must not exist. */
   tables: Record<NftFamily, { digest: string; shape: NftShape } | null>;
+  /** Kernel settings these tables rely on ("key=value"): forwarding for NAT, br_netfilter's
+   * hand-over of bridged traffic to the inet hooks for security groups. */
+  sysctls: string[];
+  /** NICs that need security groups but got no mark slot (over 65,535 on one node). */
+  unfiltered: number[];
 }
 
 /** A chain whose name carries the digest of its table's content: what was loaded is readable from
@@ -198,11 +206,12 @@ function antiSpoofRules(l2: boolean): string[] {
 
 /** Bridged ports: checked in the bridge family, where the guest's port (not the bridge) is the
  * input interface and ARP is visible; priority -300 runs before anything else on the bridge. */
-function bridgeTable(ports: PortFacts[]): NftTable {
+function bridgeTable(ports: PortFacts[], sg: SgCompiled | undefined): NftTable {
   const bridged = ports.filter((p) => p.net.driver !== "routed");
   return {
     family: "bridge",
-    why: "Bridged guest ports: L2/L3 anti-spoofing before any other rule sees a frame.",
+    why: "Bridged guest ports: L2/L3 anti-spoofing before any other rule sees a frame; security groups' inbound checks.",
+    counters: sg?.bridge.counters ?? [],
     sets: [
       {
         name: "guest_ports",
@@ -217,6 +226,7 @@ function bridgeTable(ports: PortFacts[]): NftTable {
         elements: bridged.filter(spoofable).map((p) => q(p.iif)),
       },
       ...antiSpoofSets(bridged.filter(spoofable)),
+      ...(sg?.bridge.sets ?? []),
     ],
     chains: [
       {
@@ -226,6 +236,7 @@ function bridgeTable(ports: PortFacts[]): NftTable {
         rules: [
           `iifname ${q(PORT_GLOB)} iifname != @guest_ports drop`,
           "iifname @spoof_checked jump antispoof",
+          ...(sg?.prerouting ?? []),
         ],
       },
       {
@@ -233,13 +244,14 @@ function bridgeTable(ports: PortFacts[]): NftTable {
         why: "A port may send only from its own MAC and leased addresses; no DHCP server, no router advertisements.",
         rules: antiSpoofRules(true),
       },
+      ...(sg?.bridge.chains ?? []),
     ],
   };
 }
 
 /** The inet table: routed ports (no bridge; the host veth is the input interface at L3), NAT of
  * internal networks, and the security-group skeleton. */
-function inetTable(ports: PortFacts[], networks: DesiredNetwork[]): NftTable {
+function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompiled | undefined): NftTable {
   const routed = ports.filter((p) => p.net.driver === "routed");
   const nat = networks.filter((n) => n.networkType === "internal" && (n.subnet || n.bridgeAddress));
   const chains: NftChain[] = [];
@@ -275,9 +287,14 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[]): NftTable {
       ),
     });
   }
+  if (sg) {
+    sets.push(...sg.inet.sets);
+    chains.push(...sg.inet.chains);
+  }
   return {
     family: "inet",
-    why: "Routed-port anti-spoofing, NAT of internal networks, security groups (issue 5: the bridge table marks each guest's packets after anti-spoofing; a forward chain here dispatches on the mark with `ct state`, which bridge-family tables lack on kernels without nf_conntrack_bridge).",
+    why: "Routed-port anti-spoofing, NAT of internal networks, security groups' outbound checks (dispatched on the mark the bridge table sets after anti-spoofing: bridge-family tables lack `ct state` on kernels without nf_conntrack_bridge).",
+    counters: sg?.inet.counters ?? [],
     sets,
     chains,
   };
@@ -285,6 +302,7 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[]): NftTable {
 
 function renderTable(t: NftTable, digest: string): string {
   const lines = [`# ${t.why}`, `table ${t.family} ${NFT_TABLE} {`];
+  for (const c of t.counters) lines.push(`\tcounter ${c} {`, "\t}");
   for (const s of t.sets) {
     lines.push(`\t# ${s.why}`, `\t${s.decl.includes(":") ? "map" : "set"} ${s.name} {`, `\t\t${s.decl};`);
     if (s.elements.length > 0) lines.push(`\t\telements = { ${s.elements.join(",\n\t\t\t")} }`);
@@ -306,8 +324,17 @@ function renderTable(t: NftTable, digest: string): string {
 /** The node's whole nftables state as one `nft -f` script; tables with nothing to do are removed. */
 export function renderNft(desired: DesiredState): NftRender {
   const ports = portFacts(desired);
-  const tables = [bridgeTable(ports), inetTable(ports, desired.networks)];
-  const out: NftRender = { script: "", tables: { bridge: null, inet: null } };
+  const sg = compileSecurityGroups(
+    desired,
+    ports.map((p) => ({ nicId: p.port.nicId, iif: p.iif, net: p.net })),
+  );
+  const tables = [bridgeTable(ports, sg), inetTable(ports, desired.networks, sg)];
+  const out: NftRender = {
+    script: "",
+    tables: { bridge: null, inet: null },
+    sysctls: [],
+    unfiltered: sg?.overflow ?? [],
+  };
   // `table X` first creates the table when absent, so `delete table X` never fails; the three
   // steps are one transaction, so the kernel swaps old for new with nothing in between.
   const parts = [
@@ -334,5 +361,7 @@ export function renderNft(desired: DesiredState): NftRender {
     };
   }
   out.script = `${parts.join("\n")}\n`;
+  if (out.tables.inet?.shape.chains.postrouting) out.sysctls.push("net.ipv4.ip_forward=1");
+  if (sg) out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
   return out;
 }

@@ -21,13 +21,17 @@ export interface Policy {
   reconcile(desired: DesiredState): Promise<PolicyResult>;
 }
 
-/** Internal networks are NAT'ed through the node: it must forward IPv4. */
-async function ensureForwarding(ns: string | undefined, out: PolicyResult): Promise<void> {
-  const r = await runIn(ns, "sysctl", ["-n", "net.ipv4.ip_forward"]);
-  if (r.code === 0 && r.stdout.trim() === "1") return;
-  out.ops.push(inNs(ns, "sysctl -w net.ipv4.ip_forward=1"));
-  const w = await runIn(ns, "sysctl", ["-w", "net.ipv4.ip_forward=1"]);
-  if (w.code !== 0) out.errors.push(`cannot enable IPv4 forwarding for NAT: ${w.stderr.trim()}`);
+/** Kernel settings the tables rely on ("key=value"), set when they differ: forwarding for NAT,
+ * br_netfilter's hand-over of bridged traffic to the inet hooks for security groups. */
+async function ensureSysctls(ns: string | undefined, wanted: string[], out: PolicyResult): Promise<void> {
+  for (const kv of wanted) {
+    const [key = "", value = ""] = kv.split("=");
+    const r = await runIn(ns, "sysctl", ["-n", key]);
+    if (r.code === 0 && r.stdout.trim() === value) continue;
+    out.ops.push(inNs(ns, `sysctl -w ${kv}`));
+    const w = await runIn(ns, "sysctl", ["-w", kv]);
+    if (w.code !== 0) out.errors.push(`cannot set ${kv}: ${w.stderr.trim()}`);
+  }
 }
 
 export interface PolicyOptions {
@@ -61,7 +65,9 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
         baseline[family] = { digest: w.digest, normal: t.normal };
       if (!w) delete baseline[family];
     }
-    if (want.tables.inet?.shape.chains.postrouting) await ensureForwarding(ns, out);
+    await ensureSysctls(ns, want.sysctls, out);
+    for (const nicId of want.unfiltered)
+      out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
   };
 
   const qos = async (desired: DesiredState, out: PolicyResult) => {
