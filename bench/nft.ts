@@ -44,6 +44,11 @@ const time = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
   }
   return [v as T, runs.sort((a, b) => a - b)[2] as number];
 };
+/** Returns a, b, a, b, ... on successive calls: every timed run is a real change. */
+const alternate = <T>(a: T, b: T) => {
+  let n = 0;
+  return () => (n++ % 2 === 0 ? a : b);
+};
 /** One run only: for steps that change state (the first apply of something). */
 const once = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
   const t0 = performance.now();
@@ -60,9 +65,8 @@ try {
   const [drift, checkMs] = await time(async () => nftDrift(r, await observeNft(NS), {}));
   if (drift.length) throw new Error(`unexpected drift: ${drift.join("; ")}`);
   const r2 = renderNft(desired(true));
-  // Alternating between two states, so that every run is a real change.
-  let flip = false;
-  const [err2, changeMs] = await time(() => loadNft(NS, (flip = !flip) ? r2.script : r.script));
+  const nextNft = alternate(r2.script, r.script);
+  const [err2, changeMs] = await time(() => loadNft(NS, nextNft()));
   if (err2) throw new Error(err2);
   Object.assign(result, {
     nftRenderMs: renderMs,
@@ -98,7 +102,8 @@ try {
   const [err3, sgLoadMs] = await once(() => loadNft(NS, sgR.script));
   if (err3) throw new Error(err3);
   const sgR2 = renderNft(withSg(2000));
-  const [err4, sgRuleMs] = await time(() => loadNft(NS, (flip = !flip) ? sgR2.script : sgR.script));
+  const nextSg = alternate(sgR2.script, sgR.script);
+  const [err4, sgRuleMs] = await time(() => loadNft(NS, nextSg()));
   if (err4) throw new Error(err4);
   Object.assign(result, { sgRenderMs, sgFullApplyMs: sgLoadMs, sgOneRuleChangeMs: sgRuleMs });
   console.log(
@@ -113,9 +118,9 @@ try {
     throw new Error(`tc failed: ${[...first.failed.values(), ...first.errors][0]}`);
   const [noop, tcCheckMs] = await time(async () => planTc(want, await observeTc(NS, want)));
   const changed = portQos(desired(true, true));
-  let tcFlip = false;
+  const nextQos = alternate(changed, want);
   const [one, tcChangeMs] = await time(async () => {
-    const w = (tcFlip = !tcFlip) ? changed : want;
+    const w = nextQos();
     return applyTc(NS, planTc(w, await observeTc(NS, w)));
   });
   Object.assign(result, { tcFirstMs: tcMs, tcNoopCheckMs: tcCheckMs, tcOneChangeMs: tcChangeMs });

@@ -83,9 +83,7 @@ export const desiredSgRuleSchema = z
     direction: z.enum(SG_DIRECTIONS),
     /** IP + SIZE, or the address ranges of NETWORK_ID resolved by the server: first address
      * (IPv4 or IPv6) and count. Absent: any address. */
-    spans: z
-      .array(z.object({ first: z.string(), size: z.number().int().positive() }).strict())
-      .optional(),
+    spans: z.array(z.object({ first: z.string(), size: z.number().int().positive() }).strict()).optional(),
     /** RANGE, e.g. "22,53,80:90" (TCP and UDP only). */
     ports: z
       .string()
