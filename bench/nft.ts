@@ -6,6 +6,7 @@
 // Everything lives in the namespace `bhb<pid>q` and is removed at the end, even on failure.
 import { renderNft } from "../agent/dataplane/nft";
 import { loadNft, nftDrift, observeNft } from "../agent/dataplane/nft-apply";
+import { renderDelta } from "../agent/dataplane/nft-delta";
 import { run, runBatch } from "../agent/dataplane/run";
 import { planTc, portQos } from "../agent/dataplane/tc";
 import { applyTc, observeTc } from "../agent/dataplane/tc-apply";
@@ -105,7 +106,30 @@ try {
   const nextSg = alternate(sgR2.script, sgR.script);
   const [err4, sgRuleMs] = await time(() => loadNft(NS, nextSg()));
   if (err4) throw new Error(err4);
-  Object.assign(result, { sgRenderMs, sgFullApplyMs: sgLoadMs, sgOneRuleChangeMs: sgRuleMs });
+  // The same kind of one-rule edit as an incremental update (what the agent loads when the kernel
+  // still holds its last tables): sgR → A, then A → B → A → B → A, median of those five.
+  const oneRule = (first: number) => {
+    const d = withSg(1000);
+    const g0 = d.securityGroups[0]!;
+    g0.rules[0] = { ...g0.rules[0]!, ports: `${first}` };
+    return renderNft(d);
+  };
+  const [ruleA, ruleB] = [oneRule(5000), oneRule(6000)];
+  await loadNft(NS, sgR.script);
+  const e5 = await loadNft(NS, renderDelta(sgR, ruleA) ?? "");
+  if (e5) throw new Error(e5);
+  const nextDelta = alternate(renderDelta(ruleA, ruleB) ?? "", renderDelta(ruleB, ruleA) ?? "");
+  const [err6, sgDeltaMs] = await time(() => loadNft(NS, nextDelta()));
+  if (err6) throw new Error(err6);
+  Object.assign(result, {
+    sgRenderMs,
+    sgFullApplyMs: sgLoadMs,
+    sgOneRuleChangeMs: sgRuleMs,
+    sgOneRuleDeltaMs: sgDeltaMs,
+  });
+  console.log(
+    `nft + security groups, one rule changed as an incremental update: median ${sgDeltaMs.toFixed(0)} ms`,
+  );
   console.log(
     `nft + security groups, ${n} ports × 20 rules: render ${sgRenderMs.toFixed(0)} ms, full apply ${sgLoadMs.toFixed(0)} ms, one rule changed, median of 5 (full replace) ${sgRuleMs.toFixed(0)} ms, script ${(sgR.script.length / 1024).toFixed(0)} KiB`,
   );

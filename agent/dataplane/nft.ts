@@ -59,8 +59,9 @@ export interface NftShape {
 export interface NftRender {
   /** The whole transaction: delete-and-recreate of each table (or only delete when not needed). */
   script: string;
-  /** Per family: the table's expected shape, or null when the table must not exist. */
-  tables: Record<NftFamily, { digest: string; shape: NftShape } | null>;
+  /** Per family: the table's content (model), digest and expected shape, or null when the table
+   * must not exist. */
+  tables: Record<NftFamily, { digest: string; shape: NftShape; model: NftTable } | null>;
   /** Kernel settings these tables rely on ("key=value"): forwarding for NAT, br_netfilter's
    * hand-over of bridged traffic to the inet hooks for security groups. */
   sysctls: string[];
@@ -300,11 +301,14 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
   };
 }
 
+/** `map` or `set`, as nft spells the object in declarations and in `flush`. */
+export const setKind = (s: NftSet) => (s.decl.includes(":") ? "map" : "set");
+
 function renderTable(t: NftTable, digest: string): string {
   const lines = [`# ${t.why}`, `table ${t.family} ${NFT_TABLE} {`];
   for (const c of t.counters) lines.push(`\tcounter ${c} {`, "\t}");
   for (const s of t.sets) {
-    lines.push(`\t# ${s.why}`, `\t${s.decl.includes(":") ? "map" : "set"} ${s.name} {`, `\t\t${s.decl};`);
+    lines.push(`\t# ${s.why}`, `\t${setKind(s)} ${s.name} {`, `\t\t${s.decl};`);
     if (s.elements.length > 0) lines.push(`\t\telements = { ${s.elements.join(",\n\t\t\t")} }`);
     lines.push("\t}");
   }
@@ -351,6 +355,7 @@ export function renderNft(desired: DesiredState): NftRender {
     parts.push(renderTable(t, digest));
     out.tables[t.family] = {
       digest,
+      model: t,
       shape: {
         chains: Object.fromEntries([
           ...t.chains.map((c) => [c.name, c.rules.length]),

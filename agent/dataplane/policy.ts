@@ -3,8 +3,9 @@
 // difference, so a second reconcile of the same state runs nothing.
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
-import { renderNft } from "./nft";
-import { inNs, loadNft, type NftBaseline, nftDrift, observeNft, runIn } from "./nft-apply";
+import { type NftRender, renderNft } from "./nft";
+import { inNs, loadNft, type NftBaseline, nftDrift, type ObservedNft, observeNft, runIn } from "./nft-apply";
+import { renderDelta } from "./nft-delta";
 import { planTc, portQos } from "./tc";
 import { applyTc, observeTc } from "./tc-apply";
 
@@ -44,18 +45,36 @@ export interface PolicyOptions {
 export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
   const baseline: NftBaseline = {};
 
+  /** What the kernel holds as far as we know: the render we loaded (or found) last. */
+  let last: NftRender | undefined;
+
+  /** Loads `want`: only the difference when the kernel still holds `last` untouched (see
+   * nft-delta.ts), else the whole tables. True when the kernel now holds `want`. */
+  const load = async (want: NftRender, have: ObservedNft, drift: string[], out: PolicyResult) => {
+    const run = (script: string) => loadNft(ns, opts.script ? opts.script(script) : script);
+    const delta = last && nftDrift(last, have, baseline).length === 0 ? renderDelta(last, want) : undefined;
+    if (delta) {
+      const what = delta
+        .split("\n")
+        .filter((l) => l.startsWith("# "))
+        .map((l) => l.slice(2));
+      out.ops.push(`${inNs(ns, "nft -f -")}  # only what changed: ${what.join("; ")}`);
+      // A refused delta changed nothing (one transaction): the whole replacement below still runs.
+      if (!(await run(delta))) return true;
+    }
+    out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
+    const err = await run(want.script);
+    if (err)
+      out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
+    return !err;
+  };
+
   const nft = async (desired: DesiredState, out: PolicyResult) => {
     const want = renderNft(desired);
     const have = await observeNft(ns);
     const drift = nftDrift(want, have, baseline);
-    if (drift.length > 0) {
-      out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
-      const err = await loadNft(ns, opts.script ? opts.script(want.script) : want.script);
-      if (err) {
-        out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
-        return;
-      }
-    }
+    if (drift.length > 0 && !(await load(want, have, drift, out))) return;
+    last = want;
     // Remember the loaded form (also after an agent restart, when the digest already matched).
     const now = drift.length > 0 ? await observeNft(ns) : have;
     for (const family of ["bridge", "inet"] as const) {
