@@ -4,6 +4,7 @@
 // ±15 % of the cap; hand-made drift is repaired; a refused ruleset leaves the previous one in force.
 // Everything created here starts with `bht<pid>p`.
 import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Qos } from "../../lib/domain";
@@ -39,6 +40,7 @@ const desired = (over: { net?: object; qos?: Record<number, Qos> } = {}): Desire
   );
 const MAC1 = nic(1).mac;
 const MAC3 = nic(3).mac;
+const SEND_NA = path.resolve(import.meta.dirname, "../../tests/tools/send-na.py");
 
 const ping = async (ns: string, target: string, extra: string[] = []) =>
   (await runInNetns(ns, "ping", ["-c1", "-W1", ...extra, target])).code === 0;
@@ -131,6 +133,23 @@ await describeKernel("nftables and QoS against the kernel", () => {
     await waitFor("link-local ping (after duplicate address detection)", () =>
       ping(g(1), `${addr}%eth0`, ["-6"]),
     );
+  });
+
+  it("an unsolicited neighbour advertisement for a neighbour's IPv6 address poisons no cache (and does without anti-spoofing)", async () => {
+    // A crafted frame from guest 3's own MAC and link-local address: only the ND target is a lie.
+    const na = async () => {
+      await sh(g(3), "python3", SEND_NA, "eth0", "fd00:77::2", "3");
+      await sleep(200);
+    };
+    await waitFor("guest 2 to know guest 1's IPv6 neighbour entry", () => ping(g(2), "fd00:77::2", ["-6"]));
+    await na();
+    expect(await neighMac(g(2), "fd00:77::2")).toBe(MAC1);
+    await reconcileOk(desired({ net: { antiSpoofing: false } }));
+    await na();
+    expect(await neighMac(g(2), "fd00:77::2")).toBe(MAC3);
+    await reconcileOk(desired());
+    await sh(g(2), "ip", "-6", "neigh", "flush", "all");
+    await waitFor("guest 2 to reach guest 1 again", () => ping(g(2), "fd00:77::2", ["-6"]));
   });
 
   it("a gratuitous ARP for a neighbour's address poisons no cache (and does without anti-spoofing)", async () => {
