@@ -40,6 +40,8 @@ export interface Dataplane {
   observe(): Promise<Observed>;
   /** What reconcile would do now (the plan preview); changes nothing. */
   plan(desired: DesiredState): Promise<Plan>;
+  /** The nftables/QoS command lines reconcile would run after the plan (policy.ts); changes nothing. */
+  policyPreview(desired: DesiredState): Promise<string[]>;
   /** Makes the kernel match `desired`; a second call with the same state performs 0 operations. */
   reconcile(desired: DesiredState): Promise<ReconcileResult>;
   /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
@@ -144,6 +146,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   return {
     observe: () => serial(look),
     plan: (desired) => serial(async () => plan(desired, await look(), planOpts)),
+    policyPreview: (desired) => serial(() => policy.preview(desired)),
     reconcile: (desired) => serial(() => apply(desired, () => {})),
     teardown: (t) =>
       serial(() =>

@@ -268,6 +268,7 @@ await describeKernel("nftables and QoS against the kernel", () => {
     await sh(NODE, "nft", "flush", "table", "bridge", "bridgehead");
     await sh(g(3), "ip", "addr", "add", "10.77.0.51/24", "dev", "eth0");
     expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.51"])).toBe(true); // drift: spoofing works
+    expect((await dp.policyPreview(d))[0]).toMatch(/nft -f -.*rules or set elements/);
     const r1 = await reconcileOk(d);
     expect(r1.ops.join("\n")).toMatch(/nft -f -.*rules or set elements/);
     expect(await ping(g(3), "10.77.0.2", ["-I", "10.77.0.51"])).toBe(false);
@@ -296,10 +297,10 @@ await describeKernel("nftables and QoS against the kernel", () => {
     expect(r2.ops.join("\n")).toMatch(/changed by hand/);
 
     await run("tc", ["-n", NODE, "qdisc", "del", "dev", "bhv1", "root"]);
+    const tbf = `tc -n ${NODE} qdisc replace dev bhv1 root handle 1: tbf rate 30000000bit burst 93750 latency 50ms`;
+    expect(await dp.policyPreview(d)).toEqual([tbf]); // the plan preview, before anything runs
     const r3 = await reconcileOk(d);
-    expect(r3.ops).toEqual([
-      `tc -n ${NODE} qdisc replace dev bhv1 root handle 1: tbf rate 30000000bit burst 93750 latency 50ms`,
-    ]);
+    expect(r3.ops).toEqual([tbf]);
     expect((await dp.reconcile(d)).ops).toEqual([]);
   });
 

@@ -20,6 +20,9 @@ export interface PolicyResult {
 
 export interface Policy {
   reconcile(desired: DesiredState): Promise<PolicyResult>;
+  /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
+   * ports whose veth the ip plan has yet to create is not listed. */
+  preview(desired: DesiredState): Promise<string[]>;
 }
 
 /** Kernel settings the tables rely on ("key=value"), set when they differ: forwarding for NAT,
@@ -97,7 +100,23 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     for (const [nicId, err] of r.failed) out.ports.set(nicId, err);
   };
 
+  const preview = async (desired: DesiredState): Promise<string[]> => {
+    if (ns && !existsSync(`/run/netns/${ns}`)) return [`${inNs(ns, "nft -f -")}  # create the tables`];
+    const want = renderNft(desired);
+    const have = await observeNft(ns);
+    const drift = nftDrift(want, have, baseline);
+    const delta = last && nftDrift(last, have, baseline).length === 0 ? renderDelta(last, want) : undefined;
+    const lines = drift.length === 0 ? [] : [`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`];
+    if (delta) lines[0] = `${inNs(ns, "nft -f -")}  # only what changed`;
+    const qos = portQos(desired);
+    const p = planTc(qos, await observeTc(ns, qos));
+    const ip = (l: { line: string }) => `ip ${ns ? `-n ${ns} ` : ""}${l.line}`;
+    const tc = (l: { line: string }) => `tc ${ns ? `-n ${ns} ` : ""}${l.line}`;
+    return [...lines, ...p.ipAdd.map(ip), ...p.tc.map(tc), ...p.ipDel.map(ip)];
+  };
+
   return {
+    preview,
     async reconcile(desired) {
       const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
