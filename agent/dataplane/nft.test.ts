@@ -83,6 +83,14 @@ describe("renderNft: invariants", () => {
     expect(r.tables.inet?.shape.chains.postrouting).toBe(1);
   });
 
+  it("spells each IPv6 address once, whatever spelling the lease used", () => {
+    const r6 = renderNft(
+      state([internal], [port(1, 1, 77, { addresses6: ["2001:DB8::2", "2001:db8:0::2"] })]),
+    );
+    expect(r6.tables.bridge?.shape.sets.port_ip6).toBe(2); // link-local + 2001:db8::2
+    expect(r6.script).toContain('"bhv1" . 0x20010db8000000000000000000000002');
+  });
+
   it("derives the guest's link-local address from its MAC (modified EUI-64)", () => {
     expect(linkLocal("02:00:0a:4d:00:02")).toBe("fe80::aff:fe4d:2");
   });

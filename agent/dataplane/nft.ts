@@ -10,7 +10,7 @@
 // per-port rules: the rule count is constant, a lookup is one hash probe, and 1,000 ports cost
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
 import { createHash } from "node:crypto";
-import { slaac } from "../../lib/ipam";
+import { bigToIp6, ip6ToBig, slaac } from "../../lib/ipam";
 import type { DesiredNetwork, DesiredPort, DesiredState } from "../../lib/wire";
 import { compileSecurityGroups, type SgCompiled } from "./nft-sg";
 import { hostVethName } from "./types";
@@ -77,14 +77,9 @@ export const DIGEST_CHAIN_PREFIX = "digest_";
 export const linkLocal = (mac: string) => slaac("fe80::/64", mac);
 
 /** An IPv6 address as the 128-bit hex integer nft compares raw payload with (ND target field). */
-function ip6Hex(addr: string): string {
-  const [head = "", tail = ""] = addr.split("::");
-  const parts = (s: string) => (s ? s.split(":") : []);
-  const h = parts(head);
-  const t = parts(tail);
-  const groups = addr.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-  return `0x${groups.map((g) => g.padStart(4, "0")).join("")}`;
-}
+const ip6Hex = (addr: string) => `0x${ip6ToBig(addr).toString(16).padStart(32, "0")}`;
+/** One spelling per address (sets refuse the same element twice in one transaction). */
+const canon6 = (addr: string) => bigToIp6(ip6ToBig(addr));
 
 const ipOf = (cidr: string) => cidr.split("/")[0] as string;
 const q = (s: string) => `"${s}"`;
@@ -119,7 +114,7 @@ function portFacts(desired: DesiredState): PortFacts[] {
     if (!net) continue;
     const mac = port.mac.toLowerCase();
     const v4 = port.addresses.map(ipOf);
-    const leased6 = port.addresses6 ?? [];
+    const leased6 = (port.addresses6 ?? []).map(canon6);
     out.push({
       port,
       net,

@@ -28,13 +28,16 @@ export interface Policy {
 /** Kernel settings the tables rely on ("key=value"), set when they differ: forwarding for NAT,
  * br_netfilter's hand-over of bridged traffic to the inet hooks for security groups. */
 async function ensureSysctls(ns: string | undefined, wanted: string[], out: PolicyResult): Promise<void> {
-  for (const kv of wanted) {
-    const [key = "", value = ""] = kv.split("=");
-    const r = await runIn(ns, "sysctl", ["-n", key]);
-    if (r.code === 0 && r.stdout.trim() === value) continue;
-    out.ops.push(inNs(ns, `sysctl -w ${kv}`));
-    const w = await runIn(ns, "sysctl", ["-w", kv]);
-    if (w.code !== 0) out.errors.push(`cannot set ${kv}: ${w.stderr.trim()}`);
+  if (wanted.length === 0) return;
+  const pairs = wanted.map((kv) => kv.split("=") as [string, string]);
+  // One process reads them all (in order); a missing key fails the read and is set (and reported) below.
+  const r = await runIn(ns, "sysctl", ["-n", ...pairs.map(([k]) => k)]);
+  const have = r.code === 0 ? r.stdout.trim().split("\n") : [];
+  for (const [i, [key, value]] of pairs.entries()) {
+    if (have[i]?.trim() === value) continue;
+    out.ops.push(inNs(ns, `sysctl -w ${key}=${value}`));
+    const w = await runIn(ns, "sysctl", ["-w", `${key}=${value}`]);
+    if (w.code !== 0) out.errors.push(`cannot set ${key}=${value}: ${w.stderr.trim()}`);
   }
 }
 
