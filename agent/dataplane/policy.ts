@@ -6,7 +6,7 @@ import type { DesiredState } from "../../lib/wire";
 import { type NftRender, renderNft } from "./nft";
 import { inNs, loadNft, type NftBaseline, nftDrift, type ObservedNft, observeNft, runIn } from "./nft-apply";
 import { renderDelta } from "./nft-delta";
-import { planTc, portQos } from "./tc";
+import { planTc, portQos, type TcPlan } from "./tc";
 import { applyTc, observeTc } from "./tc-apply";
 
 export interface PolicyResult {
@@ -44,6 +44,8 @@ async function ensureSysctls(ns: string | undefined, wanted: string[], out: Poli
 export interface PolicyOptions {
   /** Fault injection for tests: rewrites the rendered nft script before it is loaded. */
   script?: (script: string) => string;
+  /** Fault injection for tests: rewrites the QoS plan before it runs. */
+  tcPlan?: (plan: TcPlan) => TcPlan;
 }
 
 /** nftables and QoS for one node (namespace). Keeps, in memory, what each table looked like right
@@ -97,7 +99,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
 
   const qos = async (desired: DesiredState, out: PolicyResult) => {
     const want = portQos(desired);
-    const r = await applyTc(ns, planTc(want, await observeTc(ns, want)));
+    const plan = planTc(want, await observeTc(ns, want));
+    const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
     out.ops.push(...r.ops);
     out.errors.push(...r.errors);
     for (const [nicId, err] of r.failed) out.ports.set(nicId, err);
