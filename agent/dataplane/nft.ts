@@ -275,12 +275,12 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
   if (nat.length > 0) {
     chains.push({
       name: "postrouting",
-      why: "Internal networks reach the outside through the node's own address; traffic that stays on the network's bridge (guest to guest) is not translated.",
+      why: "Internal networks reach the outside through the node's own address; traffic between guests of the network (over its bridge, or routed by the node for the routed driver) is not translated.",
       hook: "type nat hook postrouting priority srcnat; policy accept;",
-      rules: nat.map(
-        (n) =>
-          `ip saddr ${networkCidr(n.subnet ?? n.bridgeAddress ?? "")} oifname != ${q(n.bridge)} masquerade`,
-      ),
+      rules: nat.map((n) => {
+        const net = networkCidr(n.subnet ?? n.bridgeAddress ?? "");
+        return `ip saddr ${net} ip daddr != ${net} oifname != ${q(n.bridge)} masquerade`;
+      }),
     });
   }
   if (sg) {
