@@ -5,7 +5,7 @@
 // `tc -batch`, then a no-op check, then one cap changed in place.
 // Everything lives in the namespace `bhb<pid>q` and is removed at the end, even on failure.
 import { renderNft } from "../agent/dataplane/nft";
-import { loadNft, nftDrift, observeNft } from "../agent/dataplane/nft-apply";
+import { loadNft, nftDrift, observeNft, recordSeen } from "../agent/dataplane/nft-apply";
 import { renderDelta } from "../agent/dataplane/nft-delta";
 import { run, runBatch } from "../agent/dataplane/run";
 import { planTc, portQos } from "../agent/dataplane/tc";
@@ -63,7 +63,8 @@ try {
   const [r, renderMs] = await time(() => renderNft(desired()));
   const [err1, loadMs] = await once(() => loadNft(NS, r.script));
   if (err1) throw new Error(err1);
-  const [drift, checkMs] = await time(async () => nftDrift(r, await observeNft(NS), {}));
+  await loadNft(NS, recordSeen(await observeNft(NS))); // as the agent does after each load
+  const [drift, checkMs] = await time(async () => nftDrift(r, await observeNft(NS)));
   if (drift.length) throw new Error(`unexpected drift: ${drift.join("; ")}`);
   const r2 = renderNft(desired(true));
   const nextNft = alternate(r2.script, r.script);

@@ -2,9 +2,12 @@
 // `nft -f -` (a single kernel transaction): either the new tables replace the old ones, or nothing
 // changes and the last good tables keep filtering — never an open port. Drift (a table flushed, a
 // rule deleted or replaced by hand) is found by reading `nft -j list table` back and comparing:
-//   1. the digest chain names what was loaded (survives agent restarts),
+//   1. the digest chain names what was loaded,
 //   2. chains' rule counts and sets' element counts must match what was rendered,
-//   3. the normalised JSON must equal what the kernel showed right after our own load.
+//   3. the hash of the normalised JSON must match the one recorded right after our own load, in
+//      the name of a `seen_<hash>` chain (excluded from the hash; see recordSeen).
+// All three live in the kernel, so they hold across agent restarts, with no state on disk.
+import { createHash } from "node:crypto";
 
 import {
   DIGEST_CHAIN_PREFIX,
@@ -16,18 +19,22 @@ import {
 } from "./nft";
 import { run } from "./run";
 
+/** A chain whose name records the hash of the table's normalised form right after a load. */
+export const SEEN_CHAIN_PREFIX = "seen_";
+
 /** One of our tables as the kernel shows it. */
 export interface ObservedNftTable {
   digest?: string;
+  /** The hash recorded after our last load (the seen_ chain), if any. */
+  seen?: string;
   shape: NftShape;
-  /** `nft -j` output without handles and counter values: equal when nothing was changed. */
+  /** `nft -j` output without handles, counter values and the seen_ chain: equal when nothing
+   * was changed; `normalHash` is its hash. */
   normal: string;
+  normalHash: string;
 }
 
 export type ObservedNft = Record<NftFamily, ObservedNftTable | null>;
-
-/** The normalised form of each table right after we loaded it, by family (in memory only). */
-export type NftBaseline = Partial<Record<NftFamily, { digest: string; normal: string }>>;
 
 type NftJsonItem = Record<string, Record<string, unknown>>;
 
@@ -55,6 +62,13 @@ export function parseNftTable(json: string): ObservedNftTable {
   }
   const shape: NftShape = { chains: {}, sets: {} };
   let digest: string | undefined;
+  let seen: string | undefined;
+  items = items.filter((i) => {
+    const name = String(i.chain?.name ?? "");
+    if (!name.startsWith(SEEN_CHAIN_PREFIX)) return true;
+    seen = name.slice(SEEN_CHAIN_PREFIX.length);
+    return false;
+  });
   for (const item of items) {
     const chain = item.chain;
     const rule = item.rule;
@@ -70,7 +84,9 @@ export function parseNftTable(json: string): ObservedNftTable {
       shape.sets[String(set.name)] = Array.isArray(set.elem) ? set.elem.length : 0;
     }
   }
-  return { digest, shape, normal: JSON.stringify(strip(items)) };
+  const normal = JSON.stringify(strip(items));
+  const normalHash = createHash("sha256").update(normal).digest("hex").slice(0, 16);
+  return { digest, seen, shape, normal, normalHash };
 }
 
 const sameCounts = (a: Record<string, number>, b: Record<string, number>) => {
@@ -79,7 +95,7 @@ const sameCounts = (a: Record<string, number>, b: Record<string, number>) => {
 };
 
 /** Why the kernel's tables differ from the rendered ones; empty when they match. Pure. */
-export function nftDrift(want: NftRender, have: ObservedNft, baseline: NftBaseline): string[] {
+export function nftDrift(want: NftRender, have: ObservedNft): string[] {
   const reasons: string[] = [];
   for (const family of NFT_FAMILIES) {
     const w = want.tables[family];
@@ -91,13 +107,26 @@ export function nftDrift(want: NftRender, have: ObservedNft, baseline: NftBaseli
       if (h.digest !== w.digest) reasons.push(`${name} holds another ruleset (${h.digest ?? "none"})`);
       else if (!sameCounts(h.shape.chains, w.shape.chains) || !sameCounts(h.shape.sets, w.shape.sets))
         reasons.push(`${name} has chains, rules or set elements missing or added`);
-      else {
-        const b = baseline[family];
-        if (b && b.digest === w.digest && b.normal !== h.normal) reasons.push(`${name} was changed by hand`);
-      }
+      else if (h.seen !== h.normalHash)
+        reasons.push(h.seen ? `${name} was changed by hand` : `${name} was not verified after its last load`);
     }
   }
   return reasons;
+}
+
+/** The script that records the current normalised form of each of our tables (after a load), or
+ * "" when every table already carries its own. A separate transaction: the form is only known
+ * once the kernel has shown it. */
+export function recordSeen(have: ObservedNft): string {
+  const lines: string[] = [];
+  for (const family of NFT_FAMILIES) {
+    const h = have[family];
+    if (!h || h.seen === h.normalHash) continue;
+    const T = `${family} ${NFT_TABLE}`;
+    if (h.seen) lines.push(`delete chain ${T} ${SEEN_CHAIN_PREFIX}${h.seen}`);
+    lines.push(`add chain ${T} ${SEEN_CHAIN_PREFIX}${h.normalHash}`);
+  }
+  return lines.length ? `${lines.join("\n")}\n` : "";
 }
 
 let nsenterAvailable: Promise<boolean> | undefined;

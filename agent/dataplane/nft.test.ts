@@ -2,7 +2,7 @@
 // invariants every script must keep, and how an observed table is compared with a rendered one.
 import { describe, expect, it } from "vitest";
 import { linkLocal, renderNft } from "./nft";
-import { nftDrift, type ObservedNft, parseNftTable } from "./nft-apply";
+import { nftDrift, type ObservedNft, parseNftTable, recordSeen } from "./nft-apply";
 import { net, port, state } from "./testing";
 
 const internal = net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", subnet: "10.77.0.0/24" });
@@ -96,8 +96,9 @@ describe("renderNft: invariants", () => {
   });
 });
 
-/** What `nft -j list table` would show for a rendered table, built from its shape. */
-function observedFrom(r: ReturnType<typeof renderNft>): ObservedNft {
+/** What `nft -j list table` would show for a rendered table, built from its shape; with
+ * `recorded` (the default) it carries the seen_ chain our agent adds after a load. */
+function observedFrom(r: ReturnType<typeof renderNft>, recorded = true): ObservedNft {
   const out: ObservedNft = { bridge: null, inet: null };
   for (const f of ["bridge", "inet"] as const) {
     const t = r.tables[f];
@@ -128,7 +129,11 @@ function observedFrom(r: ReturnType<typeof renderNft>): ObservedNft {
         })),
       ),
     ];
-    out[f] = parseNftTable(JSON.stringify({ nftables: [{ metainfo: { version: "1.0.6" } }, ...items] }));
+    const json = (extra: object[]) =>
+      JSON.stringify({ nftables: [{ metainfo: { version: "1.0.6" } }, ...items, ...extra] });
+    const bare = parseNftTable(json([]));
+    const seen = { chain: { family: f, table: "bridgehead", name: `seen_${bare.normalHash}`, handle: 99 } };
+    out[f] = recorded ? parseNftTable(json([seen])) : bare;
   }
   return out;
 }
@@ -138,43 +143,60 @@ describe("nftDrift", () => {
   const r = renderNft(desired);
 
   it("finds nothing when the kernel shows what was rendered", () => {
-    expect(nftDrift(r, observedFrom(r), {})).toEqual([]);
+    expect(nftDrift(r, observedFrom(r))).toEqual([]);
   });
 
   it("finds a missing table, a flushed chain, a lost set element and a foreign digest", () => {
     const o = observedFrom(r);
-    expect(nftDrift(r, { ...o, inet: null }, {})).toEqual(["table inet bridgehead is missing"]);
+    expect(nftDrift(r, { ...o, inet: null })).toEqual(["table inet bridgehead is missing"]);
     const flushed = structuredClone(o);
     flushed.bridge!.shape.chains.antispoof = 0;
-    expect(nftDrift(r, flushed, {})[0]).toMatch(/bridge bridgehead has chains, rules or set elements/);
+    expect(nftDrift(r, flushed)[0]).toMatch(/bridge bridgehead has chains, rules or set elements/);
     const lost = structuredClone(o);
     lost.bridge!.shape.sets.port_ip4 = 1;
-    expect(nftDrift(r, lost, {})).toHaveLength(1);
+    expect(nftDrift(r, lost)).toHaveLength(1);
     const old = observedFrom(renderNft(state([internal], [port(1, 1, 77)])));
-    expect(nftDrift(r, old, {})[0]).toMatch(/holds another ruleset/);
+    expect(nftDrift(r, old)[0]).toMatch(/holds another ruleset/);
   });
 
-  it("finds a rule changed by hand (same counts) against the form seen right after loading", () => {
+  it("finds a rule changed by hand (same counts) by the hash recorded right after loading", () => {
     const o = observedFrom(r);
-    const baseline = { bridge: { digest: r.tables.bridge!.digest, normal: o.bridge!.normal } };
-    expect(nftDrift(r, o, baseline)).toEqual([]);
+    expect(o.bridge?.seen).toBe(o.bridge?.normalHash);
     const changed = structuredClone(o);
-    changed.bridge!.normal = changed.bridge!.normal.replace("antispoof", "antispoof2");
-    expect(nftDrift(r, changed, baseline)).toEqual(["table bridge bridgehead was changed by hand"]);
+    changed.bridge!.normalHash = "0123456789abcdef"; // what another rule's JSON would hash to
+    expect(nftDrift(r, changed)).toEqual(["table bridge bridgehead was changed by hand"]);
+    expect(nftDrift(r, observedFrom(r, false))).toEqual([
+      "table bridge bridgehead was not verified after its last load",
+      "table inet bridgehead was not verified after its last load",
+    ]);
   });
 
-  it("ignores handles and counter values", () => {
+  it("records the loaded form in a seen_ chain, replacing an older record, and only when needed", () => {
+    const bare = observedFrom(r, false);
+    expect(recordSeen(bare)).toBe(
+      `add chain bridge bridgehead seen_${bare.bridge?.normalHash}\nadd chain inet bridgehead seen_${bare.inet?.normalHash}\n`,
+    );
+    expect(recordSeen(observedFrom(r))).toBe("");
+    const stale = structuredClone(observedFrom(r));
+    stale.inet!.normalHash = "0123456789abcdef";
+    expect(recordSeen(stale)).toBe(
+      `delete chain inet bridgehead seen_${stale.inet?.seen}\nadd chain inet bridgehead seen_0123456789abcdef\n`,
+    );
+  });
+
+  it("ignores handles, counter values and the seen_ chain", () => {
     const a = parseNftTable(
       '{"nftables":[{"rule":{"chain":"c","handle":4,"expr":[{"counter":{"packets":1,"bytes":2}}]}}]}',
     );
     const b = parseNftTable(
-      '{"nftables":[{"rule":{"chain":"c","handle":9,"expr":[{"counter":{"packets":7,"bytes":8}}]}}]}',
+      '{"nftables":[{"rule":{"chain":"c","handle":9,"expr":[{"counter":{"packets":7,"bytes":8}}]}},{"chain":{"name":"seen_x"}}]}',
     );
     expect(a.normal).toBe(b.normal);
+    expect(b.seen).toBe("x");
   });
 
   it("asks to remove tables that are no longer needed", () => {
-    expect(nftDrift(renderNft(state([], [])), observedFrom(r), {})).toEqual([
+    expect(nftDrift(renderNft(state([], [])), observedFrom(r))).toEqual([
       "table bridge bridgehead is not needed any more",
       "table inet bridgehead is not needed any more",
     ]);

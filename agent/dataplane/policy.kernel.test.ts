@@ -280,26 +280,32 @@ await describeKernel("nftables and QoS against the kernel", () => {
     await sh(g(3), "ip", "addr", "del", "10.77.0.51/24", "dev", "eth0");
 
     // One rule replaced by hand: same counts, different content.
-    const listed = JSON.parse(
-      (await sh(NODE, "nft", "-j", "-a", "list", "chain", "inet", "bridgehead", "postrouting")).stdout,
-    ) as {
-      nftables: { rule?: { handle: number } }[];
+    const replaceNatRule = async () => {
+      const out = (await sh(NODE, "nft", "-j", "-a", "list", "chain", "inet", "bridgehead", "postrouting"))
+        .stdout;
+      const items = (JSON.parse(out) as { nftables: { rule?: { handle: number } }[] }).nftables;
+      const handle = String(items.find((i) => i.rule)?.rule?.handle);
+      await sh(
+        NODE,
+        "nft",
+        "replace",
+        "rule",
+        "inet",
+        "bridgehead",
+        "postrouting",
+        "handle",
+        handle,
+        "accept",
+      );
     };
-    const handle = listed.nftables.find((i) => i.rule)?.rule?.handle;
-    await sh(
-      NODE,
-      "nft",
-      "replace",
-      "rule",
-      "inet",
-      "bridgehead",
-      "postrouting",
-      "handle",
-      String(handle),
-      "accept",
-    );
+    await replaceNatRule();
     const r2 = await reconcileOk(d);
     expect(r2.ops.join("\n")).toMatch(/changed by hand/);
+    // The same while the agent was away: a restarted agent (nothing in memory) finds it too.
+    await replaceNatRule();
+    const restarted = createDataplane({ nodeNetns: NODE, guestPrefix: P });
+    expect((await restarted.reconcile(d)).ops.join("\n")).toMatch(/changed by hand/);
+    expect((await restarted.reconcile(d)).ops).toEqual([]);
 
     await run("tc", ["-n", NODE, "qdisc", "del", "dev", "bhv1", "root"]);
     const tbf = `tc -n ${NODE} qdisc replace dev bhv1 root handle 1: tbf rate 30000000bit burst 93750 latency 50ms`;

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
 import { type NftRender, renderNft } from "./nft";
-import { inNs, loadNft, type NftBaseline, nftDrift, type ObservedNft, observeNft, runIn } from "./nft-apply";
+import { inNs, loadNft, nftDrift, type ObservedNft, observeNft, recordSeen, runIn } from "./nft-apply";
 import { renderDelta } from "./nft-delta";
 import { planTc, portQos, type TcPlan } from "./tc";
 import { applyTc, observeTc } from "./tc-apply";
@@ -48,11 +48,8 @@ export interface PolicyOptions {
   tcPlan?: (plan: TcPlan) => TcPlan;
 }
 
-/** nftables and QoS for one node (namespace). Keeps, in memory, what each table looked like right
- * after its last load, to notice rules changed by hand. */
+/** nftables and QoS for one node (namespace). */
 export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
-  const baseline: NftBaseline = {};
-
   /** What the kernel holds as far as we know: the render we loaded (or found) last. */
   let last: NftRender | undefined;
 
@@ -60,7 +57,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
    * nft-delta.ts), else the whole tables. True when the kernel now holds `want`. */
   const load = async (want: NftRender, have: ObservedNft, drift: string[], out: PolicyResult) => {
     const run = (script: string) => loadNft(ns, opts.script ? opts.script(script) : script);
-    const delta = last && nftDrift(last, have, baseline).length === 0 ? renderDelta(last, want) : undefined;
+    const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
     if (delta) {
       const what = delta
         .split("\n")
@@ -80,17 +77,18 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   const nft = async (desired: DesiredState, out: PolicyResult) => {
     const want = renderNft(desired);
     const have = await observeNft(ns);
-    const drift = nftDrift(want, have, baseline);
+    const drift = nftDrift(want, have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
     last = want;
-    // Remember the loaded form (also after an agent restart, when the digest already matched).
-    const now = drift.length > 0 ? await observeNft(ns) : have;
-    for (const family of ["bridge", "inet"] as const) {
-      const t = now[family];
-      const w = want.tables[family];
-      if (t && w && (drift.length > 0 || !baseline[family] || baseline[family]?.digest !== w.digest))
-        baseline[family] = { digest: w.digest, normal: t.normal };
-      if (!w) delete baseline[family];
+    if (drift.length > 0) {
+      // Record the form the kernel shows now, so a later hand change is found (even by a
+      // restarted agent); a failure here only means one more reload next time.
+      const record = recordSeen(await observeNft(ns));
+      if (record) {
+        out.ops.push(`${inNs(ns, "nft -f -")}  # record the loaded form`);
+        const err = await loadNft(ns, record);
+        if (err) out.errors.push(`nftables: cannot record the loaded form: ${err}`);
+      }
     }
     await ensureSysctls(ns, want.sysctls, out);
     for (const nicId of want.unfiltered)
@@ -110,8 +108,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     if (ns && !existsSync(`/run/netns/${ns}`)) return [`${inNs(ns, "nft -f -")}  # create the tables`];
     const want = renderNft(desired);
     const have = await observeNft(ns);
-    const drift = nftDrift(want, have, baseline);
-    const delta = last && nftDrift(last, have, baseline).length === 0 ? renderDelta(last, want) : undefined;
+    const drift = nftDrift(want, have);
+    const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
     const lines = drift.length === 0 ? [] : [`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`];
     if (delta) lines[0] = `${inNs(ns, "nft -f -")}  # only what changed`;
     const qos = portQos(desired);

@@ -119,6 +119,7 @@ await describeKernel("security groups against the kernel", () => {
     expect(r.ok).toBe(true);
     expect(r.ops.filter((o) => o.includes("nft -f -"))).toEqual([
       `ip netns exec ${NODE} nft -f -  # only what changed: table bridge bridgehead: 1 chain(s), 0 set(s) rewritten`,
+      `ip netns exec ${NODE} nft -f -  # record the loaded form`,
     ]);
     expect(await packets()).toBeGreaterThanOrEqual(before);
     expect(await connects(5202)).toBe(true);
