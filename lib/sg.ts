@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { intToIp4, ip4ToInt, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "./ipam";
-import type { WireSg, WireSgMatch } from "./wire";
+import type { DesiredSgRule } from "./wire";
 
 export type SgProtocol = (typeof SG_PROTOCOLS)[number];
 export type SgDirection = (typeof SG_DIRECTIONS)[number];
@@ -256,31 +256,27 @@ export interface NicPolicy {
   rules: CompiledRule[];
 }
 
-/** The wire form of a compiled match: spans as "a-b" text (JSON has no bigint). */
-export function matchToWire(m: CompiledMatch): WireSgMatch {
-  const addr = (v: bigint) => (m.family === "ip6" ? bigToIp6(v) : intToIp4(Number(v)));
-  const span = <T extends bigint | number>([a, b]: [T, T], fmt: (v: T) => string) =>
-    a === b ? fmt(a) : `${fmt(a)}-${fmt(b)}`;
+/** A rule as the node receives it: the user's words, with NETWORK_ID resolved to address spans
+ * (the agent renders these into one chain per group, agent/dataplane/nft-sg.ts). */
+export function ruleToWire(rule: StoredRule, networks: Map<number, NetworkAddrs>): DesiredSgRule | null {
+  let spans: { first: string; size: number }[] | undefined;
+  if (rule.ip !== undefined) spans = [{ first: rule.ip, size: rule.size ?? 1 }];
+  else if (rule.networkId !== undefined) {
+    const n = networks.get(rule.networkId) ?? { ip4: [], ip6: [] };
+    spans = [
+      ...mergeSpans(n.ip4).map(([a, b]) => ({ first: intToIp4(Number(a)), size: Number(b - a + 1n) })),
+      ...mergeSpans(n.ip6).map(([a, b]) => ({ first: bigToIp6(a), size: Number(b - a + 1n) })),
+    ];
+    // A VNET without addresses yet: the rule matches nothing, so the node gets no rule at all.
+    if (spans.length === 0) return null;
+  }
   return {
-    ...(m.family ? { family: m.family } : {}),
-    ...(m.l4 ? { l4: m.l4 } : {}),
-    ...(m.addrs ? { addrs: m.addrs.map((s) => span(s, addr)) } : {}),
-    ...(m.ports ? { ports: m.ports.map((s) => span(s, String)) } : {}),
-    ...(m.icmpType !== undefined ? { icmpType: m.icmpType } : {}),
-  };
-}
-
-/** A group's compiled rules as the node receives them. */
-export function groupToWire(sgId: number, revision: number, rules: CompiledRule[]): WireSg {
-  return {
-    sgId,
-    revision,
-    rules: rules.map((r) => ({
-      ruleId: r.ruleId,
-      direction: r.direction,
-      counter: r.counter,
-      matches: r.matches.map(matchToWire),
-    })),
+    ruleId: rule.id,
+    protocol: rule.protocol,
+    direction: rule.direction,
+    ...(spans ? { spans } : {}),
+    ...(rule.range ? { ports: formatPorts(parsePortRange(rule.range)) } : {}),
+    ...(rule.icmpType !== undefined ? { icmpType: rule.icmpType } : {}),
   };
 }
 

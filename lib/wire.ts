@@ -2,7 +2,24 @@
 // The server compiles a node's *whole* desired state (level-triggered, never deltas); the agent
 // makes the kernel match it and reports back. Strict objects: an unknown key is a contract error.
 import { z } from "zod";
-import { DRIVERS, ifName, ipv4, ipv4Cidr, mac, mtu, NETWORK_TYPES, qosSchema, vlanId, vni } from "./domain";
+import {
+  DRIVERS,
+  ifName,
+  ipv4,
+  ipv4Cidr,
+  mac,
+  mtu,
+  NETWORK_TYPES,
+  qosSchema,
+  SG_DIRECTIONS,
+  SG_PROTOCOLS,
+  vlanId,
+  vni,
+} from "./domain";
+import { isIp6 } from "./ipam";
+
+/** An IPv6 address without prefix length, e.g. 2001:db8::2. */
+const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
 
 export const WIRE_VERSION = 1;
 
@@ -33,43 +50,14 @@ export const desiredNetworkSchema = z
     vxlanGroup: ipv4.optional(),
     /** IPv4 subnet of the network (for NAT and routes), e.g. 10.0.0.0/24. */
     subnet: ipv4Cidr.optional(),
+    /** Anti-spoofing on this network's ports (own MAC and leased addresses only); absent: on. */
+    antiSpoofing: z.boolean().optional(),
+    /** Security groups applied to every port of this network (issue 5); absent, empty or
+     * containing the default group 0: no filtering. */
+    securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;
-
-/** One match of a compiled security-group rule (lib/sg.ts); every present field must hold.
- * Address spans are "a" or "a-b" (the remote end: source INBOUND, destination OUTBOUND); port
- * spans "22" or "80-90" (the new connection's destination port). */
-export const wireSgMatchSchema = z
-  .object({
-    family: z.enum(["ip", "ip6"]).optional(),
-    l4: z.array(z.enum(["tcp", "udp", "icmp", "icmpv6", "esp", "ah"])).optional(),
-    addrs: z.array(z.string().regex(/^[0-9a-fA-F:.]+(-[0-9a-fA-F:.]+)?$/)).optional(),
-    ports: z.array(z.string().regex(/^\d{1,5}(-\d{1,5})?$/)).optional(),
-    icmpType: z.number().int().min(0).max(255).optional(),
-  })
-  .strict();
-export type WireSgMatch = z.infer<typeof wireSgMatchSchema>;
-
-/** A security group as the node enforces it: its rules compiled once, shared by every port. */
-export const wireSgSchema = z
-  .object({
-    sgId: z.number().int().nonnegative(),
-    revision: z.number().int().nonnegative(),
-    rules: z.array(
-      z
-        .object({
-          ruleId: z.number().int().positive(),
-          direction: z.enum(["INBOUND", "OUTBOUND"]),
-          /** Named counter of the rule (hits and bytes are read back from it). */
-          counter: z.string().regex(/^sg\d+_r\d+$/),
-          matches: z.array(wireSgMatchSchema),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
-export type WireSg = z.infer<typeof wireSgSchema>;
 
 /** One guest NIC: a container-style port (a namespace per instance, a veth into the bridge). */
 export const desiredPortSchema = z
@@ -83,17 +71,45 @@ export const desiredPortSchema = z
     mac,
     /** Addresses with prefix length, e.g. 10.0.0.2/24. */
     addresses: z.array(ipv4Cidr),
+    /** Leased IPv6 addresses (global, ULA), without prefix; the link-local one is derived from
+     * the MAC by the agent. Absent: none. */
+    addresses6: z.array(ipv6).optional(),
     gateway: ipv4.optional(),
     /** Whether this NIC owns the guest's default route. */
     defaultRoute: z.boolean(),
     mtu,
     qos: qosSchema.optional(),
-    /** Security groups in force on the port (its VNET's and its own). Absent, or containing the
-     * default group 0 (allow all both ways): no filtering beyond anti-spoofing. */
-    securityGroups: z.array(z.number().int().nonnegative()).optional(),
+    /** Security groups in force on this port (its VNET's and its own); absent: the network's
+     * securityGroupIds. Containing the default group 0: no filtering beyond anti-spoofing. */
+    securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
   })
   .strict();
 export type DesiredPort = z.infer<typeof desiredPortSchema>;
+
+/** One security-group rule as the agent applies it (issue 5): an allow rule. */
+export const desiredSgRuleSchema = z
+  .object({
+    /** Stable id: names the rule's counter. */
+    ruleId: z.number().int().positive(),
+    protocol: z.enum(SG_PROTOCOLS),
+    direction: z.enum(SG_DIRECTIONS),
+    /** IP + SIZE, or the address ranges of NETWORK_ID resolved by the server: first address
+     * (IPv4 or IPv6) and count. Absent: any address. */
+    spans: z.array(z.object({ first: z.string(), size: z.number().int().positive() }).strict()).optional(),
+    /** RANGE, e.g. "22,53,80:90" (TCP and UDP only). */
+    ports: z
+      .string()
+      .regex(/^\d+(:\d+)?(,\d+(:\d+)?)*$/, "Ports look like 22,53,80:90")
+      .optional(),
+    icmpType: z.number().int().min(0).max(255).optional(),
+  })
+  .strict();
+export type DesiredSgRule = z.infer<typeof desiredSgRuleSchema>;
+
+export const desiredSecurityGroupSchema = z
+  .object({ sgId: z.number().int().nonnegative(), rules: z.array(desiredSgRuleSchema) })
+  .strict();
+export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
@@ -108,8 +124,8 @@ export const desiredStateSchema = z
     uplink: ifName.optional(),
     networks: z.array(desiredNetworkSchema),
     ports: z.array(desiredPortSchema),
-    /** Every group a port of this node uses (except the default group), each once. */
-    securityGroups: z.array(wireSgSchema).optional(),
+    /** Every security group the networks above refer to (issue 5), each rule listed once. */
+    securityGroups: z.array(desiredSecurityGroupSchema).optional(),
   })
   .strict();
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -6,6 +6,7 @@ import { normCidr } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
 import { observe, observeGuest } from "./observe";
 import { plan, planPreview } from "./plan";
+import { createPolicy, type PolicyResult } from "./policy";
 import { guestNsName, hostVethName, type Observed, type Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
@@ -103,6 +104,8 @@ export interface Dataplane {
    * that found them in sync are not read again; `full` (the default, and the periodic drift
    * check) reads everything. */
   reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
+  /** The nftables/QoS command lines reconcile would run after the plan (policy.ts); changes nothing. */
+  policyPreview(desired: DesiredState): Promise<string[]>;
   /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
    * removeNodeNetns, the node namespace too. */
   teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
@@ -137,6 +140,17 @@ function summarise(r: ExecuteResult): string | undefined {
   return parts.join("; ").slice(0, ERROR_MAX);
 }
 
+/** Folds the nftables/QoS outcome (policy.ts) into the ip executor's result. */
+function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
+  const ports = r.ports.map((p) => {
+    const err = x.ports.get(p.nicId);
+    return p.ok && err ? { nicId: p.nicId, ok: false, error: err } : p;
+  });
+  const errors = [...r.errors, ...x.errors];
+  const ok = r.ok && errors.length === 0 && ports.every((p) => p.ok);
+  return { ...r, operations: r.operations + x.ops.length, ops: [...r.ops, ...x.ops], ports, errors, ok };
+}
+
 /** A dataplane for one node (namespace) and one guest prefix. */
 export function createDataplane(opts: DataplaneOptions): Dataplane {
   // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
@@ -155,6 +169,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   // whose ports for such a namespace are unchanged does not read it again: it is expected as
   // left. The periodic full reconcile reads every namespace, so drift inside one is still found.
   const inSync = new Map<string, string>();
+  const policy = createPolicy(opts.nodeNetns);
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -174,7 +189,8 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       await expectGuests(o, desired, skip, opts.guestPrefix);
       const p = plan(desired, o, planOpts);
       shape(p, o);
-      const r = await execute(p);
+      // nftables and QoS after the links exist (tc needs the devices; nft fails closed meanwhile).
+      const r = withPolicy(await execute(p), await policy.reconcile(desired));
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (r.ok) for (const [ns, key] of keys) inSync.set(ns, key);
       const { operations, ops, networks, ports, ok } = r;
@@ -206,7 +222,12 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   return {
     observe: () => serial(look),
     plan: (desired) => serial(async () => plan(desired, await look(), planOpts)),
-    preview: (desired) => serial(async () => planPreview(plan(desired, await look(), planOpts))),
+    preview: (desired) =>
+      serial(async () => [
+        ...planPreview(plan(desired, await look(), planOpts)),
+        ...(await policy.preview(desired)),
+      ]),
+    policyPreview: (desired) => serial(() => policy.preview(desired)),
     reconcile: (desired, o) => serial(() => apply(desired, () => {}, o?.full ?? true)),
     teardown: (t) =>
       serial(() =>

@@ -11,7 +11,7 @@ import {
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
-import { nicSgIds, wireGroups } from "./security-groups";
+import { nicSgIds, vnetSgIds, wireGroups } from "./security-groups";
 
 type Vnet = typeof vnets.$inferSelect;
 
@@ -81,6 +81,8 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(vnet.vlanId ? { vlanId: vnet.vlanId } : {}),
           ...(vnet.vni ? { vni: vnet.vni } : {}),
           ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
+          ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
+          securityGroupIds: vnetSgIds(tx, vnet.id),
         });
       }
       const qos = nic.qos ?? vnet.qos;
@@ -93,12 +95,15 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         guestIf: `eth${nic.idx}`,
         mac: lease?.mac ?? "02:00:00:00:00:00",
         addresses: lease?.ip ? [`${lease.ip}/${prefix}`] : [],
+        ...(lease?.ip6 || lease?.ip6Ula
+          ? { addresses6: [lease.ip6, lease.ip6Ula].filter((a): a is string => !!a) }
+          : {}),
         ...(routed ? { gateway: ROUTED_GATEWAY } : ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
         defaultRoute: nic.idx === 0,
         mtu: Math.min(ctx.guestMtu ?? guestMtuOf(vnet), guestMtuOf(vnet)),
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
-        securityGroups: sgIds,
+        securityGroupIds: sgIds,
       });
     }
     const vx = [...networks.values()].filter((n) => n.driver === "vxlan").map((n) => n.vnetId);
@@ -117,7 +122,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       ports,
       securityGroups: wireGroups(
         tx,
-        ports.flatMap((p) => p.securityGroups ?? []),
+        ports.flatMap((p) => p.securityGroupIds ?? []),
       ),
     };
   });

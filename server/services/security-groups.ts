@@ -22,16 +22,16 @@ import {
   type AddrSpan,
   compileRule,
   explain,
-  groupToWire,
   lintRules,
   type NetworkAddrs,
   type NicPolicy,
   type Probe,
   ruleKey,
+  ruleToWire,
   type SgRule,
   type StoredRule,
 } from "../../lib/sg";
-import type { WireSg } from "../../lib/wire";
+import type { DesiredSecurityGroup } from "../../lib/wire";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
@@ -156,29 +156,32 @@ export function nicPolicy(tx: Tx, nicId: number): NicPolicy {
   };
 }
 
-/** The groups' compiled rules as nodes receive them (the default group needs none). */
-export function wireGroups(tx: Tx, sgIds: number[]): WireSg[] {
+/** The groups' rules as nodes receive them (the default group needs none), NETWORK_ID resolved. */
+export function wireGroups(tx: Tx, sgIds: number[]): DesiredSecurityGroup[] {
   const ids = [...new Set(sgIds)].filter((id) => id !== DEFAULT_SG).sort((a, b) => a - b);
   if (ids.length === 0) return [];
   const rules = rulesOf(tx, ids);
   const nets = networkAddrs(tx, [
     ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
   ]);
-  const revisions = new Map(
-    tx
-      .select({ id: securityGroups.id, revision: securityGroups.revision })
-      .from(securityGroups)
-      .where(inArray(securityGroups.id, ids))
-      .all()
-      .map((r) => [r.id, r.revision]),
-  );
-  return ids.map((id) =>
-    groupToWire(
-      id,
-      revisions.get(id) ?? 0,
-      rules.filter((r) => r.sgId === id).map((r) => compileRule(r, nets)),
-    ),
-  );
+  return ids.map((sgId) => ({
+    sgId,
+    rules: rules
+      .filter((r) => r.sgId === sgId)
+      .map((r) => ruleToWire(r, nets))
+      .filter((r) => r !== null),
+  }));
+}
+
+/** Groups attached to a VNET (for every port of it on the wire). */
+export function vnetSgIds(tx: Tx, vnetId: number): number[] {
+  return tx
+    .select({ sgId: vnetSecurityGroups.sgId })
+    .from(vnetSecurityGroups)
+    .where(eq(vnetSecurityGroups.vnetId, vnetId))
+    .all()
+    .map((r) => r.sgId)
+    .sort((a, b) => a - b);
 }
 
 /** NICs a group applies to (through a VNET or directly), with their node. */

@@ -1,0 +1,141 @@
+// What runs after the `ip` plan: the node's nftables tables (anti-spoofing, NAT, security groups)
+// and QoS. Both are level-based like the ip plan: read the kernel, compare, act only on a
+// difference, so a second reconcile of the same state runs nothing.
+import { existsSync } from "node:fs";
+import type { DesiredState } from "../../lib/wire";
+import { type NftRender, renderNft } from "./nft";
+import { inNs, loadNft, nftDrift, type ObservedNft, observeNft, recordSeen, runIn } from "./nft-apply";
+import { renderDelta } from "./nft-delta";
+import { planTc, portQos, type TcPlan } from "./tc";
+import { applyTc, observeTc } from "./tc-apply";
+
+export interface PolicyResult {
+  /** Command lines run, in order (the plan preview's vocabulary). */
+  ops: string[];
+  /** Node-level failures (an nftables load refused: the previous tables stay in force). */
+  errors: string[];
+  /** NICs whose QoS failed (rolled back), with the reason. */
+  ports: Map<number, string>;
+}
+
+export interface Policy {
+  reconcile(desired: DesiredState): Promise<PolicyResult>;
+  /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
+   * ports whose veth the ip plan has yet to create is not listed. */
+  preview(desired: DesiredState): Promise<string[]>;
+}
+
+/** Kernel settings the tables rely on ("key=value"), set when they differ: forwarding for NAT,
+ * br_netfilter's hand-over of bridged traffic to the inet hooks for security groups. */
+async function ensureSysctls(ns: string | undefined, wanted: string[], out: PolicyResult): Promise<void> {
+  if (wanted.length === 0) return;
+  const pairs = wanted.map((kv) => kv.split("=") as [string, string]);
+  // One process reads them all (in order); a missing key fails the read and is set (and reported) below.
+  const r = await runIn(ns, "sysctl", ["-n", ...pairs.map(([k]) => k)]);
+  const have = r.code === 0 ? r.stdout.trim().split("\n") : [];
+  for (const [i, [key, value]] of pairs.entries()) {
+    if (have[i]?.trim() === value) continue;
+    out.ops.push(inNs(ns, `sysctl -w ${key}=${value}`));
+    const w = await runIn(ns, "sysctl", ["-w", `${key}=${value}`]);
+    if (w.code !== 0) out.errors.push(`cannot set ${key}=${value}: ${w.stderr.trim()}`);
+  }
+}
+
+export interface PolicyOptions {
+  /** Fault injection for tests: rewrites the rendered nft script before it is loaded. */
+  script?: (script: string) => string;
+  /** Fault injection for tests: rewrites the QoS plan before it runs. */
+  tcPlan?: (plan: TcPlan) => TcPlan;
+}
+
+/** nftables and QoS for one node (namespace). */
+export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
+  /** What the kernel holds as far as we know: the render we loaded (or found) last. */
+  let last: NftRender | undefined;
+
+  /** Loads `want`: only the difference when the kernel still holds `last` untouched (see
+   * nft-delta.ts), else the whole tables. True when the kernel now holds `want`. */
+  const load = async (want: NftRender, have: ObservedNft, drift: string[], out: PolicyResult) => {
+    const run = (script: string) => loadNft(ns, opts.script ? opts.script(script) : script);
+    const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
+    if (delta) {
+      const what = delta
+        .split("\n")
+        .filter((l) => l.startsWith("# "))
+        .map((l) => l.slice(2));
+      out.ops.push(`${inNs(ns, "nft -f -")}  # only what changed: ${what.join("; ")}`);
+      // A refused delta changed nothing (one transaction): the whole replacement below still runs.
+      if (!(await run(delta))) return true;
+    }
+    out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
+    const err = await run(want.script);
+    if (err)
+      out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
+    return !err;
+  };
+
+  const nft = async (desired: DesiredState, out: PolicyResult) => {
+    const want = renderNft(desired);
+    const have = await observeNft(ns);
+    const drift = nftDrift(want, have);
+    if (drift.length > 0 && !(await load(want, have, drift, out))) return;
+    last = want;
+    if (drift.length > 0) {
+      // Record the form the kernel shows now, so a later hand change is found (even by a
+      // restarted agent); a failure here only means one more reload next time.
+      const record = recordSeen(await observeNft(ns));
+      if (record) {
+        out.ops.push(`${inNs(ns, "nft -f -")}  # record the loaded form`);
+        const err = await loadNft(ns, record);
+        if (err) out.errors.push(`nftables: cannot record the loaded form: ${err}`);
+      }
+    }
+    await ensureSysctls(ns, want.sysctls, out);
+    for (const nicId of want.unfiltered)
+      out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
+  };
+
+  const qos = async (desired: DesiredState, out: PolicyResult) => {
+    const want = portQos(desired);
+    const plan = planTc(want, await observeTc(ns, want));
+    const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
+    out.ops.push(...r.ops);
+    out.errors.push(...r.errors);
+    for (const [nicId, err] of r.failed) out.ports.set(nicId, err);
+  };
+
+  const preview = async (desired: DesiredState): Promise<string[]> => {
+    if (ns && !existsSync(`/run/netns/${ns}`)) return [`${inNs(ns, "nft -f -")}  # create the tables`];
+    const want = renderNft(desired);
+    const have = await observeNft(ns);
+    const drift = nftDrift(want, have);
+    const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
+    const lines = drift.length === 0 ? [] : [`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`];
+    if (delta) lines[0] = `${inNs(ns, "nft -f -")}  # only what changed`;
+    const qos = portQos(desired);
+    const p = planTc(qos, await observeTc(ns, qos));
+    const ip = (l: { line: string }) => `ip ${ns ? `-n ${ns} ` : ""}${l.line}`;
+    const tc = (l: { line: string }) => `tc ${ns ? `-n ${ns} ` : ""}${l.line}`;
+    return [...lines, ...p.ipAdd.map(ip), ...p.tc.map(tc), ...p.ipDel.map(ip)];
+  };
+
+  return {
+    preview,
+    async reconcile(desired) {
+      const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
+      // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
+      if (ns && !existsSync(`/run/netns/${ns}`)) return out;
+      for (const [what, step] of [
+        ["nftables", nft],
+        ["QoS", qos],
+      ] as const) {
+        try {
+          await step(desired, out);
+        } catch (e) {
+          out.errors.push(`${what}: ${(e as Error).message}`);
+        }
+      }
+      return out;
+    },
+  };
+}
