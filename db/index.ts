@@ -14,7 +14,8 @@ export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
  * directory when bundled by Next (where this module's own location is inside .next/). */
 function migrationsFolder(): string {
   const candidates = [path.join(process.cwd(), "db", "migrations")];
-  if (typeof import.meta.dirname === "string") candidates.unshift(path.join(import.meta.dirname, "migrations"));
+  if (typeof import.meta.dirname === "string")
+    candidates.unshift(path.join(import.meta.dirname, "migrations"));
   const found = candidates.find((dir) => fs.existsSync(path.join(dir, "meta", "_journal.json")));
   if (!found) throw new Error(`Database migrations not found (looked in ${candidates.join(", ")})`);
   return found;

@@ -302,6 +302,8 @@ export const leaseHistory = sqliteTable(
     action: text("action", { enum: LEASE_ACTIONS }).notNull(),
     nicId: integer("nic_id"),
     instanceId: integer("instance_id"),
+    // Kept by value: "who had this address last Tuesday" must survive the instance's deletion.
+    instanceName: text("instance_name"),
     userId: text("user_id"),
     reason: text("reason"),
     at: createdAt(),
@@ -309,6 +311,7 @@ export const leaseHistory = sqliteTable(
   (t) => [
     index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip),
     index("lease_history_mac_idx").on(t.vnetId, t.mac),
+    index("lease_history_ip6_idx").on(t.vnetId, t.ip6),
   ],
 );
 

@@ -3,6 +3,7 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db";
 import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
+import { gatewayNic, guestMtu, resolveContext } from "../../lib/context";
 import { type DesiredNetwork, type DesiredPort, type DesiredState, WIRE_VERSION } from "../../lib/wire";
 
 /** The desired state of `nodeId` at its current revision; null when the node does not exist. */
@@ -22,8 +23,20 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       .all();
     const networks = new Map<number, DesiredNetwork>();
     const ports: DesiredPort[] = [];
-    for (const { nic, inst, vnet, lease, ar } of rows) {
-      const ctx = { ...vnet.context, ...(ar?.context ?? {}) };
+    // Guest context resolved NIC > address range > VNET; GATEWAY_IFACE decided per instance.
+    const ctxOf = (r: (typeof rows)[number]) => resolveContext(r.vnet.context, r.ar?.context, r.nic.context);
+    const gateways = new Map<number, number | null>();
+    for (const r of rows)
+      if (!gateways.has(r.inst.id))
+        gateways.set(
+          r.inst.id,
+          gatewayNic(
+            rows.filter((x) => x.inst.id === r.inst.id).map((x) => ({ idx: x.nic.idx, context: ctxOf(x) })),
+          ),
+        );
+    for (const row of rows) {
+      const { nic, inst, vnet, lease, ar } = row;
+      const ctx = ctxOf(row);
       const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
       if (!networks.has(vnet.id)) {
         const withAddress = vnet.applyBridgeAddress && ctx.gateway;
@@ -52,8 +65,8 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         addresses: lease?.ip ? [`${lease.ip}/${prefix}`] : [],
         ...(ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
-        defaultRoute: nic.idx === 0,
-        mtu: ctx.guestMtu ?? vnet.mtu,
+        defaultRoute: gateways.get(inst.id) === nic.idx,
+        mtu: guestMtu(vnet, ctx),
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
       });
     }
