@@ -230,7 +230,7 @@ function LockPanel({ vnet }: { vnet: Vnet }) {
               aria-label="Lock level"
               value={level}
               onChange={(e) => setLevel(e.target.value as typeof level)}
-              className="ml-auto w-80"
+              className="ml-auto w-96!"
             >
               {LOCK_LEVELS.map((l) => (
                 <option key={l} value={l}>

@@ -18,8 +18,8 @@ export function ContextTab({ vnet }: { vnet: Vnet }) {
       key: "nic",
       header: "NIC",
       cell: (n) => (
-        <div className="flex flex-col gap-1">
-          <span className="font-medium">
+        <div className="flex flex-col items-start gap-1">
+          <span className="font-medium whitespace-nowrap">
             {n.instance} eth{n.idx}
           </span>
           {n.ownsDefaultRoute && <Badge tone="blue">default gateway</Badge>}

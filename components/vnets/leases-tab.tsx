@@ -23,7 +23,7 @@ import { type LeaseRow, useRefreshVnet, type Vnet } from "./shared";
 const PAGE = 200;
 const ROW = 40;
 const GRID =
-  "grid grid-cols-[8.5rem_minmax(0,1fr)_9.5rem_5.5rem_minmax(0,1fr)_9.5rem_8.5rem] items-center gap-3";
+  "grid grid-cols-[7.5rem_minmax(0,1.5fr)_8.5rem_5rem_minmax(0,1fr)_8.5rem_7.5rem] items-center gap-3";
 const FILTER_LABEL: Record<(typeof LEASE_FILTERS)[number], string> = {
   all: "All addresses",
   leased: "Used or on hold",
@@ -130,7 +130,7 @@ export function LeasesTab({ vnet }: { vnet: Vnet }) {
             aria-label="State"
             value={state}
             onChange={(e) => setState(e.target.value as typeof state)}
-            className="w-40"
+            className="w-44!"
           >
             {LEASE_FILTERS.map((f) => (
               <option key={f} value={f}>
@@ -255,10 +255,13 @@ function LeaseCells({
   return (
     <>
       <td className="truncate font-mono text-[13px]">{l.ip ?? "—"}</td>
-      <td className="truncate font-mono text-[12px]" title={l.ip6 ?? undefined}>
+      <td
+        className="truncate font-mono text-[11.5px]"
+        title={[l.ip6, l.ip6Ula].filter(Boolean).join(" ") || undefined}
+      >
         {l.ip6 ?? l.ip6Ula ?? "—"}
       </td>
-      <td className="font-mono text-[12px]">{l.mac}</td>
+      <td className="font-mono text-[11.5px]">{l.mac}</td>
       <td>
         <Badge tone={l.state === "used" ? "green" : l.state === "hold" ? "amber" : "gray"}>
           {l.state === "hold" ? "on hold" : l.state}
@@ -470,7 +473,7 @@ function HistoryPanel({
               type="date"
               value={from}
               onChange={(e) => setFrom(e.target.value)}
-              className="w-40"
+              className="w-44!"
             />
           )}
         </Field>

@@ -15,14 +15,17 @@ import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
 import { ConfirmDialog, Dialog, DialogFooter } from "../ui/dialog";
 import { Field, FormError, Select, TextField } from "../ui/field";
-import { EmptyState, Panel, UsageBar } from "../ui/misc";
+import { Badge, EmptyState, Panel } from "../ui/misc";
 import { RangeContextDialog } from "./context-form";
 import { AR_TYPE_LABEL, mono, type Range, useRefreshVnet, type Vnet } from "./shared";
 
 export const lastIp = (r: Range) => (r.ip ? intToIp4((ip4ToInt(r.ip) + r.size - 1) >>> 0) : null);
 
 function ipv6Of(r: Range): string | null {
-  if (r.ip6) return `${r.ip6} – ${bigToIp6(ip6ToBig(r.ip6) + BigInt(r.size - 1))}`;
+  if (r.ip6)
+    return `${r.ip6} – ${bigToIp6(ip6ToBig(r.ip6) + BigInt(r.size - 1))
+      .split(":")
+      .at(-1)}`;
   const p = [r.globalPrefix, r.ulaPrefix].filter(Boolean).join(", ");
   return p ? `SLAAC ${p}` : null;
 }
@@ -39,23 +42,54 @@ function firstMac(r: Range): string {
 export function RangesTable({ vnet, actions }: { vnet: Vnet; actions?: (r: Range) => React.ReactNode }) {
   const columns: Column<Range>[] = [
     { key: "id", header: "AR", cell: (r) => r.id },
-    { key: "type", header: "Type", cell: (r) => AR_TYPE_LABEL[r.type] },
-    { key: "first", header: "First IP", cell: (r) => mono(r.ip ?? "—") },
-    { key: "last", header: "Last IP", cell: (r) => mono(lastIp(r) ?? "—") },
+    {
+      key: "type",
+      header: "Type",
+      cell: (r) => {
+        const n = Object.keys(r.context).length;
+        return (
+          <div className="flex flex-col items-start gap-1">
+            <span className="whitespace-nowrap">{AR_TYPE_LABEL[r.type]}</span>
+            {n > 0 && (
+              <Badge tone="amber">
+                {n} context override{n > 1 ? "s" : ""}
+              </Badge>
+            )}
+          </div>
+        );
+      },
+    },
+    {
+      key: "ip4",
+      header: "IPv4",
+      cell: (r) =>
+        r.ip ? (
+          <div className="flex flex-col font-mono text-[13px] whitespace-nowrap">
+            <span>{r.ip}</span>
+            <span className="text-slate-500">– {lastIp(r)}</span>
+          </div>
+        ) : (
+          "—"
+        ),
+    },
     {
       key: "ip6",
       header: "IPv6",
-      cell: (r) => <span className="font-mono text-[12px] break-all">{ipv6Of(r) ?? "—"}</span>,
+      cell: (r) => <span className="font-mono text-[12px] whitespace-nowrap">{ipv6Of(r) ?? "—"}</span>,
     },
-    { key: "mac", header: "First MAC", cell: (r) => mono(firstMac(r)) },
-    { key: "usage", header: "Used / size", cell: (r) => <UsageBar used={r.used + r.held} size={r.size} /> },
     {
-      key: "ctx",
-      header: "Context",
-      cell: (r) => {
-        const n = Object.keys(r.context).length;
-        return n ? `${n} override${n > 1 ? "s" : ""}` : "inherits";
-      },
+      key: "mac",
+      header: "First MAC",
+      cell: (r) => <span className="font-mono text-[12px]">{firstMac(r)}</span>,
+    },
+    {
+      key: "usage",
+      header: "Used",
+      cell: (r) => (
+        <span className="whitespace-nowrap tabular-nums" title={`${r.used} used, ${r.held} on hold`}>
+          {r.used + r.held} / {r.size}
+        </span>
+      ),
     },
   ];
   if (actions)

@@ -157,7 +157,7 @@ export default function VnetsPage() {
                 aria-label="Cluster"
                 value={cluster}
                 onChange={(e) => setCluster(e.target.value)}
-                className="w-40"
+                className="w-44!"
               >
                 <option value={ANY}>All clusters</option>
                 {choices.clusters.map((c) => (
@@ -170,7 +170,7 @@ export default function VnetsPage() {
                 aria-label="Driver"
                 value={driver}
                 onChange={(e) => setDriver(e.target.value)}
-                className="w-36"
+                className="w-40!"
               >
                 <option value={ANY}>All drivers</option>
                 {choices.drivers.map((d) => (
@@ -183,7 +183,7 @@ export default function VnetsPage() {
                 aria-label="Owner"
                 value={owner}
                 onChange={(e) => setOwner(e.target.value)}
-                className="w-36"
+                className="w-40!"
               >
                 <option value={ANY}>All owners</option>
                 {choices.owners.map((o) => (
