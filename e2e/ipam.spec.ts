@@ -149,6 +149,23 @@ test.describe("IPAM as admin", () => {
     await expect(history.getByRole("row").nth(3)).toContainText("router VIP");
     await shot(page, "ipam-leases-history");
 
+    // A whole span is held and released in one go.
+    await page.getByRole("button", { name: "Hold addresses…" }).click();
+    const span = dialog(page, "Hold addresses");
+    await span.getByLabel("From").fill("10.77.0.15");
+    await span.getByLabel("To (optional)").fill("10.77.0.17");
+    await span.getByLabel("Reason").fill("spare for the VIPs");
+    await span.getByRole("button", { name: "Hold" }).click();
+    await expect(page.getByText("3 addresses from 10.77.0.15 to 10.77.0.17 are on hold")).toBeVisible();
+    await expect(table.getByRole("row", { name: /10\.77\.0\.16 / })).toContainText("spare for the VIPs");
+    await page.getByRole("button", { name: "Release addresses…" }).click();
+    const rel = dialog(page, "Release held addresses");
+    await rel.getByLabel("From").fill("10.77.0.15");
+    await rel.getByLabel("To (optional)").fill("10.77.0.17");
+    await rel.getByRole("button", { name: "Release" }).click();
+    await expect(page.getByText("3 held addresses released")).toBeVisible();
+    await expect(table.getByRole("row", { name: /10\.77\.0\.16 / })).toContainText("free");
+
     // The other tabs, as an admin sees them.
     for (const tab of ["Configuration", "Address ranges", "QoS", "Context", "Security groups", "Clusters"]) {
       await page.getByRole("tab", { name: tab }).click();

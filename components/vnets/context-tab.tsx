@@ -31,17 +31,27 @@ export function ContextTab({ vnet }: { vnet: Vnet }) {
       key: "vars",
       header: "Context the guest gets",
       cell: (n) => (
-        <dl
-          className="grid grid-cols-[max-content_1fr] gap-x-3 gap-y-0.5 font-mono text-[12px]"
-          data-testid="nic-context"
-        >
-          {Object.entries(n.variables).map(([k, v]) => (
-            <div key={k} className="contents">
-              <dt className="text-slate-500">{k}</dt>
-              <dd className="break-all text-slate-900">{v}</dd>
-            </div>
-          ))}
-        </dl>
+        <div>
+          <dl
+            className="grid grid-cols-[max-content_1fr] gap-x-3 gap-y-0.5 font-mono text-[12px]"
+            data-testid="nic-context"
+          >
+            {Object.entries(n.variables).map(([k, v]) => (
+              <div key={k} className="contents">
+                <dt className="text-slate-500">{k}</dt>
+                <dd className="break-all text-slate-900">{v}</dd>
+              </div>
+            ))}
+          </dl>
+          <details className="mt-2 font-sans text-xs">
+            <summary className="cursor-pointer text-sky-800">
+              cloud-init network-config of {n.instance}
+            </summary>
+            <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-50 p-2 font-mono text-[11px] text-slate-800">
+              {JSON.stringify(n.cloudInit, null, 2)}
+            </pre>
+          </details>
+        </div>
       ),
     },
     {

@@ -22,6 +22,7 @@ export function HosterImportDialog({ onClose }: { onClose: () => void }) {
         toast.success(
           `Imported ${created.length} network${created.length > 1 ? "s" : ""}: ${created.map((c) => c.name).join(", ")}`,
         );
+        for (const w of created.flatMap((c) => c.warnings)) toast.warning(w);
         onClose();
         return qc.invalidateQueries(trpc.vnet.pathFilter());
       },

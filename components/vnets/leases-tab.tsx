@@ -9,7 +9,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { useForm } from "react-hook-form";
 import { toast } from "sonner";
 import type { z } from "zod";
-import { holdInput, LEASE_FILTERS } from "@/lib/schemas";
+import { holdInput, LEASE_FILTERS, spanInput } from "@/lib/schemas";
 import { showServerError } from "../form";
 import { formatDateTime } from "../format";
 import { errorMessage, useTRPC } from "../trpc";
@@ -53,6 +53,7 @@ export function LeasesTab({ vnet }: { vnet: Vnet }) {
   const [state, setState] = useState<(typeof LEASE_FILTERS)[number]>("all");
   const [holding, setHolding] = useState<{ from: string; to: string } | null>(null);
   const [releasing, setReleasing] = useState<LeaseRow | null>(null);
+  const [releasingSpan, setReleasingSpan] = useState(false);
   const [historyOf, setHistoryOf] = useState("");
   const historyRef = useRef<HTMLDivElement>(null);
 
@@ -111,9 +112,14 @@ export function LeasesTab({ vnet }: { vnet: Vnet }) {
         title="Addresses"
         actions={
           manage && (
-            <Button size="sm" variant="primary" onClick={() => setHolding({ from: "", to: "" })}>
-              Hold addresses…
-            </Button>
+            <div className="flex gap-2">
+              <Button size="sm" onClick={() => setReleasingSpan(true)} disabled={vnet.held === 0}>
+                Release addresses…
+              </Button>
+              <Button size="sm" variant="primary" onClick={() => setHolding({ from: "", to: "" })}>
+                Hold addresses…
+              </Button>
+            </div>
           )
         }
       >
@@ -220,6 +226,7 @@ export function LeasesTab({ vnet }: { vnet: Vnet }) {
         <HistoryPanel vnetId={vnet.id} address={historyOf} onAddress={setHistoryOf} />
       </div>
       {holding && <HoldDialog vnet={vnet} initial={holding} onClose={() => setHolding(null)} />}
+      {releasingSpan && <ReleaseSpanDialog vnet={vnet} onClose={() => setReleasingSpan(false)} />}
       {releasing && (
         <ConfirmDialog
           open
@@ -379,6 +386,70 @@ function HoldDialog({
           </Button>
           <Button type="submit" variant="primary" pending={hold.isPending}>
             Hold
+          </Button>
+        </DialogFooter>
+      </form>
+    </Dialog>
+  );
+}
+
+type SpanForm = z.input<typeof spanInput>;
+
+/** Releases every hold between two addresses (used addresses in the span are refused, named). */
+function ReleaseSpanDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) {
+  const trpc = useTRPC();
+  const refresh = useRefreshVnet();
+  const form = useForm<SpanForm, unknown, SpanForm>({
+    resolver: zodResolver(spanInput, undefined, { raw: true }),
+    mode: "onChange",
+    defaultValues: { vnetId: vnet.id, from: "", to: "" },
+  });
+  const release = useMutation(
+    trpc.lease.release.mutationOptions({
+      onSuccess: (r) => {
+        toast.success(`${r.released} held address${r.released === 1 ? "" : "es"} released`);
+        onClose();
+        return refresh();
+      },
+      onError: (e) => showServerError(e, form),
+    }),
+  );
+  const e = form.formState.errors;
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      dismissable={!release.isPending}
+      title="Release held addresses"
+      description={`Every hold from the first to the last address is released; ${vnet.held} address${vnet.held === 1 ? " is" : "es are"} on hold in ${vnet.name}.`}
+    >
+      <form
+        noValidate
+        aria-label="Release held addresses"
+        onSubmit={form.handleSubmit((v) => release.mutate(v))}
+      >
+        <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+          <TextField
+            label="From"
+            autoFocus
+            placeholder="10.0.0.20"
+            error={e.from?.message}
+            {...form.register("from")}
+          />
+          <TextField
+            label="To (optional)"
+            placeholder="same as From"
+            error={e.to?.message}
+            {...form.register("to")}
+          />
+        </div>
+        <FormError message={e.root?.server?.message} />
+        <DialogFooter>
+          <Button onClick={onClose} disabled={release.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" pending={release.isPending}>
+            Release
           </Button>
         </DialogFooter>
       </form>

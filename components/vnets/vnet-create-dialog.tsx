@@ -40,6 +40,7 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
     trpc.vnet.create.mutationOptions({
       onSuccess: (v) => {
         toast.success(`VNET ${v.name} created (bridge ${v.bridge})`);
+        for (const w of v.warnings) toast.warning(w);
         onClose();
         return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
       },

@@ -112,7 +112,25 @@ describe("address ranges and leases", () => {
   });
 
   it("warns (without refusing) when an IPv4 range overlaps another VNET in the same cluster", async () => {
-    await admin.vnet.create({ name: "other", subnet: "10.5.0.0/16", firstIp: "10.5.9.0", size: 10 });
+    const other = await admin.vnet.create({
+      name: "other",
+      subnet: "10.5.0.0/16",
+      firstIp: "10.5.0.15",
+      size: 10,
+    });
+    expect(other.warnings).toEqual(["Overlaps 10.5.0.15… with VNET net in a shared cluster"]);
+    await admin.range.resize({ id: (await admin.vnet.get({ id: other.id })).ranges[0]!.id, size: 1 });
+    await admin.range.add({ vnetId: other.id, range: { type: "ip4", ip: "10.5.9.0", size: 10 } });
+    // A VNET in another cluster only is no concern.
+    app.db.$client.prepare("INSERT INTO clusters (id, name) VALUES (7, 'far')").run();
+    const far = await admin.vnet.create({
+      name: "far",
+      subnet: "10.5.0.0/16",
+      firstIp: "10.5.0.10",
+      size: 5,
+      clusterIds: [7],
+    });
+    expect(far.warnings).toEqual([]);
     const res = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.9.5", size: 10 } });
     expect(res.warnings).toEqual(["Overlaps 10.5.9.5… with VNET other in a shared cluster"]);
   });

@@ -248,6 +248,17 @@ describe("VNET configuration, lock, context and QoS", () => {
       MTU: "1300",
       NTP: "10.5.0.1",
     });
+    expect(n!.cloudInit.ethernets).toMatchObject({
+      eth0: { addresses: ["10.9.0.10/24"], mtu: 1500 },
+      eth1: {
+        match: { macaddress: "02:00:0a:05:00:0a" },
+        addresses: ["10.5.0.10/24"],
+        routes: [{ to: "default", via: "10.5.0.1" }],
+        nameservers: { addresses: ["1.1.1.1", "9.9.9.9"], search: ["lab.example"] },
+        mtu: 1300,
+      },
+    });
+    expect(n!.cloudInit.ethernets.eth0).not.toHaveProperty("routes");
     const ports = (await admin.node.desired({ id: nodeId })).ports;
     expect(ports.map((p) => [p.guestIf, p.defaultRoute, p.mtu])).toEqual([
       ["eth0", false, 1500],

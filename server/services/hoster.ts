@@ -67,7 +67,7 @@ export function importHoster(app: App, actor: Actor, owner: Owner, json: string)
         throw e;
       }
     });
-    return created.map((v) => ({ id: v.id, name: v.name, bridge: v.bridge }));
+    return created.map((v) => ({ id: v.id, name: v.name, bridge: v.bridge, warnings: v.warnings }));
   });
 }
 

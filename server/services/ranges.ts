@@ -57,7 +57,7 @@ const label = (ar: ArSpec & { id?: number }) => {
 };
 
 /** IPv4 ranges of other VNETs in a shared cluster that overlap `spec`: warnings, not errors. */
-function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[] {
+export function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[] {
   if (!spec.ip) return [];
   const clusterIds = tx
     .select({ c: vnetClusters.clusterId })

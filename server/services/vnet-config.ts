@@ -13,7 +13,14 @@ import {
   vnetClusters,
   vnets,
 } from "../../db/schema";
-import { contextVariables, gatewayNic, guestMtu, resolveContext } from "../../lib/context";
+import {
+  cloudInitNetworkConfig,
+  contextVariables,
+  gatewayNic,
+  guestMtu,
+  type NicContextInput,
+  resolveContext,
+} from "../../lib/context";
 import type { ContextAttrs, Qos } from "../../lib/domain";
 import type { Subject } from "../../lib/permissions";
 import type { vnetUpdateInput } from "../../lib/schemas";
@@ -264,6 +271,15 @@ export function vnetNics(app: App, who: Subject, vnetId: number) {
     ...r,
     context: resolveContext(r.v.context, r.ar?.context, r.nic.context),
   }));
+  const inputOf = (r: (typeof resolved)[number]): NicContextInput => ({
+    idx: r.nic.idx,
+    mac: r.lease?.mac ?? "",
+    ip: r.lease?.ip ?? null,
+    ip6: r.lease?.ip6 ?? null,
+    prefix: r.context.subnet ? Number(r.context.subnet.split("/")[1]) : (r.ar?.prefixLength ?? null),
+    prefix6: r.ar?.prefixLength6 ?? null,
+    context: { ...r.context, guestMtu: guestMtu(r.v, r.context) },
+  });
   return resolved
     .filter((r) => r.v.id === vnetId)
     .map((r) => {
@@ -284,6 +300,8 @@ export function vnetNics(app: App, who: Subject, vnetId: number) {
         qos: r.nic.qos ?? r.v.qos,
         contextOverride: r.nic.context,
         ownsDefaultRoute: gw === r.nic.idx,
+        /** cloud-init network-config (v2) of the NIC's whole instance. */
+        cloudInit: cloudInitNetworkConfig(resolved.filter((x) => x.inst.id === r.inst.id).map(inputOf)),
         variables: contextVariables(
           {
             idx: r.nic.idx,

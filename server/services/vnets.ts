@@ -25,7 +25,7 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
-import { assertUnlocked } from "./ranges";
+import { assertUnlocked, crossVnetOverlaps } from "./ranges";
 import { mutate } from "./revision";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
@@ -190,6 +190,8 @@ export function insertVnet(
     .run();
   // The default security group (id 0) is attached to every new VNET (DESIGN.md).
   tx.insert(vnetSecurityGroups).values({ vnetId: row.id, sgId: 0 }).run();
+  // Overlapping another VNET of a shared cluster may be intended (separate L2 domains): warn only.
+  const warnings = crossVnetOverlaps(tx, row.id, { type: "ip4", ip: input.firstIp, size: input.size });
   audit(tx, actor, {
     action: "vnet.create",
     objectType: "vnet",
@@ -199,7 +201,7 @@ export function insertVnet(
       .filter(Boolean)
       .join(", "),
   });
-  return { ...row, bridge, vlanId, vni };
+  return { ...row, bridge, vlanId, vni, warnings };
 }
 
 /** VNETs the subject may USE, with size, used and held counts, owner and clusters (for the filters). */
