@@ -303,4 +303,19 @@ describe("address ranges and leases", () => {
     await refusal(admin.range.setContext({ id: arId, context: { dns: "nope" } }));
     expect(snapshot(app)).toEqual(before);
   });
+
+  it("refuses to grow a range into another one or past its subnet, at the size field; an empty range can be removed", async () => {
+    const second = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.0.30", size: 5 } });
+    const arId = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    const before = snapshot(app);
+    const grow = await refusal(admin.range.resize({ id: arId, size: 25 }));
+    expect(grow.code).toBe("CONFLICT");
+    expect(grow.message).toContain(`shares IPv4 addresses with range ${second.range.id}`);
+    expect(fieldErrorsOf(grow.cause)).toHaveProperty(["size"]);
+    const past = await refusal(admin.range.resize({ id: second.range.id, size: 70000 }));
+    expect(fieldErrorsOf(past.cause)).toHaveProperty(["size"]);
+    expect(snapshot(app)).toEqual(before);
+    await admin.range.remove({ id: second.range.id });
+    expect((await admin.vnet.get({ id: vnetId })).ranges.map((r) => r.id)).toEqual([arId]);
+  });
 });

@@ -304,6 +304,18 @@ describe("VNET configuration, lock, context and QoS", () => {
     await refusal(bob.vnet.setNicQos({ nicId: inst.nics[0]!.nicId, qos: null }), "NOT_FOUND");
     await refusal(bob.lease.hold({ vnetId, from: "10.5.0.12", reason: "x" }), "NOT_FOUND");
     await refusal(bob.lease.list({ vnetId }), "NOT_FOUND");
+    await refusal(bob.lease.history({ vnetId }), "NOT_FOUND");
+    await refusal(bob.lease.release({ vnetId, from: "10.5.0.10" }), "NOT_FOUND");
+    await refusal(bob.vnet.nics({ id: vnetId }), "NOT_FOUND");
+    await refusal(bob.vnet.setContext({ id: vnetId, context: {} }), "NOT_FOUND");
+    await refusal(bob.vnet.setNicContext({ nicId: inst.nics[0]!.nicId, context: null }), "NOT_FOUND");
+    await refusal(bob.range.add({ vnetId, range: { type: "ip4", ip: "10.5.0.100", size: 2 } }), "NOT_FOUND");
+    const arId = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    await refusal(bob.range.resize({ id: arId, size: 20 }), "NOT_FOUND");
+    await refusal(bob.range.remove({ id: arId }), "NOT_FOUND");
+    await refusal(bob.range.setContext({ id: arId, context: {} }), "NOT_FOUND");
+    await refusal(bob.vnet.remove({ id: vnetId }), "FORBIDDEN");
+    expect(await bob.vnet.exportHoster()).toEqual([]);
     await refusal(bob.vnet.importHoster({ json: "[]" }), "FORBIDDEN");
     expect(snapshot(app)).toEqual(before);
   });
