@@ -20,6 +20,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-bench-ipam-"));
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+// This machine is shared: the load average says how much of it the figures had.
+const loadBefore = os.loadavg()[0]!;
 
 try {
   // 1. Sequential: 65,000 allocations into a /16 (65,534 usable addresses).
@@ -125,6 +127,7 @@ try {
         refused: conc.reduce((n, c) => n + c.refused, 0),
       },
       duplicates,
+      load_avg_1m: { before: r3(loadBefore), after: r3(os.loadavg()[0]!), cpus: os.cpus().length },
     }),
   );
 } finally {

@@ -77,3 +77,21 @@ export function cloudInitNetworkConfig(nics: NicContextInput[]) {
   }
   return { version: 2, ethernets };
 }
+
+/** VXLAN encapsulation costs 50 bytes of the underlay's MTU (outer Ethernet, IPv4, UDP, VXLAN). */
+export const VXLAN_OVERHEAD = 50;
+
+/** The MTU guests are given: the resolved context's guest MTU, else the VNET's MTU (minus the
+ * VXLAN overhead on vxlan VNETs, whose MTU is the underlay's). */
+export function guestMtu(
+  vnet: { driver: string; mtu: number; context: ContextAttrs },
+  resolved: ContextAttrs = vnet.context,
+): number {
+  return resolved.guestMtu ?? (vnet.driver === "vxlan" ? vnet.mtu - VXLAN_OVERHEAD : vnet.mtu);
+}
+
+/** The NIC that owns an instance's default route (GATEWAY_IFACE), given each NIC's resolved context. */
+export function gatewayNic(nics: { idx: number; context: ContextAttrs }[]): number | null {
+  const sorted = [...nics].sort((a, b) => a.idx - b.idx);
+  return defaultRouteNic(sorted);
+}

@@ -119,3 +119,83 @@ describe("address ranges", () => {
     );
   });
 });
+
+describe("address-range properties", () => {
+  const ip4Range = fc.record({
+    start: fc.integer({ min: 0x0a000000, max: 0x0a0000ff }),
+    size: fc.integer({ min: 1, max: 64 }),
+  });
+  it("no overlap is accepted: rangesClash reports IPv4 exactly when the spans share an address", () => {
+    fc.assert(
+      fc.property(ip4Range, ip4Range, (a, b) => {
+        const ra = { type: "ip4" as const, ip: intToIp4(a.start), size: a.size };
+        const rb = { type: "ip4" as const, ip: intToIp4(b.start), size: b.size };
+        const brute = Array.from({ length: a.size }, (_, i) => a.start + i).some(
+          (x) => x >= b.start && x < b.start + b.size,
+        );
+        const clash = rangesClash(ra, rb);
+        return clash === rangesClash(rb, ra) && (clash !== null) === brute;
+      }),
+    );
+  });
+  it("MACs follow 02:00:<IPv4 bytes> and map back to their offset; explicit first MACs count up", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0x0a000000, max: 0x0affff00 }),
+        fc.integer({ min: 1, max: 255 }),
+        (start, size) => {
+          const ar = { type: "ip4" as const, ip: intToIp4(start), size };
+          const last = addressAt(ar, size - 1);
+          const bytes = last.ip!.split(".").map((x) => Number(x).toString(16).padStart(2, "0"));
+          return last.mac === `02:00:${bytes.join(":")}`;
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0x020000000000n, max: 0x02fffffff000n }),
+        fc.integer({ min: 0, max: 4095 }),
+        (m, off) => {
+          const ar = { type: "ether" as const, mac: bigToMac(m), size: 4096 };
+          return addressAt(ar, off).mac === bigToMac(m + BigInt(off));
+        },
+      ),
+    );
+  });
+  it("static IPv6 ranges are consecutive and every member maps back to its offset", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 1n << 120n }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 999 }),
+        (base, size, off) => {
+          const ar = {
+            type: "ip6_static" as const,
+            ip6: bigToIp6((0x2001n << 112n) | base),
+            size,
+            mac: "02:01:00:00:00:00",
+          };
+          const inside = off < size;
+          if (!inside) return offsetOfIp6(ar, bigToIp6(ip6ToBig(ar.ip6) + BigInt(off))) === null;
+          const a = addressAt(ar, off);
+          return offsetOfIp6(ar, a.ip6!) === off && ip6ToBig(a.ip6!) - ip6ToBig(ar.ip6) === BigInt(off);
+        },
+      ),
+    );
+  });
+  it("dual-stack SLAAC leases carry the IPv6 derived from their own MAC", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200 }), (off) => {
+        const ar = {
+          type: "ip4_6" as const,
+          ip: "10.1.0.1",
+          size: 201,
+          globalPrefix: "2001:db8:1::/64",
+          ulaPrefix: "fd00:1::/64",
+        };
+        const a = addressAt(ar, off);
+        return a.ip6 === slaac("2001:db8:1::/64", a.mac) && a.ip6Ula === slaac("fd00:1::/64", a.mac);
+      }),
+    );
+  });
+});

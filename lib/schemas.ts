@@ -8,6 +8,7 @@ import {
   ip4ToInt,
   ipv4,
   ipv4Cidr,
+  LOCK_LEVELS,
   mtu,
   NETWORK_TYPES,
   name,
@@ -86,11 +87,54 @@ function checkIpv4Layout(
   }
 }
 
+const optionalPhydev = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || ifName.safeParse(s).success, "Up to 15 letters, digits, dot, dash or underscore")
+  .transform((s) => s || undefined);
+
+/** VLAN ID / VNI: a number, "auto" (lowest free in the admin's pool) or "" (none). */
+const poolId = (schema: z.ZodNumber) =>
+  z
+    .union([z.literal("auto"), z.literal("").transform(() => null), z.coerce.number().pipe(schema), z.null()])
+    .optional();
+
+const optionalSlaacPrefix = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || isSlaacPrefix(s), "Use a /64 prefix without host bits, e.g. 2001:db8:1::/64")
+  .transform((s) => (s ? `${s.split("/")[0]}/64` : undefined));
+const optionalIp6 = z
+  .string()
+  .trim()
+  .default("")
+  .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address (e.g. 2001:db8::10)")
+  .transform((s) => s || undefined);
+
+/** What each driver needs (DESIGN.md): vlan a physical device and a VLAN ID, vxlan a VNI. */
+function checkDriver(
+  v: { driver?: string; phydev?: string | null; vlanId?: unknown; vni?: unknown },
+  ctx: z.RefinementCtx,
+) {
+  if (v.driver === "vlan" && !v.phydev)
+    ctx.addIssue({ code: "custom", path: ["phydev"], message: "The vlan driver needs a physical device" });
+  if (v.driver === "vlan" && (v.vlanId === undefined || v.vlanId === null))
+    ctx.addIssue({ code: "custom", path: ["vlanId"], message: 'Give a VLAN ID (1–4094) or "auto"' });
+  if (v.driver === "vxlan" && (v.vni === undefined || v.vni === null))
+    ctx.addIssue({ code: "custom", path: ["vni"], message: 'Give a VNI (1–16777215) or "auto"' });
+}
+
 export const vnetCreateInput = z
   .object({
     name,
     description: z.string().trim().max(500).default(""),
     networkType: z.enum(NETWORK_TYPES).default("internal"),
+    driver: z.enum(DRIVERS).default("bridge"),
+    phydev: optionalPhydev,
+    vlanId: poolId(vlanId),
+    vni: poolId(vni),
     bridge: optionalIfName,
     mtu: z.coerce.number().pipe(mtu).default(1500),
     subnet: ipv4Cidr.refine((s) => Number(s.split("/")[1]) >= 8, "Subnets larger than /8 are not supported"),
@@ -108,10 +152,15 @@ export const vnetCreateInput = z
       .min(1, "Size must be at least 1")
       .max(65536, "Size must be at most 65536"),
     clusterIds: z.array(id).min(1, "Pick at least one cluster").default([0]),
+    /** Dual stack: a /64 prefix makes the first range IPv4 + SLAAC IPv6. */
+    globalPrefix: optionalSlaacPrefix,
+    ulaPrefix: optionalSlaacPrefix,
+    gateway6: optionalIp6,
   })
   .superRefine((v, ctx) => {
     if (ipv4Cidr.safeParse(v.subnet).success && ipv4.safeParse(v.firstIp).success)
       checkIpv4Layout(v, ctx, { gateway: ["gateway"], firstIp: ["firstIp"], size: ["size"] });
+    checkDriver(v, ctx);
   });
 export type VnetCreateInput = z.input<typeof vnetCreateInput>;
 
@@ -176,18 +225,6 @@ const optionalMac = z
     "The first MAC must be unicast (even first byte)",
   )
   .transform((s) => s.toLowerCase() || undefined);
-const optionalSlaacPrefix = z
-  .string()
-  .trim()
-  .default("")
-  .refine((s) => s === "" || isSlaacPrefix(s), "Use a /64 prefix without host bits, e.g. 2001:db8:1::/64")
-  .transform((s) => (s ? `${s.split("/")[0]}/64` : undefined));
-const optionalIp6 = z
-  .string()
-  .trim()
-  .default("")
-  .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address (e.g. 2001:db8::10)")
-  .transform((s) => s || undefined);
 const arSize = z.coerce
   .number({ error: "Size must be a number" })
   .int("Size must be a whole number")
@@ -275,19 +312,23 @@ export const leaseHistoryInput = z.object({
 const optionalInt = (schema: z.ZodNumber) =>
   z.union([z.literal("").transform(() => undefined), z.coerce.number().pipe(schema)]).optional();
 
-/** VLAN ID / VNI: a number, "auto" (lowest free in the admin's pool) or "" (none). */
-const poolId = (schema: z.ZodNumber) =>
-  z
-    .union([z.literal("auto"), z.literal("").transform(() => null), z.coerce.number().pipe(schema), z.null()])
-    .optional();
-
 export const vnetUpdateInput = z
   .object({
     id,
+    name: name.optional(),
     description: z.string().trim().max(500).optional(),
     driver: z.enum(DRIVERS).optional(),
     networkType: z.enum(NETWORK_TYPES).optional(),
-    bridge: optionalIfName.optional(),
+    // "" = back to the generated name; absent = unchanged.
+    bridge: z
+      .string()
+      .trim()
+      .refine(
+        (s) => s === "" || ifName.safeParse(s).success,
+        "Up to 15 letters, digits, dot, dash or underscore",
+      )
+      .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
+      .optional(),
     phydev: z
       .string()
       .trim()
@@ -313,6 +354,16 @@ const domainName =
 /** Context attributes as the form edits them (text), producing the stored shape. */
 export const contextInput = z
   .object({
+    subnet: z
+      .string()
+      .trim()
+      .default("")
+      .refine((s) => s === "" || ipv4Cidr.safeParse(s).success, "Not a valid IPv4 CIDR (e.g. 10.0.0.0/24)")
+      .transform((s) => {
+        if (!s) return undefined;
+        const [ip, len] = s.split("/") as [string, string];
+        return `${intToIp4(networkOf(ip4ToInt(ip), Number(len)))}/${len}`;
+      }),
     gateway: z
       .string()
       .trim()
@@ -456,4 +507,37 @@ export const hosterNetworkSchema = z.object({
 export const hosterImportInput = z.object({
   // Hoster's file is a JSON array of networks; a single object is accepted too.
   json: z.string().min(2).max(1_000_000),
+});
+
+// ---------------------------------------------------------------------------
+// VNET administration: lock, ID pools, per-range and per-NIC overrides, lease paging
+// ---------------------------------------------------------------------------
+export const lockInput = z.object({ id, level: z.enum(LOCK_LEVELS).default("manage") });
+
+const poolRange = (schema: z.ZodNumber, what: string) =>
+  z
+    .object({ from: z.coerce.number().pipe(schema), to: z.coerce.number().pipe(schema) })
+    .refine((p) => p.from <= p.to, {
+      message: `The ${what} pool must end at or after its start`,
+      path: ["to"],
+    })
+    .nullable();
+/** Admin-set pools from which "auto" VLAN IDs and VNIs are taken (null: no pool). */
+export const poolsInput = z.object({ vlan: poolRange(vlanId, "VLAN"), vni: poolRange(vni, "VNI") });
+export type Pools = z.output<typeof poolsInput>;
+
+export const rangeContextInput = z.object({ id, context: contextInput });
+
+/** Per-NIC overrides: null clears the override (the NIC inherits the VNET's setting again). */
+export const nicQosInput = z.object({ nicId: id, qos: qosInput.nullable() });
+export const nicContextInput = z.object({ nicId: id, context: contextInput.nullable() });
+
+export const LEASE_FILTERS = ["all", "leased", "used", "hold", "free"] as const;
+/** One window of a VNET's addresses for the virtualized leases table. */
+export const leaseListInput = z.object({
+  vnetId: id,
+  state: z.enum(LEASE_FILTERS).default("all"),
+  q: z.string().trim().max(64).default(""),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(1000).default(200),
 });

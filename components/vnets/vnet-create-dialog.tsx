@@ -16,6 +16,10 @@ const DEFAULTS: VnetCreateInput = {
   name: "",
   description: "",
   networkType: "internal",
+  driver: "bridge",
+  phydev: "",
+  vlanId: "",
+  vni: "",
   bridge: "",
   mtu: "1500",
   subnet: "",
@@ -24,6 +28,9 @@ const DEFAULTS: VnetCreateInput = {
   firstIp: "",
   size: "",
   clusterIds: ["0"],
+  globalPrefix: "",
+  ulaPrefix: "",
+  gateway6: "",
 };
 
 export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -33,6 +40,7 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
     trpc.vnet.create.mutationOptions({
       onSuccess: (v) => {
         toast.success(`VNET ${v.name} created (bridge ${v.bridge})`);
+        for (const w of v.warnings) toast.warning(w);
         onClose();
         return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
       },
@@ -45,7 +53,7 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
       dismissable={!create.isPending}
       size="lg"
       title="New VNET"
-      description="A bridged virtual network with one IPv4 address range."
+      description="A virtual network with its first address range: IPv4, or dual stack with a /64 prefix."
     >
       <VnetForm
         pending={create.isPending}
@@ -77,6 +85,7 @@ function VnetForm({
   });
   const { register, formState } = form;
   const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
+  const driver = form.watch("driver");
 
   useEffect(() => {
     const sub = revalidateTogether(form, ["subnet", "gateway", "firstIp", "size"]);
@@ -109,7 +118,40 @@ function VnetForm({
           error={err("bridge")}
           {...register("bridge")}
         />
-        <TextField label="MTU" inputMode="numeric" error={err("mtu")} {...register("mtu")} />
+        <TextField
+          label="MTU"
+          inputMode="numeric"
+          hint={driver === "vxlan" ? "Underlay MTU; guests get 50 bytes less" : undefined}
+          error={err("mtu")}
+          {...register("mtu")}
+        />
+        <Field label="Driver" error={err("driver")}>
+          {(c) => (
+            <Select {...c} {...register("driver")}>
+              <option value="bridge">bridge</option>
+              <option value="vlan">vlan (802.1Q)</option>
+              <option value="vxlan">vxlan</option>
+              <option value="routed">routed</option>
+            </Select>
+          )}
+        </Field>
+        <TextField
+          label="Physical device"
+          placeholder={driver === "vlan" ? "eth1" : "optional"}
+          error={err("phydev")}
+          {...register("phydev")}
+        />
+        {driver === "vlan" && (
+          <TextField
+            label="VLAN ID"
+            placeholder='1–4094 or "auto"'
+            error={err("vlanId")}
+            {...register("vlanId")}
+          />
+        )}
+        {driver === "vxlan" && (
+          <TextField label="VNI" placeholder='1–16777215 or "auto"' error={err("vni")} {...register("vni")} />
+        )}
 
         <SectionTitle>Addressing</SectionTitle>
         <TextField
@@ -126,6 +168,27 @@ function VnetForm({
           error={err("dns")}
           fieldClassName="col-span-2"
           {...register("dns")}
+        />
+
+        <TextField
+          label="IPv6 global prefix"
+          placeholder="optional, e.g. 2001:db8:1::/64"
+          hint="A /64 makes the range dual stack (SLAAC)"
+          error={err("globalPrefix")}
+          {...register("globalPrefix")}
+        />
+        <TextField
+          label="IPv6 ULA prefix"
+          placeholder="optional, e.g. fd00:1::/64"
+          error={err("ulaPrefix")}
+          {...register("ulaPrefix")}
+        />
+        <TextField
+          label="IPv6 gateway"
+          placeholder="optional, e.g. 2001:db8:1::1"
+          error={err("gateway6")}
+          fieldClassName="col-span-2"
+          {...register("gateway6")}
         />
 
         <SectionTitle>Address range</SectionTitle>

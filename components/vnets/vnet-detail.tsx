@@ -1,37 +1,41 @@
 "use client";
-// The parts of a VNET's page: attributes, address ranges, leases.
-import type { inferRouterOutputs } from "@trpc/server";
+// The Overview tab of a VNET's page: attributes, its address ranges and the latest leases, plus the
+// read-only Security groups tab.
+import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { intToIp4, ip4ToInt, macFromIp4 } from "@/lib/domain";
-import type { AppRouter } from "@/server/routers/root";
 import { formatDateTime } from "../format";
+import { useTRPC } from "../trpc";
 import { type Column, DataTable } from "../ui/data-table";
-import { Badge, EmptyState, Panel } from "../ui/misc";
-
-type Vnet = inferRouterOutputs<AppRouter>["vnet"]["get"];
-type Range = Vnet["ranges"][number];
-type Lease = Vnet["leases"][number];
-
-const mono = (s: ReactNode) => <span className="font-mono text-[13px]">{s}</span>;
+import { Badge, EmptyState, Panel, UsageBar } from "../ui/misc";
+import { RangesTable } from "./ranges-tab";
+import { type LeaseRow, mono, type Vnet } from "./shared";
 
 export function VnetInfo({ vnet: v }: { vnet: Vnet }) {
   const items: [string, ReactNode][] = [
-    ["Driver", v.driver],
+    ["Driver", v.driver + (v.vlanId ? ` · VLAN ${v.vlanId}` : "") + (v.vni ? ` · VNI ${v.vni}` : "")],
     ["Network type", v.networkType],
     ["Bridge", mono(v.bridge)],
-    ["MTU", v.mtu],
+    ["MTU", v.driver === "vxlan" ? `${v.mtu} (guests ${v.guestMtu})` : v.mtu],
     ["Subnet", mono(v.context.subnet ?? "—")],
     ["Netmask", mono(v.mask ?? "—")],
     ["Gateway", mono(v.context.gateway ?? "—")],
     ["DNS servers", mono(v.context.dns?.join(", ") || "—")],
+    ["Physical device", mono(v.phydev ?? "—")],
     ["Clusters", v.clusters.map((c) => c.name).join(", ") || "—"],
-    ["Addresses", `${v.leases.length} of ${v.size} leased`],
-    ["Anti-spoofing", v.antiSpoofing ? "on" : "off"],
+    ["Owner", v.owner],
     ["Created", formatDateTime(v.createdAt)],
   ];
   return (
-    <Panel title="Attributes">
+    <Panel
+      title="Attributes"
+      actions={
+        <div className="flex items-center gap-3">
+          {v.lockLevel && <Badge tone="amber">locked ({v.lockLevel})</Badge>}
+          <UsageBar used={v.used + v.held} size={v.size} />
+        </div>
+      }
+    >
       <dl className="grid grid-cols-4 gap-x-6 gap-y-4 p-4">
         {items.map(([k, val]) => (
           <div key={k} className="min-w-0">
@@ -44,73 +48,107 @@ export function VnetInfo({ vnet: v }: { vnet: Vnet }) {
   );
 }
 
-const lastIp = (r: Range) => (r.ip ? intToIp4((ip4ToInt(r.ip) + r.size - 1) >>> 0) : "—");
-
-const RANGE_COLUMNS: Column<Range>[] = [
-  { key: "id", header: "AR", cell: (r) => r.id },
-  { key: "type", header: "Type", cell: (r) => (r.type === "ip4" ? "IPv4" : r.type) },
-  { key: "first", header: "First IP", cell: (r) => mono(r.ip ?? "—") },
-  { key: "last", header: "Last IP", cell: (r) => mono(lastIp(r)) },
-  { key: "size", header: "Size", cell: (r) => <span className="tabular-nums">{r.size}</span> },
-  {
-    key: "prefix",
-    header: "Prefix",
-    cell: (r) => mono(r.prefixLength === null ? "—" : `/${r.prefixLength}`),
-  },
-  { key: "mac", header: "First MAC", cell: (r) => mono(r.mac ?? (r.ip ? macFromIp4(r.ip) : "—")) },
-];
-
-export function RangesTable({ vnet }: { vnet: Vnet }) {
-  return (
-    <Panel title="Address ranges">
-      <DataTable
-        label="Address ranges"
-        columns={RANGE_COLUMNS}
-        rows={vnet.ranges}
-        rowKey={(r) => r.id}
-        empty={<EmptyState title="No address ranges">This VNET has no addresses to lease.</EmptyState>}
-      />
-    </Panel>
-  );
-}
-
-const LEASE_COLUMNS: Column<Lease>[] = [
-  { key: "ip", header: "IP", cell: (l) => mono(l.ip ?? "—") },
+const LEASE_COLUMNS: Column<LeaseRow>[] = [
+  { key: "ip", header: "IP", cell: (l) => mono(l.ip ?? l.ip6 ?? "—") },
   { key: "mac", header: "MAC", cell: (l) => mono(l.mac) },
   {
     key: "state",
     header: "State",
-    cell: (l) => <Badge tone={l.state === "used" ? "green" : "amber"}>{l.state}</Badge>,
+    cell: (l) => (
+      <Badge tone={l.state === "used" ? "green" : "amber"}>{l.state === "hold" ? "on hold" : l.state}</Badge>
+    ),
   },
   {
     key: "instance",
-    header: "Instance",
+    header: "Instance / reason",
     cell: (l) =>
-      l.instanceName ? (
+      l.instance ? (
         <Link href="/instances" className="text-sky-800 hover:underline">
-          {l.instanceName}
+          {l.instance}
         </Link>
       ) : (
-        "—"
+        (l.reason ?? "—")
       ),
   },
-  { key: "since", header: "Since", cell: (l) => formatDateTime(l.createdAt) },
+  { key: "since", header: "Since", cell: (l) => formatDateTime(l.since) },
 ];
 
-export function LeasesTable({ vnet }: { vnet: Vnet }) {
+export function RecentLeases({ vnet, onAll }: { vnet: Vnet; onAll: () => void }) {
+  const trpc = useTRPC();
+  const leases = useQuery(trpc.lease.list.queryOptions({ vnetId: vnet.id, state: "leased", limit: 10 }));
+  const total = leases.data?.total ?? 0;
   return (
-    <Panel title={`Leases (${vnet.leases.length})`}>
+    <Panel
+      title={`Leases (${vnet.used + vnet.held})`}
+      actions={
+        total > 0 && (
+          <button type="button" onClick={onAll} className="text-sm font-medium text-sky-800 hover:underline">
+            All addresses →
+          </button>
+        )
+      }
+    >
       <DataTable
         label="Leases"
         columns={LEASE_COLUMNS}
-        rows={vnet.leases}
-        rowKey={(l) => l.id}
+        rows={leases.data?.rows}
+        loading={leases.isPending}
+        rowKey={(l) => `${l.arId}:${l.offset}`}
         empty={
           <EmptyState title="No leases yet">
             Addresses are leased when an instance gets a NIC on this VNET.
           </EmptyState>
         }
       />
+      {total > 10 && (
+        <p className="border-t border-slate-100 px-4 py-2 text-xs text-slate-500">
+          First 10 of {total} in address order.
+        </p>
+      )}
+    </Panel>
+  );
+}
+
+export function Overview({ vnet, onAll }: { vnet: Vnet; onAll: () => void }) {
+  return (
+    <>
+      <VnetInfo vnet={vnet} />
+      <Panel title="Address ranges">
+        <RangesTable vnet={vnet} />
+      </Panel>
+      <RecentLeases vnet={vnet} onAll={onAll} />
+    </>
+  );
+}
+
+type Sg = Vnet["securityGroups"][number];
+const SG_COLUMNS: Column<Sg>[] = [
+  { key: "id", header: "ID", cell: (s) => s.id },
+  { key: "name", header: "Name", cell: (s) => <span className="font-medium">{s.name}</span> },
+  { key: "desc", header: "Description", cell: (s) => s.description || "—" },
+  { key: "rules", header: "Rules", cell: (s) => s.rules },
+];
+
+export function SecurityGroupsTab({ vnet }: { vnet: Vnet }) {
+  const hasDefault = vnet.securityGroups.some((s) => s.id === 0);
+  return (
+    <Panel title="Security groups">
+      {hasDefault && vnet.securityGroups.length > 1 && (
+        <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
+          The default group (0) allows all traffic; while it is attached, the other groups change nothing.
+        </p>
+      )}
+      <DataTable
+        label="Security groups"
+        columns={SG_COLUMNS}
+        rows={vnet.securityGroups}
+        rowKey={(s) => s.id}
+        empty={<EmptyState title="No security groups">No filtering: only anti-spoofing applies.</EmptyState>}
+      />
+      <p className="border-t border-slate-100 px-4 py-2 text-xs text-slate-500">
+        Every NIC on this VNET gets these groups. Attaching and editing groups is done on the security group
+        pages.
+      </p>
     </Panel>
   );
 }

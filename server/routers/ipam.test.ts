@@ -32,7 +32,10 @@ describe("address ranges and leases", () => {
     ).id;
     nodeId = (await admin.node.create({ name: "node1" })).id;
   });
-  const leases = async () => (await admin.lease.list({ vnetId })).map((l) => `${l.ip ?? l.mac}:${l.state}`);
+  const leases = async () =>
+    (await admin.lease.list({ vnetId })).rows
+      .filter((l) => l.state !== "free")
+      .map((l) => `${l.ip ?? l.mac}:${l.state}`);
 
   it("adds ranges of every type to a live VNET", async () => {
     await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.1.0", size: 256 } });
@@ -59,19 +62,31 @@ describe("address ranges and leases", () => {
     });
     const inst = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId: ds, ip: "10.6.0.20" }] });
     expect(inst.nics[0]).toMatchObject({ ip: "10.6.0.20", mac: "02:00:0a:06:00:14" });
-    const [l] = (await admin.lease.list({ vnetId: ds })).filter((x) => x.ip === "10.6.0.20");
+    const [l] = (await admin.lease.list({ vnetId: ds })).rows.filter((x) => x.ip === "10.6.0.20");
     expect(l!.ip6).toBe("2001:db8:6::aff:fe06:14");
   });
 
   it.each([
-    [{ type: "ip4" as const, ip: "10.5.0.15", size: 5 }, "IPv4 addresses"],
-    [{ type: "ip4" as const, ip: "10.9.0.1", size: 5 }, "outside the VNET's subnet"],
-    [{ type: "ether" as const, size: 5, mac: "02:00:0a:05:00:0c" }, "MAC addresses"],
-  ])("refuses a range that clashes (%o) and writes nothing", async (range, message) => {
+    [{ type: "ip4" as const, ip: "10.5.0.15", size: 5 }, "IPv4 addresses", "range.ip"],
+    [{ type: "ip4" as const, ip: "10.9.0.1", size: 5 }, "outside the VNET's subnet", "range.ip"],
+    [{ type: "ether" as const, size: 5, mac: "02:00:0a:05:00:0c" }, "MAC addresses", "range.mac"],
+  ])("refuses a range that clashes (%o) and writes nothing", async (range, message, field) => {
     const before = snapshot(app);
     const err = await refusal(admin.range.add({ vnetId, range }));
     expect(err.message).toContain(message);
-    expect(fieldErrorsOf(err.cause)).toHaveProperty(["range.ip"]);
+    expect(fieldErrorsOf(err.cause)).toHaveProperty([field]);
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("refuses a static IPv6 range overlapping another, at the IPv6 field, and writes nothing", async () => {
+    await admin.range.add({ vnetId, range: { type: "ip6_static", ip6: "2001:db8:7::100", size: 16 } });
+    const before = snapshot(app);
+    const err = await refusal(
+      admin.range.add({ vnetId, range: { type: "ip6_static", ip6: "2001:db8:7::10f", size: 4 } }),
+    );
+    expect(err.code).toBe("CONFLICT");
+    expect(err.message).toContain("shares IPv6 addresses with range");
+    expect(fieldErrorsOf(err.cause)).toHaveProperty(["range.ip6"]);
     expect(snapshot(app)).toEqual(before);
   });
 
@@ -97,7 +112,25 @@ describe("address ranges and leases", () => {
   });
 
   it("warns (without refusing) when an IPv4 range overlaps another VNET in the same cluster", async () => {
-    await admin.vnet.create({ name: "other", subnet: "10.5.0.0/16", firstIp: "10.5.9.0", size: 10 });
+    const other = await admin.vnet.create({
+      name: "other",
+      subnet: "10.5.0.0/16",
+      firstIp: "10.5.0.15",
+      size: 10,
+    });
+    expect(other.warnings).toEqual(["Overlaps 10.5.0.15… with VNET net in a shared cluster"]);
+    await admin.range.resize({ id: (await admin.vnet.get({ id: other.id })).ranges[0]!.id, size: 1 });
+    await admin.range.add({ vnetId: other.id, range: { type: "ip4", ip: "10.5.9.0", size: 10 } });
+    // A VNET in another cluster only is no concern.
+    app.db.$client.prepare("INSERT INTO clusters (id, name) VALUES (7, 'far')").run();
+    const far = await admin.vnet.create({
+      name: "far",
+      subnet: "10.5.0.0/16",
+      firstIp: "10.5.0.10",
+      size: 5,
+      clusterIds: [7],
+    });
+    expect(far.warnings).toEqual([]);
     const res = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.9.5", size: 10 } });
     expect(res.warnings).toEqual(["Overlaps 10.5.9.5… with VNET other in a shared cluster"]);
   });
@@ -175,5 +208,114 @@ describe("address ranges and leases", () => {
       ["release", a.id, "alice"],
       ["allocate", a.id, "alice"],
     ]);
+  });
+
+  it("lease.list pages through every address of a /16, filters by state and finds an address by search", async () => {
+    const big = (
+      await admin.vnet.create({ name: "big", subnet: "10.60.0.0/16", firstIp: "10.60.0.1", size: 65534 })
+    ).id;
+    await admin.lease.hold({ vnetId: big, from: "10.60.0.3", to: "10.60.0.4", reason: "VIPs" });
+    await admin.instance.create({ name: "web", nodeId, nics: [{ vnetId: big, ip: "10.60.255.254" }] });
+    const all = await admin.lease.list({ vnetId: big, offset: 0, limit: 5 });
+    expect(all.total).toBe(65534);
+    expect(all.rows.map((r) => `${r.ip}:${r.state}`)).toEqual([
+      "10.60.0.1:free",
+      "10.60.0.2:free",
+      "10.60.0.3:hold",
+      "10.60.0.4:hold",
+      "10.60.0.5:free",
+    ]);
+    expect(all.rows[2]!.reason).toBe("VIPs");
+    const tail = await admin.lease.list({ vnetId: big, offset: 65532, limit: 10 });
+    expect(tail.rows.map((r) => `${r.ip}:${r.state}:${r.instance}`)).toEqual([
+      "10.60.255.253:free:null",
+      "10.60.255.254:used:web",
+    ]);
+    expect((await admin.lease.list({ vnetId: big, state: "hold" })).total).toBe(2);
+    const free = await admin.lease.list({ vnetId: big, state: "free", offset: 2, limit: 2 });
+    expect(free.total).toBe(65531);
+    expect(free.rows.map((r) => r.ip)).toEqual(["10.60.0.5", "10.60.0.6"]);
+    expect((await admin.lease.list({ vnetId: big, q: "web" })).rows.map((r) => r.ip)).toEqual([
+      "10.60.255.254",
+    ]);
+    const exact = await admin.lease.list({ vnetId: big, q: "10.60.7.7" });
+    expect(exact.rows.map((r) => `${r.ip}:${r.state}`)).toEqual(["10.60.7.7:free"]);
+    expect((await admin.lease.list({ vnetId: big, q: "vips", state: "hold" })).total).toBe(2);
+  });
+
+  it("the history keeps the instance's name after the instance is gone, and searches IPv6 and MAC too", async () => {
+    const a = await admin.instance.create({ name: "gone", nodeId, nics: [{ vnetId }] });
+    await admin.instance.remove({ id: a.id });
+    const h = await admin.lease.history({ vnetId, address: "02:00:0A:05:00:0A" });
+    expect(h.map((x) => [x.action, x.instance, x.ip])).toEqual([
+      ["release", "gone", "10.5.0.10"],
+      ["allocate", "gone", "10.5.0.10"],
+    ]);
+    const inWindow = await admin.lease.history({
+      vnetId,
+      from: new Date(Date.now() - 60_000),
+      to: new Date(),
+    });
+    expect(inWindow).toHaveLength(2);
+    expect(await admin.lease.history({ vnetId, to: new Date(Date.now() - 60_000) })).toEqual([]);
+  });
+
+  it("a full VNET refuses the next NIC with a CONFLICT naming the VNET and its usage, holds included", async () => {
+    const tiny = (
+      await admin.vnet.create({ name: "tiny", subnet: "10.61.0.0/24", firstIp: "10.61.0.10", size: 2 })
+    ).id;
+    await admin.lease.hold({ vnetId: tiny, from: "10.61.0.10", reason: "router" });
+    await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId: tiny }] });
+    const before = snapshot(app);
+    const err = await refusal(admin.instance.create({ name: "b", nodeId, nics: [{ vnetId: tiny }] }));
+    expect(err.code).toBe("CONFLICT");
+    expect(err.message).toBe(
+      "No free address left in VNET tiny (2 of 2 used); add or resize an address range",
+    );
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("creates a dual-stack VNET in one step: each lease has an IPv4 and a SLAAC IPv6", async () => {
+    const ds = await admin.vnet.create({
+      name: "dual",
+      subnet: "10.62.0.0/24",
+      firstIp: "10.62.0.10",
+      size: 4,
+      globalPrefix: "2001:db8:62::/64",
+      gateway6: "2001:db8:62::1",
+    });
+    const got = await admin.vnet.get({ id: ds.id });
+    expect(got.ranges[0]).toMatchObject({ type: "ip4_6", globalPrefix: "2001:db8:62::/64" });
+    expect(got.context.gateway6).toBe("2001:db8:62::1");
+    await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId: ds.id }] });
+    const [l] = (await admin.lease.list({ vnetId: ds.id, state: "used" })).rows;
+    expect(l).toMatchObject({ ip: "10.62.0.10", mac: "02:00:0a:3e:00:0a", ip6: "2001:db8:62::aff:fe3e:a" });
+  });
+
+  it("range.setContext overrides the VNET's context for that range only", async () => {
+    const arId = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    await admin.range.setContext({ id: arId, context: { gateway: "10.5.0.2", dns: "10.5.0.53" } });
+    expect((await admin.vnet.get({ id: vnetId })).ranges[0]!.context).toEqual({
+      gateway: "10.5.0.2",
+      dns: ["10.5.0.53"],
+    });
+    const before = snapshot(app);
+    await refusal(admin.range.setContext({ id: arId, context: { dns: "nope" } }));
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("refuses to grow a range into another one or past its subnet, at the size field; an empty range can be removed", async () => {
+    const second = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.0.30", size: 5 } });
+    const arId = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    const before = snapshot(app);
+    const grow = await refusal(admin.range.resize({ id: arId, size: 25 }));
+    expect(grow.code).toBe("CONFLICT");
+    expect(grow.message).toContain(`shares IPv4 addresses with range ${second.range.id}`);
+    expect(fieldErrorsOf(grow.cause)).toHaveProperty(["size"]);
+    const past = await refusal(admin.range.resize({ id: second.range.id, size: 70000 }));
+    expect(fieldErrorsOf(past.cause)).toHaveProperty(["size"]);
+    expect(snapshot(app)).toEqual(before);
+    await admin.range.remove({ id: second.range.id });
+    expect((await admin.vnet.get({ id: vnetId })).ranges.map((r) => r.id)).toEqual([arId]);
   });
 });

@@ -1,12 +1,12 @@
-import { z } from "zod";
-import { holdInput, leaseHistoryInput, spanInput } from "../../lib/schemas";
+import { holdInput, leaseHistoryInput, leaseListInput, spanInput } from "../../lib/schemas";
 import { history, hold, listLeases, release } from "../services/leases";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const leaseRouter = router({
+  /** A window of the VNET's addresses (all, used, held or free), searchable. */
   list: protectedProcedure
-    .input(z.object({ vnetId: z.number().int() }))
-    .query(({ ctx, input }) => listLeases(ctx.app, ctx.user, input.vnetId)),
+    .input(leaseListInput)
+    .query(({ ctx, input }) => listLeases(ctx.app, ctx.user, input)),
   hold: protectedProcedure
     .input(holdInput)
     .mutation(({ ctx, input }) => hold(ctx.app, actorOf(ctx), ctx.user, input)),

@@ -1,5 +1,5 @@
-import { arAddInput, arResizeInput, idInput } from "../../lib/schemas";
-import { addRange, removeRange, resizeRange } from "../services/ranges";
+import { arAddInput, arResizeInput, idInput, rangeContextInput } from "../../lib/schemas";
+import { addRange, removeRange, resizeRange, setRangeContext } from "../services/ranges";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 // MANAGE on the VNET is checked in each service's query (admins hold it on everything).
@@ -13,4 +13,7 @@ export const rangeRouter = router({
   remove: protectedProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => removeRange(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  setContext: protectedProcedure
+    .input(rangeContextInput)
+    .mutation(({ ctx, input }) => setRangeContext(ctx.app, actorOf(ctx), ctx.user, input.id, input.context)),
 });

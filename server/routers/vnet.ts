@@ -1,14 +1,71 @@
-import { idInput, vnetCreateInput } from "../../lib/schemas";
-import { createVnet, getVnet, listVnets, removeVnet } from "../services/vnets";
+import { z } from "zod";
+import {
+  hosterImportInput,
+  idInput,
+  lockInput,
+  nicContextInput,
+  nicQosInput,
+  poolsInput,
+  setContextInput,
+  setQosInput,
+  vnetCreateInput,
+  vnetUpdateInput,
+} from "../../lib/schemas";
+import { exportHoster, importHoster } from "../services/hoster";
+import {
+  setLock,
+  setNicContext,
+  setNicQos,
+  setVnetContext,
+  setVnetQos,
+  updateVnet,
+  vnetNics,
+} from "../services/vnet-config";
+import { createVnet, getPools, getVnet, listVnets, removeVnet, setPools } from "../services/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
+// USE / MANAGE on the VNET is checked in each service's query (admins hold it on everything).
 export const vnetRouter = router({
   list: protectedProcedure.query(({ ctx }) => listVnets(ctx.app, ctx.user)),
   get: protectedProcedure.input(idInput).query(({ ctx, input }) => getVnet(ctx.app, ctx.user, input.id)),
   create: adminProcedure
     .input(vnetCreateInput)
     .mutation(({ ctx, input }) => createVnet(ctx.app, actorOf(ctx), ctx.user, input)),
+  update: protectedProcedure
+    .input(vnetUpdateInput)
+    .mutation(({ ctx, input }) => updateVnet(ctx.app, actorOf(ctx), ctx.user, input)),
   remove: adminProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => removeVnet(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  lock: protectedProcedure
+    .input(lockInput)
+    .mutation(({ ctx, input }) => setLock(ctx.app, actorOf(ctx), ctx.user, input.id, input.level)),
+  unlock: protectedProcedure
+    .input(idInput)
+    .mutation(({ ctx, input }) => setLock(ctx.app, actorOf(ctx), ctx.user, input.id, null)),
+  setContext: protectedProcedure
+    .input(setContextInput)
+    .mutation(({ ctx, input }) => setVnetContext(ctx.app, actorOf(ctx), ctx.user, input.id, input.context)),
+  setQos: protectedProcedure
+    .input(setQosInput)
+    .mutation(({ ctx, input }) => setVnetQos(ctx.app, actorOf(ctx), ctx.user, input.id, input.qos)),
+  /** NICs on the VNET with their effective QoS and resolved guest context. */
+  nics: protectedProcedure.input(idInput).query(({ ctx, input }) => vnetNics(ctx.app, ctx.user, input.id)),
+  setNicQos: protectedProcedure
+    .input(nicQosInput)
+    .mutation(({ ctx, input }) => setNicQos(ctx.app, actorOf(ctx), ctx.user, input.nicId, input.qos)),
+  setNicContext: protectedProcedure
+    .input(nicContextInput)
+    .mutation(({ ctx, input }) => setNicContext(ctx.app, actorOf(ctx), ctx.user, input.nicId, input.context)),
+  pools: protectedProcedure.query(({ ctx }) => getPools(ctx.db)),
+  setPools: adminProcedure
+    .input(poolsInput)
+    .mutation(({ ctx, input }) => setPools(ctx.app, actorOf(ctx), input)),
+  /** Hoster's network_config.json: import creates the networks; export gives the file back. */
+  importHoster: adminProcedure
+    .input(hosterImportInput)
+    .mutation(({ ctx, input }) => importHoster(ctx.app, actorOf(ctx), ctx.user, input.json)),
+  exportHoster: protectedProcedure
+    .input(z.object({ ids: z.array(z.number().int()).optional() }).default({}))
+    .query(({ ctx, input }) => exportHoster(ctx.app, ctx.user, input.ids)),
 });

@@ -3,6 +3,7 @@
 import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
 import type { Db, Tx } from "../../db";
 import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
+import { gatewayNic, guestMtu, resolveContext } from "../../lib/context";
 import {
   type DesiredNetwork,
   type DesiredPort,
@@ -59,8 +60,20 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       .all();
     const networks = new Map<number, DesiredNetwork>();
     const ports: DesiredPort[] = [];
-    for (const { nic, inst, vnet, lease, ar } of rows) {
-      const ctx = { ...vnet.context, ...(ar?.context ?? {}) };
+    // Guest context resolved NIC > address range > VNET; GATEWAY_IFACE decided per instance.
+    const ctxOf = (r: (typeof rows)[number]) => resolveContext(r.vnet.context, r.ar?.context, r.nic.context);
+    const gateways = new Map<number, number | null>();
+    for (const r of rows)
+      if (!gateways.has(r.inst.id))
+        gateways.set(
+          r.inst.id,
+          gatewayNic(
+            rows.filter((x) => x.inst.id === r.inst.id).map((x) => ({ idx: x.nic.idx, context: ctxOf(x) })),
+          ),
+        );
+    for (const row of rows) {
+      const { nic, inst, vnet, lease, ar } = row;
+      const ctx = ctxOf(row);
       const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
       const routed = vnet.driver === "routed";
       if (!networks.has(vnet.id)) {
@@ -100,8 +113,8 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           : {}),
         ...(routed ? { gateway: ROUTED_GATEWAY } : ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
-        defaultRoute: nic.idx === 0,
-        mtu: Math.min(ctx.guestMtu ?? guestMtuOf(vnet), guestMtuOf(vnet)),
+        defaultRoute: gateways.get(inst.id) === nic.idx,
+        mtu: Math.min(guestMtu(vnet, ctx), guestMtuOf(vnet)),
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
         securityGroupIds: sgIds,
       });

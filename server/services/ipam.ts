@@ -69,6 +69,11 @@ function statements(tx: Tx) {
       })
       .returning()
       .prepare(),
+    instanceName: tx
+      .select({ name: instances.name })
+      .from(instances)
+      .where(eq(instances.id, ph("id")))
+      .prepare(),
     history: tx
       .insert(leaseHistory)
       .values({
@@ -79,6 +84,7 @@ function statements(tx: Tx) {
         action: ph("action"),
         nicId: ph("nicId"),
         instanceId: ph("instanceId"),
+        instanceName: ph("instanceName"),
         userId: ph("userId"),
         reason: ph("reason"),
       })
@@ -180,10 +186,15 @@ function insertLease(
     action: state === "used" ? "allocate" : "hold",
     nicId: who.nicId ?? null,
     instanceId: who.instanceId ?? null,
+    instanceName: instanceNameOf(tx, who.instanceId),
     userId: who.userId,
     reason: who.reason ?? null,
   });
   return lease!;
+}
+
+function instanceNameOf(tx: Tx, id: number | null | undefined): string | null {
+  return id ? (stmts(tx).instanceName.get({ id })?.name ?? null) : null;
 }
 
 function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
@@ -204,6 +215,7 @@ function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
       action,
       nicId: l.nicId,
       instanceId: who.instanceId ?? null,
+      instanceName: instanceNameOf(tx, who.instanceId),
       userId: who.userId,
       reason: who.reason ?? null,
     })
@@ -239,6 +251,8 @@ export function allocateLease(
   vnet: Vnet,
   opts: { ip?: string; nicId: number; instanceId: number; userId: string; field?: string },
 ): Lease {
+  if (vnet.lockLevel === "use")
+    throw conflict(`VNET ${vnet.name} is locked; unlock it before attaching NICs`, opts.field);
   purgeExpiredHolds(tx, vnet.id);
   const all = ranges(tx, vnet.id);
   const who = { userId: opts.userId, nicId: opts.nicId, instanceId: opts.instanceId };

@@ -1,14 +1,17 @@
 // Lease views and the hold/release actions of the leases tab, plus the lease history
-// ("who had 10.0.105.12 last Tuesday?").
-import { and, asc, desc, eq, gte, lte, or, type SQL } from "drizzle-orm";
-import { instances, leaseHistory, leases, nics, user, vnets } from "../../db/schema";
+// ("who had 10.0.105.12 last Tuesday?"). The leases tab pages through *every* address of a VNET
+// (free ones included, computed from the ranges), so a /16 is 65k rows the browser never loads at once.
+import { and, asc, count, desc, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
+import { addressRanges, instances, leaseHistory, leases, nics, user, vnets } from "../../db/schema";
+import { type ArSpec, addressAt, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
 import type { Subject } from "../../lib/permissions";
+import type { LEASE_FILTERS } from "../../lib/schemas";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { notFound } from "../errors";
 import { holdSpan, releaseSpan } from "./ipam";
-import { manageableVnet } from "./ranges";
+import { assertUnlocked, manageableVnet } from "./ranges";
 import { mutate } from "./revision";
 
 function visibleVnet(app: App, who: Subject, vnetId: number) {
@@ -21,29 +24,216 @@ function visibleVnet(app: App, who: Subject, vnetId: number) {
   return v;
 }
 
-/** All leases of a VNET (used and held) in address order, compact for a virtualized table. */
-export function listLeases(app: App, who: Subject, vnetId: number) {
-  visibleVnet(app, who, vnetId);
+type Ar = typeof addressRanges.$inferSelect;
+export type LeaseRow = {
+  arId: number;
+  offset: number;
+  ip: string | null;
+  ip6: string | null;
+  ip6Ula: string | null;
+  mac: string;
+  state: "free" | "used" | "hold";
+  reason: string | null;
+  expiresAt: Date | null;
+  since: Date | null;
+  instanceId: number | null;
+  instance: string | null;
+  nicIdx: number | null;
+  by: string | null;
+};
+
+const leaseColumns = {
+  arId: leases.arId,
+  offset: leases.offset,
+  ip: leases.ip,
+  ip6: leases.ip6,
+  ip6Ula: leases.ip6Ula,
+  mac: leases.mac,
+  state: leases.state,
+  reason: leases.reason,
+  expiresAt: leases.expiresAt,
+  since: leases.createdAt,
+  instanceId: instances.id,
+  instance: instances.name,
+  nicIdx: nics.idx,
+  by: user.username,
+};
+
+function leaseQuery(app: App, where: SQL | undefined) {
   return app.db
-    .select({
-      id: leases.id,
-      arId: leases.arId,
-      ip: leases.ip,
-      ip6: leases.ip6,
-      mac: leases.mac,
-      state: leases.state,
-      reason: leases.reason,
-      expiresAt: leases.expiresAt,
-      instanceId: instances.id,
-      instance: instances.name,
-      nicIdx: nics.idx,
-    })
+    .select(leaseColumns)
     .from(leases)
     .leftJoin(nics, eq(nics.id, leases.nicId))
     .leftJoin(instances, eq(instances.id, nics.instanceId))
-    .where(eq(leases.vnetId, vnetId))
-    .orderBy(asc(leases.arId), asc(leases.offset))
+    .leftJoin(user, eq(user.id, leases.createdBy))
+    .where(where);
+}
+
+function freeRow(ar: Ar, offset: number): LeaseRow {
+  const a = addressAt(ar as ArSpec, offset);
+  return {
+    arId: ar.id,
+    offset,
+    ip: a.ip,
+    ip6: a.ip6,
+    ip6Ula: a.ip6Ula,
+    mac: a.mac,
+    state: "free",
+    reason: null,
+    expiresAt: null,
+    since: null,
+    instanceId: null,
+    instance: null,
+    nicIdx: null,
+    by: null,
+  };
+}
+
+/** Where an exact IPv4, static IPv6 or MAC address sits in the ranges, if it does. */
+function locate(ranges: Ar[], q: string): { ar: Ar; offset: number } | null {
+  for (const ar of ranges) {
+    let off: number | null = null;
+    try {
+      if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(q)) {
+        const first = BigInt(`0x${addressAt(ar as ArSpec, 0).mac.replaceAll(":", "")}`);
+        const d = BigInt(`0x${q.replaceAll(":", "")}`) - first;
+        off = d >= 0n && d < BigInt(ar.size) ? Number(d) : null;
+      } else if (q.includes(":")) off = offsetOfIp6(ar as ArSpec, q);
+      else if (/^\d+\.\d+\.\d+\.\d+$/.test(q)) off = offsetOfIp4(ar as ArSpec, q);
+    } catch {
+      off = null;
+    }
+    if (off !== null) return { ar, offset: off };
+  }
+  return null;
+}
+
+/** One window of a VNET's addresses: every address (state "all"), leases in a state, or free ones;
+ * `q` searches addresses, MACs, instance names and hold reasons. */
+export function listLeases(
+  app: App,
+  who: Subject,
+  input: { vnetId: number; state: (typeof LEASE_FILTERS)[number]; q: string; offset: number; limit: number },
+): { total: number; rows: LeaseRow[] } {
+  visibleVnet(app, who, input.vnetId);
+  const { vnetId, state, offset, limit } = input;
+  const q = input.q.trim();
+  const ranges = app.db
+    .select()
+    .from(addressRanges)
+    .where(eq(addressRanges.vnetId, vnetId))
+    .orderBy(asc(addressRanges.id))
     .all();
+  const inVnet = eq(leases.vnetId, vnetId);
+  const order = [asc(leases.arId), asc(leases.offset)];
+
+  if (q) {
+    const pat = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const match = or(
+      sql`${leases.ip} LIKE ${pat} ESCAPE '\\'`,
+      sql`${leases.ip6} LIKE ${pat} ESCAPE '\\'`,
+      sql`${leases.mac} LIKE ${pat} ESCAPE '\\'`,
+      sql`${instances.name} LIKE ${pat} ESCAPE '\\'`,
+      sql`${leases.reason} LIKE ${pat} ESCAPE '\\'`,
+    );
+    const where = and(
+      inVnet,
+      match,
+      state === "used" || state === "hold" ? eq(leases.state, state) : undefined,
+    );
+    const found =
+      state === "free"
+        ? []
+        : leaseQuery(app, where)
+            .orderBy(...order)
+            .all();
+    // An exact address that is free shows up too (so it can be held from its row).
+    const at = state === "all" || state === "free" ? locate(ranges, q.toLowerCase()) : null;
+    const extra =
+      at && !found.some((l) => l.arId === at.ar.id && l.offset === at.offset)
+        ? app.db
+            .select({ id: leases.id })
+            .from(leases)
+            .where(and(eq(leases.arId, at.ar.id), eq(leases.offset, at.offset)))
+            .get()
+          ? []
+          : [freeRow(at.ar, at.offset)]
+        : [];
+    const all = [...found, ...extra].sort((a, b) => a.arId - b.arId || a.offset - b.offset) as LeaseRow[];
+    return { total: all.length, rows: all.slice(offset, offset + limit) };
+  }
+
+  if (state === "used" || state === "hold" || state === "leased") {
+    const where = and(inVnet, state === "leased" ? undefined : eq(leases.state, state));
+    const total = app.db.select({ n: count() }).from(leases).where(where).get()?.n ?? 0;
+    const rows = leaseQuery(app, where)
+      .orderBy(...order)
+      .limit(limit)
+      .offset(offset)
+      .all() as LeaseRow[];
+    return { total, rows };
+  }
+
+  if (state === "all") {
+    const total = ranges.reduce((n, r) => n + r.size, 0);
+    const rows: LeaseRow[] = [];
+    let skip = offset;
+    for (const ar of ranges) {
+      if (rows.length >= limit) break;
+      if (skip >= ar.size) {
+        skip -= ar.size;
+        continue;
+      }
+      const from = skip;
+      const to = Math.min(ar.size, from + (limit - rows.length)) - 1;
+      skip = 0;
+      const taken = new Map(
+        (
+          leaseQuery(app, and(eq(leases.arId, ar.id), gte(leases.offset, from), lte(leases.offset, to)))
+            .orderBy(...order)
+            .all() as LeaseRow[]
+        ).map((l) => [l.offset, l]),
+      );
+      for (let o = from; o <= to; o++) rows.push(taken.get(o) ?? freeRow(ar, o));
+    }
+    return { total, rows };
+  }
+
+  // Free addresses: skip whole ranges by their free count, then walk the gaps of one range.
+  const perRange = new Map(
+    app.db
+      .select({ arId: leases.arId, n: count() })
+      .from(leases)
+      .where(inVnet)
+      .groupBy(leases.arId)
+      .all()
+      .map((r) => [r.arId, r.n]),
+  );
+  const total = ranges.reduce((n, r) => n + r.size - (perRange.get(r.id) ?? 0), 0);
+  const rows: LeaseRow[] = [];
+  let skip = offset;
+  for (const ar of ranges) {
+    if (rows.length >= limit) break;
+    const free = ar.size - (perRange.get(ar.id) ?? 0);
+    if (skip >= free) {
+      skip -= free;
+      continue;
+    }
+    const taken = new Set(
+      app.db
+        .select({ o: leases.offset })
+        .from(leases)
+        .where(eq(leases.arId, ar.id))
+        .all()
+        .map((r) => r.o),
+    );
+    for (let o = 0; o < ar.size && rows.length < limit; o++) {
+      if (taken.has(o)) continue;
+      if (skip > 0) skip--;
+      else rows.push(freeRow(ar, o));
+    }
+  }
+  return { total, rows };
 }
 
 type Span = { vnetId: number; from: string; to?: string };
@@ -57,13 +247,14 @@ export function hold(
 ) {
   return mutate(app, (tx) => {
     const vnet = manageableVnet(tx, who, input.vnetId);
+    assertUnlocked(vnet, "manage");
     const n = holdSpan(tx, vnet, input, { userId: who.id, reason: input.reason, expiresAt: input.expiresAt });
     audit(tx, actor, {
       action: "lease.hold",
       objectType: "vnet",
       objectId: vnet.id,
       objectName: vnet.name,
-      detail: `${input.from}${input.to ? `–${input.to}` : ""} (${n}): ${input.reason}`,
+      detail: `${input.from}${input.to ? `–${input.to}` : ""} (${n}): ${input.reason}${input.expiresAt ? ` until ${input.expiresAt.toISOString()}` : ""}`,
     });
     return { held: n };
   });
@@ -73,6 +264,7 @@ export function hold(
 export function release(app: App, actor: Actor, who: Subject & { id: string }, input: Span) {
   return mutate(app, (tx) => {
     const vnet = manageableVnet(tx, who, input.vnetId);
+    assertUnlocked(vnet, "manage");
     const n = releaseSpan(tx, vnet, input, { userId: who.id });
     audit(tx, actor, {
       action: "lease.release",
@@ -85,7 +277,8 @@ export function release(app: App, actor: Actor, who: Subject & { id: string }, i
   });
 }
 
-/** Lease history of a VNET, newest first, optionally for one address and a time window. */
+/** Lease history of a VNET, newest first, optionally for one address (IPv4, IPv6 or MAC) and a
+ * time window. Instance names are kept by value, so deleted instances still answer. */
 export function history(
   app: App,
   who: Subject,
@@ -97,7 +290,7 @@ export function history(
     where.push(
       or(
         eq(leaseHistory.ip, input.address),
-        eq(leaseHistory.ip6, input.address),
+        eq(leaseHistory.ip6, input.address.toLowerCase()),
         eq(leaseHistory.mac, input.address.toLowerCase()),
       ),
     );
@@ -112,12 +305,11 @@ export function history(
       ip6: leaseHistory.ip6,
       mac: leaseHistory.mac,
       instanceId: leaseHistory.instanceId,
-      instance: instances.name,
+      instance: leaseHistory.instanceName,
       user: user.username,
       reason: leaseHistory.reason,
     })
     .from(leaseHistory)
-    .leftJoin(instances, eq(instances.id, leaseHistory.instanceId))
     .leftJoin(user, eq(user.id, leaseHistory.userId))
     .where(and(...where))
     .orderBy(desc(leaseHistory.id))

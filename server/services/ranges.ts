@@ -6,7 +6,7 @@ import { and, eq, inArray, ne } from "drizzle-orm";
 import type { z } from "zod";
 import type { Tx } from "../../db";
 import { addressRanges, instances, nics, vnetClusters, vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt, networkOf } from "../../lib/domain";
+import { type ContextAttrs, intToIp4, ip4ToInt, networkOf } from "../../lib/domain";
 import { type ArSpec, randomMacBase, rangesClash } from "../../lib/ipam";
 import type { Subject } from "../../lib/permissions";
 import type { arInput } from "../../lib/schemas";
@@ -31,6 +31,15 @@ export function manageableVnet(tx: Tx, who: Subject, vnetId: number) {
   return v;
 }
 
+/** Refuses an operation a VNET's lock forbids (OpenNebula's levels: use locks everything,
+ * manage locks changes and deletion, admin locks deletion only). */
+export function assertUnlocked(v: typeof vnets.$inferSelect, op: "use" | "manage" | "admin") {
+  const l = v.lockLevel;
+  if (!l) return;
+  if (l === "use" || (l === "manage" && op !== "use") || (l === "admin" && op === "admin"))
+    throw conflict(`VNET ${v.name} is locked (${l} level); unlock it first`);
+}
+
 /** Nodes with instances that have a NIC on the VNET: they must get the new state. */
 export function nodesUsing(tx: Tx, vnetId: number): number[] {
   return tx
@@ -48,7 +57,7 @@ const label = (ar: ArSpec & { id?: number }) => {
 };
 
 /** IPv4 ranges of other VNETs in a shared cluster that overlap `spec`: warnings, not errors. */
-function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[] {
+export function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[] {
   if (!spec.ip) return [];
   const clusterIds = tx
     .select({ c: vnetClusters.clusterId })
@@ -81,7 +90,15 @@ function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfI
     if (clash)
       throw conflict(
         `This range shares ${clash} with ${label(other as ArSpec & { id: number })} of VNET ${vnet.name}; pick another first address or size`,
-        selfId ? "size" : "range.ip",
+        selfId
+          ? "size"
+          : clash === "MAC addresses"
+            ? spec.ip
+              ? "range.ip"
+              : "range.mac"
+            : clash === "IPv6 addresses"
+              ? "range.ip6"
+              : "range.ip",
       );
   }
   const subnet = vnet.context.subnet;
@@ -104,6 +121,7 @@ function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfI
 export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, input: ArIn) {
   return mutate(app, (tx, touch) => {
     const vnet = manageableVnet(tx, who, vnetId);
+    assertUnlocked(vnet, "manage");
     const needsMac = !("ip" in input && input.ip) && !input.mac;
     const spec: ArSpec = {
       ...input,
@@ -143,7 +161,9 @@ export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, i
 function rangeOf(tx: Tx, who: Subject, id: number): { ar: Ar; vnet: typeof vnets.$inferSelect } {
   const ar = tx.select().from(addressRanges).where(eq(addressRanges.id, id)).get();
   if (!ar) throw notFound(`Address range ${id}`);
-  return { ar, vnet: manageableVnet(tx, who, ar.vnetId) };
+  const vnet = manageableVnet(tx, who, ar.vnetId);
+  assertUnlocked(vnet, "manage");
+  return { ar, vnet };
 }
 
 /** Grows or shrinks a range; shrinking below a lease is refused naming the leases. */
@@ -194,5 +214,23 @@ export function removeRange(app: App, actor: Actor, who: Subject, id: number) {
       detail: label(ar as ArSpec & { id: number }),
     });
     return { id };
+  });
+}
+
+/** Replaces a range's context overrides (gateway, DNS, ...: what differs from the VNET's). */
+export function setRangeContext(app: App, actor: Actor, who: Subject, id: number, context: ContextAttrs) {
+  return mutate(app, (tx, touch) => {
+    const { vnet } = rangeOf(tx, who, id);
+    const clean = Object.fromEntries(Object.entries(context).filter(([, v]) => v !== undefined));
+    tx.update(addressRanges).set({ context: clean }).where(eq(addressRanges.id, id)).run();
+    touch(nodesUsing(tx, vnet.id));
+    audit(tx, actor, {
+      action: "range.context",
+      objectType: "vnet",
+      objectId: vnet.id,
+      objectName: vnet.name,
+      detail: `range ${id}: ${JSON.stringify(clean)}`,
+    });
+    return { id, context: clean };
   });
 }

@@ -9,8 +9,9 @@ import { useMe } from "@/components/session";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
-import { Input } from "@/components/ui/field";
+import { Input, Select } from "@/components/ui/field";
 import { Badge, EmptyState, PageHeader, Panel, UsageBar } from "@/components/ui/misc";
+import { HosterExportButton, HosterImportDialog, PoolsDialog } from "@/components/vnets/hoster-dialogs";
 import { VnetCreateDialog } from "@/components/vnets/vnet-create-dialog";
 import type { AppRouter } from "@/server/routers/root";
 
@@ -30,9 +31,25 @@ const COLUMNS: Column<Vnet>[] = [
     ),
   },
   {
+    key: "driver",
+    header: "Driver",
+    cell: (v) => (
+      <span className="whitespace-nowrap">
+        {v.driver}
+        {v.vlanId !== null && <span className="text-slate-500"> {v.vlanId}</span>}
+        {v.vni !== null && <span className="text-slate-500"> {v.vni}</span>}
+      </span>
+    ),
+  },
+  {
     key: "type",
     header: "Type",
-    cell: (v) => <Badge tone={v.networkType === "external" ? "blue" : "gray"}>{v.networkType}</Badge>,
+    cell: (v) => (
+      <div className="flex flex-col items-start gap-1">
+        <Badge tone={v.networkType === "external" ? "blue" : "gray"}>{v.networkType}</Badge>
+        {v.lockLevel && <Badge tone="amber">locked</Badge>}
+      </div>
+    ),
   },
   { key: "bridge", header: "Bridge", cell: (v) => <code className="font-mono text-[13px]">{v.bridge}</code> },
   {
@@ -47,11 +64,18 @@ const COLUMNS: Column<Vnet>[] = [
   },
   { key: "usage", header: "Usage", cell: (v) => <UsageBar used={v.used} size={v.size} /> },
   {
-    key: "created",
-    header: "Created",
-    cell: (v) => <span className="whitespace-nowrap">{formatDate(v.createdAt)}</span>,
+    key: "owner",
+    header: "Owner",
+    cell: (v) => (
+      <div className="text-sm">
+        {v.owner ?? "—"}
+        <div className="text-xs whitespace-nowrap text-slate-500">{formatDate(v.createdAt)}</div>
+      </div>
+    ),
   },
 ];
+
+const ANY = "";
 
 export default function VnetsPage() {
   const trpc = useTRPC();
@@ -60,17 +84,40 @@ export default function VnetsPage() {
   const isAdmin = me.role === "admin";
   const vnets = useQuery(trpc.vnet.list.queryOptions());
   const [search, setSearch] = useState("");
+  const [cluster, setCluster] = useState(ANY);
+  const [driver, setDriver] = useState(ANY);
+  const [owner, setOwner] = useState(ANY);
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const [pools, setPools] = useState(false);
+
+  const choices = useMemo(() => {
+    const d = vnets.data ?? [];
+    const uniq = <T,>(xs: T[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
+    return {
+      clusters: uniq(d.flatMap((v) => v.clusters)).sort((a, b) => a.id - b.id),
+      drivers: uniq(d.map((v) => v.driver)).sort(),
+      owners: uniq(d.map((v) => v.owner ?? ""))
+        .filter(Boolean)
+        .sort(),
+    };
+  }, [vnets.data]);
 
   const rows = useMemo(() => {
     const q = search.trim().toLowerCase();
-    if (!vnets.data || !q) return vnets.data;
-    return vnets.data.filter((v) =>
-      [v.name, v.description, v.bridge, v.context.subnet ?? "", v.context.gateway ?? ""].some((s) =>
-        s.toLowerCase().includes(q),
-      ),
+    if (!vnets.data) return vnets.data;
+    return vnets.data.filter(
+      (v) =>
+        (!q ||
+          [v.name, v.description, v.bridge, v.context.subnet ?? "", v.context.gateway ?? ""].some((s) =>
+            s.toLowerCase().includes(q),
+          )) &&
+        (cluster === ANY || v.clusters.some((c) => String(c.id) === cluster)) &&
+        (driver === ANY || v.driver === driver) &&
+        (owner === ANY || v.owner === owner),
     );
-  }, [vnets.data, search]);
+  }, [vnets.data, search, cluster, driver, owner]);
+  const filtered = search.trim() !== "" || cluster !== ANY || driver !== ANY || owner !== ANY;
 
   const newButton = isAdmin && (
     <Button variant="primary" onClick={() => setCreating(true)}>
@@ -78,26 +125,88 @@ export default function VnetsPage() {
     </Button>
   );
   const hasAny = (vnets.data?.length ?? 0) > 0;
+  const actions = (
+    <>
+      {isAdmin && <Button onClick={() => setPools(true)}>ID pools</Button>}
+      {hasAny && <HosterExportButton />}
+      {isAdmin && <Button onClick={() => setImporting(true)}>Import network_config.json</Button>}
+      {newButton}
+    </>
+  );
 
   return (
     <>
       <PageHeader
         title="Virtual networks"
         description="Bridged networks and their address ranges, available to instances in their clusters."
-        actions={newButton}
+        actions={actions}
       />
       <Panel>
         {hasAny && (
           <div className="flex items-center justify-between gap-3 border-b border-slate-200 px-4 py-3">
-            <Input
-              type="search"
-              aria-label="Search VNETs"
-              placeholder="Search by name, bridge or subnet"
-              value={search}
-              onChange={(e) => setSearch(e.target.value)}
-              className="max-w-xs"
-            />
-            <span className="text-sm text-slate-500">
+            <div className="flex flex-1 flex-wrap items-center gap-3">
+              <Input
+                type="search"
+                aria-label="Search VNETs"
+                placeholder="Search by name, bridge or subnet"
+                value={search}
+                onChange={(e) => setSearch(e.target.value)}
+                className="max-w-xs"
+              />
+              <Select
+                aria-label="Cluster"
+                value={cluster}
+                onChange={(e) => setCluster(e.target.value)}
+                className="w-44!"
+              >
+                <option value={ANY}>All clusters</option>
+                {choices.clusters.map((c) => (
+                  <option key={c.id} value={String(c.id)}>
+                    {c.id}: {c.name}
+                  </option>
+                ))}
+              </Select>
+              <Select
+                aria-label="Driver"
+                value={driver}
+                onChange={(e) => setDriver(e.target.value)}
+                className="w-40!"
+              >
+                <option value={ANY}>All drivers</option>
+                {choices.drivers.map((d) => (
+                  <option key={d} value={d}>
+                    {d}
+                  </option>
+                ))}
+              </Select>
+              <Select
+                aria-label="Owner"
+                value={owner}
+                onChange={(e) => setOwner(e.target.value)}
+                className="w-40!"
+              >
+                <option value={ANY}>All owners</option>
+                {choices.owners.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </Select>
+              {filtered && (
+                <Button
+                  variant="ghost"
+                  onClick={() => {
+                    setSearch("");
+                    setCluster(ANY);
+                    setDriver(ANY);
+                    setOwner(ANY);
+                  }}
+                >
+                  Clear filters
+                </Button>
+              )}
+            </div>
+            <span className="text-sm whitespace-nowrap text-slate-500">
               {rows?.length ?? 0} of {vnets.data?.length ?? 0}
             </span>
           </div>
@@ -120,7 +229,9 @@ export default function VnetsPage() {
             empty={
               hasAny ? (
                 <EmptyState title="No VNETs match your search">
-                  Nothing matches “{search}”. Try a name, bridge or subnet.
+                  {search.trim()
+                    ? `Nothing matches “${search}” with these filters. Try a name, bridge or subnet.`
+                    : "No VNET matches these filters."}
                 </EmptyState>
               ) : (
                 <EmptyState title="No virtual networks yet" action={newButton}>
@@ -134,6 +245,8 @@ export default function VnetsPage() {
         )}
       </Panel>
       {isAdmin && <VnetCreateDialog open={creating} onClose={() => setCreating(false)} />}
+      {importing && <HosterImportDialog onClose={() => setImporting(false)} />}
+      {pools && <PoolsDialog onClose={() => setPools(false)} />}
     </>
   );
 }

@@ -1,22 +1,52 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useParams, useRouter } from "next/navigation";
-import { useState } from "react";
+import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
+import { Suspense, useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
-import { LeasesTable, RangesTable, VnetInfo } from "@/components/vnets/vnet-detail";
+import { ClustersTab, ConfigTab } from "@/components/vnets/config-tab";
+import { ContextTab } from "@/components/vnets/context-tab";
+import { LeasesTab } from "@/components/vnets/leases-tab";
+import { QosTab } from "@/components/vnets/qos-tab";
+import { RangesTab } from "@/components/vnets/ranges-tab";
+import { TabPanel, Tabs } from "@/components/vnets/tabs";
+import { Overview, SecurityGroupsTab } from "@/components/vnets/vnet-detail";
 
-export default function VnetPage() {
+const TABS = [
+  { id: "info", label: "Overview" },
+  { id: "config", label: "Configuration" },
+  { id: "ranges", label: "Address ranges" },
+  { id: "leases", label: "Leases" },
+  { id: "qos", label: "QoS" },
+  { id: "context", label: "Context" },
+  { id: "sg", label: "Security groups" },
+  { id: "clusters", label: "Clusters" },
+];
+
+export default function VnetPageRoute() {
+  return (
+    <Suspense fallback={<Skeleton className="h-8 w-48" />}>
+      <VnetPage />
+    </Suspense>
+  );
+}
+
+function VnetPage() {
   const params = useParams<{ id: string }>();
   const id = Number(params.id);
   const valid = Number.isInteger(id) && id >= 0;
   const trpc = useTRPC();
   const router = useRouter();
+  const pathname = usePathname();
+  const search = useSearchParams();
+  const tab = TABS.some((t) => t.id === search.get("tab")) ? search.get("tab")! : "info";
+  const setTab = (t: string) =>
+    router.replace(t === "info" ? pathname : `${pathname}?tab=${t}`, { scroll: false });
   const queryClient = useQueryClient();
   const me = useMe();
   const vnet = useQuery({ ...trpc.vnet.get.queryOptions({ id }), enabled: valid });
@@ -83,7 +113,9 @@ export default function VnetPage() {
       <PageHeader
         back={back}
         title={v ? v.name : <Skeleton className="h-8 w-48" />}
-        description={v?.description || (v ? `Bridge ${v.bridge} · ${v.networkType} network` : undefined)}
+        description={
+          v?.description || (v ? `Bridge ${v.bridge} · ${v.driver} · ${v.networkType} network` : undefined)
+        }
         actions={
           v &&
           me.role === "admin" && (
@@ -94,11 +126,19 @@ export default function VnetPage() {
         }
       />
       {v ? (
-        <div className="flex flex-col gap-6">
-          <VnetInfo vnet={v} />
-          <RangesTable vnet={v} />
-          <LeasesTable vnet={v} />
-        </div>
+        <>
+          <Tabs tabs={TABS} active={tab} onChange={setTab} label={`Parts of VNET ${v.name}`} />
+          <TabPanel id={tab}>
+            {tab === "info" && <Overview vnet={v} onAll={() => setTab("leases")} />}
+            {tab === "config" && <ConfigTab key={v.updatedAt.valueOf()} vnet={v} />}
+            {tab === "ranges" && <RangesTab vnet={v} />}
+            {tab === "leases" && <LeasesTab vnet={v} />}
+            {tab === "qos" && <QosTab key={JSON.stringify(v.qos)} vnet={v} />}
+            {tab === "context" && <ContextTab key={JSON.stringify(v.context)} vnet={v} />}
+            {tab === "sg" && <SecurityGroupsTab vnet={v} />}
+            {tab === "clusters" && <ClustersTab key={v.clusters.map((c) => c.id).join()} vnet={v} />}
+          </TabPanel>
+        </>
       ) : (
         <Panel className="p-6">
           <div className="grid grid-cols-4 gap-6">
