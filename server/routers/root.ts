@@ -3,10 +3,13 @@
 import { createCallerFactory, router } from "../trpc";
 import { agentRouter } from "./agent";
 import { auditRouter } from "./audit";
+import { groupRouter } from "./group";
 import { instanceRouter } from "./instance";
 import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
+import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
+import { templateRouter } from "./template";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
@@ -19,6 +22,9 @@ export const appRouter = router({
   node: nodeRouter,
   agent: agentRouter,
   audit: auditRouter,
+  template: templateRouter,
+  group: groupRouter,
+  quota: quotaRouter,
 });
 
 export type AppRouter = typeof appRouter;

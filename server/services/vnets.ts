@@ -19,6 +19,7 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
+import { beforeVnetRemove } from "./reservations";
 import { mutate } from "./revision";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
@@ -183,6 +184,7 @@ export function removeVnet(app: App, actor: Actor, who: Subject, id: number) {
       .where(and(eq(vnets.id, id), permitted(vnets, who, "manage")))
       .get();
     if (!vnet) throw notFound(`VNET ${id}`);
+    beforeVnetRemove(tx, vnet, who.id);
     const users = tx
       .selectDistinct({ name: instances.name })
       .from(nics)
