@@ -2,7 +2,7 @@
 // the checked fetch, chown, chgrp, chmod, lock/unlock and rename. Each runs in one transaction
 // with its audit entry; the permission check is in the query (an object the caller may not even
 // USE is NOT_FOUND), a missing higher level is FORBIDDEN naming it, and a lock names its level.
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, or } from "drizzle-orm";
 import type { Db, Tx } from "../../db";
 import { groups, securityGroups, user, vnets, vnetTemplates } from "../../db/schema";
 import { can, type Level, lockBlocks, permsToOctal, type Subject } from "../../lib/permissions";
@@ -61,7 +61,8 @@ export function ownedFor(
   const row = tx
     .select()
     .from(table)
-    .where(and(eq(table.id, id), permitted(table, who, "use")))
+    // Visible with USE or with the level itself (the bits are independent, e.g. 200).
+    .where(and(eq(table.id, id), or(permitted(table, who, "use"), permitted(table, who, level))))
     .get() as (Row & Record<string, unknown>) | undefined;
   if (!row) throw notFound(`${label} ${id}`);
   if (!can(who, row, level))
