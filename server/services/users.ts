@@ -64,14 +64,19 @@ export function listUsers(app: App) {
     .from(userGroups)
     .innerJoin(groups, eq(groups.id, userGroups.groupId))
     .all();
-  return rows.map((u) => ({
-    id: u.id,
-    username: u.username,
-    name: u.name,
-    role: u.role,
-    createdAt: u.createdAt,
-    groups: memberships.filter((m) => m.userId === u.id),
-  }));
+  const limits = app.db.select().from(quotas).where(eq(quotas.subjectType, "user")).all();
+  return rows.map((u) => {
+    const q = limits.find((l) => l.subjectId === u.id);
+    return {
+      id: u.id,
+      username: u.username,
+      name: u.name,
+      role: u.role,
+      createdAt: u.createdAt,
+      groups: memberships.filter((m) => m.userId === u.id),
+      quota: { maxVnets: q?.maxVnets ?? null, maxLeases: q?.maxLeases ?? null },
+    };
+  });
 }
 
 /** On a fresh database, creates the first admin and returns how to log in (never a fixed password). */
@@ -226,12 +231,21 @@ export function listGroups(app: App) {
     .where(ne(userGroups.userId, "system"))
     .groupBy(userGroups.groupId)
     .all();
+  const limits = app.db.select().from(quotas).where(eq(quotas.subjectType, "group")).all();
   return app.db
     .select()
     .from(groups)
     .orderBy(groups.id)
     .all()
-    .map((g) => ({ ...g, builtIn: g.id <= 1, members: members.find((m) => m.groupId === g.id)?.n ?? 0 }));
+    .map((g) => {
+      const q = limits.find((l) => l.subjectId === String(g.id));
+      return {
+        ...g,
+        builtIn: g.id <= 1,
+        members: members.find((m) => m.groupId === g.id)?.n ?? 0,
+        quota: { maxVnets: q?.maxVnets ?? null, maxLeases: q?.maxLeases ?? null },
+      };
+    });
 }
 
 /** Creates a group. */

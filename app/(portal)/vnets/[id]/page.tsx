@@ -5,6 +5,7 @@ import { useParams, useRouter } from "next/navigation";
 import { useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
+import { PermissionsPanel } from "@/components/tenancy/permissions-panel";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -98,6 +99,7 @@ export default function VnetPage() {
           <VnetInfo vnet={v} />
           <RangesTable vnet={v} />
           <LeasesTable vnet={v} />
+          <PermissionsPanel kind="vnet" id={v.id} />
         </div>
       ) : (
         <Panel className="p-6">
