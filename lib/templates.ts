@@ -64,11 +64,19 @@ export const templateAttrsSchema = z
   })
   .superRefine((a, ctx) => {
     if (a.driver === "vlan" && !a.vlanPool)
-      ctx.addIssue({ code: "custom", path: ["vlanPool"], message: "A vlan template needs a VLAN ID pool" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["vlanPool", "from"],
+        message: "A vlan template needs a VLAN ID pool",
+      });
     if (a.driver === "vlan" && !a.phydev)
       ctx.addIssue({ code: "custom", path: ["phydev"], message: "A vlan template needs a physical device" });
     if (a.driver === "vxlan" && !a.vniPool)
-      ctx.addIssue({ code: "custom", path: ["vniPool"], message: "A vxlan template needs a VNI pool" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["vniPool", "from"],
+        message: "A vxlan template needs a VNI pool",
+      });
     if (a.gateway && !inSubnet(a.subnet, a.gateway))
       ctx.addIssue({ code: "custom", path: ["gateway"], message: `Gateway must be inside ${a.subnet}` });
     if (a.defaultSize > a.maxSize)

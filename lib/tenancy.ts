@@ -96,7 +96,10 @@ export const selectionSchema = z.object({
   templateId: z
     .union([z.literal("").transform(() => undefined), z.coerce.number().int().nonnegative()])
     .optional(),
-  minFree: z.coerce.number().int().min(1, "At least 1").max(65536).default(1),
+  minFree: z.preprocess(
+    (v) => (v === "" || v === null ? undefined : v),
+    z.coerce.number().int("A whole number").min(1, "At least 1").max(65536).default(1),
+  ),
   ownedOnly: z.boolean().default(false),
   rank: z.enum(RANKS).default("most_free"),
 });

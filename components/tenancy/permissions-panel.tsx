@@ -246,7 +246,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
           <div className="mt-2 flex items-center gap-2">
             <Input
               aria-label="Permissions (octal)"
-              className="w-20 font-mono"
+              className="w-20! font-mono"
               value={octal}
               maxLength={3}
               aria-invalid={!octalOk || undefined}

@@ -44,7 +44,10 @@ export function TemplateInfo({ attrs: a, vnetCount }: { attrs: TemplateAttrs; vn
         .map((q) => `${q.name} (${rate(q.qos.inboundAvgBps)} / ${rate(q.qos.outboundAvgBps)})`)
         .join(", ") || "—",
     ],
-    ["Security groups", a.securityGroupIds.join(", ") || "none"],
+    [
+      "Security groups",
+      a.securityGroupIds.map((id) => (id === 0 ? "default (#0)" : `#${id}`)).join(", ") || "none",
+    ],
     ["Networks made from it", vnetCount],
   ];
   return (

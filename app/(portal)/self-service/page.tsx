@@ -25,7 +25,8 @@ export default function SelfServicePage() {
   const trpc = useTRPC();
   const me = useMe();
   const templates = useQuery(trpc.template.list.queryOptions());
-  const mine = useQuery(trpc.vnet.mine.queryOptions());
+  // Instances created elsewhere change leases and usage: always refetch when the page opens.
+  const mine = useQuery({ ...trpc.vnet.mine.queryOptions(), staleTime: 0 });
   const all = useQuery(trpc.vnet.list.queryOptions());
   const [instantiating, setInstantiating] = useState<Template | null>(null);
   const [reserving, setReserving] = useState<Shared | null>(null);
@@ -111,15 +112,16 @@ export default function SelfServicePage() {
 
 function QuotaSummary() {
   const trpc = useTRPC();
-  const q = useQuery(trpc.quota.mine.queryOptions());
+  const q = useQuery({ ...trpc.quota.mine.queryOptions(), staleTime: 0 });
   if (!q.data) return null;
   const u = q.data.user;
-  const of = (used: number, max: number | null, what: string) =>
-    max === null ? `${used} ${what}` : `${used} of ${max} ${what}`;
+  const of = (used: number, max: number | null, one: string, many: string) =>
+    max === null ? `${used} ${used === 1 ? one : many}` : `${used} of ${max} ${max === 1 ? one : many}`;
   return (
     <div className="text-right text-sm text-slate-600" data-testid="quota">
       <div>
-        {of(u.usage.vnets, u.maxVnets, "networks")} · {of(u.usage.leases, u.maxLeases, "addresses")}
+        {of(u.usage.vnets, u.maxVnets, "network", "networks")} ·{" "}
+        {of(u.usage.leases, u.maxLeases, "address", "addresses")}
       </div>
       <div className="text-xs text-slate-500">
         {u.maxVnets === null && u.maxLeases === null ? "No personal quota" : "Your quota"}
@@ -165,10 +167,13 @@ function mineColumns(onDelete: (v: Mine) => void): Column<Mine>[] {
       header: "Name",
       cell: (v) => (
         <div>
-          <Link href={`/vnets/${v.id}`} className="font-medium text-sky-800 hover:underline">
+          <Link
+            href={`/vnets/${v.id}`}
+            className="font-medium whitespace-nowrap text-sky-800 hover:underline"
+          >
             {v.name}
           </Link>
-          <div className="text-xs text-slate-500">
+          <div className="text-xs whitespace-nowrap text-slate-500">
             {v.parent ? `reserved from ${v.parent}` : v.template ? `from ${v.template}` : "made by an admin"}
           </div>
         </div>

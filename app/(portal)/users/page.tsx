@@ -39,7 +39,7 @@ const COLUMNS: Column<User>[] = [
   },
   {
     key: "quota",
-    header: "Quota",
+    header: "Quota (nets / addrs)",
     cell: (u) => (
       <span className="text-sm whitespace-nowrap" title="Networks / addresses">
         {limit(u.quota.maxVnets)} / {limit(u.quota.maxLeases)}
