@@ -255,3 +255,24 @@ describe("tenancy", () => {
     ).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("restricted VNET attributes", () => {
+  it("vnetForUpdate lets an owner with MANAGE change plain attributes but needs ADMIN for driver, device, VLAN/VNI and bridge", async () => {
+    const { vnetForUpdate } = await import("../services/ownership");
+    const app = testApp();
+    const { id: ownerId } = fixtureUser(app, "olga", "user", [1]);
+    const olga = { id: ownerId, role: "user" as const, groupIds: [1] };
+    const admin = fixtureUser(app, "root", "admin", [0]).caller;
+    const v = await admin.vnet.create({ name: "r", subnet: "10.3.0.0/24", firstIp: "10.3.0.10", size: 4 });
+    await admin.vnet.chown({ id: v.id, userId: ownerId });
+    expect(vnetForUpdate(app.db, olga, v.id, { mtu: 1400, driver: "bridge" }).id).toBe(v.id);
+    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow(
+      "You need ADMIN permission on VNET r to change vni",
+    );
+    await admin.vnet.chmod({ id: v.id, perms: "700" });
+    expect(vnetForUpdate(app.db, olga, v.id, { vni: 42, bridge: "br-x" }).id).toBe(v.id);
+    await admin.vnet.lock({ id: v.id, level: "admin" });
+    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow("locked at level ADMIN");
+    expect(vnetForUpdate(app.db, olga, v.id, { mtu: 1400 }).id).toBe(v.id);
+  });
+});
