@@ -360,6 +360,20 @@ export const vnetSecurityGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
 );
 
+/** A security group attached to one NIC only (besides those of its VNET). */
+export const nicSecurityGroups = sqliteTable(
+  "nic_security_groups",
+  {
+    nicId: integer("nic_id")
+      .notNull()
+      .references(() => nics.id, { onDelete: "cascade" }),
+    sgId: integer("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.nicId, t.sgId] }), index("nic_sg_sg_idx").on(t.sgId)],
+);
+
 // ---------------------------------------------------------------------------
 // 6. VNET templates (self-service)
 // ---------------------------------------------------------------------------

@@ -1,7 +1,14 @@
 // The portal as an admin uses it: sign in, VNETs (empty, created, refused input), a VNET's page,
-// node enrollment with a join token, instances, users and the audit log. One fresh database per
-// run; the tests build on each other, so they run in order.
+// node enrollment with a join token and a real agent applying to a node namespace, instances whose
+// guests ping each other, users and the audit log. One fresh database per run; the tests build on
+// each other, so they run in order.
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
+import { deleteNamespaces, nsPrefix, pings, requireKernel } from "../tests/kernel";
+import { E2E_PORT } from "./env";
 import { ADMIN, ADMIN_STATE, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
@@ -47,6 +54,28 @@ test("sign-in: a wrong password shows an error, the right one lands on the empty
 
 test.describe("signed in as admin", () => {
   test.use({ storageState: ADMIN_STATE });
+
+  // The node's dataplane lives in a namespace of this run (bht<pid>…), removed afterwards.
+  const kernel = requireKernel("portal e2e (agent and guest pings)");
+  const NODE_NS = `${nsPrefix("e")}n1`;
+  const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-e2e-agent-"));
+  let agent: ChildProcess | undefined;
+  let agentLog = "";
+  const guestNs = () =>
+    fs
+      .readdirSync("/run/netns")
+      .filter((n) => n.startsWith(`${NODE_NS}-i`))
+      .sort((a, b) => Number(a.split("-i").at(-1)) - Number(b.split("-i").at(-1)));
+
+  test.afterAll(async () => {
+    if (agent && agent.exitCode === null) {
+      const exited = new Promise((r) => agent?.once("exit", r));
+      agent.kill("SIGTERM");
+      await exited;
+    }
+    if (kernel) deleteNamespaces(NODE_NS);
+    fs.rmSync(agentDir, { recursive: true, force: true });
+  });
 
   test("the VNET form refuses a range outside the subnet at the Size field and creates nothing", async ({
     page,
@@ -155,8 +184,9 @@ test.describe("signed in as admin", () => {
     const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
     expect(token).toMatch(/^\S{32,}$/);
     await expect(done.getByTestId("agent-command")).toHaveText(
-      `npm run agent -- --server http://localhost:3199 --token ${token} --netns node1`,
+      `npm run agent -- --server http://localhost:${E2E_PORT} --token ${token}`,
     );
+    await expect(done.getByTestId("agent-lab-flag")).toHaveText("--netns bh-node1");
     await expect(done.getByTestId("join-token-expiry")).toBeVisible();
     await expect(done.getByRole("button", { name: "Copy join token" })).toBeVisible();
     await shot(page, "nodes-enroll-token");
@@ -167,6 +197,37 @@ test.describe("signed in as admin", () => {
     await expect(row).toContainText("token expires in");
     // Shown once: the token is nowhere on the page any more.
     await expect(page.getByText(token)).toHaveCount(0);
+
+    // The agent the admin would start on the node, here for a namespace standing in for it.
+    test.skip(!kernel, "needs root and network namespaces (printed above)");
+    agent = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "agent/main.ts",
+        "--server",
+        `http://localhost:${E2E_PORT}`,
+        "--token",
+        token,
+        "--netns",
+        NODE_NS,
+        "--state",
+        path.join(agentDir, "agent.json"),
+        "--interval",
+        "2",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    agent.stdout?.on("data", (d) => {
+      agentLog += d;
+    });
+    agent.stderr?.on("data", (d) => {
+      agentLog += d;
+    });
+    await expect(row.getByTestId("node-state"), agentLog).toHaveText("connected", { timeout: 20_000 });
+    await expect(row.getByTestId("node-sync")).toHaveText("in sync");
+    await expect(row.getByTestId("node-last-seen")).toHaveText(/just now|s ago/);
     await shot(page, "nodes");
   });
 
@@ -177,7 +238,7 @@ test.describe("signed in as admin", () => {
     await page.getByRole("button", { name: "New instance" }).first().click();
     const d = dialog(page, "New instance");
     await d.getByLabel("Name", { exact: true }).fill("web1");
-    await d.getByLabel("Node").selectOption({ label: "node1 (default, pending)" });
+    await d.getByLabel("Node").selectOption({ label: "node1 (default, connected)" });
     await d.getByLabel("VNET of eth0").selectOption({ index: 1 });
     await d.getByRole("button", { name: "+ Add NIC" }).click();
     await d.getByLabel("VNET of eth1").selectOption({ index: 1 });
@@ -206,6 +267,38 @@ test.describe("signed in as admin", () => {
     await confirm.getByRole("button", { name: "Delete VNET" }).click();
     await expect(page.getByText(/in use by instance web1/)).toBeVisible();
     await expect(page).toHaveURL(/\/vnets\/\d+$/);
+  });
+
+  test("the node applies both instances: its revision is in sync and the guests ping each other", async ({
+    page,
+  }) => {
+    test.skip(!kernel, "needs root and network namespaces (printed above)");
+    await page.goto("/instances");
+    await page.getByRole("button", { name: "New instance" }).first().click();
+    const d = dialog(page, "New instance");
+    await d.getByLabel("Name", { exact: true }).fill("web2");
+    await d.getByLabel("Node").selectOption({ label: "node1 (default, connected)" });
+    await d.getByLabel("VNET of eth0").selectOption({ index: 1 });
+    await d.getByRole("button", { name: "Create instance" }).click();
+    await expect(d).toBeHidden();
+    await expect(page.getByRole("row", { name: /web2/ }).getByTestId("instance-nic")).toHaveText([
+      "eth0 10.0.0.11 (private-a) 02:00:0a:00:00:0b",
+    ]);
+
+    await page.getByRole("link", { name: "Nodes" }).click();
+    const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /node1/ });
+    await expect(row.getByTestId("node-sync"), agentLog).toHaveText("in sync", { timeout: 20_000 });
+    const desired = await row.getByTestId("node-desired-revision").textContent();
+    expect(Number(desired)).toBeGreaterThan(0);
+    await expect(row.getByTestId("node-applied-revision")).toHaveText(desired ?? "");
+    await shot(page, "nodes-in-sync");
+
+    // The guests are real: one namespace per instance, in creation order (web1, web2).
+    const [web1, web2] = guestNs();
+    expect([web1, web2].every(Boolean), `guest namespaces of ${NODE_NS}: ${guestNs()}`).toBe(true);
+    expect(pings(web2!, "10.0.0.10")).toBe(true);
+    expect(pings(web2!, "10.0.0.50")).toBe(true);
+    expect(pings(web1!, "10.0.0.11")).toBe(true);
   });
 
   test("users and the audit log: create a user, filter the log, and a plain user sees no admin pages", async ({

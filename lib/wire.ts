@@ -28,6 +28,40 @@ export const desiredNetworkSchema = z
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;
 
+/** One match of a compiled security-group rule (lib/sg.ts); every present field must hold.
+ * Address spans are "a" or "a-b" (the remote end: source INBOUND, destination OUTBOUND); port
+ * spans "22" or "80-90" (the new connection's destination port). */
+export const wireSgMatchSchema = z
+  .object({
+    family: z.enum(["ip", "ip6"]).optional(),
+    l4: z.array(z.enum(["tcp", "udp", "icmp", "icmpv6", "esp", "ah"])).optional(),
+    addrs: z.array(z.string().regex(/^[0-9a-fA-F:.]+(-[0-9a-fA-F:.]+)?$/)).optional(),
+    ports: z.array(z.string().regex(/^\d{1,5}(-\d{1,5})?$/)).optional(),
+    icmpType: z.number().int().min(0).max(255).optional(),
+  })
+  .strict();
+export type WireSgMatch = z.infer<typeof wireSgMatchSchema>;
+
+/** A security group as the node enforces it: its rules compiled once, shared by every port. */
+export const wireSgSchema = z
+  .object({
+    sgId: z.number().int().nonnegative(),
+    revision: z.number().int().nonnegative(),
+    rules: z.array(
+      z
+        .object({
+          ruleId: z.number().int().positive(),
+          direction: z.enum(["INBOUND", "OUTBOUND"]),
+          /** Named counter of the rule (hits and bytes are read back from it). */
+          counter: z.string().regex(/^sg\d+_r\d+$/),
+          matches: z.array(wireSgMatchSchema),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type WireSg = z.infer<typeof wireSgSchema>;
+
 /** One guest NIC: a container-style port (a namespace per instance, a veth into the bridge). */
 export const desiredPortSchema = z
   .object({
@@ -45,6 +79,9 @@ export const desiredPortSchema = z
     defaultRoute: z.boolean(),
     mtu,
     qos: qosSchema.optional(),
+    /** Security groups in force on the port (its VNET's and its own). Absent, or containing the
+     * default group 0 (allow all both ways): no filtering beyond anti-spoofing. */
+    securityGroups: z.array(z.number().int().nonnegative()).optional(),
   })
   .strict();
 export type DesiredPort = z.infer<typeof desiredPortSchema>;
@@ -58,6 +95,8 @@ export const desiredStateSchema = z
     revision: z.number().int().nonnegative(),
     networks: z.array(desiredNetworkSchema),
     ports: z.array(desiredPortSchema),
+    /** Every group a port of this node uses (except the default group), each once. */
+    securityGroups: z.array(wireSgSchema).optional(),
   })
   .strict();
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -4,7 +4,7 @@
 set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
-  [iperf3]=iperf3 [dnsmasq]=dnsmasq-base [conntrack]=conntrack [dig]=dnsutils [udhcpc]=udhcpc
+  [iperf3]=iperf3 [iptables-restore]=iptables [dnsmasq]=dnsmasq-base [conntrack]=conntrack [dig]=dnsutils [udhcpc]=udhcpc
 )
 missing=()
 for cmd in "${!pkg_of[@]}"; do

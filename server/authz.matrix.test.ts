@@ -26,7 +26,7 @@ import { callerFor, testApp } from "./testing";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
 type Role = (typeof ROLES)[number];
-type ObjectKind = "vnet" | "template";
+type ObjectKind = "vnet" | "template" | "sg";
 
 type Rule =
   | { kind: "public" | "user" | "admin" | "node" | "token" | "instanceOwner" }
@@ -38,6 +38,8 @@ type Rule =
       also?: (role: Role) => boolean;
       /** Refusal code when the caller lacks the level (default NOT_FOUND / FORBIDDEN). */
       denied?: TRPCError["code"];
+      /** Refusal code when the caller sees the object (USE) but lacks the level. */
+      deniedVisible?: TRPCError["code"];
     }
   | { kind: "list"; object: ObjectKind; ids: (out: unknown) => number[] };
 
@@ -238,6 +240,72 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "template", level: "manage" },
     input: (fx) => ({ id: fx.ids.template, name: "t-renamed" }),
   },
+  // security groups (security-groups.ts answers "may use but not change" with BAD_REQUEST)
+  "sg.list": { rule: { kind: "list", object: "sg", ids: idsOf } },
+  "sg.get": { rule: { kind: "object", object: "sg", level: "use" }, input: (fx) => ({ id: fx.ids.sg }) },
+  "sg.create": { rule: { kind: "user" }, input: () => ({ name: "sg-new", rules: [] }) },
+  "sg.update": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sgx", description: "changed", rules: [] }),
+  },
+  "sg.remove": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.commit": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.setVnet": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, sgId: 0, attached: false }),
+  },
+  "sg.setNic": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ nicId: fx.ids.nic, sgId: 0, attached: true }),
+  },
+  "sg.explain": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({
+      nicId: fx.ids.nic,
+      direction: "INBOUND",
+      remote: "10.0.0.1",
+      protocol: "tcp",
+      port: 22,
+    }),
+  },
+  "sg.ownership": {
+    rule: { kind: "object", object: "sg", level: "use" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.chown": {
+    rule: { kind: "object", object: "sg", level: "admin", adminRole: true },
+    input: (fx) => ({ id: fx.ids.sg, userId: fx.ids.member }),
+  },
+  "sg.chgrp": {
+    rule: { kind: "object", object: "sg", level: "admin", also: (r) => r !== "other" },
+    input: (fx) => ({ id: fx.ids.sg, groupId: 2 }),
+  },
+  "sg.chmod": {
+    rule: { kind: "object", object: "sg", level: "admin" },
+    input: (fx) => ({ id: fx.ids.sg, perms: "644" }),
+  },
+  "sg.lock": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg, level: "use" }),
+  },
+  "sg.unlock": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.rename": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sg-renamed" }),
+  },
+  "sg.clone": {
+    rule: { kind: "object", object: "sg", level: "use" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sg-clone" }),
+  },
 };
 
 /** A fresh database: four users, a team group, two VNETs and a template owned by `owner` in team. */
@@ -262,12 +330,15 @@ async function build() {
   // n2 is enrolled (it has a credential to revoke).
   await callerFor(app, null).agent.join({ token: node2.joinToken });
   const inst = await a.instance.create({ name: "i1", nodeId: node.id, nics: [{ vnetId: vnet.id }] });
+  const sg = await a.sg.create({ name: "sgx", rules: [] });
+  const nic = s.prepare("SELECT id FROM nics WHERE instance_id = ?").get(inst.id) as { id: number };
   const privateIpv4 = (await a.template.list())[0]!;
   const tpl = await a.template.clone({ id: privateIpv4.id, name: "tpl" });
   s.prepare("UPDATE vnets SET owner_id = ?, group_id = 2").run(owner.id);
   s.prepare("UPDATE vnet_templates SET owner_id = ?, group_id = 2 WHERE id = ?").run(owner.id, tpl.id);
   s.prepare("UPDATE vnet_templates SET perms = 0 WHERE id != ?").run(tpl.id);
   s.prepare("UPDATE instances SET owner_id = ?, group_id = 2").run(owner.id);
+  s.prepare("UPDATE security_groups SET owner_id = ?, group_id = 2 WHERE id = ?").run(owner.id, sg.id);
   let real: string | null = null;
   return {
     app,
@@ -296,6 +367,8 @@ async function build() {
       node2: node2.id,
       instance: inst.id,
       template: tpl.id,
+      sg: sg.id,
+      nic: nic.id,
       emptyGroup: 3,
     },
     templateAttrs: privateIpv4.attrs,
@@ -315,7 +388,8 @@ async function build() {
 }
 
 function setPerms(app: App, object: ObjectKind, perms: number) {
-  const table = object === "vnet" ? "vnets" : "vnet_templates";
+  const table = { vnet: "vnets", template: "vnet_templates", sg: "security_groups" }[object];
+  // The seeded objects (Private IPv4, the default security group) keep their own bits.
   const where = object === "vnet" ? "" : "WHERE owner_id != 'system'";
   app.db.$client.prepare(`UPDATE ${table} SET perms = ? ${where}`).run(perms);
 }
@@ -408,7 +482,7 @@ describe("authorization matrix", () => {
               expectOk = signedIn;
               allowedCodes = ["UNAUTHORIZED"];
               if (res.ok && subject) {
-                const id = rule.object === "vnet" ? fx.ids.vnet : fx.ids.template;
+                const id = { vnet: fx.ids.vnet, template: fx.ids.template, sg: fx.ids.sg }[rule.object];
                 expect(rule.ids(res.out).includes(id), `${label} lists the object`).toBe(
                   can(subject, obj, "use"),
                 );
@@ -427,7 +501,7 @@ describe("authorization matrix", () => {
               const visible = can(subject, obj, "use") || can(subject, obj, rule.level);
               allowedCodes = !visible
                 ? [rule.denied ?? "NOT_FOUND"]
-                : [rule.denied ?? "FORBIDDEN", "NOT_FOUND"];
+                : [rule.deniedVisible ?? rule.denied ?? "FORBIDDEN", "NOT_FOUND"];
               break;
             }
           }

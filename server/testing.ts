@@ -51,6 +51,10 @@ export function snapshot(app: App) {
     "nodes",
     "vnet_clusters",
     "counters",
+    "security_groups",
+    "sg_rules",
+    "vnet_security_groups",
+    "nic_security_groups",
   ];
   return Object.fromEntries(tables.map((t) => [t, s.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()]));
 }

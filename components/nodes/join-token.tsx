@@ -5,14 +5,20 @@ import { CopyButton } from "../ui/copy-button";
 
 export type JoinToken = { name: string; joinToken: string; expiresAt: Date };
 
-/** The agent command for a node; its network namespace is named after the node. */
-export function agentCommand(origin: string, token: string, name: string): string {
-  return `npm run agent -- --server ${origin} --token ${token} --netns ${name}`;
+/** The agent command for a node: run as root on the hypervisor itself. */
+export function agentCommand(origin: string, token: string): string {
+  return `npm run agent -- --server ${origin} --token ${token}`;
+}
+
+/** A lab stands a node in for with a network namespace; agent namespaces must start with "bh". */
+export function labNamespace(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 38);
+  return `bh-${safe}`;
 }
 
 export function JoinTokenPanel({ token }: { token: JoinToken }) {
   const origin = typeof window === "undefined" ? "" : window.location.origin;
-  const command = agentCommand(origin, token.joinToken, token.name);
+  const command = agentCommand(origin, token.joinToken);
   return (
     <div className="flex flex-col gap-4 text-sm">
       <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 ring-1 ring-amber-200">
@@ -47,6 +53,13 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           {command}
         </code>
       </section>
+      <p className="text-slate-600">
+        In a lab, add{" "}
+        <code className="rounded bg-slate-100 px-1 font-mono text-[13px]" data-testid="agent-lab-flag">
+          --netns {labNamespace(token.name)}
+        </code>{" "}
+        to apply the node&apos;s network state inside that network namespace instead of the host.
+      </p>
       <p className="text-slate-600">
         Expires <span data-testid="join-token-expiry">{formatDateTime(token.expiresAt)}</span> (
         {timeAgo(token.expiresAt)}). It can be used once; the agent then holds its own credential.

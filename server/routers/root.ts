@@ -9,6 +9,7 @@ import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
 import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
+import { sgRouter } from "./sg";
 import { templateRouter } from "./template";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
@@ -18,6 +19,7 @@ export const appRouter = router({
   vnet: vnetRouter,
   range: rangeRouter,
   lease: leaseRouter,
+  sg: sgRouter,
   instance: instanceRouter,
   node: nodeRouter,
   agent: agentRouter,

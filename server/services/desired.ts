@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db";
 import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
 import { type DesiredNetwork, type DesiredPort, type DesiredState, WIRE_VERSION } from "../../lib/wire";
+import { nicSgIds, wireGroups } from "./security-groups";
 
 /** The desired state of `nodeId` at its current revision; null when the node does not exist. */
 export function compileDesiredState(db: Db, nodeId: number): DesiredState | null {
@@ -42,6 +43,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         });
       }
       const qos = nic.qos ?? vnet.qos;
+      const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,
         instanceId: inst.id,
@@ -55,6 +57,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         defaultRoute: nic.idx === 0,
         mtu: ctx.guestMtu ?? vnet.mtu,
         ...(Object.keys(qos ?? {}).length ? { qos } : {}),
+        securityGroups: sgIds,
       });
     }
     return {
@@ -64,6 +67,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       revision: node.desiredRevision,
       networks: [...networks.values()],
       ports,
+      securityGroups: wireGroups(
+        tx,
+        ports.flatMap((p) => p.securityGroups ?? []),
+      ),
     };
   });
 }

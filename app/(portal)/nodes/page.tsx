@@ -94,7 +94,7 @@ function Nodes() {
       key: "actions",
       header: <span className="sr-only">Actions</span>,
       cell: (n) => (
-        <div className="-mr-2 flex justify-end">
+        <div className="-mr-2 flex max-w-44 flex-wrap justify-end">
           <Button
             size="sm"
             variant="ghost"

@@ -1,0 +1,108 @@
+// How peers enforce the same security-group policy, for `npm run bench -- sg`:
+// - Neutron's iptables firewall driver: per-port chains (`i` inbound, `o` outbound) reached through
+//   `physdev` matches, the whole filter table loaded by one `iptables-restore`; a group change
+//   rewrites only the chains that changed (`--noflush`, each changed chain redeclared).
+// - OpenNebula's security-group driver: the same per-port chains, built with one `iptables` call
+//   per chain and per rule.
+// Both run in the node namespace through nsenter (as the agent does), on the ports the agent made.
+
+import { run } from "../../agent/dataplane/run";
+import type { StoredRule } from "../../lib/sg";
+import { parsePortRange } from "../../lib/sg";
+
+const chainIn = (port: string) => `bh-i-${port}`;
+const chainOut = (port: string) => `bh-o-${port}`;
+
+/** One SG rule as iptables match arguments (without chain and verdict). */
+export function iptablesMatch(r: StoredRule): string[] {
+  const a: string[] = [];
+  if (r.protocol === "TCP" || r.protocol === "UDP") a.push("-p", r.protocol.toLowerCase());
+  if (r.protocol === "ICMP") a.push("-p", "icmp");
+  if (r.protocol === "IPSEC") a.push("-p", "esp");
+  if (r.ip) {
+    const [o1, o2, o3, o4] = r.ip.split(".").map(Number) as [number, number, number, number];
+    const last = ((o1 << 24) | (o2 << 16) | (o3 << 8) | o4) + (r.size ?? 1) - 1;
+    const end = [24, 16, 8, 0].map((s) => (last >>> s) & 255).join(".");
+    a.push("-m", "iprange", r.direction === "INBOUND" ? "--src-range" : "--dst-range", `${r.ip}-${end}`);
+  }
+  if (r.range) {
+    const spans = parsePortRange(r.range).map(([x, y]) => (x === y ? `${x}` : `${x}:${y}`));
+    a.push("-m", "multiport", "--dports", spans.join(","));
+  }
+  if (r.icmpType !== undefined) a.push("--icmp-type", String(r.icmpType));
+  return a;
+}
+
+const chainRules = (chain: string, rules: StoredRule[]) => [
+  `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+  ...rules.map((r) => `-A ${chain} ${iptablesMatch(r).join(" ")} -j RETURN`),
+  `-A ${chain} -j DROP`,
+];
+
+/** The whole filter table for `ports`, Neutron-style, as iptables-restore input. */
+export function neutronFull(ports: string[], rules: StoredRule[]): string {
+  const inbound = rules.filter((r) => r.direction === "INBOUND");
+  const outbound = rules.filter((r) => r.direction === "OUTBOUND");
+  const lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"];
+  for (const p of ports) lines.push(`:${chainIn(p)} - [0:0]`, `:${chainOut(p)} - [0:0]`);
+  for (const p of ports) {
+    lines.push(
+      `-A FORWARD -m physdev --physdev-out ${p} --physdev-is-bridged -j ${chainIn(p)}`,
+      `-A FORWARD -m physdev --physdev-in ${p} --physdev-is-bridged -j ${chainOut(p)}`,
+    );
+  }
+  for (const p of ports) lines.push(...chainRules(chainIn(p), inbound), ...chainRules(chainOut(p), outbound));
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/** Neutron's update after a group change: only the changed direction's chains, redeclared. */
+export function neutronChange(
+  ports: string[],
+  rules: StoredRule[],
+  direction: "INBOUND" | "OUTBOUND",
+): string {
+  const chain = direction === "INBOUND" ? chainIn : chainOut;
+  const sel = rules.filter((r) => r.direction === direction);
+  const lines = ["*filter"];
+  for (const p of ports) lines.push(`:${chain(p)} - [0:0]`);
+  for (const p of ports) lines.push(...chainRules(chain(p), sel));
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+const nsArgs = (ns: string, cmd: string, args: string[]) => ["--net=/run/netns/" + ns, cmd, ...args];
+
+/** Runs iptables-restore in `ns` with `text`; returns milliseconds. */
+export async function restore(ns: string, text: string, noflush: boolean): Promise<number> {
+  const t0 = performance.now();
+  const r = await run("nsenter", nsArgs(ns, "iptables-restore", noflush ? ["--noflush"] : []), text);
+  if (r.code !== 0) throw new Error(`iptables-restore failed: ${r.stderr.slice(0, 500)}`);
+  return performance.now() - t0;
+}
+
+/** OpenNebula-style: one `iptables` process per chain and per rule; returns milliseconds. */
+export async function perRule(ns: string, text: string): Promise<number> {
+  const cmds = text
+    .split("\n")
+    .filter((l) => l.startsWith(":") || l.startsWith("-A"))
+    .filter((l) => !/^:(INPUT|FORWARD|OUTPUT) /.test(l))
+    .map((l) => (l.startsWith(":") ? ["-N", l.slice(1).split(" ")[0]!] : l.split(" ")));
+  const t0 = performance.now();
+  for (const args of cmds) {
+    const r = await run("nsenter", nsArgs(ns, "iptables", args));
+    if (r.code !== 0 && !/already exists/.test(r.stderr))
+      throw new Error(`iptables ${args.join(" ")} failed: ${r.stderr.slice(0, 300)}`);
+  }
+  return performance.now() - t0;
+}
+
+/** OpenNebula's update: flush each changed chain and re-add its rules, one process per call. */
+export async function perRuleChange(ns: string, text: string): Promise<number> {
+  const lines = text.split("\n");
+  const chains = lines.filter((l) => l.startsWith(":")).map((l) => l.slice(1).split(" ")[0]!);
+  const t0 = performance.now();
+  for (const c of chains) await run("nsenter", nsArgs(ns, "iptables", ["-F", c]));
+  const ms = performance.now() - t0;
+  return ms + (await perRule(ns, lines.filter((l) => l.startsWith("-A")).join("\n")));
+}

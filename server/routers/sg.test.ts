@@ -1,0 +1,191 @@
+import { TRPCError } from "@trpc/server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { App } from "../app";
+import { snapshot, testApp, userCaller } from "../testing";
+import { fieldErrorsOf } from "../trpc";
+
+async function refusal(p: Promise<unknown>, code: TRPCError["code"], field?: string) {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  expect((err as TRPCError).code).toBe(code);
+  if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
+  return err as TRPCError;
+}
+
+const ssh = { protocol: "TCP", direction: "INBOUND", range: "22" } as const;
+
+describe("sg router", () => {
+  let app: App;
+  let admin: Awaited<ReturnType<typeof userCaller>>;
+  beforeEach(async () => {
+    app = testApp();
+    admin = await userCaller(app, "alice", "admin", 0);
+  });
+
+  /** A VNET with one instance NIC on an enrolled node. */
+  async function nicOnNode() {
+    const vnet = await admin.vnet.create({
+      name: "web",
+      subnet: "10.5.0.0/24",
+      gateway: "10.5.0.1",
+      firstIp: "10.5.0.10",
+      size: 20,
+    });
+    const node = await admin.node.create({ name: "node1" });
+    const inst = await admin.instance.create({ name: "vm1", nodeId: node.id, nics: [{ vnetId: vnet.id }] });
+    return { vnet, node, nicId: inst.nics[0]!.nicId as number };
+  }
+  const node = (id: number) =>
+    app.db.$client
+      .prepare("SELECT desired_revision d, applied_revision a FROM nodes WHERE id = ?")
+      .get(id) as {
+      d: number;
+      a: number;
+    };
+
+  it.each([
+    [{ protocol: "ICMP", direction: "INBOUND", range: "22" }, "rules.0.range", /TCP and UDP only/],
+    [{ protocol: "TCP", direction: "INBOUND", range: "80:22" }, "rules.0.range", /runs backwards/],
+    [{ protocol: "UDP", direction: "INBOUND", range: "70000" }, "rules.0.range", /outside 1–65535/],
+    [{ protocol: "GRE", direction: "INBOUND" }, "rules.0.protocol", /Protocol must be one of/],
+    [{ protocol: "TCP", direction: "INBOUND", icmpType: 8 }, "rules.0.icmpType", /ICMP and ICMPv6 only/],
+    [{ protocol: "TCP", direction: "INBOUND", size: 4 }, "rules.0.size", /needs a first IP/],
+    [{ protocol: "ICMP", direction: "INBOUND", ip: "2001:db8::1" }, "rules.0.ip", /use ICMPv6/],
+  ])("sg.create refuses %o at its field and writes nothing", async (rule, field, message) => {
+    const before = snapshot(app);
+    const err = await refusal(admin.sg.create({ name: "bad", rules: [rule as never] }), "BAD_REQUEST", field);
+    expect(fieldErrorsOf(err.cause)?.[field]?.join()).toMatch(message);
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("sg.create refuses an exact duplicate rule (ports in another order) at the second rule", async () => {
+    const before = snapshot(app);
+    const err = await refusal(
+      admin.sg.create({
+        name: "dup",
+        rules: [
+          { protocol: "TCP", direction: "INBOUND", range: "80,22" },
+          { protocol: "TCP", direction: "INBOUND", range: "22, 80" },
+        ],
+      }),
+      "BAD_REQUEST",
+      "rules.1.protocol",
+    );
+    expect(err.message).toMatch(/Rule 2 repeats rule 1/);
+    expect(snapshot(app)).toEqual(before);
+  });
+
+  it("a user's group is invisible to another user: NOT_FOUND in get, update and remove, absent from list", async () => {
+    const bob = await userCaller(app, "bob");
+    const carol = await userCaller(app, "carol");
+    const sg = await bob.sg.create({ name: "bob-web", rules: [ssh] });
+    expect((await bob.sg.list()).map((s) => s.name)).toEqual(["default", "bob-web"]);
+    expect((await carol.sg.list()).map((s) => s.name)).toEqual(["default"]);
+    const before = snapshot(app);
+    await refusal(carol.sg.get({ id: sg.id }), "NOT_FOUND");
+    await refusal(carol.sg.update({ id: sg.id, name: "x", rules: [] }), "NOT_FOUND");
+    await refusal(carol.sg.remove({ id: sg.id }), "NOT_FOUND");
+    // Everybody may USE the default group (644) but only admins may change it.
+    await refusal(carol.sg.update({ id: 0, name: "default", rules: [] }), "BAD_REQUEST");
+    expect(snapshot(app)).toEqual(before);
+    const audit = app.db.$client
+      .prepare("SELECT action FROM audit_log WHERE outcome = 'refused' AND action LIKE 'sg.%'")
+      .all();
+    expect(audit).toHaveLength(3);
+  });
+
+  it("an update rolls out to every NIC: outdated until the node applies it, error when the node says so, commit re-pushes", async () => {
+    const { vnet, node: n, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "ssh-only", rules: [ssh] });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    const before = node(n.id).d;
+    await admin.sg.update({
+      id: sg.id,
+      name: "ssh-only",
+      rules: [ssh, { protocol: "ICMP", direction: "INBOUND", icmpType: 8 }],
+    });
+    const rev = node(n.id).d;
+    expect(rev).toBeGreaterThan(before);
+    let got = await admin.sg.get({ id: sg.id });
+    expect(got.revision).toBe(rev);
+    expect(got.nics).toEqual([
+      expect.objectContaining({ nicId, name: "vm1 eth0", nodeName: "node1", status: "outdated" }),
+    ]);
+    expect(got.vnets).toEqual([{ id: vnet.id, name: "web", defaultAttached: true }]);
+
+    // The node reports the revision with this port failed, then applied.
+    const report = (ok: boolean) =>
+      app.db.$client.prepare("UPDATE nodes SET applied_revision = ?, report = ? WHERE id = ?").run(
+        rev,
+        JSON.stringify({
+          revision: rev,
+          at: new Date().toISOString(),
+          ok,
+          operations: 1,
+          durationMs: 1,
+          networks: [],
+          ports: [{ nicId, ok, ...(ok ? {} : { error: "nft: syntax error" }) }],
+        }),
+        n.id,
+      );
+    report(false);
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.nics[0]).toMatchObject({ status: "error", error: "nft: syntax error" });
+    const committed = await admin.sg.commit({ id: sg.id });
+    expect(committed).toEqual({ nics: 1, nodes: 1 });
+    expect(node(n.id).d).toBeGreaterThan(rev);
+    report(true);
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.nics[0]).toMatchObject({ status: "up to date" });
+  });
+
+  it("sg.remove refuses a group in use (naming the VNET) and the default group; both write nothing", async () => {
+    const { vnet } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    const before = snapshot(app);
+    const err = await refusal(admin.sg.remove({ id: sg.id }), "CONFLICT");
+    expect(err.message).toMatch(/attached to VNET web; detach it first/);
+    await refusal(admin.sg.remove({ id: 0 }), "CONFLICT");
+    expect(snapshot(app)).toEqual(before);
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: false });
+    await admin.sg.remove({ id: sg.id });
+    expect((await admin.sg.list()).map((s) => s.name)).toEqual(["default"]);
+  });
+
+  it("explain names the deciding rule from the NIC's compiled policy, and the default group while attached", async () => {
+    const { vnet, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({
+      name: "web-in",
+      rules: [
+        { protocol: "TCP", direction: "INBOUND", range: "80,443" },
+        { protocol: "TCP", direction: "INBOUND", ip: "192.0.2.0", size: 16, range: "22" },
+      ],
+    });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    const probe = { nicId, direction: "INBOUND" as const, protocol: "tcp" as const };
+    expect(await admin.sg.explain({ ...probe, remote: "198.51.100.7", port: 22 })).toMatchObject({
+      verdict: "accept",
+      by: "default-sg",
+    });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    expect(await admin.sg.explain({ ...probe, remote: "192.0.2.9", port: 22 })).toMatchObject({
+      verdict: "accept",
+      by: "rule",
+      sgName: "web-in",
+      position: 2,
+    });
+    expect(await admin.sg.explain({ ...probe, remote: "192.0.2.16", port: 22 })).toMatchObject({
+      verdict: "drop",
+      by: "default-policy",
+    });
+    expect(await admin.sg.explain({ ...probe, remote: "203.0.113.1", port: 443 })).toMatchObject({
+      verdict: "accept",
+      position: 1,
+    });
+    await refusal(admin.sg.explain({ ...probe, remote: "203.0.113.1" }), "BAD_REQUEST", "port");
+  });
+});

@@ -1,0 +1,557 @@
+// Security groups: CRUD of groups and their rule lists, attachment to VNETs and single NICs, the
+// rollout status of every NIC a group affects, `commit` (re-push), and the explain/lint tools, all
+// computed from the compiled policy in lib/sg.ts (the form the agent renders into nftables).
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import type { Tx } from "../../db";
+import {
+  counters,
+  instances,
+  leases,
+  nicSecurityGroups,
+  nics,
+  nodes,
+  securityGroups,
+  sgRules,
+  vnetSecurityGroups,
+  vnets,
+} from "../../db/schema";
+import { ip4ToInt } from "../../lib/domain";
+import { ip6ToBig } from "../../lib/ipam";
+import type { Subject } from "../../lib/permissions";
+import {
+  type AddrSpan,
+  compileRule,
+  explain,
+  groupToWire,
+  lintRules,
+  type NetworkAddrs,
+  type NicPolicy,
+  type Probe,
+  ruleKey,
+  type SgRule,
+  type StoredRule,
+} from "../../lib/sg";
+import type { WireSg } from "../../lib/wire";
+import type { App } from "../app";
+import { type Actor, audit } from "../audit";
+import { permitted } from "../authz";
+import { conflict, invalid, notFound } from "../errors";
+import { mutate } from "./revision";
+
+/** The built-in group that allows everything both ways (DESIGN.md). */
+export const DEFAULT_SG = 0;
+
+type Owner = Subject & { primaryGroupId: number };
+export type SgInput = { name: string; description: string; rules: SgRule[] };
+
+/** Refuses a rule list with an exact duplicate, at the later rule's field. */
+function checkRules(rules: SgRule[]) {
+  const seen = new Map<string, number>();
+  rules.forEach((r, i) => {
+    const key = ruleKey(r);
+    const first = seen.get(key);
+    if (first !== undefined)
+      throw invalid(
+        `Rule ${i + 1} repeats rule ${first + 1} exactly; remove one of them`,
+        `rules.${i}.protocol`,
+      );
+    seen.set(key, i);
+  });
+}
+
+function writeRules(tx: Tx, sgId: number, rules: SgRule[]) {
+  tx.delete(sgRules).where(eq(sgRules.sgId, sgId)).run();
+  if (rules.length === 0) return;
+  tx.insert(sgRules)
+    .values(
+      rules.map((r, position) => ({
+        sgId,
+        position,
+        protocol: r.protocol,
+        direction: r.direction,
+        ip: r.ip ?? null,
+        size: r.ip ? (r.size ?? 1) : null,
+        range: r.range ?? null,
+        icmpType: r.icmpType ?? null,
+        networkId: r.networkId ?? null,
+      })),
+    )
+    .run();
+}
+
+/** Rules of groups, in order, as the compiler takes them. */
+function rulesOf(tx: Tx, sgIds: number[]): StoredRule[] {
+  if (sgIds.length === 0) return [];
+  return tx
+    .select()
+    .from(sgRules)
+    .where(inArray(sgRules.sgId, sgIds))
+    .orderBy(asc(sgRules.sgId), asc(sgRules.position))
+    .all()
+    .map((r) => ({
+      id: r.id,
+      sgId: r.sgId,
+      protocol: r.protocol,
+      direction: r.direction,
+      ip: r.ip ?? undefined,
+      size: r.size ?? undefined,
+      range: r.range ?? undefined,
+      icmpType: r.icmpType ?? undefined,
+      networkId: r.networkId ?? undefined,
+    }));
+}
+
+/** The addresses a NETWORK_ID rule stands for: every lease of that VNET (used or held). */
+export function networkAddrs(tx: Tx, vnetIds: number[]): Map<number, NetworkAddrs> {
+  const out = new Map<number, NetworkAddrs>();
+  if (vnetIds.length === 0) return out;
+  for (const id of vnetIds) out.set(id, { ip4: [], ip6: [] });
+  const rows = tx
+    .select({ vnetId: leases.vnetId, ip: leases.ip, ip6: leases.ip6 })
+    .from(leases)
+    .where(inArray(leases.vnetId, vnetIds))
+    .all();
+  for (const r of rows) {
+    const n = out.get(r.vnetId)!;
+    if (r.ip) {
+      const v = BigInt(ip4ToInt(r.ip));
+      n.ip4.push([v, v] as AddrSpan);
+    }
+    if (r.ip6) {
+      const v = ip6ToBig(r.ip6);
+      n.ip6.push([v, v] as AddrSpan);
+    }
+  }
+  return out;
+}
+
+/** Security groups in force on a NIC: its VNET's plus its own. */
+export function nicSgIds(tx: Tx, nicId: number): number[] {
+  const nic = tx.select({ vnetId: nics.vnetId }).from(nics).where(eq(nics.id, nicId)).get();
+  if (!nic) return [];
+  const viaVnet = tx
+    .select({ sgId: vnetSecurityGroups.sgId })
+    .from(vnetSecurityGroups)
+    .where(eq(vnetSecurityGroups.vnetId, nic.vnetId))
+    .all();
+  const own = tx
+    .select({ sgId: nicSecurityGroups.sgId })
+    .from(nicSecurityGroups)
+    .where(eq(nicSecurityGroups.nicId, nicId))
+    .all();
+  return [...new Set([...viaVnet, ...own].map((r) => r.sgId))].sort((a, b) => a - b);
+}
+
+/** A NIC's effective, compiled policy (the union of its groups). */
+export function nicPolicy(tx: Tx, nicId: number): NicPolicy {
+  const sgIds = nicSgIds(tx, nicId);
+  const rules = rulesOf(tx, sgIds);
+  const nets = networkAddrs(tx, [
+    ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
+  ]);
+  return {
+    allowAll: sgIds.includes(DEFAULT_SG),
+    sgIds,
+    rules: rules.map((r) => compileRule(r, nets)),
+  };
+}
+
+/** The groups' compiled rules as nodes receive them (the default group needs none). */
+export function wireGroups(tx: Tx, sgIds: number[]): WireSg[] {
+  const ids = [...new Set(sgIds)].filter((id) => id !== DEFAULT_SG).sort((a, b) => a - b);
+  if (ids.length === 0) return [];
+  const rules = rulesOf(tx, ids);
+  const nets = networkAddrs(tx, [
+    ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
+  ]);
+  const revisions = new Map(
+    tx
+      .select({ id: securityGroups.id, revision: securityGroups.revision })
+      .from(securityGroups)
+      .where(inArray(securityGroups.id, ids))
+      .all()
+      .map((r) => [r.id, r.revision]),
+  );
+  return ids.map((id) =>
+    groupToWire(
+      id,
+      revisions.get(id) ?? 0,
+      rules.filter((r) => r.sgId === id).map((r) => compileRule(r, nets)),
+    ),
+  );
+}
+
+/** NICs a group applies to (through a VNET or directly), with their node. */
+function affectedNics(tx: Tx, sgId: number) {
+  const viaVnet = tx
+    .select({ nicId: nics.id })
+    .from(nics)
+    .innerJoin(vnetSecurityGroups, eq(vnetSecurityGroups.vnetId, nics.vnetId))
+    .where(eq(vnetSecurityGroups.sgId, sgId))
+    .all();
+  const own = tx
+    .select({ nicId: nicSecurityGroups.nicId })
+    .from(nicSecurityGroups)
+    .where(eq(nicSecurityGroups.sgId, sgId))
+    .all();
+  const ids = [...new Set([...viaVnet, ...own].map((r) => r.nicId))];
+  if (ids.length === 0) return [];
+  return tx
+    .select({
+      nicId: nics.id,
+      idx: nics.idx,
+      vnetId: nics.vnetId,
+      vnetName: vnets.name,
+      instanceId: instances.id,
+      instanceName: instances.name,
+      nodeId: nodes.id,
+      nodeName: nodes.name,
+      appliedRevision: nodes.appliedRevision,
+      report: nodes.report,
+    })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(nodes, eq(nodes.id, instances.nodeId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .where(inArray(nics.id, ids))
+    .orderBy(asc(nics.id))
+    .all();
+}
+
+/** Stamps the group with the revision its change lands at and wakes the nodes it affects. */
+function rollOut(tx: Tx, sgId: number, touch: (ids: Iterable<number>) => void) {
+  const nodeIds = affectedNics(tx, sgId).map((n) => n.nodeId);
+  touch(nodeIds);
+  // The revision this change commits at: the global counter once mutate() bumps it (+1), or the
+  // current value when no node is affected (nothing to roll out).
+  const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
+  tx.update(securityGroups)
+    .set({ revision: nodeIds.length > 0 ? cur + 1 : cur, updatedAt: new Date() })
+    .where(eq(securityGroups.id, sgId))
+    .run();
+}
+
+/** The group as its caller may see it (USE), or NOT_FOUND. */
+function visible(tx: Tx, who: Subject, id: number, level: "use" | "manage" | "admin" = "use") {
+  const sg = tx
+    .select()
+    .from(securityGroups)
+    .where(and(eq(securityGroups.id, id), permitted(securityGroups, who, level)))
+    .get();
+  if (!sg) {
+    // MANAGE asked of a group the caller may only USE: say so rather than pretend it is absent.
+    if (level !== "use" && visibleOnly(tx, who, id))
+      throw invalid(`You may use security group ${id} but not change it; ask its owner or an admin`);
+    throw notFound(`Security group ${id}`);
+  }
+  return sg;
+}
+const visibleOnly = (tx: Tx, who: Subject, id: number) =>
+  tx
+    .select({ id: securityGroups.id })
+    .from(securityGroups)
+    .where(and(eq(securityGroups.id, id), permitted(securityGroups, who, "use")))
+    .get();
+
+/** Groups the caller may see, with rule and VNET counts. */
+export function listSgs(app: App, who: Subject) {
+  const rows = app.db
+    .select({
+      id: securityGroups.id,
+      name: securityGroups.name,
+      description: securityGroups.description,
+      ownerId: securityGroups.ownerId,
+      perms: securityGroups.perms,
+      revision: securityGroups.revision,
+      updatedAt: securityGroups.updatedAt,
+      rules: sql<number>`(SELECT count(*) FROM sg_rules r WHERE r.sg_id = ${securityGroups.id})`,
+      vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v WHERE v.sg_id = ${securityGroups.id})`,
+    })
+    .from(securityGroups)
+    .where(permitted(securityGroups, who, "use"))
+    .orderBy(asc(securityGroups.id))
+    .all();
+  return rows;
+}
+
+/** Status of one NIC against the group's last change. */
+function nicStatus(n: ReturnType<typeof affectedNics>[number], revision: number) {
+  const port = n.report?.ports.find((p) => p.nicId === n.nicId);
+  if (port && !port.ok && (n.report?.revision ?? 0) >= revision)
+    return { status: "error" as const, error: port.error ?? "the node reported an error" };
+  if (n.appliedRevision >= revision && (!port || port.ok)) return { status: "up to date" as const };
+  return { status: "outdated" as const };
+}
+
+/** A group with its rules, VNETs, lint findings and the live status of every NIC it affects. */
+export function getSg(app: App, who: Subject, id: number) {
+  return app.db.transaction((tx) => {
+    const sg = visible(tx, who, id);
+    const rules = rulesOf(tx, [id]);
+    const nets = networkAddrs(tx, [
+      ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
+    ]);
+    const attached = tx
+      .select({ id: vnets.id, name: vnets.name })
+      .from(vnetSecurityGroups)
+      .innerJoin(vnets, eq(vnets.id, vnetSecurityGroups.vnetId))
+      .where(eq(vnetSecurityGroups.sgId, id))
+      .orderBy(asc(vnets.name))
+      .all()
+      .map((v) => ({
+        ...v,
+        // While the default group is attached too, this group changes nothing on that VNET.
+        defaultAttached:
+          id !== DEFAULT_SG &&
+          !!tx
+            .select({ v: vnetSecurityGroups.vnetId })
+            .from(vnetSecurityGroups)
+            .where(and(eq(vnetSecurityGroups.vnetId, v.id), eq(vnetSecurityGroups.sgId, DEFAULT_SG)))
+            .get(),
+      }));
+    const nicsOf = affectedNics(tx, id).map((n) => ({
+      nicId: n.nicId,
+      name: `${n.instanceName} eth${n.idx}`,
+      vnetName: n.vnetName,
+      nodeName: n.nodeName,
+      ...nicStatus(n, sg.revision),
+    }));
+    return {
+      ...sg,
+      rules,
+      vnets: attached,
+      nics: nicsOf,
+      lint: lintRules(rules, nets),
+    };
+  });
+}
+
+/** Creates a group owned by the caller. */
+export function createSg(app: App, actor: Actor, owner: Owner, input: SgInput) {
+  checkRules(input.rules);
+  return mutate(app, (tx) => {
+    if (
+      tx
+        .select({ id: securityGroups.id })
+        .from(securityGroups)
+        .where(eq(securityGroups.name, input.name))
+        .get()
+    )
+      throw conflict(`A security group named ${input.name} already exists; pick another name`, "name");
+    checkNetworks(tx, owner, input.rules);
+    const sg = tx
+      .insert(securityGroups)
+      .values({
+        name: input.name,
+        description: input.description,
+        ownerId: owner.id,
+        groupId: owner.primaryGroupId,
+        perms: 0o600,
+      })
+      .returning()
+      .get();
+    writeRules(tx, sg.id, input.rules);
+    audit(tx, actor, {
+      action: "sg.create",
+      objectType: "sg",
+      objectId: sg.id,
+      objectName: sg.name,
+      detail: `${input.rules.length} rule(s)`,
+    });
+    return sg;
+  });
+}
+
+/** NETWORK_ID must name a VNET the caller may USE. */
+function checkNetworks(tx: Tx, who: Subject, rules: SgRule[]) {
+  rules.forEach((r, i) => {
+    if (r.networkId === undefined) return;
+    const ok = tx
+      .select({ id: vnets.id })
+      .from(vnets)
+      .where(and(eq(vnets.id, r.networkId), permitted(vnets, who, "use")))
+      .get();
+    if (!ok) throw invalid(`VNET ${r.networkId} not found`, `rules.${i}.networkId`);
+  });
+}
+
+/** Replaces name, description and the whole rule list in one transaction; rolls out to every NIC. */
+export function updateSg(app: App, actor: Actor, who: Subject, input: SgInput & { id: number }) {
+  checkRules(input.rules);
+  return mutate(app, (tx, touch) => {
+    const sg = visible(tx, who, input.id, "manage");
+    const clash = tx
+      .select({ id: securityGroups.id })
+      .from(securityGroups)
+      .where(eq(securityGroups.name, input.name))
+      .get();
+    if (clash && clash.id !== sg.id)
+      throw conflict(`A security group named ${input.name} already exists; pick another name`, "name");
+    checkNetworks(tx, who, input.rules);
+    tx.update(securityGroups)
+      .set({ name: input.name, description: input.description })
+      .where(eq(securityGroups.id, sg.id))
+      .run();
+    writeRules(tx, sg.id, input.rules);
+    rollOut(tx, sg.id, touch);
+    audit(tx, actor, {
+      action: "sg.update",
+      objectType: "sg",
+      objectId: sg.id,
+      objectName: input.name,
+      detail: `${input.rules.length} rule(s)`,
+    });
+    return { id: sg.id };
+  });
+}
+
+/** Deletes a group no VNET or NIC uses. */
+export function removeSg(app: App, actor: Actor, who: Subject, id: number) {
+  return mutate(app, (tx) => {
+    const sg = visible(tx, who, id, "manage");
+    if (sg.id === DEFAULT_SG) throw conflict("The default security group is built in and cannot be deleted");
+    const users = tx
+      .select({ name: vnets.name })
+      .from(vnetSecurityGroups)
+      .innerJoin(vnets, eq(vnets.id, vnetSecurityGroups.vnetId))
+      .where(eq(vnetSecurityGroups.sgId, id))
+      .all();
+    const nicUsers = tx
+      .select({ n: count() })
+      .from(nicSecurityGroups)
+      .where(eq(nicSecurityGroups.sgId, id))
+      .get()!.n;
+    if (users.length || nicUsers)
+      throw conflict(
+        `Security group ${sg.name} is attached to ${[
+          ...(users.length ? [`VNET ${users.map((u) => u.name).join(", ")}`] : []),
+          ...(nicUsers ? [`${nicUsers} NIC(s)`] : []),
+        ].join(" and ")}; detach it first`,
+      );
+    tx.delete(securityGroups).where(eq(securityGroups.id, id)).run();
+    audit(tx, actor, { action: "sg.remove", objectType: "sg", objectId: id, objectName: sg.name });
+    return { id };
+  });
+}
+
+/** Attaches (or detaches) a group to a VNET: MANAGE on the VNET, USE on the group. */
+export function setVnetSg(
+  app: App,
+  actor: Actor,
+  who: Subject,
+  input: { vnetId: number; sgId: number; attached: boolean },
+) {
+  return mutate(app, (tx, touch) => {
+    const vnet = tx
+      .select({ id: vnets.id, name: vnets.name })
+      .from(vnets)
+      .where(and(eq(vnets.id, input.vnetId), permitted(vnets, who, "manage")))
+      .get();
+    if (!vnet) throw notFound(`VNET ${input.vnetId}`);
+    const sg = visible(tx, who, input.sgId);
+    const link = and(eq(vnetSecurityGroups.vnetId, vnet.id), eq(vnetSecurityGroups.sgId, sg.id));
+    const has = !!tx.select().from(vnetSecurityGroups).where(link).get();
+    if (has === input.attached) return { changed: false };
+    if (input.attached) tx.insert(vnetSecurityGroups).values({ vnetId: vnet.id, sgId: sg.id }).run();
+    else tx.delete(vnetSecurityGroups).where(link).run();
+    const nodeIds = tx
+      .select({ nodeId: instances.nodeId })
+      .from(nics)
+      .innerJoin(instances, eq(instances.id, nics.instanceId))
+      .where(eq(nics.vnetId, vnet.id))
+      .all()
+      .map((r) => r.nodeId);
+    touch(nodeIds);
+    audit(tx, actor, {
+      action: input.attached ? "sg.attach" : "sg.detach",
+      objectType: "vnet",
+      objectId: vnet.id,
+      objectName: vnet.name,
+      detail: `security group ${sg.name} (${sg.id})`,
+    });
+    return { changed: true };
+  });
+}
+
+/** Attaches (or detaches) a group to one NIC: MANAGE on the NIC's VNET, USE on the group. */
+export function setNicSg(
+  app: App,
+  actor: Actor,
+  who: Subject,
+  input: { nicId: number; sgId: number; attached: boolean },
+) {
+  return mutate(app, (tx, touch) => {
+    const nic = tx
+      .select({ id: nics.id, nodeId: instances.nodeId, instanceName: instances.name, idx: nics.idx })
+      .from(nics)
+      .innerJoin(instances, eq(instances.id, nics.instanceId))
+      .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+      .where(and(eq(nics.id, input.nicId), permitted(vnets, who, "manage")))
+      .get();
+    if (!nic) throw notFound(`NIC ${input.nicId}`);
+    const sg = visible(tx, who, input.sgId);
+    const link = and(eq(nicSecurityGroups.nicId, nic.id), eq(nicSecurityGroups.sgId, sg.id));
+    const has = !!tx.select().from(nicSecurityGroups).where(link).get();
+    if (has === input.attached) return { changed: false };
+    if (input.attached) tx.insert(nicSecurityGroups).values({ nicId: nic.id, sgId: sg.id }).run();
+    else tx.delete(nicSecurityGroups).where(link).run();
+    touch([nic.nodeId]);
+    audit(tx, actor, {
+      action: input.attached ? "sg.attach" : "sg.detach",
+      objectType: "nic",
+      objectId: nic.id,
+      objectName: `${nic.instanceName} eth${nic.idx}`,
+      detail: `security group ${sg.name} (${sg.id})`,
+    });
+    return { changed: true };
+  });
+}
+
+/** Re-pushes the group to the nodes of its outdated and errored NICs. */
+export function commitSg(app: App, actor: Actor, who: Subject, id: number) {
+  return mutate(app, (tx, touch) => {
+    const sg = visible(tx, who, id, "manage");
+    const pending = affectedNics(tx, id).filter((n) => nicStatus(n, sg.revision).status !== "up to date");
+    const nodeIds = [...new Set(pending.map((n) => n.nodeId))];
+    touch(nodeIds);
+    audit(tx, actor, {
+      action: "sg.commit",
+      objectType: "sg",
+      objectId: id,
+      objectName: sg.name,
+      detail: `${pending.length} NIC(s) on ${nodeIds.length} node(s) re-pushed`,
+    });
+    return { nics: pending.length, nodes: nodeIds.length };
+  });
+}
+
+/** Which rule of a NIC's effective policy decides a new connection (USE on the NIC's VNET). */
+export function explainNic(app: App, who: Subject, input: { nicId: number; probe: Probe }) {
+  return app.db.transaction((tx) => {
+    const nic = tx
+      .select({ id: nics.id })
+      .from(nics)
+      .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+      .where(and(eq(nics.id, input.nicId), permitted(vnets, who, "use")))
+      .get();
+    if (!nic) throw notFound(`NIC ${input.nicId}`);
+    const policy = nicPolicy(tx, nic.id);
+    const names = new Map(
+      tx
+        .select({ id: securityGroups.id, name: securityGroups.name })
+        .from(securityGroups)
+        .where(inArray(securityGroups.id, policy.sgIds.length ? policy.sgIds : [-1]))
+        .all()
+        .map((r) => [r.id, r.name]),
+    );
+    const v = explain(policy, input.probe);
+    const position =
+      v.by === "rule" ? rulesOf(tx, [v.sgId]).findIndex((r) => r.id === v.ruleId) + 1 : undefined;
+    return {
+      ...v,
+      sgName: v.by === "rule" ? names.get(v.sgId) : v.by === "default-sg" ? names.get(DEFAULT_SG) : undefined,
+      position,
+      groups: policy.sgIds.map((id) => ({ id, name: names.get(id) ?? String(id) })),
+    };
+  });
+}
