@@ -62,9 +62,48 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   await createUser(page, FRANK);
   await shot(page, "tenancy-users");
 
+  await page.getByRole("button", { name: `Edit user ${ERIN.username}` }).click();
+  const editUser = dialog(page, `Edit user ${ERIN.username}`);
+  await expect(editUser.getByLabel("Primary group")).toHaveValue("1");
+  await shot(page, "tenancy-user-edit");
+  await editUser.getByRole("button", { name: "Cancel" }).click();
+
+  // A quota on the group users: every member together may own at most 5 networks.
   await nav.getByRole("link", { name: "Groups" }).click();
-  await expect(page.getByRole("table", { name: "Groups" }).getByRole("row", { name: /users/ })).toBeVisible();
+  const users = page
+    .getByRole("table", { name: "Groups" })
+    .getByRole("row", { name: /Default group of end users/ });
+  await users.getByRole("button", { name: "Edit group users" }).click();
+  const editGroup = dialog(page, "Edit group users");
+  await editGroup.getByLabel("Networks (VNETs) at most").fill("five");
+  await expect(editGroup.getByLabel("Networks (VNETs) at most")).toHaveAccessibleDescription(/whole number/);
+  await editGroup.getByLabel("Networks (VNETs) at most").fill("5");
+  await shot(page, "tenancy-group-edit");
+  await editGroup.getByRole("button", { name: "Save group" }).click();
+  await expect(editGroup).toBeHidden();
+  await expect(users).toContainText("5 / unlimited");
   await shot(page, "tenancy-groups");
+
+  // A network shared with everybody (USE for other), to reserve addresses from.
+  await nav.getByRole("link", { name: "VNETs" }).click();
+  await page.getByRole("button", { name: "New VNET" }).first().click();
+  const newVnet = dialog(page, "New VNET");
+  for (const [label, value] of Object.entries({
+    Name: "shared-lab",
+    "Subnet (CIDR)": "10.60.0.0/24",
+    Gateway: "10.60.0.1",
+    "First IP": "10.60.0.10",
+    Size: "50",
+  }))
+    await newVnet.getByLabel(label, { exact: true }).fill(value);
+  await newVnet.getByRole("button", { name: "Create VNET" }).click();
+  await expect(newVnet).toBeHidden();
+  await page.getByRole("table", { name: "VNETs" }).getByRole("link", { name: "shared-lab" }).click();
+  await expect(page.getByRole("heading", { name: "shared-lab" })).toBeVisible();
+  await page.getByLabel("other use").check();
+  await expect(page.getByLabel("Permissions (octal)")).toHaveValue("604");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByText("Permissions changed")).toBeVisible();
 
   await nav.getByRole("link", { name: "Templates" }).click();
   await page.getByRole("table", { name: "Templates" }).getByRole("link", { name: "Private IPv4" }).click();
@@ -77,6 +116,10 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   await expect(page.getByText(`Template ${VXLAN} created`)).toBeVisible();
 
   await nav.getByRole("link", { name: "Templates" }).click();
+  await expect(
+    page.getByRole("table", { name: "Templates" }).getByRole("row", { name: new RegExp(VXLAN) }),
+  ).toContainText("640");
+  await shot(page, "tenancy-templates");
   await page.getByRole("table", { name: "Templates" }).getByRole("link", { name: VXLAN }).click();
   await expect(page.getByRole("heading", { name: VXLAN })).toBeVisible();
   await page.getByRole("button", { name: "Edit" }).click();
@@ -106,6 +149,14 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   await enroll.getByLabel("Node name").fill("tenant-node");
   await enroll.getByRole("button", { name: "Enroll" }).click();
   await dialog(page, "Node tenant-node enrolled").getByRole("button", { name: "Done" }).click();
+
+  // Every permission change is in the audit log, findable by object.
+  await nav.getByRole("link", { name: "Audit log" }).click();
+  await page.getByLabel("Object type").selectOption("vnet");
+  await page.getByLabel("Action starts with").fill("vnet.chmod");
+  const log = page.getByRole("table", { name: "Audit log" });
+  await expect(log.getByRole("row", { name: /vnet\.chmod/ })).toContainText("600 → 604");
+  await shot(page, "tenancy-audit");
   await page.context().close();
 });
 
@@ -214,5 +265,24 @@ test("another user cannot open that network by URL, and hears which pool is exha
   await shot(page, "tenancy-pool-exhausted");
   await d.getByRole("button", { name: "Cancel" }).click();
   await expect(page.getByRole("heading", { name: "You have no networks yet" })).toBeVisible();
+
+  // Frank reserves addresses of the network shared with everybody, into a network of his own.
+  const shared = page
+    .getByRole("table", { name: "Shared networks" })
+    .getByRole("row", { name: /shared-lab/ });
+  await expect(shared).toContainText("0 / 50");
+  await shared.getByRole("button", { name: "Reserve addresses of shared-lab" }).click();
+  const r = dialog(page, "Reserve addresses of shared-lab");
+  await r.getByLabel("New network name").fill("frank-res");
+  await r.getByLabel("How many").fill("4");
+  await shot(page, "tenancy-reserve");
+  await r.getByRole("button", { name: "Reserve" }).click();
+  await expect(r).toBeHidden();
+  await expect(page.getByText("Reserved 10.60.0.10–10.60.0.13 into frank-res")).toBeVisible();
+  const mine = page.getByRole("table", { name: "My networks" }).getByRole("row", { name: /frank-res/ });
+  await expect(mine).toContainText("reserved from shared-lab");
+  await expect(mine).toContainText("0 / 4");
+  await expect(shared).toContainText("4 / 50");
+  await shot(page, "tenancy-reserved");
   await page.context().close();
 });

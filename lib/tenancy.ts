@@ -81,10 +81,10 @@ export const labelsInput = z.object({ id, labels: z.array(labelSchema).max(16) }
 
 export const RANKS = ["most_free", "least_free", "newest", "oldest"] as const;
 export const RANK_LABELS: Record<(typeof RANKS)[number], string> = {
-  most_free: "Most free addresses",
-  least_free: "Fewest free addresses (pack)",
-  newest: "Newest VNET",
-  oldest: "Oldest VNET",
+  most_free: "Most free",
+  least_free: "Fewest free",
+  newest: "Newest",
+  oldest: "Oldest",
 };
 
 /** What a NIC asking for "any VNET" requires of it, and how candidates are ranked. */

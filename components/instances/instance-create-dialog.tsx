@@ -124,7 +124,7 @@ function InstanceForm({
                           {v.name} — {v.context.subnet ?? "no subnet"}, {v.size - v.used} free
                         </option>
                       ))}
-                      <option value="auto">Any VNET (chosen on the node)</option>
+                      <option value="auto">Any VNET (automatic)</option>
                     </Select>
                   )}
                 </Field>

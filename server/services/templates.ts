@@ -17,7 +17,6 @@ import {
 import type { Subject } from "../../lib/permissions";
 import {
   type AddressPlan,
-  type InstantiateInput,
   type instantiateInput,
   pickFromPool,
   planAddresses,
@@ -55,7 +54,8 @@ export function getTemplate(app: App, who: Subject, id: number) {
   return { ...t, ...describeOwnership(app.db, who, t), vnetCount };
 }
 
-function checkReferences(tx: Tx, attrs: TemplateAttrs) {
+/** Clusters must exist; security groups must exist and be usable by the caller. */
+function checkReferences(tx: Tx, who: Subject, attrs: TemplateAttrs) {
   const known = tx
     .select({ id: clusters.id })
     .from(clusters)
@@ -65,17 +65,22 @@ function checkReferences(tx: Tx, attrs: TemplateAttrs) {
   const sgs = tx
     .select({ id: securityGroups.id })
     .from(securityGroups)
-    .where(inArray(securityGroups.id, attrs.securityGroupIds.length ? attrs.securityGroupIds : [-1]))
+    .where(
+      and(
+        inArray(securityGroups.id, attrs.securityGroupIds.length ? attrs.securityGroupIds : [-1]),
+        permitted(securityGroups, who, "use"),
+      ),
+    )
     .all();
   if (sgs.length !== new Set(attrs.securityGroupIds).size)
-    throw invalid("Unknown security group", "attrs.securityGroupIds");
+    throw invalid("Unknown security group, or one you may not use", "attrs.securityGroupIds");
 }
 
 /** Creates a template (cloud admins): owned by the caller, shared with `groupId` at `perms`. */
 export function allocateTemplate(app: App, actor: Actor, owner: Owner, input: Allocate) {
   return mutate(app, (tx) => {
     assertNameFree(tx, "template", input.name);
-    checkReferences(tx, input.attrs);
+    checkReferences(tx, owner, input.attrs);
     const row = tx
       .insert(vnetTemplates)
       .values({
@@ -114,7 +119,7 @@ export function updateTemplate(
     if (changed.length)
       ownedFor(tx, "template", who, input.id, "admin", { doing: `change ${changed.join(", ")}` });
     assertNameFree(tx, "template", input.name, t.id);
-    checkReferences(tx, input.attrs);
+    checkReferences(tx, who, input.attrs);
     tx.update(vnetTemplates)
       .set({ name: input.name, description: input.description, attrs: input.attrs })
       .where(eq(vnetTemplates.id, t.id))
@@ -347,5 +352,3 @@ export function instantiate(
     return { id: v.id, name: v.name, vni: ids.vni, vlanId: ids.vlanId, ...p };
   });
 }
-
-export type { InstantiateInput };
