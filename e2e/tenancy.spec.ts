@@ -156,6 +156,7 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   await page.getByLabel("Action starts with").fill("vnet.chmod");
   const log = page.getByRole("table", { name: "Audit log" });
   await expect(log.getByRole("row", { name: /vnet\.chmod/ })).toContainText("600 → 604");
+  await expect(log.getByRole("row", { name: /vnet\.create/ })).toHaveCount(0);
   await shot(page, "tenancy-audit");
   await page.context().close();
 });
@@ -283,6 +284,7 @@ test("another user cannot open that network by URL, and hears which pool is exha
   await expect(mine).toContainText("reserved from shared-lab");
   await expect(mine).toContainText("0 / 4");
   await expect(shared).toContainText("4 / 50");
+  await expect(page.getByTestId("quota")).toContainText("your group: 2 of 5 networks");
   await shot(page, "tenancy-reserved");
   await page.context().close();
 });

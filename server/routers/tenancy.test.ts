@@ -156,6 +156,13 @@ describe("tenancy", () => {
     expect(err.code).toBe("PRECONDITION_FAILED");
     expect(err.message).toBe("VNET locked is locked at level MANAGE; unlock it first");
     expect((await refusal(alice.vnet.remove({ id: v.id }))).message).toContain("locked at level MANAGE");
+    expect(
+      (await refusal(alice.range.add({ vnetId: v.id, range: { type: "ip4", ip: "10.128.0.100", size: 2 } })))
+        .message,
+    ).toContain("locked at level MANAGE");
+    expect((await refusal(alice.lease.hold({ vnetId: v.id, from: "10.128.0.3", reason: "x" }))).code).toBe(
+      "PRECONDITION_FAILED",
+    );
     expect(snapshotAll(app)).toEqual(before);
     // A MANAGE lock still allows USE: an instance may attach a NIC.
     const nodeId = (await admin.node.create({ name: "n1" })).id;

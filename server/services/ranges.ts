@@ -15,6 +15,7 @@ import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { describeLeasesFrom } from "./ipam";
+import { assertUnlocked } from "./ownership";
 import { mutate } from "./revision";
 
 type ArIn = z.output<typeof arInput>;
@@ -28,6 +29,8 @@ export function manageableVnet(tx: Tx, who: Subject, vnetId: number) {
     .where(and(eq(vnets.id, vnetId), permitted(vnets, who, "manage")))
     .get();
   if (!v) throw notFound(`VNET ${vnetId}`);
+  // A VNET locked at MANAGE (or USE) refuses changes to its ranges and holds (tenancy, issue 6).
+  assertUnlocked("vnet", v, "manage");
   return v;
 }
 

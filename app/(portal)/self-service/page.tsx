@@ -115,6 +115,8 @@ function QuotaSummary() {
   const q = useQuery({ ...trpc.quota.mine.queryOptions(), staleTime: 0 });
   if (!q.data) return null;
   const u = q.data.user;
+  const g = q.data.group;
+  const groupLimited = g.maxVnets !== null || g.maxLeases !== null;
   const of = (used: number, max: number | null, one: string, many: string) =>
     max === null ? `${used} ${used === 1 ? one : many}` : `${used} of ${max} ${max === 1 ? one : many}`;
   return (
@@ -125,6 +127,8 @@ function QuotaSummary() {
       </div>
       <div className="text-xs text-slate-500">
         {u.maxVnets === null && u.maxLeases === null ? "No personal quota" : "Your quota"}
+        {groupLimited &&
+          ` · your group: ${of(g.usage.vnets, g.maxVnets, "network", "networks")}, ${of(g.usage.leases, g.maxLeases, "address", "addresses")}`}
       </div>
     </div>
   );
@@ -240,7 +244,11 @@ function mineColumns(onDelete: (v: Mine) => void): Column<Mine>[] {
 
 function sharedColumns(onReserve: (v: Shared) => void): Column<Shared>[] {
   return [
-    { key: "name", header: "Name", cell: (v) => <span className="font-medium">{v.name}</span> },
+    {
+      key: "name",
+      header: "Name",
+      cell: (v) => <span className="font-medium whitespace-nowrap">{v.name}</span>,
+    },
     { key: "subnet", header: "Subnet", cell: (v) => mono(v.context.subnet ?? "—") },
     { key: "usage", header: "Usage", cell: (v) => <UsageBar used={v.used} size={v.size} /> },
     {
