@@ -257,9 +257,20 @@ describe("tenancy", () => {
       ["root", "ok", "600 → 744"],
       ["alice", "refused", "FORBIDDEN: You need ADMIN permission on VNET perm to change its permissions"],
     ]);
+    // By object id (refused calls carry the id they asked for), by name, by user, by time window.
+    expect((await admin.audit.list({ object: String(v.id), action: "vnet.chmod" })).rows).toHaveLength(3);
+    expect((await admin.audit.list({ object: "perm", action: "vnet.chmod" })).rows).toHaveLength(2);
+    expect((await admin.audit.list({ actor: "alice", action: "vnet.chmod" })).rows).toHaveLength(2);
+    const future = new Date(Date.now() + 60_000);
+    expect((await admin.audit.list({ from: future })).rows).toHaveLength(0);
+    expect((await admin.audit.list({ to: new Date(0) })).rows).toHaveLength(0);
     expect(
-      (await admin.audit.list({ object: String(v.id), objectType: "vnet" })).rows.length,
-    ).toBeGreaterThanOrEqual(3);
+      (await admin.audit.list({ from: new Date(Date.now() - 60_000), to: future })).rows.length,
+    ).toBeGreaterThan(3);
+    // A refused privileged read is recorded too.
+    expect((await refusal(alice.user.list())).code).toBe("FORBIDDEN");
+    const reads = await admin.audit.list({ action: "user.list", outcome: "refused" });
+    expect(reads.rows.map((r) => r.actor)).toEqual(["alice"]);
   });
 });
 
