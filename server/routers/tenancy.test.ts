@@ -143,6 +143,10 @@ describe("tenancy", () => {
     expect(snapshotAll(app)).toEqual(before);
     // The parent cannot go while it has reservations; deleting one gives its addresses back.
     expect((await refusal(admin.vnet.remove({ id: parent.id }))).message).toContain("has reservations");
+    // On the node, the reservation's NIC plugs into the parent's network.
+    const desired = await admin.node.desired({ id: nodeId });
+    expect(desired.networks.map((n) => n.vnetId)).toEqual([parent.id]);
+    expect(desired.ports[0]).toMatchObject({ vnetId: parent.id, addresses: ["10.5.0.10/24"] });
     const bobs = (await bob.vnet.mine())[0]!;
     await bob.vnet.remove({ id: bobs.id });
     expect((await admin.vnet.list()).find((v) => v.name === "shared")!.used).toBe(4);

@@ -23,8 +23,13 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       .all();
     const networks = new Map<number, DesiredNetwork>();
     const ports: DesiredPort[] = [];
-    for (const { nic, inst, vnet, lease, ar } of rows) {
-      const ctx = { ...vnet.context, ...(ar?.context ?? {}) };
+    // A reservation (tenancy) is a slice of its parent's addresses on the parent's network: its
+    // NICs plug into the parent's bridge / VLAN / VNI.
+    const parentOf = (v: typeof vnets.$inferSelect) =>
+      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v);
+    for (const { nic, inst, vnet: own, lease, ar } of rows) {
+      const vnet = parentOf(own);
+      const ctx = { ...own.context, ...(ar?.context ?? {}) };
       const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
       if (!networks.has(vnet.id)) {
         const withAddress = vnet.applyBridgeAddress && ctx.gateway;
@@ -42,7 +47,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
         });
       }
-      const qos = nic.qos ?? vnet.qos;
+      const qos = nic.qos ?? own.qos;
       const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,
