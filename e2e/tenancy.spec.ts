@@ -224,6 +224,8 @@ test("an end user sees only the self-service area, makes a network and puts an i
   // The owner manages the VNET (600: use and manage) but does not hold ADMIN on it.
   await expect(page.getByLabel("Permissions (octal)")).toHaveValue("600");
   await expect(page.getByLabel("owner admin")).toBeDisabled();
+  // The template's labels came along (automatic selection found the network by them).
+  await expect(page.getByLabel("Labels", { exact: true })).toHaveValue("tenant");
   await page.getByLabel("Lock level").selectOption("manage");
   await page.getByRole("button", { name: "Lock", exact: true }).click();
   await expect(page.getByTestId("lock-state")).toHaveText("Locked: MANAGE");

@@ -8,26 +8,38 @@ import { useEffect, useState } from "react";
 import { toast } from "sonner";
 import { LOCK_LEVELS } from "@/lib/domain";
 import { CLASSES, hasBit, type Level, octalToPerms, permsToOctal, withBit } from "@/lib/permissions";
+import { labelSchema } from "@/lib/templates";
 import { errorMessage, useTRPC, useTRPCClient } from "../trpc";
 import { Button } from "../ui/button";
-import { Input, Select } from "../ui/field";
+import { Field, Input, Select } from "../ui/field";
 import { Badge, Panel, Skeleton } from "../ui/misc";
 import { NameDialog } from "./name-dialog";
 
-export type OwnedKind = "vnet" | "template";
+export type OwnedKind = "vnet" | "template" | "sg";
 const LEVELS: Level[] = ["use", "manage", "admin"];
-const LABEL: Record<OwnedKind, string> = { vnet: "VNET", template: "Template" };
+const LABEL: Record<OwnedKind, string> = { vnet: "VNET", template: "Template", sg: "Security group" };
+
+/** The query filter of everything of `kind` (refreshed after a change). */
+function useKindFilter(kind: OwnedKind) {
+  const trpc = useTRPC();
+  return kind === "vnet"
+    ? trpc.vnet.pathFilter()
+    : kind === "template"
+      ? trpc.template.pathFilter()
+      : trpc.sg.pathFilter();
+}
 
 /** One ownership mutation: toast on success, refresh the kind's queries and the audit log. */
 function useOwnedMutation<I>(kind: OwnedKind, fn: (i: I) => Promise<unknown>, ok: string) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const filter = useKindFilter(kind);
   return useMutation({
     mutationFn: fn,
     onSuccess: () => {
       toast.success(ok);
       return Promise.all([
-        queryClient.invalidateQueries(kind === "vnet" ? trpc.vnet.pathFilter() : trpc.template.pathFilter()),
+        queryClient.invalidateQueries(filter),
         queryClient.invalidateQueries(trpc.audit.pathFilter()),
       ]);
     },
@@ -65,8 +77,13 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
   const queryClient = useQueryClient();
   const client = useTRPCClient();
   const info = useQuery(
-    kind === "vnet" ? trpc.vnet.ownership.queryOptions({ id }) : trpc.template.ownership.queryOptions({ id }),
+    kind === "vnet"
+      ? trpc.vnet.ownership.queryOptions({ id })
+      : kind === "template"
+        ? trpc.template.ownership.queryOptions({ id })
+        : trpc.sg.ownership.queryOptions({ id }),
   );
+  const filter = useKindFilter(kind);
   const choices = useQuery(trpc.user.ownershipChoices.queryOptions());
   const act = useOwnershipActions(kind);
   const [perms, setPerms] = useState<number | null>(null);
@@ -90,9 +107,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
     onSuccess: (r) => {
       toast.success(`Renamed to ${r.name}`);
       setDialog(null);
-      return queryClient.invalidateQueries(
-        kind === "vnet" ? trpc.vnet.pathFilter() : trpc.template.pathFilter(),
-      );
+      return queryClient.invalidateQueries(filter);
     },
   });
   const clone = useMutation({
@@ -101,9 +116,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
     onSuccess: async (r) => {
       toast.success(`${LABEL[kind]} ${r.name} created`);
       setDialog(null);
-      await queryClient.invalidateQueries(
-        kind === "vnet" ? trpc.vnet.pathFilter() : trpc.template.pathFilter(),
-      );
+      await queryClient.invalidateQueries(filter);
       if (kind === "vnet") router.push(`/vnets/${r.id}`);
     },
   });
@@ -325,6 +338,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
           </p>
         </div>
       </div>
+      {kind === "vnet" && <VnetLabels id={id} canManage={o.my.manage} />}
       <NameDialog
         open={dialog === "rename"}
         onClose={() => setDialog(null)}
@@ -347,5 +361,55 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
         mutation={clone}
       />
     </Panel>
+  );
+}
+
+/** A VNET's labels (what NICs asking for "any VNET" can require): MANAGE to change. */
+function VnetLabels({ id, canManage }: { id: number; canManage: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const vnet = useQuery(trpc.vnet.get.queryOptions({ id }));
+  const current = (vnet.data as { labels?: string[] } | undefined)?.labels ?? [];
+  const [text, setText] = useState<string | null>(null);
+  const value = text ?? current.join(", ");
+  const labels = value.split(/[\s,]+/).filter(Boolean);
+  const bad = labels.find((l) => !labelSchema.safeParse(l).success);
+  const save = useMutation(
+    trpc.vnet.setLabels.mutationOptions({
+      onSuccess: (r) => {
+        toast.success(r.labels.length ? `Labels set: ${r.labels.join(", ")}` : "Labels cleared");
+        setText(null);
+        return queryClient.invalidateQueries(trpc.vnet.pathFilter());
+      },
+      onError: (err) => toast.error(errorMessage(err)),
+    }),
+  );
+  return (
+    <div className="flex items-end gap-2 border-t border-slate-200 px-4 py-3">
+      <Field
+        label="Labels"
+        className="w-96"
+        error={bad ? `“${bad}”: letters, digits, dot, dash and underscore` : undefined}
+        hint="NICs asking for any VNET can require these, e.g. prod"
+      >
+        {(c) => (
+          <Input
+            {...c}
+            value={value}
+            disabled={!canManage}
+            placeholder="none"
+            onChange={(e) => setText(e.target.value)}
+          />
+        )}
+      </Field>
+      <Button
+        className="mb-5"
+        disabled={!canManage || text === null || Boolean(bad)}
+        pending={save.isPending}
+        onClick={() => save.mutate({ id, labels })}
+      >
+        Save labels
+      </Button>
+    </div>
   );
 }
