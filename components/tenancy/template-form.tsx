@@ -57,7 +57,11 @@ export function TemplateFormDialog({
       dismissable={!pending}
       size="lg"
       title={template ? `Edit template ${template.name}` : "New template"}
-      description="Users who may USE the template create networks from it; they never see these physical attributes."
+      description={
+        template
+          ? "Users who may USE the template create networks from it; they never see these physical attributes."
+          : "It is shared with the group users (permissions 640) when created; change that on its page."
+      }
     >
       <TemplateForm
         template={template}
