@@ -234,7 +234,7 @@ test("an end user sees only the self-service area, makes a network and puts an i
   await rename.getByLabel("Name").fill("erin-renamed");
   await rename.getByRole("button", { name: "Rename" }).click();
   await expect(rename.getByRole("alert")).toHaveText(
-    "VNET erin-net is locked at level MANAGE; unlock it first",
+    "VNET erin-net is locked (manage level); unlock it first",
   );
   await shot(page, "tenancy-vnet-locked");
   await rename.getByRole("button", { name: "Cancel" }).click();

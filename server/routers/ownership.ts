@@ -18,9 +18,12 @@ import {
 } from "../services/ownership";
 import { actorOf, protectedProcedure } from "../trpc";
 
-/** info, chown, chgrp, chmod, lock, unlock and rename for objects of `kind`. */
-export function ownershipProcedures(kind: Kind) {
-  return {
+type Name = "ownership" | "chown" | "chgrp" | "chmod" | "lock" | "unlock" | "rename";
+
+/** info, chown, chgrp, chmod, lock, unlock and rename for objects of `kind`; `omit` leaves out
+ * those a router already has (e.g. a VNET lock written on the IPAM side). */
+export function ownershipProcedures<const O extends Name = never>(kind: Kind, opts: { omit?: O[] } = {}) {
+  const all = {
     ownership: protectedProcedure
       .input(idInput)
       .query(({ ctx, input }) => ownershipInfo(ctx.app, ctx.user, kind, input.id)),
@@ -43,6 +46,8 @@ export function ownershipProcedures(kind: Kind) {
       .input(renameInput)
       .mutation(({ ctx, input }) => rename(ctx.app, actorOf(ctx), ctx.user, kind, input.id, input.name)),
   };
+  const omit = new Set<string>(opts.omit ?? []);
+  return Object.fromEntries(Object.entries(all).filter(([k]) => !omit.has(k))) as Omit<typeof all, O>;
 }
 
 /** Choices for the permissions panel: groups the caller may move objects to, users (admins). */

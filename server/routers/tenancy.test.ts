@@ -157,16 +157,16 @@ describe("tenancy", () => {
     await alice.vnet.lock({ id: v.id, level: "manage" });
     let before = snapshotAll(app);
     const err = await refusal(alice.vnet.rename({ id: v.id, name: "other" }));
-    expect(err.code).toBe("PRECONDITION_FAILED");
-    expect(err.message).toBe("VNET locked is locked at level MANAGE; unlock it first");
-    expect((await refusal(alice.vnet.remove({ id: v.id }))).message).toContain("locked at level MANAGE");
+    expect(err.code).toBe("CONFLICT");
+    expect(err.message).toBe("VNET locked is locked (manage level); unlock it first");
+    expect((await refusal(alice.vnet.remove({ id: v.id }))).message).toContain("locked (manage level)");
     expect(
       (await refusal(alice.range.add({ vnetId: v.id, range: { type: "ip4", ip: "10.128.0.100", size: 2 } })))
         .message,
-    ).toContain("locked at level MANAGE");
-    expect((await refusal(alice.lease.hold({ vnetId: v.id, from: "10.128.0.3", reason: "x" }))).code).toBe(
-      "PRECONDITION_FAILED",
-    );
+    ).toContain("locked (manage level)");
+    expect(
+      (await refusal(alice.lease.hold({ vnetId: v.id, from: "10.128.0.3", reason: "x" }))).message,
+    ).toContain("locked (manage level)");
     expect(snapshotAll(app)).toEqual(before);
     // A MANAGE lock still allows USE: an instance may attach a NIC.
     const nodeId = (await admin.node.create({ name: "n1" })).id;
@@ -175,17 +175,17 @@ describe("tenancy", () => {
     await alice.vnet.lock({ id: v.id, level: "use" });
     before = snapshotAll(app);
     const err2 = await refusal(alice.instance.create({ name: "i2", nodeId, nics: [{ vnetId: v.id }] }));
-    expect(err2.message).toContain("locked at level USE");
+    expect(err2.message).toContain("locked (use level)");
     expect(snapshotAll(app)).toEqual(before);
     // Admins are held by locks too; unlocking frees the object.
-    expect((await refusal(admin.vnet.rename({ id: v.id, name: "x" }))).code).toBe("PRECONDITION_FAILED");
+    expect((await refusal(admin.vnet.rename({ id: v.id, name: "x" }))).code).toBe("CONFLICT");
     await alice.vnet.unlock({ id: v.id });
     expect((await alice.vnet.rename({ id: v.id, name: "renamed" })).name).toBe("renamed");
     // Templates lock the same way: USE-locked templates cannot be instantiated.
     await admin.template.lock({ id: privateId, level: "use" });
     expect(
       (await refusal(bob.template.instantiate({ templateId: privateId, name: "n", size: 2 }))).message,
-    ).toBe("Template Private IPv4 is locked at level USE; unlock it first");
+    ).toBe("Template Private IPv4 is locked (use level); unlock it first");
   });
 
   it("a NIC asking for any VNET gets one in the node's cluster that the owner may use and that meets its requirements, best rank first", async () => {
@@ -294,7 +294,7 @@ describe("restricted VNET attributes", () => {
     await admin.vnet.chmod({ id: v.id, perms: "700" });
     expect(vnetForUpdate(app.db, olga, v.id, { vni: 42, bridge: "br-x" }).id).toBe(v.id);
     await admin.vnet.lock({ id: v.id, level: "admin" });
-    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow("locked at level ADMIN");
+    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow("locked (admin level)");
     expect(vnetForUpdate(app.db, olga, v.id, { mtu: 1400 }).id).toBe(v.id);
   });
 });

@@ -9,7 +9,7 @@ import { can, type Level, lockBlocks, permsToOctal, type Subject } from "../../l
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
-import { conflict, DomainError, forbidden, invalid, notFound } from "../errors";
+import { conflict, forbidden, invalid, notFound } from "../errors";
 import { mutate } from "./revision";
 
 export const KINDS = {
@@ -31,12 +31,10 @@ type Row = {
 
 const LEVEL_NAME: Record<Level, string> = { use: "USE", manage: "MANAGE", admin: "ADMIN" };
 
-/** A refusal because of a lock, naming the level (PRECONDITION_FAILED). */
+/** A refusal because of a lock, naming the level (CONFLICT, worded like the IPAM side's VNET lock
+ * check so both read the same whichever fires first). */
 export function lockedError(label: string, name: string, lock: Level) {
-  return new DomainError(
-    "precondition",
-    `${label} ${name} is locked at level ${LEVEL_NAME[lock]}; unlock it first`,
-  );
+  return conflict(`${label} ${name} is locked (${lock} level); unlock it first`);
 }
 
 /** Refuses an operation needing `level` on a locked object. */
