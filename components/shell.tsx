@@ -12,11 +12,20 @@ import { Button } from "./ui/button";
 import { cx } from "./ui/cx";
 import { Skeleton } from "./ui/misc";
 
+// End users see the self-service area and their instances; the rest is for cloud admins.
 const NAV = [
-  { href: "/vnets", label: "VNETs", admin: false, icon: "M4 6h16M4 12h16M4 18h10" },
+  { href: "/vnets", label: "VNETs", admin: true, icon: "M4 6h16M4 12h16M4 18h10" },
+  { href: "/self-service", label: "Self-service", admin: false, icon: "M12 4v16M4 12h16" },
   { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
+  { href: "/templates", label: "Templates", admin: true, icon: "M5 4h14v5H5zM5 13h6v7H5zM14 13h5v7h-5z" },
   { href: "/nodes", label: "Nodes", admin: true, icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9z" },
   { href: "/users", label: "Users", admin: true, icon: "M12 12a4 4 0 100-8 4 4 0 000 8zM4 20a8 8 0 0116 0" },
+  {
+    href: "/groups",
+    label: "Groups",
+    admin: true,
+    icon: "M8 11a3 3 0 100-6 3 3 0 000 6zM16 11a3 3 0 100-6 3 3 0 000 6zM2 20a6 6 0 0112 0M12 20a6 6 0 0110 0",
+  },
   { href: "/audit", label: "Audit log", admin: true, icon: "M6 3h9l4 4v14H6zM9 12h7M9 16h7M9 8h3" },
 ] as const;
 
@@ -65,7 +74,10 @@ function Sidebar({ admin }: { admin: boolean }) {
     // The aside stretches with the page (its colour reaches the bottom); its content stays in view.
     <aside className="w-56 shrink-0 bg-slate-900 text-slate-300">
       <div className="sticky top-0 flex h-screen flex-col">
-        <Link href="/vnets" className="flex items-center gap-2 px-5 py-5 text-white">
+        <Link
+          href={admin ? "/vnets" : "/self-service"}
+          className="flex items-center gap-2 px-5 py-5 text-white"
+        >
           <span
             aria-hidden
             className="grid size-7 place-items-center rounded-md bg-sky-600 text-sm font-bold"

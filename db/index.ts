@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { PRIVATE_IPV4 } from "../lib/templates";
 import * as schema from "./schema";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -63,6 +64,15 @@ function seed(db: Db) {
      SELECT 0, p, 'ALL', d FROM (SELECT 0 AS p, 'OUTBOUND' AS d UNION ALL SELECT 1, 'INBOUND')
      WHERE NOT EXISTS (SELECT 1 FROM sg_rules WHERE sg_id = 0)`,
   ).run();
+  // The `Private IPv4` template, once per installation (an admin may delete it for good): owned
+  // by system, usable by the group users (640).
+  if (!s.prepare("SELECT 1 FROM settings WHERE key = 'seeded.templates'").get()) {
+    s.prepare(
+      `INSERT OR IGNORE INTO vnet_templates (name, description, owner_id, group_id, perms, attrs)
+       VALUES (?, ?, 'system', 1, ${0o640}, ?)`,
+    ).run(PRIVATE_IPV4.name, PRIVATE_IPV4.description, JSON.stringify(PRIVATE_IPV4.attrs));
+    s.prepare("INSERT INTO settings (key, value) VALUES ('seeded.templates', 'true')").run();
+  }
 }
 
 export { schema };

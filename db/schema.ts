@@ -13,6 +13,7 @@ import {
   NETWORK_TYPES,
   type NodeReport,
   type Qos,
+  QUOTA_SUBJECTS,
   SG_DIRECTIONS,
   SG_PROTOCOLS,
   type TemplateAttrs,
@@ -207,6 +208,8 @@ export const vnets = sqliteTable(
     context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
     qos: text("qos", { mode: "json" }).$type<Qos>().notNull().default({}),
     templateId: integer("template_id"),
+    // Free-form labels used by automatic network selection ("any VNET labelled prod").
+    labels: text("labels", { mode: "json" }).$type<string[]>().notNull().default([]),
     // Reservations (issue: self-service): a VNET carved out of a parent's addresses.
     parentVnetId: integer("parent_vnet_id"),
     createdAt: createdAt(),
@@ -388,6 +391,19 @@ export const vnetTemplates = sqliteTable("vnet_templates", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+// Optional per-user and per-group limits (null: unlimited). Usage is counted live, never stored.
+export const quotas = sqliteTable(
+  "quotas",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    subjectType: text("subject_type", { enum: QUOTA_SUBJECTS }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    maxVnets: integer("max_vnets"),
+    maxLeases: integer("max_leases"),
+  },
+  (t) => [uniqueIndex("quotas_subject_uq").on(t.subjectType, t.subjectId)],
+);
 
 // ---------------------------------------------------------------------------
 // 7. Instances (VMs / containers) and their NICs

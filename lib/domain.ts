@@ -16,6 +16,7 @@ export const LOCK_LEVELS = ["use", "manage", "admin"] as const;
 export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as const;
 export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
 export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;
+export const QUOTA_SUBJECTS = ["user", "group"] as const;
 
 export type Driver = (typeof DRIVERS)[number];
 export type NetworkType = (typeof NETWORK_TYPES)[number];
@@ -157,19 +158,8 @@ export const contextSchema = z
   .strict();
 export type ContextAttrs = z.infer<typeof contextSchema>;
 
-/** Physical attributes and user inputs of a VNET template (filled in by the self-service issue). */
-export type TemplateAttrs = {
-  driver: Driver;
-  networkType: NetworkType;
-  phydev?: string;
-  mtu?: number;
-  vlanPool?: { from: number; to: number };
-  vniPool?: { from: number; to: number };
-  clusterIds?: number[];
-  securityGroupIds?: number[];
-  qos?: Qos;
-  context?: ContextAttrs;
-};
+/** Physical attributes and user inputs of a VNET template (defined with its schema in lib/templates). */
+export type { TemplateAttrs } from "./templates";
 
 /** What the agent last reported, stored per node and shown on the Nodes page. */
 export type NodeReport = {

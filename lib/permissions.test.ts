@@ -48,3 +48,35 @@ describe("permissions", () => {
     expect(["8", "6400", "64", "abc", ""].map(octalToPerms)).toEqual([null, null, null, null, null]);
   });
 });
+
+describe("locks and permission bits", () => {
+  it("a USE lock blocks everything, MANAGE blocks manage and admin, ADMIN only admin", async () => {
+    const { lockBlocks } = await import("./permissions");
+    const levels = ["use", "manage", "admin"] as const;
+    expect(levels.map((l) => lockBlocks("use", l))).toEqual([true, true, true]);
+    expect(levels.map((l) => lockBlocks("manage", l))).toEqual([false, true, true]);
+    expect(levels.map((l) => lockBlocks("admin", l))).toEqual([false, false, true]);
+    expect(levels.map((l) => lockBlocks(null, l))).toEqual([false, false, false]);
+  });
+
+  it("withBit and hasBit agree with can() and round-trip through octal", async () => {
+    const { withBit, hasBit, CLASSES, permsToLetters } = await import("./permissions");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0o777 }),
+        fc.constantFrom(...CLASSES),
+        fc.constantFrom("use" as const, "manage" as const, "admin" as const),
+        fc.boolean(),
+        (perms, cls, level, on) => {
+          const next = withBit(perms, cls, level, on);
+          expect(hasBit(next, cls, level)).toBe(on);
+          expect(octalToPerms(permsToOctal(next))).toBe(next);
+          const subject = cls === "owner" ? owner : cls === "group" ? member : other;
+          const obj = { ownerId: "u1", groupId: 5, perms: next };
+          if (on) expect(can(subject, obj, level)).toBe(true);
+        },
+      ),
+    );
+    expect(permsToLetters(0o640)).toBe("um- u-- ---");
+  });
+});

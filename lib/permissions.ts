@@ -24,3 +24,42 @@ export function permsToOctal(perms: number): string {
 export function octalToPerms(s: string): number | null {
   return /^[0-7]{3}$/.test(s) ? Number.parseInt(s, 8) : null;
 }
+
+// ---------------------------------------------------------------------------
+// Locks (OpenNebula): a lock at level L blocks every operation that needs L or a higher level,
+// where use < manage < admin. USE locks everything, MANAGE locks manage and admin operations,
+// ADMIN locks only admin operations. Unlocking is never blocked by the lock itself.
+// ---------------------------------------------------------------------------
+const RANK: Record<Level, number> = { use: 0, manage: 1, admin: 2 };
+
+/** Whether an object locked at `lock` refuses an operation that needs `level`. */
+export function lockBlocks(lock: Level | null | undefined, level: Level): boolean {
+  return lock != null && RANK[level] >= RANK[lock];
+}
+
+/** The levels `who` holds on `obj` (what the UI shows and enables). */
+export function levelsOf(who: Subject, obj: Owned): Record<Level, boolean> {
+  return { use: can(who, obj, "use"), manage: can(who, obj, "manage"), admin: can(who, obj, "admin") };
+}
+
+export const CLASSES = ["owner", "group", "other"] as const;
+export type PermClass = (typeof CLASSES)[number];
+const SHIFT: Record<PermClass, number> = { owner: 6, group: 3, other: 0 };
+
+/** Whether `perms` grants `level` to `cls`. */
+export function hasBit(perms: number, cls: PermClass, level: Level): boolean {
+  return ((perms >> SHIFT[cls]) & LEVEL_BIT[level]) !== 0;
+}
+
+/** `perms` with the `level` bit of `cls` set to `on` (the checkbox grid). */
+export function withBit(perms: number, cls: PermClass, level: Level, on: boolean): number {
+  const bit = LEVEL_BIT[level] << SHIFT[cls];
+  return on ? perms | bit : perms & ~bit & 0o777;
+}
+
+/** "um-" per class, e.g. 0o640 → "um- u-- ---" (OpenNebula's listing). */
+export function permsToLetters(perms: number): string {
+  return CLASSES.map((c) =>
+    (["use", "manage", "admin"] as const).map((l) => (hasBit(perms, c, l) ? l[0] : "-")).join(""),
+  ).join(" ");
+}

@@ -17,6 +17,7 @@ import {
   vni,
 } from "./domain";
 import { isIp6, isSlaacPrefix } from "./ipam";
+import { selectionSchema } from "./tenancy";
 import { parseRate, parseSize } from "./units";
 
 const id = z.coerce.number().int().nonnegative();
@@ -170,7 +171,12 @@ export const instanceCreateInput = z.object({
   nics: z
     .array(
       z.object({
-        vnetId: z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+        // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
+        vnetId: z.union([
+          z.literal("auto"),
+          z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+        ]),
+        auto: selectionSchema.optional(),
         ip: z
           .string()
           .trim()

@@ -105,13 +105,19 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   return res;
 });
 
-/** Every refused or failed mutation is audited too (successful ones are audited by their service). */
-const auditFailures = t.middleware(async ({ ctx, next, type, path }) => {
+/** Every refused or failed mutation is audited too (successful ones are audited by their service),
+ * and so is every query refused for lack of a role or permission (a privileged read). The entry
+ * names the object the call was about (type from the path, id from the input) so it can be found. */
+const auditFailures = t.middleware(async ({ ctx, next, type, path, getRawInput }) => {
   const res = await next();
-  if (!res.ok && type === "mutation") {
+  if (!res.ok && (type === "mutation" || res.error.code === "FORBIDDEN")) {
     const refused = res.error.code !== "INTERNAL_SERVER_ERROR";
+    const raw = (await getRawInput().catch(() => undefined)) as { id?: unknown } | undefined;
+    const id = typeof raw?.id === "number" || typeof raw?.id === "string" ? raw.id : undefined;
     audit(ctx.db, actorOf(ctx), {
       action: path,
+      objectType: id === undefined ? undefined : path.split(".")[0],
+      objectId: id,
       outcome: refused ? "refused" : "error",
       detail: `${res.error.code}: ${res.error.message}`,
     });

@@ -7,6 +7,8 @@ import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
 
+const homeOf = (role: string) => (role === "admin" ? "/vnets" : "/self-service");
+
 export default function LoginPage() {
   const trpc = useTRPC();
   const router = useRouter();
@@ -19,7 +21,7 @@ export default function LoginPage() {
 
   // Already signed in (or just signed in): go to the portal.
   useEffect(() => {
-    if (me.data) router.replace("/vnets");
+    if (me.data) router.replace(homeOf(me.data.role));
   }, [me.data, router]);
 
   const submit = async (e: FormEvent) => {
@@ -40,9 +42,11 @@ export default function LoginPage() {
       );
       return;
     }
-    // Drop anything cached for a previous session, then load the new user.
-    await queryClient.resetQueries();
-    router.replace("/vnets");
+    // Drop anything cached for a previous session, then load the new user: admins land on the
+    // VNETs, end users on their self-service page.
+    queryClient.clear();
+    const signedIn = await queryClient.fetchQuery(trpc.user.me.queryOptions());
+    router.replace(homeOf(signedIn?.role ?? "user"));
   };
 
   return (

@@ -71,7 +71,7 @@ export function neutronChange(
   return lines.join("\n");
 }
 
-const nsArgs = (ns: string, cmd: string, args: string[]) => ["--net=/run/netns/" + ns, cmd, ...args];
+const nsArgs = (ns: string, cmd: string, args: string[]) => [`--net=/run/netns/${ns}`, cmd, ...args];
 
 /** Runs iptables-restore in `ns` with `text`; returns milliseconds. */
 export async function restore(ns: string, text: string, noflush: boolean): Promise<number> {

@@ -6,6 +6,7 @@ import { useFieldArray, useForm } from "react-hook-form";
 import { toast } from "sonner";
 import { type InstanceCreateInput, instanceCreateInput } from "@/lib/schemas";
 import { showServerError } from "../form";
+import { AutoSelectionFields } from "../tenancy/auto-selection-fields";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Dialog, DialogFooter } from "../ui/dialog";
@@ -68,7 +69,7 @@ function InstanceForm({
     mode: "onChange",
     defaultValues: { name: "", nodeId: "", nics: [{ vnetId: "", ip: "" }] },
   });
-  const { register, formState, control } = form;
+  const { register, formState, control, watch } = form;
   const nics = useFieldArray({ control, name: "nics" });
   const errors = formState.errors;
   const noNodes = nodes.data?.length === 0;
@@ -123,19 +124,30 @@ function InstanceForm({
                           {v.name} — {v.context.subnet ?? "no subnet"}, {v.size - v.used} free
                         </option>
                       ))}
+                      <option value="auto">Any VNET (automatic)</option>
                     </Select>
                   )}
                 </Field>
-                <Field label="IP (optional)" error={e?.ip?.message} hint="Empty: next free" className="w-44">
-                  {(c) => (
-                    <Input
-                      {...c}
-                      aria-label={`IP of eth${i}`}
-                      placeholder="auto"
-                      {...register(`nics.${i}.ip`)}
-                    />
-                  )}
-                </Field>
+                {watch(`nics.${i}.vnetId`) === "auto" ? (
+                  <AutoSelectionFields index={i} form={form} />
+                ) : (
+                  <Field
+                    label="IP (optional)"
+                    error={e?.ip?.message}
+                    hint="Empty: next free"
+                    className="w-44"
+                  >
+                    {(c) => (
+                      <Input
+                        {...c}
+                        aria-label={`IP of eth${i}`}
+                        placeholder="auto"
+                        {...register(`nics.${i}.ip`)}
+                      />
+                    )}
+                  </Field>
+                )}
+
                 <Button
                   size="sm"
                   variant="ghost"

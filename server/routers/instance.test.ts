@@ -37,7 +37,13 @@ describe("instance router", () => {
     const before = (await admin.node.list())[0]!.desiredRevision;
     const a = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId }] });
     expect(a.nics).toEqual([
-      { nicId: expect.any(Number), vnet: "tiny", ip: "10.1.0.10", mac: "02:00:0a:01:00:0a" },
+      {
+        nicId: expect.any(Number),
+        vnetId: expect.any(Number),
+        vnet: "tiny",
+        ip: "10.1.0.10",
+        mac: "02:00:0a:01:00:0a",
+      },
     ]);
     const after = (await admin.node.list())[0]!.desiredRevision;
     expect(after).toBeGreaterThan(before);

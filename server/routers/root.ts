@@ -3,11 +3,14 @@
 import { createCallerFactory, router } from "../trpc";
 import { agentRouter } from "./agent";
 import { auditRouter } from "./audit";
+import { groupRouter } from "./group";
 import { instanceRouter } from "./instance";
 import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
+import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
+import { templateRouter } from "./template";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
@@ -21,6 +24,9 @@ export const appRouter = router({
   node: nodeRouter,
   agent: agentRouter,
   audit: auditRouter,
+  template: templateRouter,
+  group: groupRouter,
+  quota: quotaRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { idInput } from "../../lib/schemas";
 import { probeInput, sgInput } from "../../lib/sg";
+import { cloneInput } from "../../lib/tenancy";
 import {
   commitSg,
   createSg,
@@ -14,7 +15,9 @@ import {
   setVnetSg,
   updateSg,
 } from "../services/security-groups";
+import { cloneSg } from "../services/sg-tenancy";
 import { actorOf, protectedProcedure, router } from "../trpc";
+import { ownershipProcedures } from "./ownership";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -43,4 +46,9 @@ export const sgRouter = router({
     const { nicId, ...probe } = input;
     return explainNic(ctx.app, ctx.user, { nicId, probe });
   }),
+  // Tenancy (issue 6): ownership, locks, rename and clone.
+  ...ownershipProcedures("sg"),
+  clone: protectedProcedure
+    .input(cloneInput)
+    .mutation(({ ctx, input }) => cloneSg(ctx.app, actorOf(ctx), ctx.user, input.id, input.name)),
 });

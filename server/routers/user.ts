@@ -1,7 +1,10 @@
+import { z } from "zod";
 import { clusters, groups } from "../../db/schema";
 import { userCreateInput } from "../../lib/schemas";
-import { createUser, listUsers } from "../services/users";
+import { userUpdateInput } from "../../lib/tenancy";
+import { createUser, listUsers, removeUser, setPassword, updateUser } from "../services/users";
 import { actorOf, adminProcedure, protectedProcedure, publicProcedure, router } from "../trpc";
+import { ownershipChoices } from "./ownership";
 
 export const userRouter = router({
   /** The signed-in user, or null (the SPA uses this to decide whether to show the login page). */
@@ -10,6 +13,17 @@ export const userRouter = router({
   create: adminProcedure
     .input(userCreateInput)
     .mutation(({ ctx, input }) => createUser(ctx.app, actorOf(ctx), input)),
+  update: adminProcedure
+    .input(userUpdateInput)
+    .mutation(({ ctx, input }) => updateUser(ctx.app, actorOf(ctx), input)),
+  setPassword: adminProcedure
+    .input(z.object({ id: z.string().min(1), password: userCreateInput.shape.password }))
+    .mutation(({ ctx, input }) => setPassword(ctx.app, actorOf(ctx), input.id, input.password)),
+  remove: adminProcedure
+    .input(z.object({ id: z.string().min(1) }))
+    .mutation(({ ctx, input }) => removeUser(ctx.app, actorOf(ctx), ctx.user, input.id)),
   groups: protectedProcedure.query(({ ctx }) => ctx.db.select().from(groups).orderBy(groups.id).all()),
   clusters: protectedProcedure.query(({ ctx }) => ctx.db.select().from(clusters).orderBy(clusters.id).all()),
+  /** Who objects may be given to and which groups they may move to (permissions panel). */
+  ownershipChoices,
 });

@@ -314,7 +314,7 @@ describe("VNET configuration, lock, context and QoS", () => {
     await refusal(bob.range.resize({ id: arId, size: 20 }), "NOT_FOUND");
     await refusal(bob.range.remove({ id: arId }), "NOT_FOUND");
     await refusal(bob.range.setContext({ id: arId, context: {} }), "NOT_FOUND");
-    await refusal(bob.vnet.remove({ id: vnetId }), "FORBIDDEN");
+    await refusal(bob.vnet.remove({ id: vnetId }), "NOT_FOUND");
     expect(await bob.vnet.exportHoster()).toEqual([]);
     await refusal(bob.vnet.importHoster({ json: "[]" }), "FORBIDDEN");
     expect(snapshot(app)).toEqual(before);

@@ -11,7 +11,9 @@ import {
   vnetCreateInput,
   vnetUpdateInput,
 } from "../../lib/schemas";
+import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
 import { exportHoster, importHoster } from "../services/hoster";
+import { reserve } from "../services/reservations";
 import {
   setLock,
   setNicContext,
@@ -21,8 +23,10 @@ import {
   updateVnet,
   vnetNics,
 } from "../services/vnet-config";
+import { cloneVnet, myVnets, setLabels } from "../services/vnet-tenancy";
 import { createVnet, getPools, getVnet, listVnets, removeVnet, setPools } from "../services/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
+import { ownershipProcedures } from "./ownership";
 
 // USE / MANAGE on the VNET is checked in each service's query (admins hold it on everything).
 export const vnetRouter = router({
@@ -34,7 +38,8 @@ export const vnetRouter = router({
   update: protectedProcedure
     .input(vnetUpdateInput)
     .mutation(({ ctx, input }) => updateVnet(ctx.app, actorOf(ctx), ctx.user, input)),
-  remove: adminProcedure
+  // MANAGE on the VNET is checked in the service's query (owners delete their own VNETs).
+  remove: protectedProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => removeVnet(ctx.app, actorOf(ctx), ctx.user, input.id)),
   lock: protectedProcedure
@@ -68,4 +73,16 @@ export const vnetRouter = router({
   exportHoster: protectedProcedure
     .input(z.object({ ids: z.array(z.number().int()).optional() }).default({}))
     .query(({ ctx, input }) => exportHoster(ctx.app, ctx.user, input.ids)),
+  // Tenancy (issue 6): ownership, clone, reservations, labels, the caller's own VNETs.
+  ...ownershipProcedures("vnet", { omit: ["lock", "unlock"] }),
+  clone: protectedProcedure
+    .input(cloneInput)
+    .mutation(({ ctx, input }) => cloneVnet(ctx.app, actorOf(ctx), ctx.user, input.id, input.name)),
+  reserve: protectedProcedure
+    .input(reserveInput)
+    .mutation(({ ctx, input }) => reserve(ctx.app, actorOf(ctx), ctx.user, input)),
+  setLabels: protectedProcedure
+    .input(labelsInput)
+    .mutation(({ ctx, input }) => setLabels(ctx.app, actorOf(ctx), ctx.user, input.id, input.labels)),
+  mine: protectedProcedure.query(({ ctx }) => myVnets(ctx.app, ctx.user)),
 });

@@ -71,8 +71,13 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
             rows.filter((x) => x.inst.id === r.inst.id).map((x) => ({ idx: x.nic.idx, context: ctxOf(x) })),
           ),
         );
+    // A reservation (tenancy) is a slice of its parent's addresses on the parent's network: its
+    // NICs plug into the parent's bridge / VLAN / VNI.
+    const parentOf = (v: typeof vnets.$inferSelect) =>
+      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v);
     for (const row of rows) {
-      const { nic, inst, vnet, lease, ar } = row;
+      const { nic, inst, vnet: own, lease, ar } = row;
+      const vnet = parentOf(own);
       const ctx = ctxOf(row);
       const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
       const routed = vnet.driver === "routed";
@@ -98,7 +103,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           securityGroupIds: vnetSgIds(tx, vnet.id),
         });
       }
-      const qos = nic.qos ?? vnet.qos;
+      const qos = nic.qos ?? own.qos;
       const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,

@@ -5,13 +5,17 @@ import type { z } from "zod";
 import { instances, leases, nics, nodes, vnets } from "../../db/schema";
 import type { Subject } from "../../lib/permissions";
 import type { instanceCreateInput } from "../../lib/schemas";
+import { selectionSchema } from "../../lib/tenancy";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { vxlanNodesOf } from "./desired";
 import { allocateLease, releaseNicLease } from "./ipam";
+import { assertUnlocked } from "./ownership";
+import { checkQuota } from "./quotas";
 import { mutate } from "./revision";
+import { selectVnet } from "./selection";
 
 type CreateInstance = z.output<typeof instanceCreateInput>;
 type Owner = Subject & { primaryGroupId: number };
@@ -24,6 +28,7 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
     const node = tx.select().from(nodes).where(eq(nodes.id, input.nodeId)).get();
     if (!node) throw invalid(`Node ${input.nodeId} does not exist`, "nodeId");
     if (node.revokedAt) throw invalid(`Node ${node.name} is revoked; enroll it again first`, "nodeId");
+    checkQuota(tx, owner, { leases: input.nics.length });
     const inst = tx
       .insert(instances)
       .values({ name: input.name, ownerId: owner.id, groupId: owner.primaryGroupId, nodeId: node.id })
@@ -31,12 +36,16 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
       .get();
     const created = input.nics.map((n, idx) => {
       const field = `nics.${idx}`;
-      const vnet = tx
-        .select()
-        .from(vnets)
-        .where(and(eq(vnets.id, n.vnetId), permitted(vnets, owner, "use")))
-        .get();
+      const vnet =
+        n.vnetId === "auto"
+          ? selectVnet(tx, owner, node, selectionSchema.parse(n.auto ?? {}), `${field}.vnetId`)
+          : tx
+              .select()
+              .from(vnets)
+              .where(and(eq(vnets.id, n.vnetId), permitted(vnets, owner, "use")))
+              .get();
       if (!vnet) throw invalid(`VNET ${n.vnetId} not found`, `${field}.vnetId`);
+      assertUnlocked("vnet", vnet, "use");
       const nic = tx.insert(nics).values({ instanceId: inst.id, idx, vnetId: vnet.id }).returning().get();
       const lease = allocateLease(tx, vnet, {
         ip: n.ip,
@@ -45,14 +54,14 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
         userId: owner.id,
         field: n.ip ? `${field}.ip` : `${field}.vnetId`,
       });
-      return { nicId: nic.id, vnet: vnet.name, ip: lease.ip, mac: lease.mac };
+      return { nicId: nic.id, vnetId: vnet.id, vnet: vnet.name, ip: lease.ip, mac: lease.mac };
     });
     touch([node.id]);
     // Other nodes on the same VXLAN VNETs gain this node as a peer.
     touch(
       vxlanNodesOf(
         tx,
-        input.nics.map((n) => n.vnetId),
+        created.map((c) => c.vnetId),
       ),
     );
     audit(tx, actor, {

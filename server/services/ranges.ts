@@ -15,6 +15,7 @@ import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { describeLeasesFrom } from "./ipam";
+import { assertUnlocked as assertObjectUnlocked } from "./ownership";
 import { mutate } from "./revision";
 
 type ArIn = z.output<typeof arInput>;
@@ -34,10 +35,7 @@ export function manageableVnet(tx: Tx, who: Subject, vnetId: number) {
 /** Refuses an operation a VNET's lock forbids (OpenNebula's levels: use locks everything,
  * manage locks changes and deletion, admin locks deletion only). */
 export function assertUnlocked(v: typeof vnets.$inferSelect, op: "use" | "manage" | "admin") {
-  const l = v.lockLevel;
-  if (!l) return;
-  if (l === "use" || (l === "manage" && op !== "use") || (l === "admin" && op === "admin"))
-    throw conflict(`VNET ${v.name} is locked (${l} level); unlock it first`);
+  assertObjectUnlocked("vnet", v, op);
 }
 
 /** Nodes with instances that have a NIC on the VNET: they must get the new state. */

@@ -26,6 +26,7 @@ import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { assertUnlocked, crossVnetOverlaps } from "./ranges";
+import { beforeVnetRemove } from "./reservations";
 import { mutate } from "./revision";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
@@ -336,6 +337,7 @@ export function removeVnet(app: App, actor: Actor, who: Subject, id: number) {
       .get();
     if (!vnet) throw notFound(`VNET ${id}`);
     assertUnlocked(vnet, "admin");
+    beforeVnetRemove(tx, vnet, who.id);
     const users = tx
       .selectDistinct({ name: instances.name })
       .from(nics)

@@ -16,6 +16,18 @@ type Entry = inferRouterOutputs<AppRouter>["audit"]["list"]["rows"][number];
 type Outcome = (typeof AUDIT_OUTCOMES)[number];
 
 const PAGE = 50;
+const OBJECT_TYPES = [
+  "vnet",
+  "template",
+  "instance",
+  "node",
+  "user",
+  "group",
+  "sg",
+  "range",
+  "lease",
+  "quota",
+];
 const OUTCOME_TONE: Record<Outcome, Tone> = { ok: "green", refused: "amber", error: "red" };
 
 const COLUMNS: Column<Entry>[] = [
@@ -83,11 +95,21 @@ function Audit() {
   const [actor, setActor] = useState("");
   const [action, setAction] = useState("");
   const [outcome, setOutcome] = useState<Outcome | "">("");
+  const [objectType, setObjectType] = useState("");
+  const [object, setObject] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
   const filters = {
     actor: useDebounced(actor.trim()) || undefined,
     action: useDebounced(action.trim()) || undefined,
     outcome: outcome || undefined,
+    objectType: objectType || undefined,
+    object: useDebounced(object.trim()) || undefined,
+    // datetime-local is local time; the server compares instants.
+    from: from ? new Date(from) : undefined,
+    to: to ? new Date(to) : undefined,
   };
+  const badRange = Boolean(from && to && new Date(from) > new Date(to));
   const log = useInfiniteQuery({
     queryKey: ["audit-log", filters],
     queryFn: ({ pageParam }) => client.audit.list.query({ ...filters, before: pageParam, limit: PAGE }),
@@ -96,7 +118,9 @@ function Audit() {
     placeholderData: keepPreviousData,
   });
   const rows = log.data?.pages.flatMap((p) => p.rows);
-  const filtered = Boolean(filters.actor || filters.action || filters.outcome);
+  const filtered = Boolean(
+    filters.actor || filters.action || filters.outcome || filters.objectType || filters.object || from || to,
+  );
 
   return (
     <>
@@ -114,7 +138,7 @@ function Audit() {
           aria-label="Filter the audit log"
           className="flex flex-wrap items-end gap-3 border-b border-slate-200 px-4 py-3"
         >
-          <Field label="Actor" className="w-48">
+          <Field label="User (actor)" className="w-40">
             {(c) => (
               <Input
                 {...c}
@@ -124,7 +148,7 @@ function Audit() {
               />
             )}
           </Field>
-          <Field label="Action starts with" className="w-56">
+          <Field label="Action starts with" className="w-44">
             {(c) => (
               <Input
                 {...c}
@@ -146,6 +170,36 @@ function Audit() {
               </Select>
             )}
           </Field>
+          <Field label="Object type" className="w-36">
+            {(c) => (
+              <Select {...c} value={objectType} onChange={(e) => setObjectType(e.target.value)}>
+                <option value="">Any</option>
+                {OBJECT_TYPES.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <Field label="Object (id or name)" className="w-44">
+            {(c) => (
+              <Input
+                {...c}
+                placeholder="e.g. 12 or net-a"
+                value={object}
+                onChange={(e) => setObject(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="From" className="w-52">
+            {(c) => (
+              <Input {...c} type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
+            )}
+          </Field>
+          <Field label="To" className="w-52" error={badRange ? "Before From" : undefined}>
+            {(c) => <Input {...c} type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />}
+          </Field>
           {filtered && (
             <Button
               variant="ghost"
@@ -153,6 +207,10 @@ function Audit() {
                 setActor("");
                 setAction("");
                 setOutcome("");
+                setObjectType("");
+                setObject("");
+                setFrom("");
+                setTo("");
               }}
             >
               Clear filters

@@ -1,17 +1,22 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
+import { toast } from "sonner";
 import { formatDate } from "@/components/format";
-import { AdminOnly } from "@/components/session";
-import { useTRPC } from "@/components/trpc";
+import { AdminOnly, useMe } from "@/components/session";
+import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
+import { ConfirmDialog } from "@/components/ui/dialog";
 import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import { UserCreateDialog } from "@/components/users/user-create-dialog";
+import { PasswordDialog, UserEditDialog } from "@/components/users/user-edit-dialog";
 import type { AppRouter } from "@/server/routers/root";
 
 type User = inferRouterOutputs<AppRouter>["user"]["list"][number];
+
+const limit = (n: number | null) => (n === null ? "∞" : String(n));
 
 const COLUMNS: Column<User>[] = [
   { key: "username", header: "User name", cell: (u) => <span className="font-medium">{u.username}</span> },
@@ -32,6 +37,15 @@ const COLUMNS: Column<User>[] = [
         </span>
       )),
   },
+  {
+    key: "quota",
+    header: "Quota (nets / addrs)",
+    cell: (u) => (
+      <span className="text-sm whitespace-nowrap" title="Networks / addresses">
+        {limit(u.quota.maxVnets)} / {limit(u.quota.maxLeases)}
+      </span>
+    ),
+  },
   { key: "created", header: "Created", cell: (u) => formatDate(u.createdAt) },
 ];
 
@@ -45,8 +59,64 @@ export default function UsersPage() {
 
 function Users() {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const me = useMe();
   const users = useQuery(trpc.user.list.queryOptions());
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<User | null>(null);
+  const [password, setPassword] = useState<User | null>(null);
+  const [deleting, setDeleting] = useState<User | null>(null);
+  const remove = useMutation(
+    trpc.user.remove.mutationOptions({
+      onSuccess: (u) => {
+        toast.success(`User ${u.username} deleted`);
+        setDeleting(null);
+        return queryClient.invalidateQueries(trpc.user.pathFilter());
+      },
+      onError: (err) => {
+        setDeleting(null);
+        toast.error(errorMessage(err));
+      },
+    }),
+  );
+  const columns: Column<User>[] = [
+    ...COLUMNS,
+    {
+      key: "actions",
+      header: <span className="sr-only">Actions</span>,
+      className: "text-right",
+      cell: (u) => (
+        <div className="flex justify-end gap-1">
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Edit user ${u.username}`}
+            onClick={() => setEditing(u)}
+          >
+            Edit
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Set password of ${u.username}`}
+            onClick={() => setPassword(u)}
+          >
+            Password
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Delete user ${u.username}`}
+            disabled={u.id === me.id}
+            title={u.id === me.id ? "You cannot delete yourself" : undefined}
+            onClick={() => setDeleting(u)}
+          >
+            Delete
+          </Button>
+        </div>
+      ),
+    },
+  ];
   const newButton = (
     <Button variant="primary" onClick={() => setCreating(true)}>
       New user
@@ -70,7 +140,7 @@ function Users() {
         ) : (
           <DataTable
             label="Users"
-            columns={COLUMNS}
+            columns={columns}
             rows={users.data}
             rowKey={(u) => u.id}
             loading={users.isPending}
@@ -79,6 +149,20 @@ function Users() {
         )}
       </Panel>
       <UserCreateDialog open={creating} onClose={() => setCreating(false)} />
+      <UserEditDialog user={editing} onClose={() => setEditing(null)} />
+      <PasswordDialog user={password} onClose={() => setPassword(null)} />
+      <ConfirmDialog
+        open={deleting !== null}
+        onClose={() => setDeleting(null)}
+        title={`Delete user ${deleting?.username ?? ""}?`}
+        confirmLabel="Delete user"
+        pending={remove.isPending}
+        onConfirm={() => deleting && remove.mutate({ id: deleting.id })}
+      >
+        <strong>{deleting?.username}</strong> can no longer sign in and their sessions end. A user who still
+        owns networks, templates or instances cannot be deleted: delete those or give them to someone else
+        first.
+      </ConfirmDialog>
     </>
   );
 }

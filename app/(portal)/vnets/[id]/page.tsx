@@ -5,6 +5,7 @@ import { useParams, usePathname, useRouter, useSearchParams } from "next/navigat
 import { Suspense, useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
+import { PermissionsPanel } from "@/components/tenancy/permissions-panel";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -129,7 +130,12 @@ function VnetPage() {
         <>
           <Tabs tabs={TABS} active={tab} onChange={setTab} label={`Parts of VNET ${v.name}`} />
           <TabPanel id={tab}>
-            {tab === "info" && <Overview vnet={v} onAll={() => setTab("leases")} />}
+            {tab === "info" && (
+              <div className="flex flex-col gap-6">
+                <Overview vnet={v} onAll={() => setTab("leases")} />
+                <PermissionsPanel kind="vnet" id={v.id} />
+              </div>
+            )}
             {tab === "config" && <ConfigTab key={v.updatedAt.valueOf()} vnet={v} />}
             {tab === "ranges" && <RangesTab vnet={v} />}
             {tab === "leases" && <LeasesTab vnet={v} />}

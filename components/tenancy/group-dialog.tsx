@@ -1,0 +1,144 @@
+"use client";
+// "New group" / "Edit group": name, description and the group's quota.
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useForm } from "react-hook-form";
+import { toast } from "sonner";
+import { groupInput } from "@/lib/tenancy";
+import { showServerError } from "../form";
+import { useTRPC, useTRPCClient } from "../trpc";
+import { Button } from "../ui/button";
+import { Dialog, DialogFooter } from "../ui/dialog";
+import { FormError, TextField } from "../ui/field";
+import { limitText, parseLimit, QuotaFields, type QuotaText } from "./quota-fields";
+
+type Group = {
+  id: number;
+  name: string;
+  description: string;
+  quota: { maxVnets: number | null; maxLeases: number | null };
+};
+type Values = { name: string; description: string; quota: QuotaText };
+
+export function GroupDialog({ open, group, onClose }: { open: boolean; group?: Group; onClose: () => void }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const save = useMutation({
+    mutationFn: async (v: {
+      name: string;
+      description: string;
+      maxVnets: number | null;
+      maxLeases: number | null;
+    }) => {
+      const g = group
+        ? await client.group.update.mutate({ id: group.id, name: v.name, description: v.description })
+        : await client.group.create.mutate({ name: v.name, description: v.description });
+      const changed = !group || group.quota.maxVnets !== v.maxVnets || group.quota.maxLeases !== v.maxLeases;
+      if (changed)
+        await client.quota.set.mutate({
+          subjectType: "group",
+          subjectId: String(g.id),
+          maxVnets: v.maxVnets,
+          maxLeases: v.maxLeases,
+        });
+      return g;
+    },
+    onSuccess: (g) => {
+      toast.success(`Group ${g.name} ${group ? "saved" : "created"}`);
+      onClose();
+      return Promise.all([
+        queryClient.invalidateQueries(trpc.group.pathFilter()),
+        queryClient.invalidateQueries(trpc.user.pathFilter()),
+      ]);
+    },
+  });
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      dismissable={!save.isPending}
+      title={group ? `Edit group ${group.name}` : "New group"}
+    >
+      <GroupForm
+        group={group}
+        pending={save.isPending}
+        onCancel={onClose}
+        onSubmit={(v, form) => save.mutate(v, { onError: (e) => showServerError(e, form) })}
+      />
+    </Dialog>
+  );
+}
+
+function GroupForm({
+  group,
+  pending,
+  onCancel,
+  onSubmit,
+}: {
+  group?: Group;
+  pending: boolean;
+  onCancel: () => void;
+  onSubmit: (
+    v: { name: string; description: string; maxVnets: number | null; maxLeases: number | null },
+    form: ReturnType<typeof useForm<Values>>,
+  ) => void;
+}) {
+  const form = useForm<Values>({
+    mode: "onChange",
+    defaultValues: {
+      name: group?.name ?? "",
+      description: group?.description ?? "",
+      quota: {
+        maxVnets: limitText(group?.quota.maxVnets ?? null),
+        maxLeases: limitText(group?.quota.maxLeases ?? null),
+      },
+    },
+    resolver: (values) => {
+      const errors: Record<string, unknown> = {};
+      const g = groupInput.safeParse(values);
+      if (!g.success)
+        for (const i of g.error.issues) errors[String(i.path[0])] = { type: "zod", message: i.message };
+      const mv = parseLimit(values.quota.maxVnets);
+      const ml = parseLimit(values.quota.maxLeases);
+      const quota: Record<string, unknown> = {};
+      if (typeof mv === "string") quota.maxVnets = { type: "zod", message: mv };
+      if (typeof ml === "string") quota.maxLeases = { type: "zod", message: ml };
+      if (Object.keys(quota).length) errors.quota = quota;
+      return Object.keys(errors).length ? { values: {}, errors } : { values, errors: {} };
+    },
+  });
+  const { register } = form;
+  const errors = form.formState.errors;
+  return (
+    <form
+      noValidate
+      aria-label="Group"
+      onSubmit={form.handleSubmit((v) =>
+        onSubmit(
+          {
+            name: v.name.trim(),
+            description: v.description.trim(),
+            maxVnets: parseLimit(v.quota.maxVnets) as number | null,
+            maxLeases: parseLimit(v.quota.maxLeases) as number | null,
+          },
+          form,
+        ),
+      )}
+    >
+      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+        <TextField label="Name" autoFocus error={errors.name?.message} {...register("name")} />
+        <TextField label="Description" error={errors.description?.message} {...register("description")} />
+        <QuotaFields register={register} errors={errors.quota} />
+      </div>
+      <FormError message={errors.root?.server?.message} />
+      <DialogFooter>
+        <Button onClick={onCancel} disabled={pending}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="primary" pending={pending}>
+          {group ? "Save group" : "Create group"}
+        </Button>
+      </DialogFooter>
+    </form>
+  );
+}

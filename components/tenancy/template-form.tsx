@@ -1,0 +1,292 @@
+"use client";
+// "New template" / "Edit template": the physical attributes an admin sets (driver, device, VLAN/VNI
+// pool, MTU, clusters), the IPv4 plan of the networks users get, labels and QoS tiers. The form
+// holds text; its schema turns it into the API's template attributes, field by field, so every
+// message lands at its field. Attributes the form does not show (security groups, other context)
+// are kept as they were.
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { type Resolver, type UseFormReturn, useFieldArray, useForm } from "react-hook-form";
+import { toast } from "sonner";
+import { DRIVERS, NETWORK_TYPES } from "@/lib/domain";
+import type { TemplateAttrs } from "@/lib/templates";
+import { RATE_UNIT_HINT } from "@/lib/units";
+import { showServerError } from "../form";
+import { useTRPC } from "../trpc";
+import { Button } from "../ui/button";
+import { Dialog, DialogFooter } from "../ui/dialog";
+import { Field, FormError, Input, Select, TextField } from "../ui/field";
+import { defaults, type FormIn, type FormOut, formSchema } from "./template-form-schema";
+
+type Existing = { id: number; name: string; description: string; attrs: TemplateAttrs };
+
+export function TemplateFormDialog({
+  open,
+  template,
+  onClose,
+}: {
+  open: boolean;
+  template?: Existing;
+  onClose: () => void;
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const done = (msg: string) => {
+    toast.success(msg);
+    onClose();
+    return queryClient.invalidateQueries(trpc.template.pathFilter());
+  };
+  const allocate = useMutation(
+    trpc.template.allocate.mutationOptions({
+      onSuccess: async (t) => {
+        await done(`Template ${t.name} created`);
+        router.push(`/templates/${t.id}`);
+      },
+    }),
+  );
+  const update = useMutation(
+    trpc.template.update.mutationOptions({ onSuccess: (t) => done(`Template ${t.name} saved`) }),
+  );
+  const pending = allocate.isPending || update.isPending;
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      dismissable={!pending}
+      size="lg"
+      title={template ? `Edit template ${template.name}` : "New template"}
+      description={
+        template
+          ? "Users who may USE the template create networks from it; they never see these physical attributes."
+          : "It is shared with the group users (permissions 640) when created; change that on its page."
+      }
+    >
+      <TemplateForm
+        template={template}
+        pending={pending}
+        onCancel={onClose}
+        onSubmit={(v, form) => {
+          const { dns, ...attrs } = v.attrs;
+          const merged = {
+            ...template?.attrs,
+            ...attrs,
+            context: { ...template?.attrs.context, dns: dns.length ? dns : undefined },
+          } as TemplateAttrs;
+          const onError = (err: unknown) => showServerError(err, form as unknown as UseFormReturn<FormIn>);
+          if (template)
+            update.mutate(
+              { id: template.id, name: v.name, description: v.description, attrs: merged },
+              { onError },
+            );
+          else
+            allocate.mutate(
+              { name: v.name, description: v.description, attrs: merged, groupId: 1, perms: "640" },
+              { onError },
+            );
+        }}
+      />
+    </Dialog>
+  );
+}
+
+type FormApi = ReturnType<typeof useForm<FormIn, unknown, FormOut>>;
+
+function TemplateForm({
+  template,
+  pending,
+  onCancel,
+  onSubmit,
+}: {
+  template?: Existing;
+  pending: boolean;
+  onCancel: () => void;
+  onSubmit: (v: FormOut, form: FormApi) => void;
+}) {
+  const trpc = useTRPC();
+  const clusters = useQuery(trpc.user.clusters.queryOptions());
+  const form = useForm<FormIn, unknown, FormOut>({
+    resolver: zodResolver(formSchema) as unknown as Resolver<FormIn, unknown, FormOut>,
+    mode: "onChange",
+    defaultValues: defaults(template),
+  });
+  const { register, control, watch } = form;
+  const tiers = useFieldArray({ control, name: "attrs.qosTiers" });
+  const e = form.formState.errors.attrs;
+  const driver = watch("attrs.driver");
+  return (
+    <form noValidate aria-label="Template" onSubmit={form.handleSubmit((v) => onSubmit(v, form))}>
+      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+        <TextField label="Name" autoFocus error={form.formState.errors.name?.message} {...register("name")} />
+        <TextField
+          label="Description"
+          error={form.formState.errors.description?.message}
+          {...register("description")}
+        />
+      </div>
+      <h3 className="mt-5 text-sm font-semibold text-slate-900">Physical network</h3>
+      <div className="mt-2 grid grid-cols-3 gap-x-4 gap-y-3">
+        <Field label="Driver" error={e?.driver?.message}>
+          {(c) => (
+            <Select {...c} {...register("attrs.driver")}>
+              {DRIVERS.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        <Field label="Network type" error={e?.networkType?.message}>
+          {(c) => (
+            <Select {...c} {...register("attrs.networkType")}>
+              {NETWORK_TYPES.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        <TextField label="MTU" placeholder="1500" error={e?.mtu?.message} {...register("attrs.mtu")} />
+        <TextField
+          label="Physical device"
+          placeholder={driver === "vlan" ? "eth1" : "none"}
+          error={e?.phydev?.message}
+          {...register("attrs.phydev")}
+        />
+        {driver === "vlan" && (
+          <>
+            <TextField
+              label="VLAN pool from"
+              error={e?.vlanPool?.message ?? e?.vlanPool?.from?.message}
+              {...register("attrs.vlanPool.from")}
+            />
+            <TextField
+              label="VLAN pool to"
+              error={e?.vlanPool?.to?.message}
+              {...register("attrs.vlanPool.to")}
+            />
+          </>
+        )}
+        {driver === "vxlan" && (
+          <>
+            <TextField
+              label="VNI pool from"
+              error={e?.vniPool?.message ?? e?.vniPool?.from?.message}
+              {...register("attrs.vniPool.from")}
+            />
+            <TextField
+              label="VNI pool to"
+              error={e?.vniPool?.to?.message}
+              {...register("attrs.vniPool.to")}
+            />
+          </>
+        )}
+      </div>
+      <fieldset className="mt-3">
+        <legend className="text-sm font-medium text-slate-700">Clusters</legend>
+        <div className="mt-1 flex flex-wrap gap-4">
+          {(clusters.data ?? [{ id: 0, name: "default" }]).map((c) => (
+            <label key={c.id} className="flex items-center gap-2 text-sm">
+              <input
+                type="checkbox"
+                className="size-4 accent-sky-700"
+                value={String(c.id)}
+                {...register("attrs.clusterIds")}
+              />
+              {c.name}
+            </label>
+          ))}
+        </div>
+        {e?.clusterIds?.message && <p className="mt-1 text-xs text-red-600">{e.clusterIds.message}</p>}
+      </fieldset>
+      <h3 className="mt-5 text-sm font-semibold text-slate-900">Addresses of the networks users get</h3>
+      <div className="mt-2 grid grid-cols-3 gap-x-4 gap-y-3">
+        <TextField label="Subnet" error={e?.subnet?.message} {...register("attrs.subnet")} />
+        <TextField
+          label="Gateway"
+          placeholder="first address"
+          error={e?.gateway?.message}
+          {...register("attrs.gateway")}
+        />
+        <TextField
+          label="DNS servers"
+          placeholder="10.128.0.1"
+          error={e?.dns?.message}
+          {...register("attrs.dns")}
+        />
+        <TextField label="Default size" error={e?.defaultSize?.message} {...register("attrs.defaultSize")} />
+        <TextField label="Largest size" error={e?.maxSize?.message} {...register("attrs.maxSize")} />
+        <TextField
+          label="Labels"
+          placeholder="tenant, prod"
+          hint="For automatic network selection"
+          error={
+            e?.labels?.message ?? (Array.isArray(e?.labels) ? e.labels.find(Boolean)?.message : undefined)
+          }
+          {...register("attrs.labels")}
+        />
+        <label className="col-span-3 flex items-center gap-2 text-sm text-slate-700">
+          <input type="checkbox" className="size-4 accent-sky-700" {...register("attrs.allowIpv6")} />
+          Users may add IPv6 (a private /64 per network)
+        </label>
+      </div>
+      <fieldset className="mt-5">
+        <legend className="text-sm font-semibold text-slate-900">QoS tiers users pick from</legend>
+        <p className="text-xs text-slate-500">
+          Average rate per NIC; empty means uncapped. Units: {RATE_UNIT_HINT}.
+        </p>
+        <ol className="mt-2 flex flex-col gap-2">
+          {tiers.fields.map((f, i) => {
+            const te = e?.qosTiers?.[i];
+            return (
+              <li key={f.id} className="flex items-start gap-2">
+                <Field label="Tier" error={te?.name?.message} className="w-40">
+                  {(c) => <Input {...c} {...register(`attrs.qosTiers.${i}.name`)} />}
+                </Field>
+                <Field label="Inbound" error={te?.inbound?.message} className="flex-1">
+                  {(c) => (
+                    <Input {...c} placeholder="uncapped" {...register(`attrs.qosTiers.${i}.inbound`)} />
+                  )}
+                </Field>
+                <Field label="Outbound" error={te?.outbound?.message} className="flex-1">
+                  {(c) => (
+                    <Input {...c} placeholder="uncapped" {...register(`attrs.qosTiers.${i}.outbound`)} />
+                  )}
+                </Field>
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  className="mt-6.5"
+                  aria-label={`Remove tier ${i + 1}`}
+                  onClick={() => tiers.remove(i)}
+                >
+                  Remove
+                </Button>
+              </li>
+            );
+          })}
+        </ol>
+        <Button
+          size="sm"
+          className="mt-2"
+          disabled={tiers.fields.length >= 8}
+          onClick={() => tiers.append({ name: "", inbound: "", outbound: "" })}
+        >
+          + Add tier
+        </Button>
+      </fieldset>
+      <FormError message={form.formState.errors.root?.server?.message} />
+      <DialogFooter>
+        <Button onClick={onCancel} disabled={pending}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="primary" pending={pending}>
+          {template ? "Save template" : "Create template"}
+        </Button>
+      </DialogFooter>
+    </form>
+  );
+}

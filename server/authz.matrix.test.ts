@@ -1,0 +1,575 @@
+// The authorization matrix: every tRPC procedure × {admin, owner, group member, other user,
+// anonymous} × permission bits, against the documented rule. Table-driven over the router itself:
+// a procedure without an entry here fails the first test, so nobody adds an unchecked endpoint.
+//
+// Rules (README "Permissions in the query"):
+//   public  anyone, signed in or not
+//   user    any signed-in user; anonymous → UNAUTHORIZED
+//   admin   cloud admins; other users → FORBIDDEN; anonymous → UNAUTHORIZED
+//   node    agent credential (Bearer); a user session is no credential → UNAUTHORIZED
+//   token   a one-time join token is the credential: the same refusal for every caller
+//   object  the caller holds `level` on the object (owner/group/other bits; admins always):
+//           holding neither USE nor `level` → NOT_FOUND; seeing it but lacking `level` (or the
+//           extra condition) → FORBIDDEN (or NOT_FOUND);
+//           `adminRole`: cloud admins only whatever the bits (chown); `also`: an extra condition
+//   list    the object appears in the list exactly when the caller may USE it
+//   instanceOwner  the instance's owner or an admin; anybody else → NOT_FOUND
+// Every refusal leaves every table as it was (the audit log aside).
+import { TRPCError } from "@trpc/server";
+import { describe, expect, it } from "vitest";
+import { can, LEVEL_BIT, type Level } from "../lib/permissions";
+import type { App } from "./app";
+import { appRouter } from "./routers/root";
+import { createUser } from "./services/users";
+import { fixtureUser, snapshotAll } from "./tenancy-testing";
+import { callerFor, testApp } from "./testing";
+
+const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
+type Role = (typeof ROLES)[number];
+type ObjectKind = "vnet" | "template" | "sg";
+
+type Rule =
+  | { kind: "public" | "user" | "admin" | "node" | "token" | "instanceOwner" }
+  | {
+      kind: "object";
+      object: ObjectKind;
+      level: Level;
+      adminRole?: boolean;
+      also?: (role: Role) => boolean;
+      /** Refusal code when the caller lacks the level (default NOT_FOUND / FORBIDDEN). */
+      denied?: TRPCError["code"];
+      /** Refusal code when the caller sees the object (USE) but lacks the level. */
+      deniedVisible?: TRPCError["code"];
+    }
+  | { kind: "list"; object: ObjectKind; ids: (out: unknown) => number[] };
+
+type Fx = Awaited<ReturnType<typeof build>>;
+type Entry = { rule: Rule; input?: (fx: Fx) => unknown | Promise<unknown> };
+
+const idsOf = (out: unknown) => (out as { id: number }[]).map((o) => o.id);
+
+const MATRIX: Record<string, Entry> = {
+  // user
+  "user.me": { rule: { kind: "public" } },
+  "user.list": { rule: { kind: "admin" } },
+  "user.create": {
+    rule: { kind: "admin" },
+    input: () => ({ username: "newbie", name: "New", password: "password-password", groupId: 1 }),
+  },
+  "user.update": {
+    rule: { kind: "admin" },
+    input: (fx) => ({ id: fx.ids.other, name: "Other", role: "user", groupIds: [1], primaryGroupId: 1 }),
+  },
+  "user.setPassword": {
+    rule: { kind: "admin" },
+    input: async (fx) => ({ id: await fx.realUser(), password: "another-password-1" }),
+  },
+  "user.remove": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.other }) },
+  "user.groups": { rule: { kind: "user" } },
+  "user.clusters": { rule: { kind: "user" } },
+  "user.ownershipChoices": { rule: { kind: "user" } },
+  // groups, quotas, audit
+  "group.list": { rule: { kind: "admin" } },
+  "group.create": { rule: { kind: "admin" }, input: () => ({ name: "g-new" }) },
+  "group.update": { rule: { kind: "admin" }, input: () => ({ id: 2, name: "team", description: "d" }) },
+  "group.remove": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.emptyGroup }) },
+  "quota.mine": { rule: { kind: "user" } },
+  "quota.get": { rule: { kind: "admin" }, input: (fx) => ({ subjectType: "user", subjectId: fx.ids.owner }) },
+  "quota.set": {
+    rule: { kind: "admin" },
+    input: (fx) => ({ subjectType: "user", subjectId: fx.ids.owner, maxVnets: 5, maxLeases: null }),
+  },
+  "audit.list": { rule: { kind: "admin" }, input: () => ({}) },
+  // nodes and the agent channel
+  "node.list": { rule: { kind: "admin" } },
+  "node.choices": { rule: { kind: "user" } },
+  "node.desired": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
+  "node.create": { rule: { kind: "admin" }, input: () => ({ name: "n-new" }) },
+  "node.newToken": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node2 }) },
+  "node.revoke": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node2 }) },
+  "node.remove": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node2 }) },
+  "agent.join": { rule: { kind: "token" }, input: () => ({ token: "bhj_not-a-real-token" }) },
+  "agent.watch": { rule: { kind: "node" }, input: (fx) => ({ nodeId: fx.ids.node }) },
+  "agent.report": { rule: { kind: "node" }, input: () => ({}) },
+  "agent.preview": { rule: { kind: "node" }, input: () => ({}) },
+  "node.preview": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
+  // instances
+  "instance.list": { rule: { kind: "user" } },
+  "instance.create": {
+    rule: { kind: "object", object: "vnet", level: "use", denied: "BAD_REQUEST" },
+    input: (fx) => ({ name: "i-new", nodeId: fx.ids.node, nics: [{ vnetId: fx.ids.vnet }] }),
+  },
+  "instance.remove": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
+  // VNETs
+  "vnet.list": { rule: { kind: "list", object: "vnet", ids: idsOf } },
+  "vnet.mine": { rule: { kind: "user" } },
+  "vnet.get": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.create": {
+    rule: { kind: "admin" },
+    input: () => ({ name: "v-new", subnet: "10.99.0.0/24", firstIp: "10.99.0.10", size: 5 }),
+  },
+  "vnet.remove": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet2 }),
+  },
+  "vnet.ownership": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.chown": {
+    rule: { kind: "object", object: "vnet", level: "admin", adminRole: true },
+    input: (fx) => ({ id: fx.ids.vnet, userId: fx.ids.member }),
+  },
+  "vnet.chgrp": {
+    rule: { kind: "object", object: "vnet", level: "admin", also: (r) => r !== "other" },
+    input: (fx) => ({ id: fx.ids.vnet, groupId: 2 }),
+  },
+  "vnet.chmod": {
+    rule: { kind: "object", object: "vnet", level: "admin" },
+    input: (fx) => ({ id: fx.ids.vnet, perms: "644" }),
+  },
+  "vnet.lock": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, level: "admin" }),
+  },
+  "vnet.unlock": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.rename": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, name: "renamed" }),
+  },
+  "vnet.clone": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet, name: "cloned" }),
+  },
+  "vnet.reserve": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, name: "reserved", size: 2 }),
+  },
+  "vnet.setLabels": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, labels: ["prod"] }),
+  },
+  // VNET configuration (issue 3): MANAGE to change, USE to read; pools and Hoster import admin-only
+  "vnet.update": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, description: "changed" }),
+  },
+  "vnet.setContext": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, context: {} }),
+  },
+  "vnet.setQos": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, qos: {} }),
+  },
+  "vnet.setNicQos": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ nicId: fx.ids.nic, qos: null }),
+  },
+  "vnet.setNicContext": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ nicId: fx.ids.nic, context: null }),
+  },
+  "vnet.nics": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.pools": { rule: { kind: "user" } },
+  "vnet.setPools": {
+    rule: { kind: "admin" },
+    input: () => ({ vlan: { from: 100, to: 200 }, vni: { from: 5000, to: 6000 } }),
+  },
+  // Export lists only the VNETs the caller may see; import creates networks (admins).
+  "vnet.exportHoster": { rule: { kind: "user" }, input: () => ({}) },
+  "vnet.importHoster": {
+    rule: { kind: "admin" },
+    input: () => ({
+      json: JSON.stringify([
+        {
+          network_name: "hoster-net",
+          network_gateway: "10.123.0.1",
+          network_subnet: "10.123.0.0/24",
+          network_range_start: "10.123.0.10",
+          network_range_end: "10.123.0.20",
+          bridge_interface: "None",
+          apply_bridge_address: true,
+          comment: "matrix",
+        },
+      ]),
+    }),
+  },
+  "range.setContext": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.range, context: {} }),
+  },
+  // address ranges and leases (MANAGE to change, USE to read)
+  "range.add": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, range: { type: "ip4", ip: "10.7.0.100", size: 5 } }),
+  },
+  "range.resize": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.range, size: 25 }),
+  },
+  "range.remove": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.range2 }),
+  },
+  "lease.list": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ vnetId: fx.ids.vnet }),
+  },
+  "lease.history": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ vnetId: fx.ids.vnet }),
+  },
+  "lease.hold": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, from: "10.7.0.25", reason: "test" }),
+  },
+  "lease.release": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, from: "10.7.0.29" }),
+  },
+  // templates
+  "template.list": { rule: { kind: "list", object: "template", ids: idsOf } },
+  "template.get": {
+    rule: { kind: "object", object: "template", level: "use" },
+    input: (fx) => ({ id: fx.ids.template }),
+  },
+  "template.allocate": {
+    rule: { kind: "admin" },
+    input: (fx) => ({ name: "t-new", attrs: fx.templateAttrs }),
+  },
+  "template.update": {
+    rule: { kind: "object", object: "template", level: "manage" },
+    input: (fx) => ({ id: fx.ids.template, name: "tpl", description: "changed", attrs: fx.templateAttrs }),
+  },
+  "template.remove": {
+    rule: { kind: "object", object: "template", level: "manage" },
+    input: (fx) => ({ id: fx.ids.template }),
+  },
+  "template.clone": {
+    rule: { kind: "object", object: "template", level: "use" },
+    input: (fx) => ({ id: fx.ids.template, name: "t-clone" }),
+  },
+  "template.preview": {
+    rule: { kind: "object", object: "template", level: "use" },
+    input: (fx) => ({ templateId: fx.ids.template, name: "x", size: 4 }),
+  },
+  "template.instantiate": {
+    rule: { kind: "object", object: "template", level: "use" },
+    input: (fx) => ({ templateId: fx.ids.template, name: "from-tpl", size: 4 }),
+  },
+  "template.ownership": {
+    rule: { kind: "object", object: "template", level: "use" },
+    input: (fx) => ({ id: fx.ids.template }),
+  },
+  "template.chown": {
+    rule: { kind: "object", object: "template", level: "admin", adminRole: true },
+    input: (fx) => ({ id: fx.ids.template, userId: fx.ids.member }),
+  },
+  "template.chgrp": {
+    rule: { kind: "object", object: "template", level: "admin", also: (r) => r !== "other" },
+    input: (fx) => ({ id: fx.ids.template, groupId: 2 }),
+  },
+  "template.chmod": {
+    rule: { kind: "object", object: "template", level: "admin" },
+    input: (fx) => ({ id: fx.ids.template, perms: "644" }),
+  },
+  "template.lock": {
+    rule: { kind: "object", object: "template", level: "manage" },
+    input: (fx) => ({ id: fx.ids.template, level: "use" }),
+  },
+  "template.unlock": {
+    rule: { kind: "object", object: "template", level: "manage" },
+    input: (fx) => ({ id: fx.ids.template }),
+  },
+  "template.rename": {
+    rule: { kind: "object", object: "template", level: "manage" },
+    input: (fx) => ({ id: fx.ids.template, name: "t-renamed" }),
+  },
+  // security groups (security-groups.ts answers "may use but not change" with BAD_REQUEST)
+  "sg.list": { rule: { kind: "list", object: "sg", ids: idsOf } },
+  "sg.get": { rule: { kind: "object", object: "sg", level: "use" }, input: (fx) => ({ id: fx.ids.sg }) },
+  "sg.create": { rule: { kind: "user" }, input: () => ({ name: "sg-new", rules: [] }) },
+  "sg.update": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sgx", description: "changed", rules: [] }),
+  },
+  "sg.remove": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.commit": {
+    rule: { kind: "object", object: "sg", level: "manage", deniedVisible: "BAD_REQUEST" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.setVnet": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetId: fx.ids.vnet, sgId: 0, attached: false }),
+  },
+  "sg.setNic": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ nicId: fx.ids.nic, sgId: 0, attached: true }),
+  },
+  "sg.explain": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({
+      nicId: fx.ids.nic,
+      direction: "INBOUND",
+      remote: "10.0.0.1",
+      protocol: "tcp",
+      port: 22,
+    }),
+  },
+  "sg.ownership": {
+    rule: { kind: "object", object: "sg", level: "use" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.chown": {
+    rule: { kind: "object", object: "sg", level: "admin", adminRole: true },
+    input: (fx) => ({ id: fx.ids.sg, userId: fx.ids.member }),
+  },
+  "sg.chgrp": {
+    rule: { kind: "object", object: "sg", level: "admin", also: (r) => r !== "other" },
+    input: (fx) => ({ id: fx.ids.sg, groupId: 2 }),
+  },
+  "sg.chmod": {
+    rule: { kind: "object", object: "sg", level: "admin" },
+    input: (fx) => ({ id: fx.ids.sg, perms: "644" }),
+  },
+  "sg.lock": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg, level: "use" }),
+  },
+  "sg.unlock": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg }),
+  },
+  "sg.rename": {
+    rule: { kind: "object", object: "sg", level: "manage" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sg-renamed" }),
+  },
+  "sg.clone": {
+    rule: { kind: "object", object: "sg", level: "use" },
+    input: (fx) => ({ id: fx.ids.sg, name: "sg-clone" }),
+  },
+};
+
+/** A fresh database: four users, a team group, two VNETs and a template owned by `owner` in team. */
+async function build() {
+  const app = testApp();
+  const s = app.db.$client;
+  s.prepare("INSERT INTO groups (id, name) VALUES (2, 'team'), (3, 'empty')").run();
+  const admin = fixtureUser(app, "root", "admin", [0]);
+  const owner = fixtureUser(app, "owner", "user", [2]);
+  const member = fixtureUser(app, "member", "user", [2]);
+  const other = fixtureUser(app, "other", "user", [1]);
+  const a = admin.caller;
+  const vnet = await a.vnet.create({ name: "obj", subnet: "10.7.0.0/24", firstIp: "10.7.0.10", size: 20 });
+  const vnet2 = await a.vnet.create({ name: "obj2", subnet: "10.8.0.0/24", firstIp: "10.8.0.10", size: 5 });
+  await a.range.add({ vnetId: vnet.id, range: { type: "ip4", ip: "10.7.0.200", size: 5 } });
+  const ranges = s.prepare("SELECT id FROM address_ranges WHERE vnet_id = ? ORDER BY id").all(vnet.id) as {
+    id: number;
+  }[];
+  await a.lease.hold({ vnetId: vnet.id, from: "10.7.0.29", reason: "kept" });
+  const node = await a.node.create({ name: "n1" });
+  const node2 = await a.node.create({ name: "n2" });
+  // n2 is enrolled (it has a credential to revoke).
+  await callerFor(app, null).agent.join({ token: node2.joinToken });
+  const inst = await a.instance.create({ name: "i1", nodeId: node.id, nics: [{ vnetId: vnet.id }] });
+  const sg = await a.sg.create({ name: "sgx", rules: [] });
+  const nic = s.prepare("SELECT id FROM nics WHERE instance_id = ?").get(inst.id) as { id: number };
+  const privateIpv4 = (await a.template.list())[0]!;
+  const tpl = await a.template.clone({ id: privateIpv4.id, name: "tpl" });
+  s.prepare("UPDATE vnets SET owner_id = ?, group_id = 2").run(owner.id);
+  s.prepare("UPDATE vnet_templates SET owner_id = ?, group_id = 2 WHERE id = ?").run(owner.id, tpl.id);
+  s.prepare("UPDATE vnet_templates SET perms = 0 WHERE id != ?").run(tpl.id);
+  s.prepare("UPDATE instances SET owner_id = ?, group_id = 2").run(owner.id);
+  s.prepare("UPDATE security_groups SET owner_id = ?, group_id = 2 WHERE id = ?").run(owner.id, sg.id);
+  let real: string | null = null;
+  return {
+    app,
+    callers: {
+      admin: admin.caller,
+      owner: owner.caller,
+      member: member.caller,
+      other: other.caller,
+      anonymous: callerFor(app, null),
+    } as Record<Role, ReturnType<typeof callerFor>>,
+    subjects: {
+      admin: { id: admin.id, role: "admin" as const, groupIds: [0] },
+      owner: { id: owner.id, role: "user" as const, groupIds: [2] },
+      member: { id: member.id, role: "user" as const, groupIds: [2] },
+      other: { id: other.id, role: "user" as const, groupIds: [1] },
+    },
+    ids: {
+      owner: owner.id,
+      member: member.id,
+      other: other.id,
+      vnet: vnet.id,
+      vnet2: vnet2.id,
+      range: ranges[0]!.id,
+      range2: ranges[1]!.id,
+      node: node.id,
+      node2: node2.id,
+      instance: inst.id,
+      template: tpl.id,
+      sg: sg.id,
+      nic: nic.id,
+      emptyGroup: 3,
+    },
+    templateAttrs: privateIpv4.attrs,
+    /** A user with a real password account (created once, on demand: hashing is slow). */
+    realUser: async () => {
+      if (!real)
+        real = (
+          await createUser(
+            app,
+            { userId: null, name: "test", ip: null },
+            { username: "real", name: "Real", password: "password-password", role: "user", groupId: 1 },
+          )
+        ).id;
+      return real;
+    },
+  };
+}
+
+function setPerms(app: App, object: ObjectKind, perms: number) {
+  const table = { vnet: "vnets", template: "vnet_templates", sg: "security_groups" }[object];
+  // The seeded objects (Private IPv4, the default security group) keep their own bits.
+  const where = object === "vnet" ? "" : "WHERE owner_id != 'system'";
+  app.db.$client.prepare(`UPDATE ${table} SET perms = ? ${where}`).run(perms);
+}
+
+/** The permission values a level is tried with: none, then its bit for owner, group, other. */
+const permsFor = (level: Level) => [0, LEVEL_BIT[level] << 6, LEVEL_BIT[level] << 3, LEVEL_BIT[level]];
+
+/** "query", "mutation" or "subscription". */
+function typeOf(path: string): string {
+  const procs = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+  return procs[path]!._def.type;
+}
+
+async function call(fx: Fx, role: Role, path: string, input: unknown) {
+  let fn: unknown = fx.callers[role];
+  for (const k of path.split(".")) fn = (fn as Record<string, unknown>)[k];
+  try {
+    return { ok: true as const, out: await (fn as (i: unknown) => Promise<unknown>)(input) };
+  } catch (e) {
+    if (!(e instanceof TRPCError)) throw e;
+    return { ok: false as const, code: e.code, message: e.message };
+  }
+}
+
+describe("authorization matrix", () => {
+  const procedures = Object.keys(appRouter._def.procedures).sort();
+
+  it("has an entry for every procedure of the router (and none for procedures that are gone)", () => {
+    expect(
+      procedures.filter((p) => !(p in MATRIX)),
+      "procedures without a matrix entry",
+    ).toEqual([]);
+    expect(
+      Object.keys(MATRIX).filter((p) => !procedures.includes(p)),
+      "entries without a procedure",
+    ).toEqual([]);
+  });
+
+  it.each(procedures.filter((p) => p in MATRIX))(
+    "%s follows its rule for every caller and permission bits",
+    async (path) => {
+      const { rule, input: mkInput } = MATRIX[path]!;
+      const perObject = rule.kind === "object" || rule.kind === "list";
+      const permsList = perObject ? permsFor(rule.kind === "object" ? rule.level : "use") : [0];
+      let fx: Fx | null = null;
+      let tokenOutcome: string | null = null;
+      for (const perms of permsList) {
+        for (const role of ROLES) {
+          if (!fx) fx = await build();
+          if (perObject) setPerms(fx.app, rule.object, perms);
+          const input = mkInput ? await mkInput(fx) : undefined;
+          const before = snapshotAll(fx.app);
+          const res = await call(fx, role, path, input);
+          const label = `${path} as ${role} with perms ${perms.toString(8).padStart(3, "0")}: ${res.ok ? "ok" : `${res.code} ${res.message}`}`;
+          const signedIn = role !== "anonymous";
+          const subject = signedIn ? fx.subjects[role] : null;
+          const obj =
+            perObject && subject
+              ? { ownerId: fx.ids.owner, groupId: 2, perms }
+              : { ownerId: fx.ids.owner, groupId: 2, perms: 0 };
+          let expectOk: boolean;
+          let allowedCodes: TRPCError["code"][] = [];
+          switch (rule.kind) {
+            case "public":
+              expectOk = true;
+              break;
+            case "user":
+              expectOk = signedIn;
+              allowedCodes = ["UNAUTHORIZED"];
+              break;
+            case "admin":
+              expectOk = role === "admin";
+              allowedCodes = [signedIn ? "FORBIDDEN" : "UNAUTHORIZED"];
+              break;
+            case "node":
+              expectOk = false;
+              allowedCodes = ["UNAUTHORIZED"];
+              break;
+            case "token":
+              expectOk = false;
+              allowedCodes = res.ok ? [] : [res.code];
+              tokenOutcome ??= res.ok ? "ok" : res.code;
+              expect(res.ok ? "ok" : res.code, `${label} (same refusal for everyone)`).toBe(tokenOutcome);
+              break;
+            case "instanceOwner":
+              expectOk = role === "admin" || role === "owner";
+              allowedCodes = [signedIn ? "NOT_FOUND" : "UNAUTHORIZED"];
+              break;
+            case "list": {
+              expectOk = signedIn;
+              allowedCodes = ["UNAUTHORIZED"];
+              if (res.ok && subject) {
+                const id = { vnet: fx.ids.vnet, template: fx.ids.template, sg: fx.ids.sg }[rule.object];
+                expect(rule.ids(res.out).includes(id), `${label} lists the object`).toBe(
+                  can(subject, obj, "use"),
+                );
+              }
+              break;
+            }
+            case "object": {
+              if (!subject) {
+                expectOk = false;
+                allowedCodes = ["UNAUTHORIZED"];
+                break;
+              }
+              const holds = can(subject, obj, rule.level) && (rule.also?.(role) ?? true);
+              expectOk = (rule.adminRole ? role === "admin" : holds) || role === "admin";
+              // Without USE nor the level itself the object is invisible: NOT_FOUND.
+              const visible = can(subject, obj, "use") || can(subject, obj, rule.level);
+              allowedCodes = !visible
+                ? [rule.denied ?? "NOT_FOUND"]
+                : [rule.deniedVisible ?? rule.denied ?? "FORBIDDEN", "NOT_FOUND"];
+              break;
+            }
+          }
+          if (expectOk) expect(res.ok, label).toBe(true);
+          else {
+            expect(res.ok, label).toBe(false);
+            if (!res.ok) expect(allowedCodes, label).toContain(res.code);
+            expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(before);
+          }
+          // A successful mutation changed the fixture: the next caller starts from a fresh one.
+          if (res.ok && typeOf(path) === "mutation") fx = null;
+        }
+      }
+    },
+  );
+});

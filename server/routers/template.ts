@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { octalToPerms } from "../../lib/permissions";
+import { idInput } from "../../lib/schemas";
+import { instantiateInput, templateAllocateInput, templateUpdateInput } from "../../lib/templates";
+import { cloneInput } from "../../lib/tenancy";
+import {
+  allocateTemplate,
+  cloneTemplate,
+  getTemplate,
+  instantiate,
+  listTemplates,
+  previewInstantiate,
+  removeTemplate,
+  updateTemplate,
+} from "../services/templates";
+import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
+import { ownershipProcedures } from "./ownership";
+
+// Permission bits and locks are checked in each service's query; allocate is for cloud admins.
+export const templateRouter = router({
+  list: protectedProcedure.query(({ ctx }) => listTemplates(ctx.app, ctx.user)),
+  get: protectedProcedure.input(idInput).query(({ ctx, input }) => getTemplate(ctx.app, ctx.user, input.id)),
+  allocate: adminProcedure
+    .input(
+      templateAllocateInput.extend({
+        groupId: z.coerce.number().int().nonnegative().optional(),
+        perms: z
+          .string()
+          .refine((s) => octalToPerms(s) !== null, "Three octal digits, e.g. 640")
+          .transform((s) => octalToPerms(s)!)
+          .optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => allocateTemplate(ctx.app, actorOf(ctx), ctx.user, input)),
+  update: protectedProcedure
+    .input(templateUpdateInput)
+    .mutation(({ ctx, input }) => updateTemplate(ctx.app, actorOf(ctx), ctx.user, input)),
+  remove: protectedProcedure
+    .input(idInput)
+    .mutation(({ ctx, input }) => removeTemplate(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  clone: protectedProcedure
+    .input(cloneInput)
+    .mutation(({ ctx, input }) => cloneTemplate(ctx.app, actorOf(ctx), ctx.user, input.id, input.name)),
+  preview: protectedProcedure
+    .input(instantiateInput)
+    .query(({ ctx, input }) => previewInstantiate(ctx.app, ctx.user, input)),
+  instantiate: protectedProcedure
+    .input(instantiateInput)
+    .mutation(({ ctx, input }) => instantiate(ctx.app, actorOf(ctx), ctx.user, input)),
+  ...ownershipProcedures("template"),
+});
