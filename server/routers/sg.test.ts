@@ -118,21 +118,19 @@ describe("sg router", () => {
 
     // The node reports the revision with this port failed, then applied.
     const report = (ok: boolean) =>
-      app.db.$client
-        .prepare("UPDATE nodes SET applied_revision = ?, report = ? WHERE id = ?")
-        .run(
-          rev,
-          JSON.stringify({
-            revision: rev,
-            at: new Date().toISOString(),
-            ok,
-            operations: 1,
-            durationMs: 1,
-            networks: [],
-            ports: [{ nicId, ok, ...(ok ? {} : { error: "nft: syntax error" }) }],
-          }),
-          n.id,
-        );
+      app.db.$client.prepare("UPDATE nodes SET applied_revision = ?, report = ? WHERE id = ?").run(
+        rev,
+        JSON.stringify({
+          revision: rev,
+          at: new Date().toISOString(),
+          ok,
+          operations: 1,
+          durationMs: 1,
+          networks: [],
+          ports: [{ nicId, ok, ...(ok ? {} : { error: "nft: syntax error" }) }],
+        }),
+        n.id,
+      );
     report(false);
     got = await admin.sg.get({ id: sg.id });
     expect(got.nics[0]).toMatchObject({ status: "error", error: "nft: syntax error" });
@@ -189,5 +187,32 @@ describe("sg router", () => {
       position: 1,
     });
     await refusal(admin.sg.explain({ ...probe, remote: "203.0.113.1" }), "BAD_REQUEST", "port");
+  });
+  it("sg.ofVnet lists a VNET's groups with the default one flagged, and hides another user's VNET", async () => {
+    const { vnet } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let got = await admin.sg.ofVnet({ id: vnet.id });
+    expect(got.defaultAttached).toBe(true);
+    expect(got.groups.map((g) => [g.name, g.rules])).toEqual([
+      ["default", 2],
+      ["web-in", 1],
+    ]);
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    got = await admin.sg.ofVnet({ id: vnet.id });
+    expect(got.defaultAttached).toBe(false);
+    expect(got.groups.map((g) => g.name)).toEqual(["web-in"]);
+    // The VNET is the admin's (600): another user may not even learn that it exists.
+    const carol = await userCaller(app, "carol");
+    await refusal(carol.sg.ofVnet({ id: vnet.id }), "NOT_FOUND");
+  });
+
+  it("sg.list names each group's owner", async () => {
+    const bob = await userCaller(app, "bob");
+    await bob.sg.create({ name: "bob-web", rules: [ssh] });
+    expect((await bob.sg.list()).map((s) => [s.name, s.ownerName, s.rules])).toEqual([
+      ["default", "system", 2],
+      ["bob-web", "bob", 1],
+    ]);
   });
 });

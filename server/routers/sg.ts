@@ -13,6 +13,7 @@ import {
   setNicSg,
   setVnetSg,
   updateSg,
+  vnetSgs,
 } from "../services/security-groups";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
@@ -21,6 +22,8 @@ const id = z.coerce.number().int().nonnegative();
 export const sgRouter = router({
   list: protectedProcedure.query(({ ctx }) => listSgs(ctx.app, ctx.user)),
   get: protectedProcedure.input(idInput).query(({ ctx, input }) => getSg(ctx.app, ctx.user, input.id)),
+  /** Groups attached to one VNET (`id` is the VNET's). */
+  ofVnet: protectedProcedure.input(idInput).query(({ ctx, input }) => vnetSgs(ctx.app, ctx.user, input.id)),
   create: protectedProcedure
     .input(sgInput)
     .mutation(({ ctx, input }) => createSg(ctx.app, actorOf(ctx), ctx.user, input)),

@@ -12,6 +12,7 @@ import {
   nodes,
   securityGroups,
   sgRules,
+  user as users,
   vnetSecurityGroups,
   vnets,
 } from "../../db/schema";
@@ -226,7 +227,7 @@ const visibleOnly = (tx: Tx, who: Subject, id: number) =>
     .where(and(eq(securityGroups.id, id), permitted(securityGroups, who, "use")))
     .get();
 
-/** Groups the caller may see, with rule and VNET counts. */
+/** Groups the caller may see, with rule and VNET counts and the owner's user name. */
 export function listSgs(app: App, who: Subject) {
   const rows = app.db
     .select({
@@ -234,6 +235,7 @@ export function listSgs(app: App, who: Subject) {
       name: securityGroups.name,
       description: securityGroups.description,
       ownerId: securityGroups.ownerId,
+      ownerName: users.username,
       perms: securityGroups.perms,
       revision: securityGroups.revision,
       updatedAt: securityGroups.updatedAt,
@@ -241,10 +243,37 @@ export function listSgs(app: App, who: Subject) {
       vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v WHERE v.sg_id = ${securityGroups.id})`,
     })
     .from(securityGroups)
+    .leftJoin(users, eq(users.id, securityGroups.ownerId))
     .where(permitted(securityGroups, who, "use"))
     .orderBy(asc(securityGroups.id))
     .all();
   return rows;
+}
+
+/** The groups attached to one VNET (USE on the VNET), and whether the default group is among them. */
+export function vnetSgs(app: App, who: Subject, vnetId: number) {
+  return app.db.transaction((tx) => {
+    const vnet = tx
+      .select({ id: vnets.id, name: vnets.name })
+      .from(vnets)
+      .where(and(eq(vnets.id, vnetId), permitted(vnets, who, "use")))
+      .get();
+    if (!vnet) throw notFound(`VNET ${vnetId}`);
+    const groups = tx
+      .select({
+        id: securityGroups.id,
+        name: securityGroups.name,
+        description: securityGroups.description,
+        revision: securityGroups.revision,
+        rules: sql<number>`(SELECT count(*) FROM sg_rules r WHERE r.sg_id = ${securityGroups.id})`,
+      })
+      .from(vnetSecurityGroups)
+      .innerJoin(securityGroups, eq(securityGroups.id, vnetSecurityGroups.sgId))
+      .where(eq(vnetSecurityGroups.vnetId, vnet.id))
+      .orderBy(asc(securityGroups.id))
+      .all();
+    return { vnet, groups, defaultAttached: groups.some((g) => g.id === DEFAULT_SG) };
+  });
 }
 
 /** Status of one NIC against the group's last change. */
