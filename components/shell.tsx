@@ -15,6 +15,12 @@ import { Skeleton } from "./ui/misc";
 const NAV = [
   { href: "/vnets", label: "VNETs", admin: false, icon: "M4 6h16M4 12h16M4 18h10" },
   { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
+  {
+    href: "/security-groups",
+    label: "Security groups",
+    admin: false,
+    icon: "M12 3l7 3v6c0 4.5-3 7.5-7 9-4-1.5-7-4.5-7-9V6zM9 12l2 2 4-4",
+  },
   { href: "/nodes", label: "Nodes", admin: true, icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9z" },
   { href: "/users", label: "Users", admin: true, icon: "M12 12a4 4 0 100-8 4 4 0 000 8zM4 20a8 8 0 0116 0" },
   { href: "/audit", label: "Audit log", admin: true, icon: "M6 3h9l4 4v14H6zM9 12h7M9 16h7M9 8h3" },

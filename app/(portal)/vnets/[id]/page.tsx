@@ -5,6 +5,7 @@ import { useParams, useRouter } from "next/navigation";
 import { useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
+import { VnetSecurityGroups } from "@/components/sg/vnet-security-groups";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -97,6 +98,7 @@ export default function VnetPage() {
         <div className="flex flex-col gap-6">
           <VnetInfo vnet={v} />
           <RangesTable vnet={v} />
+          <VnetSecurityGroups vnetId={id} />
           <LeasesTable vnet={v} />
         </div>
       ) : (
