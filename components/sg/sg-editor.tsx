@@ -106,7 +106,7 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
   });
 
   const ruleCount = form.watch("rules")?.length ?? 0;
-  const lint = sg?.lint ?? [];
+  const lint = sg ? lintByPosition(sg) : [];
 
   return (
     <>
@@ -200,8 +200,6 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
                 message={formState.errors.root?.server?.message ?? formState.errors.rules?.message}
               />
             </div>
-            {/* Enter in a field submits; the hidden button makes that work with the Save button outside. */}
-            <button type="submit" hidden aria-hidden tabIndex={-1} />
           </Panel>
         </form>
         {sg && (
@@ -227,4 +225,13 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
       )}
     </>
   );
+}
+
+/** Lint messages name rules by their stored id ("#42"); users see row numbers, so say those. */
+function lintByPosition(sg: Sg) {
+  const position = new Map(sg.rules.map((r, i) => [r.id, i + 1]));
+  return sg.lint.map((l) => ({
+    ...l,
+    message: l.message.replace(/#(\d+)/g, (m, id: string) => String(position.get(Number(id)) ?? m)),
+  }));
 }

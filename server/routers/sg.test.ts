@@ -215,4 +215,24 @@ describe("sg router", () => {
       ["bob-web", "bob", 1],
     ]);
   });
+  it("attaching a group, and detaching the default one, leave the VNET's NICs outdated until their node applies it", async () => {
+    const { vnet, node: n, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });
+    // The node has applied everything so far.
+    const applyAll = () =>
+      app.db.$client.prepare("UPDATE nodes SET applied_revision = desired_revision WHERE id = ?").run(n.id);
+    applyAll();
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let got = await admin.sg.get({ id: sg.id });
+    expect(got.revision).toBe(node(n.id).d);
+    expect(got.nics).toEqual([expect.objectContaining({ nicId, status: "outdated" })]);
+    applyAll();
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.nics[0]).toMatchObject({ status: "up to date" });
+    // Detaching the default group changes what web-in does on this VNET: outdated again.
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.revision).toBe(node(n.id).d);
+    expect(got.nics[0]).toMatchObject({ status: "outdated" });
+  });
 });

@@ -196,12 +196,20 @@ function affectedNics(tx: Tx, sgId: number) {
 function rollOut(tx: Tx, sgId: number, touch: (ids: Iterable<number>) => void) {
   const nodeIds = affectedNics(tx, sgId).map((n) => n.nodeId);
   touch(nodeIds);
-  // The revision this change commits at: the global counter once mutate() bumps it (+1), or the
-  // current value when no node is affected (nothing to roll out).
+  stamp(tx, [sgId], nodeIds.length > 0);
+}
+
+/**
+ * Stamps groups with the revision the current change commits at: the global counter once mutate()
+ * bumps it (+1) when a node is affected, else its current value (nothing to roll out). A NIC is up to
+ * date for a group once its node applied that revision.
+ */
+function stamp(tx: Tx, sgIds: number[], nodesAffected: boolean) {
+  if (sgIds.length === 0) return;
   const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
   tx.update(securityGroups)
-    .set({ revision: nodeIds.length > 0 ? cur + 1 : cur, updatedAt: new Date() })
-    .where(eq(securityGroups.id, sgId))
+    .set({ revision: nodesAffected ? cur + 1 : cur, updatedAt: new Date() })
+    .where(inArray(securityGroups.id, sgIds))
     .run();
 }
 
@@ -464,6 +472,15 @@ export function setVnetSg(
       .all()
       .map((r) => r.nodeId);
     touch(nodeIds);
+    // The policy of the VNET's NICs changed for every group now on it (detaching the default group
+    // makes the others take effect), and for the group itself: their NICs are outdated until applied.
+    const onVnet = tx
+      .select({ sgId: vnetSecurityGroups.sgId })
+      .from(vnetSecurityGroups)
+      .where(eq(vnetSecurityGroups.vnetId, vnet.id))
+      .all()
+      .map((r) => r.sgId);
+    stamp(tx, [...new Set([sg.id, ...onVnet])], nodeIds.length > 0);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "vnet",
@@ -498,6 +515,7 @@ export function setNicSg(
     if (input.attached) tx.insert(nicSecurityGroups).values({ nicId: nic.id, sgId: sg.id }).run();
     else tx.delete(nicSecurityGroups).where(link).run();
     touch([nic.nodeId]);
+    stamp(tx, [sg.id], true);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "nic",
