@@ -257,6 +257,15 @@ test.describe("security groups", () => {
       "true",
     );
 
+    // The compiled policy of that NIC: this group's rules with their counters, then the drop.
+    const policy = page.getByRole("figure", { name: "Compiled policy" });
+    await expect(policy).toContainText(
+      /meta l4proto tcp th dport \{ 22, 80 \} counter name sg\d+_r\d+ accept {2}# web-in rule 1/,
+    );
+    await expect(policy).toContainText("meta nfproto ipv4 icmp type 8");
+    await policy.scrollIntoViewIfNeeded();
+    await shot(page, "sg-policy-preview");
+
     // A TCP probe without a port is refused at the Port field.
     await form.getByLabel("Port", { exact: true }).fill("");
     await expect(form.getByLabel("Port", { exact: true })).toHaveAccessibleDescription(

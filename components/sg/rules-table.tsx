@@ -108,7 +108,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         {n}
                       </span>
                     </td>
-                    <Cell label={`Direction of rule ${n}`} error={e?.direction?.message} className="w-28">
+                    <Cell label={`Direction of rule ${n}`} error={e?.direction?.message} className="w-32">
                       {(c) => (
                         <Select {...c} disabled={readOnly} {...register(`rules.${i}.direction`)}>
                           {DIRECTIONS.map((d) => (
@@ -186,7 +186,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         />
                       )}
                     </Cell>
-                    <Cell label={`Remote VNET of rule ${n}`} error={e?.networkId?.message} className="w-32">
+                    <Cell label={`Remote VNET of rule ${n}`} error={e?.networkId?.message} className="w-36">
                       {(c) => (
                         <Select
                           {...c}

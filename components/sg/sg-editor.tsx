@@ -21,6 +21,7 @@ import { type SgForm, sgFormResolver, toForm, toInput } from "./rule-form";
 import { RulesTable } from "./rules-table";
 import { SgExplain } from "./sg-explain";
 import { SgNicsPanel } from "./sg-nics-panel";
+import { SgPolicyPreview } from "./sg-policy-preview";
 import { SgVnetsPanel } from "./sg-vnets-panel";
 import { DEFAULT_SG_ID, type Sg } from "./types";
 
@@ -209,6 +210,7 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
           </div>
         )}
         {sg && <SgExplain sg={sg} onDecided={onDecided} />}
+        {sg && <SgPolicyPreview sg={sg} />}
       </div>
       {sg && (
         <ConfirmDialog

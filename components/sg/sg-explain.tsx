@@ -11,6 +11,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge, Panel } from "../ui/misc";
+import { NicOptions, useNicChoices } from "./nic-choices";
 import type { ExplainResult, ProbeInput, Sg } from "./types";
 
 type ProbeForm = {
@@ -52,26 +53,16 @@ const resolver: Resolver<ProbeForm> = async (values, context, options) => {
   return Object.keys(r.errors).length ? { values: {}, errors: r.errors as never } : { values, errors: {} };
 };
 
-type NicChoice = { nicId: number; label: string };
-
 export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: number | null) => void }) {
   const trpc = useTRPC();
-  const instances = useQuery(trpc.instance.list.queryOptions());
+  const choices = useNicChoices(sg);
+  const own = choices.own;
   const [probe, setProbe] = useState<ProbeInput | null>(null);
   const result = useQuery({
     ...trpc.sg.explain.queryOptions(probe ?? ({} as ProbeInput)),
     enabled: probe !== null,
     staleTime: 0,
   });
-
-  // The group's own NICs first, then every other NIC the user can see.
-  const own: NicChoice[] = sg.nics.map((n) => ({ nicId: n.nicId, label: `${n.name} (${n.vnetName})` }));
-  const others: NicChoice[] =
-    instances.data?.flatMap((i) =>
-      i.nics
-        .filter((n) => !own.some((o) => o.nicId === n.nicId))
-        .map((n) => ({ nicId: n.nicId, label: `${i.name} eth${n.idx} (${n.vnetName})` })),
-    ) ?? [];
 
   const form = useForm<ProbeForm>({
     resolver,
@@ -106,33 +97,15 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
           Which rule decides a new connection of one NIC? Answered from the NIC's compiled policy: every group
           on it, not only this one.
         </p>
-        <div className="grid grid-cols-6 gap-x-3 gap-y-3">
-          <Field label="NIC" error={errors.nicId?.message} className="col-span-2">
+        <div className="grid grid-cols-12 gap-x-3 gap-y-3">
+          <Field label="NIC" error={errors.nicId?.message} className="col-span-4">
             {(c) => (
               <Select {...c} {...register("nicId")}>
-                <option value="">{instances.isPending ? "Loading…" : "Pick a NIC"}</option>
-                {own.length > 0 && (
-                  <optgroup label="Affected by this group">
-                    {own.map((n) => (
-                      <option key={n.nicId} value={String(n.nicId)}>
-                        {n.label}
-                      </option>
-                    ))}
-                  </optgroup>
-                )}
-                {others.length > 0 && (
-                  <optgroup label="Other NICs">
-                    {others.map((n) => (
-                      <option key={n.nicId} value={String(n.nicId)}>
-                        {n.label}
-                      </option>
-                    ))}
-                  </optgroup>
-                )}
+                <NicOptions {...choices} />
               </Select>
             )}
           </Field>
-          <Field label="Direction" error={errors.direction?.message}>
+          <Field label="Direction" error={errors.direction?.message} className="col-span-2">
             {(c) => (
               <Select {...c} {...register("direction")}>
                 <option value="INBOUND">Inbound</option>
@@ -144,11 +117,11 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
             label="Remote address"
             error={errors.remote?.message}
             hint="Source if inbound, destination if outbound"
-            className="col-span-2"
+            className="col-span-4"
           >
             {(c) => <Input {...c} placeholder="198.51.100.7" className="font-mono" {...register("remote")} />}
           </Field>
-          <Field label="Protocol" error={errors.protocol?.message}>
+          <Field label="Protocol" error={errors.protocol?.message} className="col-span-2">
             {(c) => (
               <Select {...c} {...register("protocol")}>
                 {PROTOCOLS.map(([v, label]) => (
@@ -159,7 +132,7 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
               </Select>
             )}
           </Field>
-          <Field label="Port" error={errors.port?.message}>
+          <Field label="Port" error={errors.port?.message} className="col-span-2">
             {(c) => (
               <Input
                 {...c}
@@ -170,7 +143,7 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
               />
             )}
           </Field>
-          <Field label="ICMP type" error={errors.icmpType?.message}>
+          <Field label="ICMP type" error={errors.icmpType?.message} className="col-span-2">
             {(c) => (
               <Input
                 {...c}
@@ -181,7 +154,7 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
               />
             )}
           </Field>
-          <div className="col-span-4 flex items-end">
+          <div className="col-span-8 flex items-start pt-6">
             <Button type="submit" variant="primary" pending={probe !== null && result.isFetching}>
               Explain
             </Button>

@@ -235,4 +235,26 @@ describe("sg router", () => {
     expect(got.revision).toBe(node(n.id).d);
     expect(got.nics[0]).toMatchObject({ status: "outdated" });
   });
+  it("sg.preview gives a NIC's compiled policy: every group on it, rules in order with counters and positions", async () => {
+    const { vnet, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({
+      name: "web-in",
+      rules: [ssh, { protocol: "TCP", direction: "INBOUND", ip: "192.0.2.0", size: 16, range: "443" }],
+    });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let p = await admin.sg.preview({ nicId });
+    expect(p.allowAll).toBe(true);
+    expect(p.groups.map((g) => g.name)).toEqual(["default", "web-in"]);
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    p = await admin.sg.preview({ nicId });
+    expect(p.nic).toMatchObject({ name: "vm1 eth0", vnetName: "web" });
+    expect(p.allowAll).toBe(false);
+    expect(p.rules.map((r) => [r.sgName, r.position, r.direction, r.counter])).toEqual([
+      ["web-in", 1, "INBOUND", `sg${sg.id}_r${p.rules[0]!.ruleId}`],
+      ["web-in", 2, "INBOUND", `sg${sg.id}_r${p.rules[1]!.ruleId}`],
+    ]);
+    expect(p.rules[1]!.matches[0]).toMatchObject({ family: "ip", l4: ["tcp"], ports: [[443, 443]] });
+    const carol = await userCaller(app, "carol");
+    await refusal(carol.sg.preview({ nicId }), "NOT_FOUND");
+  });
 });

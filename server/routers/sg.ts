@@ -9,6 +9,7 @@ import {
   explainNic,
   getSg,
   listSgs,
+  previewNic,
   removeSg,
   setNicSg,
   setVnetSg,
@@ -42,6 +43,10 @@ export const sgRouter = router({
   commit: protectedProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => commitSg(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  /** The compiled policy of one NIC (every group on it), as the node renders it. */
+  preview: protectedProcedure
+    .input(z.object({ nicId: id }))
+    .query(({ ctx, input }) => previewNic(ctx.app, ctx.user, input.nicId)),
   explain: protectedProcedure.input(probeInput).query(({ ctx, input }) => {
     const { nicId, ...probe } = input;
     return explainNic(ctx.app, ctx.user, { nicId, probe });
