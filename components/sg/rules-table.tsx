@@ -108,7 +108,11 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         {n}
                       </span>
                     </td>
-                    <Cell label={`Direction of rule ${n}`} error={e?.direction?.message} className="w-32">
+                    <Cell
+                      label={`Direction of rule ${n}`}
+                      error={e?.direction?.message}
+                      minWidth="min-w-[7.25rem]"
+                    >
                       {(c) => (
                         <Select {...c} disabled={readOnly} {...register(`rules.${i}.direction`)}>
                           {DIRECTIONS.map((d) => (
@@ -119,7 +123,11 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         </Select>
                       )}
                     </Cell>
-                    <Cell label={`Protocol of rule ${n}`} error={e?.protocol?.message} className="w-26">
+                    <Cell
+                      label={`Protocol of rule ${n}`}
+                      error={e?.protocol?.message}
+                      minWidth="min-w-[6.25rem]"
+                    >
                       {(c) => (
                         <Select
                           {...c}
@@ -140,18 +148,18 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         </Select>
                       )}
                     </Cell>
-                    <Cell label={`Remote IP of rule ${n}`} error={e?.ip?.message}>
+                    <Cell label={`Remote IP of rule ${n}`} error={e?.ip?.message} minWidth="min-w-28">
                       {(c) => (
                         <Input
                           {...c}
                           placeholder={v.networkId ? "(VNET)" : "any"}
                           disabled={readOnly || !!v.networkId}
-                          className={cx(c.className, "min-w-28 font-mono")}
+                          className={cx(c.className, "font-mono")}
                           {...register(`rules.${i}.ip`)}
                         />
                       )}
                     </Cell>
-                    <Cell label={`Size of rule ${n}`} error={e?.size?.message} className="w-18">
+                    <Cell label={`Size of rule ${n}`} error={e?.size?.message} minWidth="min-w-14">
                       {(c) => (
                         <Input
                           {...c}
@@ -163,7 +171,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         />
                       )}
                     </Cell>
-                    <Cell label={`Ports of rule ${n}`} error={e?.range?.message} className="w-28">
+                    <Cell label={`Ports of rule ${n}`} error={e?.range?.message} minWidth="min-w-24">
                       {(c) => (
                         <Input
                           {...c}
@@ -175,7 +183,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         />
                       )}
                     </Cell>
-                    <Cell label={`ICMP type of rule ${n}`} error={e?.icmpType?.message} className="w-18">
+                    <Cell label={`ICMP type of rule ${n}`} error={e?.icmpType?.message} minWidth="min-w-14">
                       {(c) => (
                         <Input
                           {...c}
@@ -186,7 +194,11 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         />
                       )}
                     </Cell>
-                    <Cell label={`Remote VNET of rule ${n}`} error={e?.networkId?.message} className="w-36">
+                    <Cell
+                      label={`Remote VNET of rule ${n}`}
+                      error={e?.networkId?.message}
+                      minWidth="min-w-28"
+                    >
                       {(c) => (
                         <Select
                           {...c}
@@ -318,12 +330,13 @@ function RuleRows({
 function Cell({
   label,
   error,
-  className,
+  minWidth,
   children,
 }: {
   label: string;
   error?: string;
-  className?: string;
+  /** The control's minimum width (the table squeezes cells down to their content otherwise). */
+  minWidth?: string;
   children: (c: {
     "aria-label": string;
     "aria-invalid"?: boolean;
@@ -333,12 +346,12 @@ function Cell({
 }) {
   const id = useId();
   return (
-    <td className={cx("px-1 py-2 align-top", className)}>
+    <td className="px-1 py-2 align-top">
       {children({
         "aria-label": label,
         "aria-invalid": error ? true : undefined,
         "aria-describedby": error ? `${id}-error` : undefined,
-        className: "h-8 text-[13px]",
+        className: cx("h-8 text-[13px]", minWidth),
       })}
       {error && (
         <p id={`${id}-error`} className="mt-1 max-w-48 text-xs leading-snug text-red-600">
