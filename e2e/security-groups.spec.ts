@@ -320,6 +320,7 @@ test.describe("security groups", () => {
     const list = page.getByRole("table", { name: "Security groups" });
     await expect(list.getByRole("row", { name: /scratch/ })).toHaveCount(0);
     await expect(list.getByRole("row", { name: /web-in/ })).toContainText("admin");
+    await shot(page, "sg-list-groups");
     await page.getByLabel("Search security groups").fill("nothing-like-this");
     await expect(page.getByText("No security groups match your search")).toBeVisible();
   });

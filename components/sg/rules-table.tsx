@@ -36,8 +36,8 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
     <>
       {rows.fields.length === 0 ? (
         <EmptyState title="No rules yet">
-          A group with no rules allows nothing: every new connection to or from its NICs is dropped (replies
-          to allowed connections always pass). Add a rule to allow traffic.
+          A group with no rules allows nothing. A NIC drops every new connection that no rule of its groups
+          allows (replies to allowed connections always pass). Add a rule to allow traffic.
         </EmptyState>
       ) : (
         <div className="overflow-x-auto">
@@ -274,9 +274,10 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
           >
             + Add rule
           </Button>
-          <p className="text-xs text-slate-500">
-            A packet is allowed when any rule of any group on the NIC allows it; everything else is dropped.
-            Replies to allowed connections always pass.
+          <p className="text-right text-xs text-slate-500">
+            A new connection passes when any rule of any group on the NIC allows it; replies always pass.
+            <br />
+            Hits / bytes: each rule's counter, shown once the node reports counters (— until then).
           </p>
         </div>
       )}

@@ -221,8 +221,10 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
           pending={remove.isPending}
           onConfirm={() => remove.mutate({ id: sg.id })}
         >
-          The group <strong>{sg.name}</strong> and its {sg.rules.length} rule(s) are deleted. A group still
-          attached to a VNET or a NIC cannot be deleted: detach it first. This cannot be undone.
+          The group <strong>{sg.name}</strong>
+          {sg.rules.length ? ` and its ${sg.rules.length} rule${sg.rules.length === 1 ? "" : "s"}` : ""} will
+          be deleted. A group still attached to a VNET or a NIC cannot be deleted: detach it first. This
+          cannot be undone.
         </ConfirmDialog>
       )}
     </>

@@ -77,6 +77,11 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
     },
   });
   const { register, formState, watch } = form;
+  // The group's first NIC is the likely question; pick it once one exists (e.g. right after attaching).
+  const firstOwn = own[0]?.nicId;
+  useEffect(() => {
+    if (firstOwn !== undefined && form.getValues("nicId") === "") form.setValue("nicId", String(firstOwn));
+  }, [firstOwn, form]);
   const protocol = watch("protocol");
   const errors = formState.errors;
 
