@@ -325,3 +325,48 @@ test.describe("security groups", () => {
     await expect(page.getByText("No security groups match your search")).toBeVisible();
   });
 });
+
+test.describe("as a plain user", () => {
+  test.use({ storageState: STATE });
+
+  test("a plain user sees the default group read-only and manages a group of their own", async ({ page }) => {
+    // The admin creates her account, signs out (the last use of this spec's session) and she signs in.
+    await page.goto("/users");
+    await page.getByRole("button", { name: "New user" }).click();
+    const d = dialog(page, "New user");
+    await d.getByLabel("User name").fill("sg-carol");
+    await d.getByLabel("Full name").fill("Carol Firewall");
+    await d.getByLabel("Password").fill("carol-password-123");
+    await d.getByRole("button", { name: "Create user" }).click();
+    await expect(d).toBeHidden();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await signIn(page, { username: "sg-carol", password: "carol-password-123" });
+
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Security groups" })
+      .click();
+    await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: "default" }).click();
+    await expect(page.getByRole("heading", { name: "default" })).toBeVisible();
+    await expect(page.getByText("You may use this group but not change it")).toBeVisible();
+    await expect(page.getByLabel("Name", { exact: true })).toBeDisabled();
+    await expect(page.getByRole("button", { name: "Save" })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "+ Add rule" })).toHaveCount(0);
+    await shot(page, "sg-default-read-only");
+
+    await page.goto("/security-groups/new");
+    await page.getByLabel("Name", { exact: true }).fill("carol-web");
+    await page.getByRole("button", { name: "+ Add rule" }).click();
+    await page.getByLabel("Ports of rule 1").fill("443");
+    await page.getByRole("button", { name: "Create group" }).click();
+    await expect(page.getByText("Security group carol-web created")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Save" })).toBeEnabled();
+    await page.goto("/security-groups");
+    await expect(
+      page.getByRole("table", { name: "Security groups" }).getByRole("row", { name: /carol-web/ }),
+    ).toContainText("sg-carol");
+    // Another user's group stays invisible to her.
+    await expect(page.getByRole("row", { name: /web-in/ })).toHaveCount(0);
+  });
+});

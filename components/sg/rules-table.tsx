@@ -111,7 +111,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                     <Cell
                       label={`Direction of rule ${n}`}
                       error={e?.direction?.message}
-                      minWidth="min-w-[7.25rem]"
+                      minWidth="min-w-[7.75rem]"
                     >
                       {(c) => (
                         <Select {...c} disabled={readOnly} {...register(`rules.${i}.direction`)}>
