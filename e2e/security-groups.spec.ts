@@ -334,14 +334,14 @@ test.describe("as a plain user", () => {
     await page.goto("/users");
     await page.getByRole("button", { name: "New user" }).click();
     const d = dialog(page, "New user");
-    await d.getByLabel("User name").fill("sg-carol");
+    await d.getByLabel("User name").fill("sg_carol");
     await d.getByLabel("Full name").fill("Carol Firewall");
     await d.getByLabel("Password").fill("carol-password-123");
     await d.getByRole("button", { name: "Create user" }).click();
     await expect(d).toBeHidden();
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
-    await signIn(page, { username: "sg-carol", password: "carol-password-123" });
+    await signIn(page, { username: "sg_carol", password: "carol-password-123" });
 
     await page
       .getByRole("navigation", { name: "Main" })
@@ -365,7 +365,7 @@ test.describe("as a plain user", () => {
     await page.goto("/security-groups");
     await expect(
       page.getByRole("table", { name: "Security groups" }).getByRole("row", { name: /carol-web/ }),
-    ).toContainText("sg-carol");
+    ).toContainText("sg_carol");
     // Another user's group stays invisible to her.
     await expect(page.getByRole("row", { name: /web-in/ })).toHaveCount(0);
   });

@@ -111,7 +111,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                     <Cell
                       label={`Direction of rule ${n}`}
                       error={e?.direction?.message}
-                      minWidth="min-w-[7.75rem]"
+                      minWidth="min-w-[8.5rem]"
                     >
                       {(c) => (
                         <Select {...c} disabled={readOnly} {...register(`rules.${i}.direction`)}>
@@ -126,7 +126,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                     <Cell
                       label={`Protocol of rule ${n}`}
                       error={e?.protocol?.message}
-                      minWidth="min-w-[6.25rem]"
+                      minWidth="min-w-[7rem]"
                     >
                       {(c) => (
                         <Select
@@ -148,7 +148,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                         </Select>
                       )}
                     </Cell>
-                    <Cell label={`Remote IP of rule ${n}`} error={e?.ip?.message} minWidth="min-w-28">
+                    <Cell label={`Remote IP of rule ${n}`} error={e?.ip?.message} minWidth="min-w-24">
                       {(c) => (
                         <Input
                           {...c}

@@ -257,4 +257,13 @@ describe("sg router", () => {
     const carol = await userCaller(app, "carol");
     await refusal(carol.sg.preview({ nicId }), "NOT_FOUND");
   });
+  it("sg.get shows a user only the VNETs and NICs they may see, even of the default group on every VNET", async () => {
+    const { vnet, nicId } = await nicOnNode();
+    expect((await admin.sg.get({ id: 0 })).vnets.map((v) => v.id)).toEqual([vnet.id]);
+    expect((await admin.sg.get({ id: 0 })).nics.map((n) => n.nicId)).toEqual([nicId]);
+    const bob = await userCaller(app, "bob");
+    const seen = await bob.sg.get({ id: 0 });
+    expect(seen.vnets).toEqual([]);
+    expect(seen.nics).toEqual([]);
+  });
 });

@@ -293,7 +293,8 @@ function nicStatus(n: ReturnType<typeof affectedNics>[number], revision: number)
   return { status: "outdated" as const };
 }
 
-/** A group with its rules, VNETs, lint findings and the live status of every NIC it affects. */
+/** A group with its rules, lint findings, and the VNETs and NICs it affects that the caller may see
+ * (with each NIC's live rollout status). */
 export function getSg(app: App, who: Subject, id: number) {
   return app.db.transaction((tx) => {
     const sg = visible(tx, who, id);
@@ -305,7 +306,8 @@ export function getSg(app: App, who: Subject, id: number) {
       .select({ id: vnets.id, name: vnets.name })
       .from(vnetSecurityGroups)
       .innerJoin(vnets, eq(vnets.id, vnetSecurityGroups.vnetId))
-      .where(eq(vnetSecurityGroups.sgId, id))
+      // Only VNETs the caller may see: the default group is on every tenant's VNETs.
+      .where(and(eq(vnetSecurityGroups.sgId, id), permitted(vnets, who, "use")))
       .orderBy(asc(vnets.name))
       .all()
       .map((v) => ({
@@ -319,13 +321,29 @@ export function getSg(app: App, who: Subject, id: number) {
             .where(and(eq(vnetSecurityGroups.vnetId, v.id), eq(vnetSecurityGroups.sgId, DEFAULT_SG)))
             .get(),
       }));
-    const nicsOf = affectedNics(tx, id).map((n) => ({
-      nicId: n.nicId,
-      name: `${n.instanceName} eth${n.idx}`,
-      vnetName: n.vnetName,
-      nodeName: n.nodeName,
-      ...nicStatus(n, sg.revision),
-    }));
+    const affected = affectedNics(tx, id);
+    const seen = new Set(
+      tx
+        .select({ id: vnets.id })
+        .from(vnets)
+        .where(
+          and(
+            inArray(vnets.id, [...new Set(affected.map((n) => n.vnetId)), -1]),
+            permitted(vnets, who, "use"),
+          ),
+        )
+        .all()
+        .map((v) => v.id),
+    );
+    const nicsOf = affected
+      .filter((n) => seen.has(n.vnetId))
+      .map((n) => ({
+        nicId: n.nicId,
+        name: `${n.instanceName} eth${n.idx}`,
+        vnetName: n.vnetName,
+        nodeName: n.nodeName,
+        ...nicStatus(n, sg.revision),
+      }));
     return {
       ...sg,
       rules,
