@@ -196,6 +196,18 @@ test.describe("security groups", () => {
     await expect(lint3).toContainText("Rule 1 already allows everything this rule allows");
     await expect(page.getByTestId("rule-counter").first()).toHaveText("— / —");
     await shot(page, "sg-editor");
+
+    // Unsaved edits: leaving through a link asks first; staying keeps them.
+    await page.getByLabel("Description").fill("changed, not saved");
+    await expect(page.getByText("Unsaved changes")).toBeVisible();
+    const nav = page.getByRole("navigation", { name: "Main" });
+    page.once("dialog", (d) => void d.dismiss());
+    await nav.getByRole("link", { name: "VNETs" }).click();
+    await expect(page).toHaveURL(new RegExp(`${sgUrl}$`));
+    await expect(page.getByLabel("Description")).toHaveValue("changed, not saved");
+    page.once("dialog", (d) => void d.accept());
+    await nav.getByRole("link", { name: "VNETs" }).click();
+    await expect(page).toHaveURL(/\/vnets$/);
   });
 
   test("attached to the VNET, the default group's warning shows; one click detaches it; NICs roll out", async ({

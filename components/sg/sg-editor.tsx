@@ -48,12 +48,24 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
   const { register, formState } = form;
   const dirty = formState.isDirty;
 
-  // Closing or reloading the tab with unsaved edits asks first.
+  // Leaving with unsaved edits asks first: closing or reloading the tab, and following any link of
+  // the portal (caught before the router sees the click).
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    const onLink = (e: MouseEvent) => {
+      const a = (e.target as Element | null)?.closest?.("a[href]");
+      if (!a || a.getAttribute("target") === "_blank" || e.button !== 0) return;
+      if (window.confirm(LEAVE)) return;
+      e.preventDefault();
+      e.stopPropagation();
+    };
     window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
+    document.addEventListener("click", onLink, true);
+    return () => {
+      window.removeEventListener("beforeunload", warn);
+      document.removeEventListener("click", onLink, true);
+    };
   }, [dirty]);
 
   const create = useMutation(
@@ -113,13 +125,7 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
     <>
       <PageHeader
         back={
-          <Link
-            href="/security-groups"
-            className="text-sky-800 hover:underline"
-            onClick={(e) => {
-              if (dirty && !window.confirm(LEAVE)) e.preventDefault();
-            }}
-          >
+          <Link href="/security-groups" className="text-sky-800 hover:underline">
             ← All security groups
           </Link>
         }

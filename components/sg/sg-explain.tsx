@@ -4,6 +4,7 @@
 // the same compiled policy the node enforces.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
 import { useEffect, useState } from "react";
 import { type Resolver, useForm } from "react-hook-form";
 import { probeInput } from "@/lib/sg";
@@ -189,9 +190,19 @@ function Verdict({ answer, sg }: { answer: ExplainResult; sg: Sg }) {
           {answer.by === "default-sg" &&
             "by the default security group, which allows all traffic (attached to this NIC's VNET)"}
           {answer.by === "rule" &&
-            `by rule ${answer.position} of ${ruleHere ? "this group" : `group ${answer.sgName ?? answer.sgId}`}${
-              ruleHere ? " (highlighted above)" : ""
-            }`}
+            (ruleHere ? (
+              `by rule ${answer.position} of this group (highlighted above)`
+            ) : (
+              <>
+                by rule {answer.position} of group{" "}
+                <Link
+                  href={`/security-groups/${answer.sgId}`}
+                  className="font-medium text-sky-800 hover:underline"
+                >
+                  {answer.sgName ?? answer.sgId}
+                </Link>
+              </>
+            ))}
           {answer.by === "default-policy" && "no rule allows it, so the default policy drops it"}
         </span>
       </span>
