@@ -265,5 +265,8 @@ describe("sg router", () => {
     const seen = await bob.sg.get({ id: 0 });
     expect(seen.vnets).toEqual([]);
     expect(seen.nics).toEqual([]);
+    const count = async (c: typeof admin) => (await c.sg.list()).find((g) => g.id === 0)?.vnets;
+    expect(await count(admin)).toBe(1);
+    expect(await count(bob)).toBe(0);
   });
 });

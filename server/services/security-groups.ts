@@ -248,7 +248,9 @@ export function listSgs(app: App, who: Subject) {
       revision: securityGroups.revision,
       updatedAt: securityGroups.updatedAt,
       rules: sql<number>`(SELECT count(*) FROM sg_rules r WHERE r.sg_id = ${securityGroups.id})`,
-      vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v WHERE v.sg_id = ${securityGroups.id})`,
+      // Counted among the VNETs the caller may see (the default group is on every tenant's VNETs).
+      vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v JOIN vnets ON vnets.id = v.vnet_id
+        WHERE v.sg_id = ${securityGroups.id} AND ${permitted(vnets, who, "use")})`,
     })
     .from(securityGroups)
     .leftJoin(users, eq(users.id, securityGroups.ownerId))
