@@ -9,6 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, type Locator, type Page, test } from "@playwright/test";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import superjson from "superjson";
+import type { AppRouter } from "../server/routers/root";
 import { deleteNamespaces, nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
 import { shot, signIn } from "./helpers";
@@ -17,6 +20,8 @@ test.describe.configure({ mode: "serial" });
 
 const STATE = "test-results/.auth/sg-admin.json";
 const VNET = "sg-net";
+/** The page of the group the admin builds (web-in). */
+let sgUrl = "";
 const dialog = (page: Page, name: string | RegExp) => page.getByRole("dialog", { name });
 
 /** Picks the <option> whose text contains `text` (labels carry counts that change). */
@@ -25,6 +30,18 @@ async function pick(select: Locator, text: string) {
   expect(value, `an option "${text}"`).not.toBeNull();
   await select.selectOption(value ?? "");
 }
+
+/** The agent channel as a node would call it (with its credential once it has joined). */
+const agentApi = (credential?: string) =>
+  createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `http://localhost:${E2E_PORT}/api/trpc`,
+        transformer: superjson,
+        headers: () => (credential ? { authorization: `Bearer ${credential}` } : {}),
+      }),
+    ],
+  });
 
 /** Enrolls a node through the Nodes page; returns its one-time join token. */
 async function enroll(page: Page, name: string) {
@@ -63,7 +80,8 @@ test.describe("security groups", () => {
   const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-e2e-sg-agent-"));
   let agent: ChildProcess | undefined;
   let agentLog = "";
-  let sgUrl = "";
+  // A node without a kernel behind it: it joins and reports over the real channel (a failed port).
+  let offNode: { nodeId: number; credential: string } | undefined;
 
   test.afterAll(async () => {
     if (agent && agent.exitCode === null) {
@@ -93,7 +111,7 @@ test.describe("security groups", () => {
     await expect(d).toBeHidden();
 
     const offToken = await enroll(page, "sg-off");
-    expect(offToken).not.toBe("");
+    offNode = await agentApi().agent.join.mutate({ token: offToken, hostname: "sg-off" });
     await newInstance(page, "sg-vm-off", "sg-off");
 
     test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
@@ -237,6 +255,31 @@ test.describe("security groups", () => {
     await page.getByRole("button", { name: /^Commit/ }).click();
     await expect(page.getByText(/Re-pushed to \d+ NIC\(s\) on \d+ node\(s\)/)).toBeVisible();
 
+    // That node reports this revision with the port failed: the NIC shows error and the node's message.
+    const revision = Number(await page.getByTestId("sg-revision").textContent());
+    const nicId = Number(
+      await page
+        .getByRole("form", { name: "Explain a connection" })
+        .getByLabel("NIC")
+        .locator("option", { hasText: "sg-vm-off eth0" })
+        .getAttribute("value"),
+    );
+    const failure = "nft: Error: Could not process rule: No such file or directory";
+    await agentApi(offNode?.credential).agent.report.mutate({
+      nodeId: offNode?.nodeId ?? 0,
+      revision,
+      ok: false,
+      error: failure,
+      operations: 1,
+      durationMs: 4,
+      networks: [],
+      ports: [{ nicId, ok: false, error: failure }],
+    });
+    await expect(off.getByTestId("nic-status")).toHaveText("error");
+    await expect(off).toContainText(failure);
+    await expect(page.getByRole("button", { name: /^Commit/ })).toBeEnabled();
+    await shot(page, "sg-nic-error");
+
     test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
     // The node with an agent applies the new revision: its NIC goes up to date, live.
     const live = nics.getByRole("row", { name: /sg-vm eth0/ });
@@ -378,7 +421,10 @@ test.describe("as a plain user", () => {
     await expect(
       page.getByRole("table", { name: "Security groups" }).getByRole("row", { name: /carol-web/ }),
     ).toContainText("sg_carol");
-    // Another user's group stays invisible to her.
+    // Another user's group stays invisible to her, in the list and at its address.
     await expect(page.getByRole("row", { name: /web-in/ })).toHaveCount(0);
+    await page.goto(sgUrl);
+    await expect(page.getByRole("heading", { name: "Security group not found" }).first()).toBeVisible();
+    await shot(page, "sg-not-found");
   });
 });

@@ -210,9 +210,9 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
           </Panel>
         </form>
         {sg && (
-          <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
-            <SgVnetsPanel sg={sg} />
-            <SgNicsPanel sg={sg} canManage={canManage} />
+          <div className="grid grid-cols-1 gap-6 lg:grid-cols-5">
+            <SgVnetsPanel sg={sg} className="lg:col-span-2" />
+            <SgNicsPanel sg={sg} canManage={canManage} className="lg:col-span-3" />
           </div>
         )}
         {sg && <SgExplain sg={sg} onDecided={onDecided} />}

@@ -12,9 +12,14 @@ import type { Sg, SgNic } from "./types";
 const TONE = { "up to date": "green", outdated: "amber", error: "red" } as const;
 
 const COLUMNS: Column<SgNic>[] = [
-  { key: "nic", header: "NIC", cell: (n) => <span className="font-medium">{n.name}</span> },
-  { key: "vnet", header: "VNET", cell: (n) => n.vnetName },
-  { key: "node", header: "Node", cell: (n) => n.nodeName },
+  {
+    key: "nic",
+    header: "NIC",
+    className: "whitespace-nowrap",
+    cell: (n) => <span className="font-medium">{n.name}</span>,
+  },
+  { key: "vnet", header: "VNET", className: "whitespace-nowrap", cell: (n) => n.vnetName },
+  { key: "node", header: "Node", className: "whitespace-nowrap", cell: (n) => n.nodeName },
   {
     key: "status",
     header: "Status",
@@ -31,7 +36,15 @@ const COLUMNS: Column<SgNic>[] = [
   },
 ];
 
-export function SgNicsPanel({ sg, canManage }: { sg: Sg; canManage: boolean }) {
+export function SgNicsPanel({
+  sg,
+  canManage,
+  className,
+}: {
+  sg: Sg;
+  canManage: boolean;
+  className?: string;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const pending = sg.nics.filter((n) => n.status !== "up to date").length;
@@ -46,6 +59,7 @@ export function SgNicsPanel({ sg, canManage }: { sg: Sg; canManage: boolean }) {
   );
   return (
     <Panel
+      className={className}
       title={
         <span>
           Affected NICs ({sg.nics.length}) <span className="font-normal text-slate-500">· revision</span>{" "}

@@ -12,7 +12,7 @@ import { Badge, EmptyState, Panel } from "../ui/misc";
 import { useAttachMutation } from "./default-sg-warning";
 import { DEFAULT_SG_ID, type Sg } from "./types";
 
-export function SgVnetsPanel({ sg }: { sg: Sg }) {
+export function SgVnetsPanel({ sg, className }: { sg: Sg; className?: string }) {
   const trpc = useTRPC();
   const vnets = useQuery(trpc.vnet.list.queryOptions());
   const attach = useAttachMutation();
@@ -36,7 +36,7 @@ export function SgVnetsPanel({ sg }: { sg: Sg }) {
   };
 
   return (
-    <Panel title={`Attached VNETs (${sg.vnets.length})`}>
+    <Panel title={`Attached VNETs (${sg.vnets.length})`} className={className}>
       <div className="flex flex-col gap-3 p-4">
         {sg.vnets.length === 0 ? (
           <EmptyState title="Not attached to any VNET">
