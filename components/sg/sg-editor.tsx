@@ -156,7 +156,7 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
         {sg?.vnets
           .filter((v) => v.defaultAttached)
           .map((v) => (
-            <DefaultSgWarning key={v.id} vnetId={v.id} vnetName={v.name} canManage />
+            <DefaultSgWarning key={v.id} vnetId={v.id} vnetName={v.name} canManage={v.canManage} />
           ))}
         <form id={FORM_ID} noValidate onSubmit={submit} aria-label="Security group" className="contents">
           <Panel title="Group">

@@ -62,23 +62,25 @@ export function SgVnetsPanel({ sg, className }: { sg: Sg; className?: string }) 
                     </Badge>
                   )}
                 </span>
-                <Button
-                  size="sm"
-                  variant="ghost"
-                  aria-label={`Detach from VNET ${v.name}`}
-                  disabled={attach.isPending}
-                  onClick={() =>
-                    attach.mutate(
-                      { vnetId: v.id, sgId: sg.id, attached: false },
-                      {
-                        onSuccess: () =>
-                          toast.success(`Security group ${sg.name} detached from VNET ${v.name}`),
-                      },
-                    )
-                  }
-                >
-                  Detach
-                </Button>
+                {v.canManage && (
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    aria-label={`Detach from VNET ${v.name}`}
+                    disabled={attach.isPending}
+                    onClick={() =>
+                      attach.mutate(
+                        { vnetId: v.id, sgId: sg.id, attached: false },
+                        {
+                          onSuccess: () =>
+                            toast.success(`Security group ${sg.name} detached from VNET ${v.name}`),
+                        },
+                      )
+                    }
+                  >
+                    Detach
+                  </Button>
+                )}
               </li>
             ))}
           </ul>

@@ -314,6 +314,12 @@ export function getSg(app: App, who: Subject, id: number) {
       .all()
       .map((v) => ({
         ...v,
+        // Whether the caller may attach and detach groups there (MANAGE on the VNET).
+        canManage: !!tx
+          .select({ id: vnets.id })
+          .from(vnets)
+          .where(and(eq(vnets.id, v.id), permitted(vnets, who, "manage")))
+          .get(),
         // While the default group is attached too, this group changes nothing on that VNET.
         defaultAttached:
           id !== DEFAULT_SG &&
