@@ -40,6 +40,12 @@ export default defineConfig({
       ],
     },
   },
+  // portal.spec.ts asserts the empty states of a fresh database, so it runs first; every other spec
+  // (one server, one database) runs after it and must not assume an empty database.
+  projects: [
+    { name: "portal", testMatch: /portal\.spec\.ts$/ },
+    { name: "features", testIgnore: /portal\.spec\.ts$/, dependencies: ["portal"] },
+  ],
   webServer: {
     command: `npx next start -p ${E2E_PORT}`,
     url: `http://localhost:${E2E_PORT}/login`,

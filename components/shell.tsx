@@ -18,6 +18,12 @@ const NAV = [
   { href: "/self-service", label: "Self-service", admin: false, icon: "M12 4v16M4 12h16" },
   { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
   { href: "/templates", label: "Templates", admin: true, icon: "M5 4h14v5H5zM5 13h6v7H5zM14 13h5v7h-5z" },
+  {
+    href: "/security-groups",
+    label: "Security groups",
+    admin: false,
+    icon: "M12 3l7 3v6c0 4.5-3 7.5-7 9-4-1.5-7-4.5-7-9V6zM9 12l2 2 4-4",
+  },
   { href: "/nodes", label: "Nodes", admin: true, icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9z" },
   { href: "/users", label: "Users", admin: true, icon: "M12 12a4 4 0 100-8 4 4 0 000 8zM4 20a8 8 0 0116 0" },
   {

@@ -319,6 +319,14 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "manage" },
     input: (fx) => ({ nicId: fx.ids.nic, sgId: 0, attached: true }),
   },
+  "sg.ofVnet": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "sg.preview": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ nicId: fx.ids.nic }),
+  },
   "sg.explain": {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({

@@ -120,35 +120,3 @@ export function Overview({ vnet, onAll }: { vnet: Vnet; onAll: () => void }) {
     </>
   );
 }
-
-type Sg = Vnet["securityGroups"][number];
-const SG_COLUMNS: Column<Sg>[] = [
-  { key: "id", header: "ID", cell: (s) => s.id },
-  { key: "name", header: "Name", cell: (s) => <span className="font-medium">{s.name}</span> },
-  { key: "desc", header: "Description", cell: (s) => s.description || "—" },
-  { key: "rules", header: "Rules", cell: (s) => s.rules },
-];
-
-export function SecurityGroupsTab({ vnet }: { vnet: Vnet }) {
-  const hasDefault = vnet.securityGroups.some((s) => s.id === 0);
-  return (
-    <Panel title="Security groups">
-      {hasDefault && vnet.securityGroups.length > 1 && (
-        <p className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
-          The default group (0) allows all traffic; while it is attached, the other groups change nothing.
-        </p>
-      )}
-      <DataTable
-        label="Security groups"
-        columns={SG_COLUMNS}
-        rows={vnet.securityGroups}
-        rowKey={(s) => s.id}
-        empty={<EmptyState title="No security groups">No filtering: only anti-spoofing applies.</EmptyState>}
-      />
-      <p className="border-t border-slate-100 px-4 py-2 text-xs text-slate-500">
-        Every NIC on this VNET gets these groups. Attaching and editing groups is done on the security group
-        pages.
-      </p>
-    </Panel>
-  );
-}

@@ -114,7 +114,7 @@ describe("sg router", () => {
     expect(got.nics).toEqual([
       expect.objectContaining({ nicId, name: "vm1 eth0", nodeName: "node1", status: "outdated" }),
     ]);
-    expect(got.vnets).toEqual([{ id: vnet.id, name: "web", defaultAttached: true }]);
+    expect(got.vnets).toEqual([{ id: vnet.id, name: "web", canManage: true, defaultAttached: true }]);
 
     // The node reports the revision with this port failed, then applied.
     const report = (ok: boolean) =>
@@ -187,5 +187,86 @@ describe("sg router", () => {
       position: 1,
     });
     await refusal(admin.sg.explain({ ...probe, remote: "203.0.113.1" }), "BAD_REQUEST", "port");
+  });
+  it("sg.ofVnet lists a VNET's groups with the default one flagged, and hides another user's VNET", async () => {
+    const { vnet } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let got = await admin.sg.ofVnet({ id: vnet.id });
+    expect(got.defaultAttached).toBe(true);
+    expect(got.groups.map((g) => [g.name, g.rules])).toEqual([
+      ["default", 2],
+      ["web-in", 1],
+    ]);
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    got = await admin.sg.ofVnet({ id: vnet.id });
+    expect(got.defaultAttached).toBe(false);
+    expect(got.groups.map((g) => g.name)).toEqual(["web-in"]);
+    // The VNET is the admin's (600): another user may not even learn that it exists.
+    const carol = await userCaller(app, "carol");
+    await refusal(carol.sg.ofVnet({ id: vnet.id }), "NOT_FOUND");
+  });
+
+  it("sg.list names each group's owner", async () => {
+    const bob = await userCaller(app, "bob");
+    await bob.sg.create({ name: "bob-web", rules: [ssh] });
+    expect((await bob.sg.list()).map((s) => [s.name, s.ownerName, s.rules])).toEqual([
+      ["default", "system", 2],
+      ["bob-web", "bob", 1],
+    ]);
+  });
+  it("attaching a group, and detaching the default one, leave the VNET's NICs outdated until their node applies it", async () => {
+    const { vnet, node: n, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });
+    // The node has applied everything so far.
+    const applyAll = () =>
+      app.db.$client.prepare("UPDATE nodes SET applied_revision = desired_revision WHERE id = ?").run(n.id);
+    applyAll();
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let got = await admin.sg.get({ id: sg.id });
+    expect(got.revision).toBe(node(n.id).d);
+    expect(got.nics).toEqual([expect.objectContaining({ nicId, status: "outdated" })]);
+    applyAll();
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.nics[0]).toMatchObject({ status: "up to date" });
+    // Detaching the default group changes what web-in does on this VNET: outdated again.
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    got = await admin.sg.get({ id: sg.id });
+    expect(got.revision).toBe(node(n.id).d);
+    expect(got.nics[0]).toMatchObject({ status: "outdated" });
+  });
+  it("sg.preview gives a NIC's compiled policy: every group on it, rules in order with counters and positions", async () => {
+    const { vnet, nicId } = await nicOnNode();
+    const sg = await admin.sg.create({
+      name: "web-in",
+      rules: [ssh, { protocol: "TCP", direction: "INBOUND", ip: "192.0.2.0", size: 16, range: "443" }],
+    });
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: sg.id, attached: true });
+    let p = await admin.sg.preview({ nicId });
+    expect(p.allowAll).toBe(true);
+    expect(p.groups.map((g) => g.name)).toEqual(["default", "web-in"]);
+    await admin.sg.setVnet({ vnetId: vnet.id, sgId: 0, attached: false });
+    p = await admin.sg.preview({ nicId });
+    expect(p.nic).toMatchObject({ name: "vm1 eth0", vnetName: "web" });
+    expect(p.allowAll).toBe(false);
+    expect(p.rules.map((r) => [r.sgName, r.position, r.direction, r.counter])).toEqual([
+      ["web-in", 1, "INBOUND", `sg${sg.id}_r${p.rules[0]!.ruleId}`],
+      ["web-in", 2, "INBOUND", `sg${sg.id}_r${p.rules[1]!.ruleId}`],
+    ]);
+    expect(p.rules[1]!.matches[0]).toMatchObject({ family: "ip", l4: ["tcp"], ports: [[443, 443]] });
+    const carol = await userCaller(app, "carol");
+    await refusal(carol.sg.preview({ nicId }), "NOT_FOUND");
+  });
+  it("sg.get shows a user only the VNETs and NICs they may see, even of the default group on every VNET", async () => {
+    const { vnet, nicId } = await nicOnNode();
+    expect((await admin.sg.get({ id: 0 })).vnets.map((v) => v.id)).toEqual([vnet.id]);
+    expect((await admin.sg.get({ id: 0 })).nics.map((n) => n.nicId)).toEqual([nicId]);
+    const bob = await userCaller(app, "bob");
+    const seen = await bob.sg.get({ id: 0 });
+    expect(seen.vnets).toEqual([]);
+    expect(seen.nics).toEqual([]);
+    const count = async (c: typeof admin) => (await c.sg.list()).find((g) => g.id === 0)?.vnets;
+    expect(await count(admin)).toBe(1);
+    expect(await count(bob)).toBe(0);
   });
 });

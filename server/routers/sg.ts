@@ -10,10 +10,12 @@ import {
   explainNic,
   getSg,
   listSgs,
+  previewNic,
   removeSg,
   setNicSg,
   setVnetSg,
   updateSg,
+  vnetSgs,
 } from "../services/security-groups";
 import { cloneSg } from "../services/sg-tenancy";
 import { actorOf, protectedProcedure, router } from "../trpc";
@@ -24,6 +26,8 @@ const id = z.coerce.number().int().nonnegative();
 export const sgRouter = router({
   list: protectedProcedure.query(({ ctx }) => listSgs(ctx.app, ctx.user)),
   get: protectedProcedure.input(idInput).query(({ ctx, input }) => getSg(ctx.app, ctx.user, input.id)),
+  /** Groups attached to one VNET (`id` is the VNET's). */
+  ofVnet: protectedProcedure.input(idInput).query(({ ctx, input }) => vnetSgs(ctx.app, ctx.user, input.id)),
   create: protectedProcedure
     .input(sgInput)
     .mutation(({ ctx, input }) => createSg(ctx.app, actorOf(ctx), ctx.user, input)),
@@ -42,6 +46,10 @@ export const sgRouter = router({
   commit: protectedProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => commitSg(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  /** The compiled policy of one NIC (every group on it), as the node renders it. */
+  preview: protectedProcedure
+    .input(z.object({ nicId: id }))
+    .query(({ ctx, input }) => previewNic(ctx.app, ctx.user, input.nicId)),
   explain: protectedProcedure.input(probeInput).query(({ ctx, input }) => {
     const { nicId, ...probe } = input;
     return explainNic(ctx.app, ctx.user, { nicId, probe });

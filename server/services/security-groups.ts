@@ -12,6 +12,7 @@ import {
   nodes,
   securityGroups,
   sgRules,
+  user as users,
   vnetSecurityGroups,
   vnets,
 } from "../../db/schema";
@@ -225,12 +226,20 @@ function affectedNics(tx: Tx, sgId: number) {
 function rollOut(tx: Tx, sgId: number, touch: (ids: Iterable<number>) => void) {
   const nodeIds = affectedNics(tx, sgId).map((n) => n.nodeId);
   touch(nodeIds);
-  // The revision this change commits at: the global counter once mutate() bumps it (+1), or the
-  // current value when no node is affected (nothing to roll out).
+  stamp(tx, [sgId], nodeIds.length > 0);
+}
+
+/**
+ * Stamps groups with the revision the current change commits at: the global counter once mutate()
+ * bumps it (+1) when a node is affected, else its current value (nothing to roll out). A NIC is up to
+ * date for a group once its node applied that revision.
+ */
+function stamp(tx: Tx, sgIds: number[], nodesAffected: boolean) {
+  if (sgIds.length === 0) return;
   const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
   tx.update(securityGroups)
-    .set({ revision: nodeIds.length > 0 ? cur + 1 : cur, updatedAt: new Date() })
-    .where(eq(securityGroups.id, sgId))
+    .set({ revision: nodesAffected ? cur + 1 : cur, updatedAt: new Date() })
+    .where(inArray(securityGroups.id, sgIds))
     .run();
 }
 
@@ -256,7 +265,7 @@ const visibleOnly = (tx: Tx, who: Subject, id: number) =>
     .where(and(eq(securityGroups.id, id), permitted(securityGroups, who, "use")))
     .get();
 
-/** Groups the caller may see, with rule and VNET counts. */
+/** Groups the caller may see, with rule and VNET counts and the owner's user name. */
 export function listSgs(app: App, who: Subject) {
   const rows = app.db
     .select({
@@ -264,17 +273,47 @@ export function listSgs(app: App, who: Subject) {
       name: securityGroups.name,
       description: securityGroups.description,
       ownerId: securityGroups.ownerId,
+      ownerName: users.username,
       perms: securityGroups.perms,
       revision: securityGroups.revision,
       updatedAt: securityGroups.updatedAt,
       rules: sql<number>`(SELECT count(*) FROM sg_rules r WHERE r.sg_id = ${securityGroups.id})`,
-      vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v WHERE v.sg_id = ${securityGroups.id})`,
+      // Counted among the VNETs the caller may see (the default group is on every tenant's VNETs).
+      vnets: sql<number>`(SELECT count(*) FROM vnet_security_groups v JOIN vnets ON vnets.id = v.vnet_id
+        WHERE v.sg_id = ${securityGroups.id} AND ${permitted(vnets, who, "use")})`,
     })
     .from(securityGroups)
+    .leftJoin(users, eq(users.id, securityGroups.ownerId))
     .where(permitted(securityGroups, who, "use"))
     .orderBy(asc(securityGroups.id))
     .all();
   return rows;
+}
+
+/** The groups attached to one VNET (USE on the VNET), and whether the default group is among them. */
+export function vnetSgs(app: App, who: Subject, vnetId: number) {
+  return app.db.transaction((tx) => {
+    const vnet = tx
+      .select({ id: vnets.id, name: vnets.name })
+      .from(vnets)
+      .where(and(eq(vnets.id, vnetId), permitted(vnets, who, "use")))
+      .get();
+    if (!vnet) throw notFound(`VNET ${vnetId}`);
+    const groups = tx
+      .select({
+        id: securityGroups.id,
+        name: securityGroups.name,
+        description: securityGroups.description,
+        revision: securityGroups.revision,
+        rules: sql<number>`(SELECT count(*) FROM sg_rules r WHERE r.sg_id = ${securityGroups.id})`,
+      })
+      .from(vnetSecurityGroups)
+      .innerJoin(securityGroups, eq(securityGroups.id, vnetSecurityGroups.sgId))
+      .where(eq(vnetSecurityGroups.vnetId, vnet.id))
+      .orderBy(asc(securityGroups.id))
+      .all();
+    return { vnet, groups, defaultAttached: groups.some((g) => g.id === DEFAULT_SG) };
+  });
 }
 
 /** Status of one NIC against the group's last change. */
@@ -286,7 +325,8 @@ function nicStatus(n: ReturnType<typeof affectedNics>[number], revision: number)
   return { status: "outdated" as const };
 }
 
-/** A group with its rules, VNETs, lint findings and the live status of every NIC it affects. */
+/** A group with its rules, lint findings, and the VNETs and NICs it affects that the caller may see
+ * (with each NIC's live rollout status). */
 export function getSg(app: App, who: Subject, id: number) {
   return app.db.transaction((tx) => {
     const sg = visible(tx, who, id);
@@ -298,11 +338,18 @@ export function getSg(app: App, who: Subject, id: number) {
       .select({ id: vnets.id, name: vnets.name })
       .from(vnetSecurityGroups)
       .innerJoin(vnets, eq(vnets.id, vnetSecurityGroups.vnetId))
-      .where(eq(vnetSecurityGroups.sgId, id))
+      // Only VNETs the caller may see: the default group is on every tenant's VNETs.
+      .where(and(eq(vnetSecurityGroups.sgId, id), permitted(vnets, who, "use")))
       .orderBy(asc(vnets.name))
       .all()
       .map((v) => ({
         ...v,
+        // Whether the caller may attach and detach groups there (MANAGE on the VNET).
+        canManage: !!tx
+          .select({ id: vnets.id })
+          .from(vnets)
+          .where(and(eq(vnets.id, v.id), permitted(vnets, who, "manage")))
+          .get(),
         // While the default group is attached too, this group changes nothing on that VNET.
         defaultAttached:
           id !== DEFAULT_SG &&
@@ -312,13 +359,29 @@ export function getSg(app: App, who: Subject, id: number) {
             .where(and(eq(vnetSecurityGroups.vnetId, v.id), eq(vnetSecurityGroups.sgId, DEFAULT_SG)))
             .get(),
       }));
-    const nicsOf = affectedNics(tx, id).map((n) => ({
-      nicId: n.nicId,
-      name: `${n.instanceName} eth${n.idx}`,
-      vnetName: n.vnetName,
-      nodeName: n.nodeName,
-      ...nicStatus(n, sg.revision),
-    }));
+    const affected = affectedNics(tx, id);
+    const seen = new Set(
+      tx
+        .select({ id: vnets.id })
+        .from(vnets)
+        .where(
+          and(
+            inArray(vnets.id, [...new Set(affected.map((n) => n.vnetId)), -1]),
+            permitted(vnets, who, "use"),
+          ),
+        )
+        .all()
+        .map((v) => v.id),
+    );
+    const nicsOf = affected
+      .filter((n) => seen.has(n.vnetId))
+      .map((n) => ({
+        nicId: n.nicId,
+        name: `${n.instanceName} eth${n.idx}`,
+        vnetName: n.vnetName,
+        nodeName: n.nodeName,
+        ...nicStatus(n, sg.revision),
+      }));
     return {
       ...sg,
       rules,
@@ -465,6 +528,15 @@ export function setVnetSg(
       .all()
       .map((r) => r.nodeId);
     touch(nodeIds);
+    // The policy of the VNET's NICs changed for every group now on it (detaching the default group
+    // makes the others take effect), and for the group itself: their NICs are outdated until applied.
+    const onVnet = tx
+      .select({ sgId: vnetSecurityGroups.sgId })
+      .from(vnetSecurityGroups)
+      .where(eq(vnetSecurityGroups.vnetId, vnet.id))
+      .all()
+      .map((r) => r.sgId);
+    stamp(tx, [...new Set([sg.id, ...onVnet])], nodeIds.length > 0);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "vnet",
@@ -499,6 +571,7 @@ export function setNicSg(
     if (input.attached) tx.insert(nicSecurityGroups).values({ nicId: nic.id, sgId: sg.id }).run();
     else tx.delete(nicSecurityGroups).where(link).run();
     touch([nic.nodeId]);
+    stamp(tx, [sg.id], true);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "nic",
@@ -528,25 +601,60 @@ export function commitSg(app: App, actor: Actor, who: Subject, id: number) {
   });
 }
 
+/** A NIC the caller may USE (through its VNET), or NOT_FOUND. */
+function usableNic(tx: Tx, who: Subject, nicId: number) {
+  const nic = tx
+    .select({ id: nics.id, idx: nics.idx, instanceName: instances.name, vnetName: vnets.name })
+    .from(nics)
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .where(and(eq(nics.id, nicId), permitted(vnets, who, "use")))
+    .get();
+  if (!nic) throw notFound(`NIC ${nicId}`);
+  return nic;
+}
+
+const groupNames = (tx: Tx, sgIds: number[]) =>
+  new Map(
+    tx
+      .select({ id: securityGroups.id, name: securityGroups.name })
+      .from(securityGroups)
+      .where(inArray(securityGroups.id, sgIds.length ? sgIds : [-1]))
+      .all()
+      .map((r) => [r.id, r.name]),
+  );
+
+/** A NIC's compiled policy (what its node renders into nftables), with rule positions and group names. */
+export function previewNic(app: App, who: Subject, nicId: number) {
+  return app.db.transaction((tx) => {
+    const nic = usableNic(tx, who, nicId);
+    const policy = nicPolicy(tx, nic.id);
+    const names = groupNames(tx, policy.sgIds);
+    const positions = new Map(
+      rulesOf(tx, policy.sgIds).map((r, _i, all) => [
+        r.id,
+        all.filter((o) => o.sgId === r.sgId).findIndex((o) => o.id === r.id) + 1,
+      ]),
+    );
+    return {
+      nic: { id: nic.id, name: `${nic.instanceName} eth${nic.idx}`, vnetName: nic.vnetName },
+      allowAll: policy.allowAll,
+      groups: policy.sgIds.map((id) => ({ id, name: names.get(id) ?? String(id) })),
+      rules: policy.rules.map((r) => ({
+        ...r,
+        sgName: names.get(r.sgId) ?? String(r.sgId),
+        position: positions.get(r.ruleId) ?? 0,
+      })),
+    };
+  });
+}
+
 /** Which rule of a NIC's effective policy decides a new connection (USE on the NIC's VNET). */
 export function explainNic(app: App, who: Subject, input: { nicId: number; probe: Probe }) {
   return app.db.transaction((tx) => {
-    const nic = tx
-      .select({ id: nics.id })
-      .from(nics)
-      .innerJoin(vnets, eq(vnets.id, nics.vnetId))
-      .where(and(eq(nics.id, input.nicId), permitted(vnets, who, "use")))
-      .get();
-    if (!nic) throw notFound(`NIC ${input.nicId}`);
+    const nic = usableNic(tx, who, input.nicId);
     const policy = nicPolicy(tx, nic.id);
-    const names = new Map(
-      tx
-        .select({ id: securityGroups.id, name: securityGroups.name })
-        .from(securityGroups)
-        .where(inArray(securityGroups.id, policy.sgIds.length ? policy.sgIds : [-1]))
-        .all()
-        .map((r) => [r.id, r.name]),
-    );
+    const names = groupNames(tx, policy.sgIds);
     const v = explain(policy, input.probe);
     const position =
       v.by === "rule" ? rulesOf(tx, [v.sgId]).findIndex((r) => r.id === v.ruleId) + 1 : undefined;

@@ -5,6 +5,7 @@ import { useParams, usePathname, useRouter, useSearchParams } from "next/navigat
 import { Suspense, useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
+import { VnetSecurityGroups } from "@/components/sg/vnet-security-groups";
 import { PermissionsPanel } from "@/components/tenancy/permissions-panel";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
@@ -16,7 +17,7 @@ import { LeasesTab } from "@/components/vnets/leases-tab";
 import { QosTab } from "@/components/vnets/qos-tab";
 import { RangesTab } from "@/components/vnets/ranges-tab";
 import { TabPanel, Tabs } from "@/components/vnets/tabs";
-import { Overview, SecurityGroupsTab } from "@/components/vnets/vnet-detail";
+import { Overview } from "@/components/vnets/vnet-detail";
 
 const TABS = [
   { id: "info", label: "Overview" },
@@ -141,7 +142,7 @@ function VnetPage() {
             {tab === "leases" && <LeasesTab vnet={v} />}
             {tab === "qos" && <QosTab key={JSON.stringify(v.qos)} vnet={v} />}
             {tab === "context" && <ContextTab key={JSON.stringify(v.context)} vnet={v} />}
-            {tab === "sg" && <SecurityGroupsTab vnet={v} />}
+            {tab === "sg" && <VnetSecurityGroups vnetId={v.id} />}
             {tab === "clusters" && <ClustersTab key={v.clusters.map((c) => c.id).join()} vnet={v} />}
           </TabPanel>
         </>
