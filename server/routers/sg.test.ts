@@ -269,4 +269,16 @@ describe("sg router", () => {
     expect(await count(admin)).toBe(1);
     expect(await count(bob)).toBe(0);
   });
+
+  it("a locked group refuses update and delete, naming the lock, and writes nothing", async () => {
+    const sg = await admin.sg.create({ name: "locked", rules: [ssh] });
+    await admin.sg.lock({ id: sg.id, level: "manage" });
+    const before = snapshot(app);
+    const err = await refusal(admin.sg.update({ id: sg.id, name: "locked", rules: [] }), "CONFLICT");
+    expect(err.message).toMatch(/locked \(manage level\)/);
+    await refusal(admin.sg.remove({ id: sg.id }), "CONFLICT");
+    expect(snapshot(app)).toEqual(before);
+    await admin.sg.unlock({ id: sg.id });
+    await admin.sg.update({ id: sg.id, name: "locked", rules: [] });
+  });
 });

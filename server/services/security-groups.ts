@@ -37,6 +37,7 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
+import { assertUnlocked } from "./ownership";
 import { mutate } from "./revision";
 
 /** The built-in group that allows everything both ways (DESIGN.md). */
@@ -446,6 +447,7 @@ export function updateSg(app: App, actor: Actor, who: Subject, input: SgInput & 
   checkRules(input.rules);
   return mutate(app, (tx, touch) => {
     const sg = visible(tx, who, input.id, "manage");
+    assertUnlocked("sg", sg, "manage");
     const clash = tx
       .select({ id: securityGroups.id })
       .from(securityGroups)
@@ -475,6 +477,7 @@ export function updateSg(app: App, actor: Actor, who: Subject, input: SgInput & 
 export function removeSg(app: App, actor: Actor, who: Subject, id: number) {
   return mutate(app, (tx) => {
     const sg = visible(tx, who, id, "manage");
+    assertUnlocked("sg", sg, "manage");
     if (sg.id === DEFAULT_SG) throw conflict("The default security group is built in and cannot be deleted");
     const users = tx
       .select({ name: vnets.name })
