@@ -331,6 +331,7 @@ test.describe("security groups", () => {
   test("the VNET page lists its groups and offers the same one-click fix", async ({ page }) => {
     await page.goto("/vnets");
     await page.getByRole("link", { name: VNET }).click();
+    await page.getByRole("tab", { name: "Security groups" }).click();
     const panel = page.getByRole("table", { name: "Security groups of this VNET" });
     await expect(panel.getByRole("row", { name: /web-in/ })).toBeVisible();
     await expect(panel.getByRole("row", { name: /default/ })).toHaveCount(0);

@@ -55,7 +55,7 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   const page = await signInAs(browser, ADMIN, /\/vnets$/);
   const nav = page.getByRole("navigation", { name: "Main" });
   for (const item of ["Templates", "Groups", "Self-service"])
-    await expect(nav.getByRole("link", { name: item })).toBeVisible();
+    await expect(nav.getByRole("link", { name: item, exact: true })).toBeVisible();
 
   await nav.getByRole("link", { name: "Users" }).click();
   await createUser(page, ERIN);
@@ -69,7 +69,7 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   await editUser.getByRole("button", { name: "Cancel" }).click();
 
   // A quota on the group users: every member together may own at most 5 networks.
-  await nav.getByRole("link", { name: "Groups" }).click();
+  await nav.getByRole("link", { name: "Groups", exact: true }).click();
   const users = page
     .getByRole("table", { name: "Groups" })
     .getByRole("row", { name: /Default group of end users/ });
@@ -166,7 +166,7 @@ test("an end user sees only the self-service area, makes a network and puts an i
 }) => {
   const page = await signInAs(browser, ERIN, /\/self-service$/);
   const nav = page.getByRole("navigation", { name: "Main" });
-  await expect(nav.getByRole("link")).toHaveText(["Self-service", "Instances"]);
+  await expect(nav.getByRole("link")).toHaveText(["Self-service", "Instances", "Security groups"]);
   await expect(page.getByRole("heading", { name: "You have no networks yet" })).toBeVisible();
   await expect(page.getByText("Private IPv4")).toBeVisible();
   await shot(page, "tenancy-self-service-empty");
