@@ -28,7 +28,7 @@ export function matchText(m: CompiledMatch, inbound: boolean): string {
 }
 
 /** The whole listing: inbound then outbound, each rule with its counter and origin, then the drop. */
-export function policyListing(p: PolicyPreview): string {
+export function policyListing(p: Omit<PolicyPreview, "nft">): string {
   const out = [
     `# NIC ${p.nic.name} on VNET ${p.nic.vnetName}; groups: ${p.groups.map((g) => g.name).join(", ") || "none"}`,
     "# new connections only: replies to allowed ones pass (ct state established,related accept)",

@@ -57,6 +57,19 @@ export function SgPolicyPreview({ sg }: { sg: Sg }) {
             <pre className="overflow-x-auto rounded-md bg-slate-900 px-4 py-3 font-mono text-[12.5px] leading-relaxed text-slate-100">
               {text}
             </pre>
+            {preview.data.nft && (
+              <details className="mt-3">
+                <summary className="cursor-pointer text-sm font-medium text-slate-700">
+                  The nftables script this NIC's node loads for it (anti-spoofing, groups, counters)
+                </summary>
+                <pre
+                  data-testid="sg-nft-script"
+                  className="mt-2 max-h-96 overflow-auto rounded-md bg-slate-900 px-4 py-3 font-mono text-[12px] leading-relaxed text-slate-100"
+                >
+                  {preview.data.nft}
+                </pre>
+              </details>
+            )}
           </figure>
         ) : (
           <Skeleton className="h-40" />

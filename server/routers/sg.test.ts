@@ -254,6 +254,10 @@ describe("sg router", () => {
       ["web-in", 2, "INBOUND", `sg${sg.id}_r${p.rules[1]!.ruleId}`],
     ]);
     expect(p.rules[1]!.matches[0]).toMatchObject({ family: "ip", l4: ["tcp"], ports: [[443, 443]] });
+    // The agent's own renderer, for this NIC alone: the group's chain with its counted rules.
+    expect(p.nft).toContain(`chain sg_${sg.id}_in`);
+    expect(p.nft).toContain(`ip saddr @sg${sg.id}_r${p.rules[1]!.ruleId}_a4 tcp dport { 443 }`);
+    expect(p.nft).toContain(`counter name "sg${sg.id}_r${p.rules[0]!.ruleId}" accept`);
     const carol = await userCaller(app, "carol");
     await refusal(carol.sg.preview({ nicId }), "NOT_FOUND");
   });

@@ -17,6 +17,7 @@ import {
   updateSg,
   vnetSgs,
 } from "../services/security-groups";
+import { nicNftScript } from "../services/sg-nft-preview";
 import { cloneSg } from "../services/sg-tenancy";
 import { actorOf, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
@@ -47,9 +48,11 @@ export const sgRouter = router({
     .input(idInput)
     .mutation(({ ctx, input }) => commitSg(ctx.app, actorOf(ctx), ctx.user, input.id)),
   /** The compiled policy of one NIC (every group on it), as the node renders it. */
-  preview: protectedProcedure
-    .input(z.object({ nicId: id }))
-    .query(({ ctx, input }) => previewNic(ctx.app, ctx.user, input.nicId)),
+  preview: protectedProcedure.input(z.object({ nicId: id })).query(({ ctx, input }) => {
+    const listing = previewNic(ctx.app, ctx.user, input.nicId);
+    // The exact text the agent's renderer produces for this NIC alone.
+    return { ...listing, nft: nicNftScript(ctx.app, input.nicId) };
+  }),
   explain: protectedProcedure.input(probeInput).query(({ ctx, input }) => {
     const { nicId, ...probe } = input;
     return explainNic(ctx.app, ctx.user, { nicId, probe });
