@@ -2,14 +2,11 @@
 // node enrollment with a join token and a real agent applying to a node namespace, instances whose
 // guests ping each other, users and the audit log. One fresh database per run; the tests build on
 // each other, so they run in order.
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { deleteNamespaces, nsPrefix, pings, requireKernel } from "../tests/kernel";
+import { nsPrefix, pings, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { ADMIN, ADMIN_STATE, shot, signIn } from "./helpers";
+import { ADMIN, ADMIN_STATE, E2eAgent, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -58,9 +55,7 @@ test.describe("signed in as admin", () => {
   // The node's dataplane lives in a namespace of this run (bht<pid>…), removed afterwards.
   const kernel = requireKernel("portal e2e (agent and guest pings)");
   const NODE_NS = `${nsPrefix("e")}n1`;
-  const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-e2e-agent-"));
-  let agent: ChildProcess | undefined;
-  let agentLog = "";
+  const agent = new E2eAgent(NODE_NS);
   const guestNs = () =>
     fs
       .readdirSync("/run/netns")
@@ -68,13 +63,7 @@ test.describe("signed in as admin", () => {
       .sort((a, b) => Number(a.split("-i").at(-1)) - Number(b.split("-i").at(-1)));
 
   test.afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent?.once("exit", r));
-      agent.kill("SIGTERM");
-      await exited;
-    }
-    if (kernel) deleteNamespaces(NODE_NS);
-    fs.rmSync(agentDir, { recursive: true, force: true });
+    await agent.stop(!!kernel);
   });
 
   test("the VNET form refuses a range outside the subnet at the Size field and creates nothing", async ({
@@ -202,32 +191,8 @@ test.describe("signed in as admin", () => {
 
     // The agent the admin would start on the node, here for a namespace standing in for it.
     test.skip(!kernel, "needs root and network namespaces (printed above)");
-    agent = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "agent/main.ts",
-        "--server",
-        `http://localhost:${E2E_PORT}`,
-        "--token",
-        token,
-        "--netns",
-        NODE_NS,
-        "--state",
-        path.join(agentDir, "agent.json"),
-        "--interval",
-        "2",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    agent.stdout?.on("data", (d) => {
-      agentLog += d;
-    });
-    agent.stderr?.on("data", (d) => {
-      agentLog += d;
-    });
-    await expect(row.getByTestId("node-state"), agentLog).toHaveText("connected", { timeout: 20_000 });
+    agent.start(token);
+    await expect(row.getByTestId("node-state"), agent.log).toHaveText("connected", { timeout: 20_000 });
     await expect(row.getByTestId("node-sync")).toHaveText("in sync");
     await expect(row.getByTestId("node-last-seen")).toHaveText(/just now|s ago/);
     await expect(row.getByTestId("node-underlay")).toHaveCount(0);
@@ -296,7 +261,7 @@ test.describe("signed in as admin", () => {
 
     await page.getByRole("link", { name: "Nodes" }).click();
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /node1/ });
-    await expect(row.getByTestId("node-sync"), agentLog).toHaveText("in sync", { timeout: 20_000 });
+    await expect(row.getByTestId("node-sync"), agent.log).toHaveText("in sync", { timeout: 20_000 });
     const desired = await row.getByTestId("node-desired-revision").textContent();
     expect(Number(desired)).toBeGreaterThan(0);
     await expect(row.getByTestId("node-applied-revision")).toHaveText(desired ?? "");

@@ -1,20 +1,10 @@
-// Security groups as an admin uses them: build a group in the editor (a refused rule shown at its
-// field, a server refusal at its row), attach it to a VNET, see the default-group warning and fix it
-// with one click, watch the NICs' rollout (one on a node with a real agent goes up to date, one on a
-// node without an agent stays outdated and is committed), explain a connection, and delete a group
-// with confirmation. Runs after portal.spec.ts (playwright.config.ts projects) on the same database,
-// so it creates its own VNET and nodes and never assumes an empty list.
-import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect, type Locator, type Page, test } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
 import type { AppRouter } from "../server/routers/root";
-import { deleteNamespaces, nsPrefix, requireKernel } from "../tests/kernel";
+import { nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { shot, signIn } from "./helpers";
+import { E2eAgent, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -77,20 +67,12 @@ test.describe("security groups", () => {
 
   const kernel = requireKernel("security-groups e2e (a real agent applies the rollout)");
   const NODE_NS = `${nsPrefix("s")}n1`;
-  const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-e2e-sg-agent-"));
-  let agent: ChildProcess | undefined;
-  let agentLog = "";
+  const agent = new E2eAgent(NODE_NS);
   // A node without a kernel behind it: it joins and reports over the real channel (a failed port).
   let offNode: { nodeId: number; credential: string } | undefined;
 
   test.afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent?.once("exit", r));
-      agent.kill("SIGTERM");
-      await exited;
-    }
-    if (kernel) deleteNamespaces(NODE_NS);
-    fs.rmSync(agentDir, { recursive: true, force: true });
+    await agent.stop(!!kernel);
   });
 
   test("setup: a VNET, a node with a running agent, a node without one, an instance on each", async ({
@@ -116,33 +98,9 @@ test.describe("security groups", () => {
 
     test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
     const token = await enroll(page, "sg-live");
-    agent = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "agent/main.ts",
-        "--server",
-        `http://localhost:${E2E_PORT}`,
-        "--token",
-        token,
-        "--netns",
-        NODE_NS,
-        "--state",
-        path.join(agentDir, "agent.json"),
-        "--interval",
-        "2",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    agent.stdout?.on("data", (c) => {
-      agentLog += c;
-    });
-    agent.stderr?.on("data", (c) => {
-      agentLog += c;
-    });
+    agent.start(token);
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /sg-live/ });
-    await expect(row.getByTestId("node-state"), agentLog).toHaveText("connected", { timeout: 20_000 });
+    await expect(row.getByTestId("node-state"), agent.log).toHaveText("connected", { timeout: 20_000 });
     await newInstance(page, "sg-vm", "sg-live");
   });
 
@@ -283,7 +241,7 @@ test.describe("security groups", () => {
     test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
     // The node with an agent applies the new revision: its NIC goes up to date, live.
     const live = nics.getByRole("row", { name: /sg-vm eth0/ });
-    await expect(live.getByTestId("nic-status"), agentLog).toHaveText("up to date", { timeout: 20_000 });
+    await expect(live.getByTestId("nic-status"), agent.log).toHaveText("up to date", { timeout: 20_000 });
     await shot(page, "sg-nics");
   });
 
