@@ -4,7 +4,7 @@
 // each other, so they run in order.
 import fs from "node:fs";
 import { expect, type Page, test } from "@playwright/test";
-import { nsPrefix, pings, requireKernel } from "../tests/kernel";
+import { kernelUnavailable, nsPrefix, pings, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
 import { ADMIN, ADMIN_STATE, E2eAgent, shot, signIn } from "./helpers";
 
@@ -54,6 +54,8 @@ test.describe("signed in as admin", () => {
 
   // The node's dataplane lives in a namespace of this run (bht<pid>…), removed afterwards.
   const kernel = requireKernel("portal e2e (agent and guest pings)");
+  // Why the kernel parts cannot run here (outside CI only: under CI=true requireKernel throws).
+  const noKernel = `needs root and network namespaces: ${kernelUnavailable()}`;
   const NODE_NS = `${nsPrefix("e")}n1`;
   const agent = new E2eAgent(NODE_NS);
   const guestNs = () =>
@@ -190,7 +192,7 @@ test.describe("signed in as admin", () => {
     await expect(page.getByText(token)).toHaveCount(0);
 
     // The agent the admin would start on the node, here for a namespace standing in for it.
-    test.skip(!kernel, "needs root and network namespaces (printed above)");
+    test.skip(!kernel, noKernel);
     agent.start(token);
     await expect(row.getByTestId("node-state"), agent.log).toHaveText("connected", { timeout: 20_000 });
     await expect(row.getByTestId("node-sync")).toHaveText("in sync");
@@ -246,7 +248,7 @@ test.describe("signed in as admin", () => {
   test("the node applies both instances: its revision is in sync and the guests ping each other", async ({
     page,
   }) => {
-    test.skip(!kernel, "needs root and network namespaces (printed above)");
+    test.skip(!kernel, noKernel);
     await page.goto("/instances");
     await page.getByRole("button", { name: "New instance" }).first().click();
     const d = dialog(page, "New instance");

@@ -2,7 +2,7 @@ import { expect, type Locator, type Page, test } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
 import type { AppRouter } from "../server/routers/root";
-import { nsPrefix, requireKernel } from "../tests/kernel";
+import { kernelUnavailable, nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
 import { E2eAgent, shot, signIn } from "./helpers";
 
@@ -66,6 +66,8 @@ test.describe("security groups", () => {
   test.use({ storageState: STATE });
 
   const kernel = requireKernel("security-groups e2e (a real agent applies the rollout)");
+  // Why the kernel parts cannot run here (outside CI only: under CI=true requireKernel throws).
+  const noKernel = `needs root and network namespaces: ${kernelUnavailable()}`;
   const NODE_NS = `${nsPrefix("s")}n1`;
   const agent = new E2eAgent(NODE_NS);
   // A node without a kernel behind it: it joins and reports over the real channel (a failed port).
@@ -96,7 +98,7 @@ test.describe("security groups", () => {
     offNode = await agentApi().agent.join.mutate({ token: offToken, hostname: "sg-off" });
     await newInstance(page, "sg-vm-off", "sg-off");
 
-    test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
+    test.skip(!kernel, noKernel);
     const token = await enroll(page, "sg-live");
     agent.start(token);
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /sg-live/ });
@@ -238,7 +240,7 @@ test.describe("security groups", () => {
     await expect(page.getByRole("button", { name: /^Commit/ })).toBeEnabled();
     await shot(page, "sg-nic-error");
 
-    test.skip(!kernel, "needs root and network namespaces to run an agent (printed above)");
+    test.skip(!kernel, noKernel);
     // The node with an agent applies the new revision: its NIC goes up to date, live.
     const live = nics.getByRole("row", { name: /sg-vm eth0/ });
     await expect(live.getByTestId("nic-status"), agent.log).toHaveText("up to date", { timeout: 20_000 });
