@@ -1,7 +1,7 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
 import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
-import type { Db, Tx } from "../../db";
+import { type Db, snapshot, type Tx } from "../../db";
 import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
 import { gatewayNic, guestMtu, resolveContext } from "../../lib/context";
 import {
@@ -45,7 +45,7 @@ function vxlanPeers(tx: Tx, nodeId: number, vnetIds: number[]): Map<number, stri
 
 /** The desired state of `nodeId` at its current revision; null when the node does not exist. */
 export function compileDesiredState(db: Db, nodeId: number): DesiredState | null {
-  return db.transaction((tx) => {
+  return snapshot(db, (tx) => {
     const node = tx.select().from(nodes).where(eq(nodes.id, nodeId)).get();
     if (!node) return null;
     const rows = tx

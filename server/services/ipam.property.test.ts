@@ -5,6 +5,7 @@
 import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { immediate } from "../../db";
 import { vnets } from "../../db/schema";
 import { intToIp4, ip4ToInt } from "../../lib/domain";
 import { DomainError } from "../errors";
@@ -58,8 +59,7 @@ describe("lowest-free allocation (model-based)", () => {
         // Model: offset → "used" (with its NIC id) or "hold".
         const model = new Map<number, { state: "used"; nic: number } | { state: "hold" }>();
         let nic = run * 1000;
-        const tx = <T>(fn: Parameters<typeof app.db.transaction<T>>[0]) =>
-          app.db.transaction(fn, { behavior: "immediate" });
+        const tx = <T>(fn: Parameters<typeof app.db.transaction<T>>[0]) => immediate(app.db, fn);
         const refused = (fn: () => unknown) => {
           try {
             fn();

@@ -3,6 +3,7 @@
 import crypto from "node:crypto";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import type { z } from "zod";
+import { immediate } from "../../db";
 import { clusters, instances, nodes } from "../../db/schema";
 import type { nodeCreateInput } from "../../lib/schemas";
 import { type AgentReport, CREDENTIAL_PREFIX, JOIN_TOKEN_PREFIX, type JoinResponse } from "../../lib/wire";
@@ -199,58 +200,55 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
     throw forbidden(`This credential belongs to node ${node.name}, not node ${r.nodeId}`);
   }
   updateUnderlay(app, actor, node, r);
-  app.db.transaction(
-    (tx) => {
-      const prev = tx.select().from(nodes).where(eq(nodes.id, node.id)).get()!;
-      const changed = prev.appliedRevision !== r.revision || (prev.lastError === null) !== r.ok;
-      tx.update(nodes)
-        .set({
-          appliedRevision: r.ok ? Math.min(r.revision, prev.desiredRevision) : prev.appliedRevision,
-          lastSeenAt: new Date(),
-          lastError: r.ok ? null : (r.error ?? "unknown error"),
-          agentVersion: r.agentVersion ?? prev.agentVersion,
-          hostname: r.hostname ?? prev.hostname,
-          report: {
-            revision: r.revision,
-            at: new Date().toISOString(),
-            ok: r.ok,
-            error: r.error,
-            operations: r.operations,
-            durationMs: r.durationMs,
-            networks: r.networks,
-            ports: r.ports,
-            // The commands of the last reconcile that did something (a heartbeat keeps them).
-            ...(r.ops?.length ? { ops: r.ops } : prev.report?.ops ? { ops: prev.report.ops } : {}),
-            // Repairs are kept until the next report that has some: a heartbeat must not hide them.
-            ...(r.repairs?.length
-              ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
-              : prev.report?.repairs
-                ? { repairs: prev.report.repairs, repairedAt: prev.report.repairedAt }
-                : {}),
-          },
-        })
-        .where(eq(nodes.id, node.id))
-        .run();
-      if (r.repairs?.length)
-        audit(tx, actor, {
-          action: "agent.repair",
-          objectType: "node",
-          objectId: node.id,
-          objectName: node.name,
-          detail: `repaired drift: ${r.repairs.join("; ")}`.slice(0, 2000),
-        });
-      if (changed)
-        audit(tx, actor, {
-          action: "agent.report",
-          objectType: "node",
-          objectId: node.id,
-          objectName: node.name,
-          outcome: r.ok ? "ok" : "error",
-          detail: r.ok ? `applied revision ${r.revision} (${r.operations} operations)` : r.error,
-        });
-    },
-    { behavior: "immediate" },
-  );
+  immediate(app.db, (tx) => {
+    const prev = tx.select().from(nodes).where(eq(nodes.id, node.id)).get()!;
+    const changed = prev.appliedRevision !== r.revision || (prev.lastError === null) !== r.ok;
+    tx.update(nodes)
+      .set({
+        appliedRevision: r.ok ? Math.min(r.revision, prev.desiredRevision) : prev.appliedRevision,
+        lastSeenAt: new Date(),
+        lastError: r.ok ? null : (r.error ?? "unknown error"),
+        agentVersion: r.agentVersion ?? prev.agentVersion,
+        hostname: r.hostname ?? prev.hostname,
+        report: {
+          revision: r.revision,
+          at: new Date().toISOString(),
+          ok: r.ok,
+          error: r.error,
+          operations: r.operations,
+          durationMs: r.durationMs,
+          networks: r.networks,
+          ports: r.ports,
+          // The commands of the last reconcile that did something (a heartbeat keeps them).
+          ...(r.ops?.length ? { ops: r.ops } : prev.report?.ops ? { ops: prev.report.ops } : {}),
+          // Repairs are kept until the next report that has some: a heartbeat must not hide them.
+          ...(r.repairs?.length
+            ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
+            : prev.report?.repairs
+              ? { repairs: prev.report.repairs, repairedAt: prev.report.repairedAt }
+              : {}),
+        },
+      })
+      .where(eq(nodes.id, node.id))
+      .run();
+    if (r.repairs?.length)
+      audit(tx, actor, {
+        action: "agent.repair",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        detail: `repaired drift: ${r.repairs.join("; ")}`.slice(0, 2000),
+      });
+    if (changed)
+      audit(tx, actor, {
+        action: "agent.report",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        outcome: r.ok ? "ok" : "error",
+        detail: r.ok ? `applied revision ${r.revision} (${r.operations} operations)` : r.error,
+      });
+  });
   app.bus.emit("nodes:changed");
   return { ok: true as const };
 }

@@ -3,7 +3,7 @@
 // live inside the caller's transaction, so two concurrent requests cannot both slip under a limit
 // (writers serialize on BEGIN IMMEDIATE). Cloud admins are not limited.
 import { and, count, eq, isNotNull, sql } from "drizzle-orm";
-import type { Db, Tx } from "../../db";
+import { type Db, immediate, type Tx } from "../../db";
 import { addressRanges, groups, instances, leases, nics, quotas, user, vnets } from "../../db/schema";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
@@ -92,30 +92,27 @@ export function setQuota(
     maxLeases: number | null;
   },
 ) {
-  return app.db.transaction(
-    (tx) => {
-      const exists =
-        input.subjectType === "user"
-          ? tx.select({ id: user.id }).from(user).where(eq(user.id, input.subjectId)).get()
-          : tx
-              .select({ id: groups.id })
-              .from(groups)
-              .where(eq(groups.id, Number(input.subjectId)))
-              .get();
-      if (!exists) throw invalid(`No ${input.subjectType} ${input.subjectId}`, "subjectId");
-      tx.delete(quotas)
-        .where(and(eq(quotas.subjectType, input.subjectType), eq(quotas.subjectId, input.subjectId)))
-        .run();
-      if (input.maxVnets !== null || input.maxLeases !== null) tx.insert(quotas).values(input).run();
-      const fmt = (n: number | null) => (n === null ? "unlimited" : String(n));
-      audit(tx, actor, {
-        action: "quota.set",
-        objectType: input.subjectType,
-        objectId: input.subjectId,
-        detail: `VNETs ${fmt(input.maxVnets)}, leases ${fmt(input.maxLeases)}`,
-      });
-      return { ...input };
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    const exists =
+      input.subjectType === "user"
+        ? tx.select({ id: user.id }).from(user).where(eq(user.id, input.subjectId)).get()
+        : tx
+            .select({ id: groups.id })
+            .from(groups)
+            .where(eq(groups.id, Number(input.subjectId)))
+            .get();
+    if (!exists) throw invalid(`No ${input.subjectType} ${input.subjectId}`, "subjectId");
+    tx.delete(quotas)
+      .where(and(eq(quotas.subjectType, input.subjectType), eq(quotas.subjectId, input.subjectId)))
+      .run();
+    if (input.maxVnets !== null || input.maxLeases !== null) tx.insert(quotas).values(input).run();
+    const fmt = (n: number | null) => (n === null ? "unlimited" : String(n));
+    audit(tx, actor, {
+      action: "quota.set",
+      objectType: input.subjectType,
+      objectId: input.subjectId,
+      detail: `VNETs ${fmt(input.maxVnets)}, leases ${fmt(input.maxLeases)}`,
+    });
+    return { ...input };
+  });
 }

@@ -1,7 +1,7 @@
 // Revisions: every committed change that affects a node bumps the global revision and stamps it
 // on that node; after the commit, the bus wakes the node's agent channel to push the new state.
 import { eq, inArray, sql } from "drizzle-orm";
-import type { Tx } from "../../db";
+import { immediate, type Tx } from "../../db";
 import { counters, nodes } from "../../db/schema";
 import type { App } from "../app";
 
@@ -28,16 +28,13 @@ export function notifyNodes(app: App, nodeIds: Iterable<number>) {
 /** Runs `fn` in one IMMEDIATE transaction (writers serialize up front), then notifies touched nodes. */
 export function mutate<T>(app: App, fn: (tx: Tx, touch: (nodeIds: Iterable<number>) => void) => T): T {
   const touched = new Set<number>();
-  const result = app.db.transaction(
-    (tx) => {
-      const out = fn(tx, (ids) => {
-        for (const id of ids) touched.add(id);
-      });
-      bumpNodes(tx, touched);
-      return out;
-    },
-    { behavior: "immediate" },
-  );
+  const result = immediate(app.db, (tx) => {
+    const out = fn(tx, (ids) => {
+      for (const id of ids) touched.add(id);
+    });
+    bumpNodes(tx, touched);
+    return out;
+  });
   notifyNodes(app, touched);
   return result;
 }

@@ -2,7 +2,7 @@
 // rollout status of every NIC a group affects, `commit` (re-push), and the explain/lint tools, all
 // computed from the compiled policy in lib/sg.ts (the form the agent renders into nftables).
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import type { Tx } from "../../db";
+import { immediate, type Tx } from "../../db";
 import {
   counters,
   instances,
@@ -293,7 +293,7 @@ export function listSgs(app: App, who: Subject) {
 
 /** The groups attached to one VNET (USE on the VNET), and whether the default group is among them. */
 export function vnetSgs(app: App, who: Subject, vnetId: number) {
-  return app.db.transaction((tx) => {
+  return immediate(app.db, (tx) => {
     const vnet = tx
       .select({ id: vnets.id, name: vnets.name })
       .from(vnets)
@@ -329,7 +329,7 @@ function nicStatus(n: ReturnType<typeof affectedNics>[number], revision: number)
 /** A group with its rules, lint findings, and the VNETs and NICs it affects that the caller may see
  * (with each NIC's live rollout status). */
 export function getSg(app: App, who: Subject, id: number) {
-  return app.db.transaction((tx) => {
+  return immediate(app.db, (tx) => {
     const sg = visible(tx, who, id);
     const rules = rulesOf(tx, [id]);
     const nets = networkAddrs(tx, [
@@ -629,7 +629,7 @@ const groupNames = (tx: Tx, sgIds: number[]) =>
 
 /** A NIC's compiled policy (what its node renders into nftables), with rule positions and group names. */
 export function previewNic(app: App, who: Subject, nicId: number) {
-  return app.db.transaction((tx) => {
+  return immediate(app.db, (tx) => {
     const nic = usableNic(tx, who, nicId);
     const policy = nicPolicy(tx, nic.id);
     const names = groupNames(tx, policy.sgIds);
@@ -654,7 +654,7 @@ export function previewNic(app: App, who: Subject, nicId: number) {
 
 /** Which rule of a NIC's effective policy decides a new connection (USE on the NIC's VNET). */
 export function explainNic(app: App, who: Subject, input: { nicId: number; probe: Probe }) {
-  return app.db.transaction((tx) => {
+  return immediate(app.db, (tx) => {
     const nic = usableNic(tx, who, input.nicId);
     const policy = nicPolicy(tx, nic.id);
     const names = groupNames(tx, policy.sgIds);

@@ -2,7 +2,7 @@
 import crypto from "node:crypto";
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import type { z } from "zod";
-import type { Db, Tx } from "../../db";
+import { type Db, immediate, type Tx } from "../../db";
 import {
   account,
   groups,
@@ -38,7 +38,7 @@ export async function createUser(app: App, actor: Actor, input: z.output<typeof 
     },
   });
   try {
-    app.db.transaction((tx) => {
+    immediate(app.db, (tx) => {
       tx.insert(userGroups).values({ userId: created.id, groupId: input.groupId, primary: true }).run();
       audit(tx, actor, {
         action: "user.create",
@@ -108,44 +108,41 @@ export function updateUser(
   actor: Actor,
   input: { id: string; name: string; role: "admin" | "user"; groupIds: number[]; primaryGroupId: number },
 ) {
-  return app.db.transaction(
-    (tx) => {
-      const u = tx
-        .select()
-        .from(user)
-        .where(and(eq(user.id, input.id), ne(user.id, "system")))
-        .get();
-      if (!u) throw notFound(`User ${input.id}`);
-      const ids = [...new Set(input.groupIds)];
-      const known = tx.select({ id: groups.id }).from(groups).where(inArray(groups.id, ids)).all();
-      if (known.length !== ids.length) throw invalid("Unknown group", "groupIds");
-      if (u.role === "admin" && input.role !== "admin") {
-        const admins =
-          tx
-            .select({ n: count() })
-            .from(user)
-            .innerJoin(account, eq(account.userId, user.id))
-            .where(eq(user.role, "admin"))
-            .get()?.n ?? 0;
-        if (admins <= 1)
-          throw conflict(`${u.username} is the last admin; make another user admin first`, "role");
-      }
-      tx.update(user).set({ name: input.name, role: input.role }).where(eq(user.id, u.id)).run();
-      tx.delete(userGroups).where(eq(userGroups.userId, u.id)).run();
-      tx.insert(userGroups)
-        .values(ids.map((groupId) => ({ userId: u.id, groupId, primary: groupId === input.primaryGroupId })))
-        .run();
-      audit(tx, actor, {
-        action: "user.update",
-        objectType: "user",
-        objectId: u.id,
-        objectName: u.username ?? u.email,
-        detail: `role ${input.role}, groups ${ids.join(",")} (primary ${input.primaryGroupId})`,
-      });
-      return { id: u.id, username: u.username };
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    const u = tx
+      .select()
+      .from(user)
+      .where(and(eq(user.id, input.id), ne(user.id, "system")))
+      .get();
+    if (!u) throw notFound(`User ${input.id}`);
+    const ids = [...new Set(input.groupIds)];
+    const known = tx.select({ id: groups.id }).from(groups).where(inArray(groups.id, ids)).all();
+    if (known.length !== ids.length) throw invalid("Unknown group", "groupIds");
+    if (u.role === "admin" && input.role !== "admin") {
+      const admins =
+        tx
+          .select({ n: count() })
+          .from(user)
+          .innerJoin(account, eq(account.userId, user.id))
+          .where(eq(user.role, "admin"))
+          .get()?.n ?? 0;
+      if (admins <= 1)
+        throw conflict(`${u.username} is the last admin; make another user admin first`, "role");
+    }
+    tx.update(user).set({ name: input.name, role: input.role }).where(eq(user.id, u.id)).run();
+    tx.delete(userGroups).where(eq(userGroups.userId, u.id)).run();
+    tx.insert(userGroups)
+      .values(ids.map((groupId) => ({ userId: u.id, groupId, primary: groupId === input.primaryGroupId })))
+      .run();
+    audit(tx, actor, {
+      action: "user.update",
+      objectType: "user",
+      objectId: u.id,
+      objectName: u.username ?? u.email,
+      detail: `role ${input.role}, groups ${ids.join(",")} (primary ${input.primaryGroupId})`,
+    });
+    return { id: u.id, username: u.username };
+  });
 }
 
 /** What a user owns, by kind (a user who owns anything cannot be deleted). */
@@ -162,34 +159,31 @@ function ownedBy(tx: Tx | Db, userId: string) {
 
 /** Deletes a user who owns nothing (their sessions and memberships go with them). */
 export function removeUser(app: App, actor: Actor, who: { id: string }, id: string) {
-  return app.db.transaction(
-    (tx) => {
-      const u = tx
-        .select()
-        .from(user)
-        .where(and(eq(user.id, id), ne(user.id, "system")))
-        .get();
-      if (!u) throw notFound(`User ${id}`);
-      if (u.id === who.id) throw conflict("You cannot delete yourself; ask another admin");
-      const owned = Object.entries(ownedBy(tx, id)).filter(([, n]) => n > 0);
-      if (owned.length)
-        throw conflict(
-          `${u.username} still owns ${owned.map(([k, n]) => `${n} ${k}`).join(", ")}; delete them or change their owner first`,
-        );
-      tx.delete(quotas)
-        .where(and(eq(quotas.subjectType, "user"), eq(quotas.subjectId, id)))
-        .run();
-      tx.delete(user).where(eq(user.id, id)).run();
-      audit(tx, actor, {
-        action: "user.delete",
-        objectType: "user",
-        objectId: id,
-        objectName: u.username ?? u.email,
-      });
-      return { id, username: u.username };
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    const u = tx
+      .select()
+      .from(user)
+      .where(and(eq(user.id, id), ne(user.id, "system")))
+      .get();
+    if (!u) throw notFound(`User ${id}`);
+    if (u.id === who.id) throw conflict("You cannot delete yourself; ask another admin");
+    const owned = Object.entries(ownedBy(tx, id)).filter(([, n]) => n > 0);
+    if (owned.length)
+      throw conflict(
+        `${u.username} still owns ${owned.map(([k, n]) => `${n} ${k}`).join(", ")}; delete them or change their owner first`,
+      );
+    tx.delete(quotas)
+      .where(and(eq(quotas.subjectType, "user"), eq(quotas.subjectId, id)))
+      .run();
+    tx.delete(user).where(eq(user.id, id)).run();
+    audit(tx, actor, {
+      action: "user.delete",
+      objectType: "user",
+      objectId: id,
+      objectName: u.username ?? u.email,
+    });
+    return { id, username: u.username };
+  });
 }
 
 /** Sets a new password for a user (cloud admins) and ends their sessions. */
@@ -202,7 +196,7 @@ export async function setPassword(app: App, actor: Actor, id: string, password: 
   if (!u) throw notFound(`User ${id}`);
   const ctx = await app.auth.$context;
   const hash = await ctx.password.hash(password);
-  app.db.transaction((tx) => {
+  immediate(app.db, (tx) => {
     const res = tx
       .update(account)
       .set({ password: hash })
@@ -250,16 +244,13 @@ export function listGroups(app: App) {
 
 /** Creates a group. */
 export function createGroup(app: App, actor: Actor, input: { name: string; description: string }) {
-  return app.db.transaction(
-    (tx) => {
-      if (tx.select().from(groups).where(eq(groups.name, input.name)).get())
-        throw conflict(`Group ${input.name} already exists; pick another name`, "name");
-      const g = tx.insert(groups).values(input).returning().get();
-      audit(tx, actor, { action: "group.create", objectType: "group", objectId: g.id, objectName: g.name });
-      return g;
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    if (tx.select().from(groups).where(eq(groups.name, input.name)).get())
+      throw conflict(`Group ${input.name} already exists; pick another name`, "name");
+    const g = tx.insert(groups).values(input).returning().get();
+    audit(tx, actor, { action: "group.create", objectType: "group", objectId: g.id, objectName: g.name });
+    return g;
+  });
 }
 
 /** Renames a group or changes its description. */
@@ -268,58 +259,52 @@ export function updateGroup(
   actor: Actor,
   input: { id: number; name: string; description: string },
 ) {
-  return app.db.transaction(
-    (tx) => {
-      const g = tx.select().from(groups).where(eq(groups.id, input.id)).get();
-      if (!g) throw notFound(`Group ${input.id}`);
-      if (
-        tx
-          .select()
-          .from(groups)
-          .where(and(eq(groups.name, input.name), ne(groups.id, input.id)))
-          .get()
-      )
-        throw conflict(`Group ${input.name} already exists; pick another name`, "name");
-      tx.update(groups)
-        .set({ name: input.name, description: input.description })
-        .where(eq(groups.id, g.id))
-        .run();
-      audit(tx, actor, {
-        action: "group.update",
-        objectType: "group",
-        objectId: g.id,
-        objectName: input.name,
-        detail: g.name === input.name ? undefined : `renamed from ${g.name}`,
-      });
-      return { id: g.id, name: input.name };
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    const g = tx.select().from(groups).where(eq(groups.id, input.id)).get();
+    if (!g) throw notFound(`Group ${input.id}`);
+    if (
+      tx
+        .select()
+        .from(groups)
+        .where(and(eq(groups.name, input.name), ne(groups.id, input.id)))
+        .get()
+    )
+      throw conflict(`Group ${input.name} already exists; pick another name`, "name");
+    tx.update(groups)
+      .set({ name: input.name, description: input.description })
+      .where(eq(groups.id, g.id))
+      .run();
+    audit(tx, actor, {
+      action: "group.update",
+      objectType: "group",
+      objectId: g.id,
+      objectName: input.name,
+      detail: g.name === input.name ? undefined : `renamed from ${g.name}`,
+    });
+    return { id: g.id, name: input.name };
+  });
 }
 
 /** Deletes an empty group that owns nothing; the built-in groups stay. */
 export function removeGroup(app: App, actor: Actor, id: number) {
-  return app.db.transaction(
-    (tx) => {
-      const g = tx.select().from(groups).where(eq(groups.id, id)).get();
-      if (!g) throw notFound(`Group ${id}`);
-      if (id <= 1) throw conflict(`Group ${g.name} is built in and cannot be deleted`);
-      const members =
-        tx.select({ n: count() }).from(userGroups).where(eq(userGroups.groupId, id)).get()?.n ?? 0;
-      const n = (t: typeof vnets | typeof vnetTemplates | typeof securityGroups | typeof instances) =>
-        tx.select({ n: count() }).from(t).where(eq(t.groupId, id)).get()?.n ?? 0;
-      const objects = n(vnets) + n(vnetTemplates) + n(securityGroups) + n(instances);
-      if (members || objects)
-        throw conflict(
-          `Group ${g.name} still has ${[members ? `${members} member${members > 1 ? "s" : ""}` : "", objects ? `${objects} object${objects > 1 ? "s" : ""}` : ""].filter(Boolean).join(" and ")}; move them to another group first`,
-        );
-      tx.delete(quotas)
-        .where(and(eq(quotas.subjectType, "group"), eq(quotas.subjectId, String(id))))
-        .run();
-      tx.delete(groups).where(eq(groups.id, id)).run();
-      audit(tx, actor, { action: "group.delete", objectType: "group", objectId: id, objectName: g.name });
-      return { id, name: g.name };
-    },
-    { behavior: "immediate" },
-  );
+  return immediate(app.db, (tx) => {
+    const g = tx.select().from(groups).where(eq(groups.id, id)).get();
+    if (!g) throw notFound(`Group ${id}`);
+    if (id <= 1) throw conflict(`Group ${g.name} is built in and cannot be deleted`);
+    const members =
+      tx.select({ n: count() }).from(userGroups).where(eq(userGroups.groupId, id)).get()?.n ?? 0;
+    const n = (t: typeof vnets | typeof vnetTemplates | typeof securityGroups | typeof instances) =>
+      tx.select({ n: count() }).from(t).where(eq(t.groupId, id)).get()?.n ?? 0;
+    const objects = n(vnets) + n(vnetTemplates) + n(securityGroups) + n(instances);
+    if (members || objects)
+      throw conflict(
+        `Group ${g.name} still has ${[members ? `${members} member${members > 1 ? "s" : ""}` : "", objects ? `${objects} object${objects > 1 ? "s" : ""}` : ""].filter(Boolean).join(" and ")}; move them to another group first`,
+      );
+    tx.delete(quotas)
+      .where(and(eq(quotas.subjectType, "group"), eq(quotas.subjectId, String(id))))
+      .run();
+    tx.delete(groups).where(eq(groups.id, id)).run();
+    audit(tx, actor, { action: "group.delete", objectType: "group", objectId: id, objectName: g.name });
+    return { id, name: g.name };
+  });
 }
