@@ -18,7 +18,7 @@
 // each rule has a named counter. Changing one rule re-renders one group chain, not 1,000 ports.
 import { intToIp4, ip4ToInt } from "../../lib/domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "../../lib/ipam";
-import type { DesiredNetwork, DesiredSgRule, DesiredState } from "../../lib/wire";
+import { type DesiredNetwork, type DesiredSgRule, type DesiredState, sgCounterName } from "../../lib/wire";
 import type { NftChain, NftSet } from "./nft";
 
 /** The default group: allows everything; while attached, a network is not filtered. */
@@ -158,7 +158,7 @@ function groupChain(sgId: number, rules: DesiredSgRule[], dir: "in" | "out"): Sg
   const lines: string[] = [];
   const key = dir === "out" ? "daddr" : "saddr";
   for (const rule of rules) {
-    const counter = `sg${sgId}_r${rule.ruleId}`;
+    const counter = sgCounterName(sgId, rule.ruleId);
     part.counters.push(counter);
     const { match, families } = protoMatch(rule);
     const tail = `${match ? `${match} ` : ""}counter name "${counter}" accept`;
