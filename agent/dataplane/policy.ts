@@ -110,7 +110,10 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
     await ensureSysctls(ns, want.sysctls, out);
     for (const nicId of want.unfiltered)
-      out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
+      out.ports.set(
+        nicId,
+        "security groups: more than 65,535 NICs with groups of their own on this node (no mark slot left)",
+      );
   };
 
   const qos = async (desired: DesiredState, out: PolicyResult) => {
