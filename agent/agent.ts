@@ -210,7 +210,11 @@ export async function runAgent(
         .catch((err) => log(`plan preview not delivered: ${err instanceof Error ? err.message : err}`)),
     error: (err) =>
       isFatal(err) ? fatal(err) : log(`channel error: ${err instanceof Error ? err.message : err}`),
-    connected: (up) => log(up ? `connected to ${server}` : "connection lost; reconnecting"),
+    connected: (up) => {
+      // A (re)connected server gets every counter again, not only those that changed since.
+      if (up) sentCounters = new Map();
+      log(up ? `connected to ${server}` : "connection lost; reconnecting");
+    },
   });
   timer = setInterval(() => {
     reconciler.kick();
