@@ -6,7 +6,13 @@ import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { ifName, ipv4 } from "../lib/domain";
-import type { AgentReport, DesiredState } from "../lib/wire";
+import {
+  type AgentReport,
+  type DesiredState,
+  MAX_REPORTED_COUNTERS,
+  ruleCounters,
+  type SgCounter,
+} from "../lib/wire";
 import { connect, isFatal, join } from "./channel";
 import { createDataplane } from "./dataplane";
 import { ipIn } from "./dataplane/run";
@@ -14,6 +20,9 @@ import { type ReconcileResult, Reconciler } from "./reconciler";
 import { loadState, saveState } from "./state";
 
 export const VERSION = "0.1.0";
+
+/** Rule counters ride a report at most this often (a burst of pushes is a burst of reports). */
+export const COUNTER_REPORT_MIN_MS = 2_000;
 
 /** What the command line gives an agent (see main.ts). */
 export interface AgentArgs {
@@ -100,9 +109,20 @@ export async function runAgent(
   // The revision last applied without error: operations on a later reconcile of that same
   // revision repair drift (made by hand, or left by a crash), and are reported as such.
   let appliedRevision: number | undefined;
+  // Counters last delivered (by rule) and when: unchanged ones are not sent again.
+  let sentCounters = new Map<number, string>();
+  let countersAt = 0;
+  const countersToSend = (read: ReconcileResult["counters"]): SgCounter[] | undefined => {
+    if (!read || Date.now() - countersAt < COUNTER_REPORT_MIN_MS) return undefined;
+    const all = ruleCounters(read);
+    const changed = all.filter((c) => sentCounters.get(c.ruleId) !== `${c.packets}/${c.bytes}`);
+    // Over the cap (a contract error would stop the agent), the rest follows on the next reports.
+    return changed.length > 0 ? changed.slice(0, MAX_REPORTED_COUNTERS) : undefined;
+  };
   const report = async () => {
     if (!lastResult) return;
     const { desired, result, repairs } = lastResult;
+    const counters = countersToSend(result.counters);
     const r: AgentReport = {
       nodeId,
       revision: desired.revision,
@@ -119,14 +139,25 @@ export async function runAgent(
         ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
         : {}),
       ...(repairs?.length ? { repairs } : {}),
+      ...(counters ? { counters } : {}),
     };
     lastResult = { desired, result };
-    await channel.report(r).catch((err) => {
-      if (isFatal(err)) fatal(err);
-      log(
-        `report of revision ${desired.revision} not delivered (${err instanceof Error ? err.message : err}); retrying on the next tick`,
-      );
-    });
+    await channel.report(r).then(
+      () => {
+        if (!counters) return;
+        countersAt = Date.now();
+        sentCounters = new Map([
+          ...sentCounters,
+          ...counters.map((c) => [c.ruleId, `${c.packets}/${c.bytes}`] as const),
+        ]);
+      },
+      (err) => {
+        if (isFatal(err)) fatal(err);
+        log(
+          `report of revision ${desired.revision} not delivered (${err instanceof Error ? err.message : err}); retrying on the next tick`,
+        );
+      },
+    );
   };
   const reconciler = new Reconciler(
     (d, o) => dataplane.reconcile(d, o),
@@ -179,7 +210,11 @@ export async function runAgent(
         .catch((err) => log(`plan preview not delivered: ${err instanceof Error ? err.message : err}`)),
     error: (err) =>
       isFatal(err) ? fatal(err) : log(`channel error: ${err instanceof Error ? err.message : err}`),
-    connected: (up) => log(up ? `connected to ${server}` : "connection lost; reconnecting"),
+    connected: (up) => {
+      // A (re)connected server gets every counter again, not only those that changed since.
+      if (up) sentCounters = new Map();
+      log(up ? `connected to ${server}` : "connection lost; reconnecting");
+    },
   });
   timer = setInterval(() => {
     reconciler.kick();

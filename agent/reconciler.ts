@@ -11,6 +11,8 @@ export type ReconcileResult = {
   durationMs: number;
   networks: { vnetId: number; ok: boolean; error?: string }[];
   ports: { nicId: number; ok: boolean; error?: string }[];
+  /** Security-group rule counters read during the reconcile, by counter name. */
+  counters?: Record<string, { packets: number; bytes: number }>;
 };
 
 /** `full`: re-read everything (the periodic drift check); otherwise the dataplane may reuse what it

@@ -3,8 +3,10 @@
 // rules (TCP/UDP port lists, ICMP, an address span, stateful). Applied from empty by our agent's
 // nftables path, then one rule of the group changed; and, on the same ports in the same run, the
 // same policy the way peers apply it: Neutron's one iptables-restore of per-port chains (its change
-// rewrites only the changed chains) and OpenNebula's one iptables call per rule. IPv4 only (the
-// peers' IPv6 variant is ip6tables, not measured here). Prints one JSON line last.
+// rewrites only the changed chains), on both iptables backends (legacy x_tables: the issue's
+// reference and `iptables_restore_ms`; iptables-nft: `iptables_nft_restore_ms`), and OpenNebula's
+// one iptables call per rule (nft backend). IPv4 only (the peers' IPv6 variant is ip6tables, not
+// measured here). Prints one JSON line last.
 import { renderNft } from "../agent/dataplane/nft";
 import { loadNft, observeNft, recordSeen } from "../agent/dataplane/nft-apply";
 import { renderDelta } from "../agent/dataplane/nft-delta";
@@ -12,7 +14,17 @@ import { run, runBatch } from "../agent/dataplane/run";
 import { net, port, state } from "../agent/dataplane/testing";
 import { ruleToWire, type StoredRule } from "../lib/sg";
 import type { DesiredState } from "../lib/wire";
-import { neutronChange, neutronFull, perRule, perRuleChange, restore } from "./lib/sg-peers";
+import {
+  EMPTY_FILTER,
+  type IptablesBackend,
+  iptablesVersion,
+  neutronChange,
+  neutronFull,
+  PER_RULE_BACKEND,
+  perRule,
+  perRuleChange,
+  restore,
+} from "./lib/sg-peers";
 
 const n = Number(process.argv[2] ?? 1000);
 const NS = `bhb${process.pid}g`;
@@ -120,17 +132,20 @@ try {
   await run("nsenter", [`--net=/run/netns/${NS}`, "nft", "delete", "table", "inet", "bridgehead"]);
 
   // Neutron: the whole filter table in one iptables-restore; the change rewrites the changed chains.
+  // Both backends on the same ports, one after the other (each emptied after its run, since both
+  // filter while loaded): legacy x_tables (the issue's reference configuration), then iptables-nft.
   const full = neutronFull(pairs, rules());
-  out.iptables_restore_ms = await ms(() => restore(NS, full, false));
-  out.iptables_restore_change_ms = await median(
-    () => restore(NS, neutronChange(pairs, rules("192.0.2.128"), "INBOUND"), true),
-    () => restore(NS, neutronChange(pairs, rules(), "INBOUND"), true),
-  );
-  await restore(
-    NS,
-    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
-    false,
-  );
+  const neutron = async (backend: IptablesBackend) => {
+    const fullMs = await ms(() => restore(NS, full, false, backend));
+    const changeMs = await median(
+      () => restore(NS, neutronChange(pairs, rules("192.0.2.128"), "INBOUND"), true, backend),
+      () => restore(NS, neutronChange(pairs, rules(), "INBOUND"), true, backend),
+    );
+    await restore(NS, EMPTY_FILTER, false, backend);
+    return [fullMs, changeMs] as const;
+  };
+  [out.iptables_restore_ms, out.iptables_restore_change_ms] = await neutron("legacy");
+  [out.iptables_nft_restore_ms, out.iptables_nft_restore_change_ms] = await neutron("nft");
 
   // OpenNebula: one iptables process per chain and per rule; the change re-adds the changed chains.
   out.iptables_per_rule_ms = await perRule(NS, full);
@@ -141,9 +156,14 @@ try {
 
   const r = (x: unknown) => x as number;
   out.ratio_restore = r(out.iptables_restore_ms) / r(out.full_apply_ms);
+  out.ratio_restore_nft = r(out.iptables_nft_restore_ms) / r(out.full_apply_ms);
   out.ratio_per_rule = r(out.iptables_per_rule_ms) / r(out.full_apply_ms);
-  out.iptables = (await run("iptables", ["--version"])).stdout.trim();
+  // The configuration the peer figures were measured in.
   out.ip_version = "IPv4 only";
+  out.peer_backend = "legacy";
+  out.per_rule_backend = PER_RULE_BACKEND;
+  out.iptables_legacy = await iptablesVersion("legacy");
+  out.iptables_nft = await iptablesVersion("nft");
   out.load_avg_1m = Number((await run("cat", ["/proc/loadavg"])).stdout.split(" ")[0]);
 } finally {
   await run("ip", ["netns", "del", NS]);

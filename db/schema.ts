@@ -365,6 +365,31 @@ export const vnetSecurityGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
 );
 
+/** A rule's counter on one node, as its agent last reported it. The kernel counts since the rule was
+ * first loaded on that node (the agent carries counts over its own table reloads); a reported value
+ * below the stored one means the kernel's counter restarted (node reboot, table deleted by hand),
+ * so the stored value moves into `base*` first: base + last is the node's total since the rule
+ * existed. A rule's total is the sum over its nodes. */
+export const sgRuleCounters = sqliteTable(
+  "sg_rule_counters",
+  {
+    ruleId: integer("rule_id")
+      .notNull()
+      .references(() => sgRules.id, { onDelete: "cascade" }),
+    nodeId: integer("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    packets: integer("packets").notNull(),
+    bytes: integer("bytes").notNull(),
+    basePackets: integer("base_packets").notNull().default(0),
+    baseBytes: integer("base_bytes").notNull().default(0),
+    /** How often the node's counter was seen to restart. */
+    resets: integer("resets").notNull().default(0),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.nodeId] }), index("sg_rule_counters_node_idx").on(t.nodeId)],
+);
+
 /** A security group attached to one NIC only (besides those of its VNET). */
 export const nicSecurityGroups = sqliteTable(
   "nic_security_groups",

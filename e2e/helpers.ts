@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 import { deleteNamespaces } from "../tests/kernel";
 import { E2E_ADMIN_PASSWORD, E2E_PORT } from "./env";
 
@@ -21,6 +21,40 @@ export async function signIn(page: Page, user = ADMIN) {
   await page.getByLabel("Password").press("Enter");
   await expect(page).toHaveURL(/\/(vnets|self-service)$/);
   await expect(page.getByRole("heading", { name: /^(Virtual networks|Self-service)$/ })).toBeVisible();
+}
+
+export const dialog = (page: Page, name: string | RegExp) => page.getByRole("dialog", { name });
+
+/** Picks the <option> whose text contains `text` (labels carry counts that change). */
+export async function pick(select: Locator, text: string) {
+  const value = await select.locator("option", { hasText: text }).first().getAttribute("value");
+  expect(value, `an option "${text}"`).not.toBeNull();
+  await select.selectOption(value ?? "");
+}
+
+/** Enrolls a node through the Nodes page; returns its one-time join token. */
+export async function enroll(page: Page, name: string) {
+  await page.goto("/nodes");
+  await page.getByRole("button", { name: "Enroll node" }).first().click();
+  const d = dialog(page, "Enroll node");
+  await d.getByLabel("Node name").fill(name);
+  await d.getByRole("button", { name: "Enroll" }).click();
+  const done = dialog(page, `Node ${name} enrolled`);
+  const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
+  await done.getByRole("button", { name: "Done" }).click();
+  return token;
+}
+
+/** Creates an instance with one NIC on `vnet` through the Instances page. */
+export async function newInstance(page: Page, name: string, node: string, vnet: string) {
+  await page.goto("/instances");
+  await page.getByRole("button", { name: "New instance" }).first().click();
+  const d = dialog(page, "New instance");
+  await d.getByLabel("Name", { exact: true }).fill(name);
+  await pick(d.getByLabel("Node"), `${node} (`);
+  await pick(d.getByLabel("VNET of eth0"), `${vnet} —`);
+  await d.getByRole("button", { name: "Create instance" }).click();
+  await expect(d).toBeHidden();
 }
 
 /** A full-page screenshot into test-results/screens/<name>.png, taken once the page is idle. */
@@ -71,9 +105,19 @@ export class E2eAgent {
     this.child.stderr?.on("data", keep);
   }
 
+  /** Freezes the agent (SIGSTOP), as a busy or slow node: pushes wait until resume(). */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   async stop(removeNamespaces: boolean): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null) {
+      child.kill("SIGCONT");
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;

@@ -1,10 +1,10 @@
-import { expect, type Locator, type Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
 import type { AppRouter } from "../server/routers/root";
 import { kernelUnavailable, nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { E2eAgent, shot, signIn } from "./helpers";
+import { dialog, E2eAgent, enroll, newInstance, pick, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -12,15 +12,6 @@ const STATE = "test-results/.auth/sg-admin.json";
 const VNET = "sg-net";
 /** The page of the group the admin builds (web-in). */
 let sgUrl = "";
-const dialog = (page: Page, name: string | RegExp) => page.getByRole("dialog", { name });
-
-/** Picks the <option> whose text contains `text` (labels carry counts that change). */
-async function pick(select: Locator, text: string) {
-  const value = await select.locator("option", { hasText: text }).first().getAttribute("value");
-  expect(value, `an option "${text}"`).not.toBeNull();
-  await select.selectOption(value ?? "");
-}
-
 /** The agent channel as a node would call it (with its credential once it has joined). */
 const agentApi = (credential?: string) =>
   createTRPCClient<AppRouter>({
@@ -32,30 +23,6 @@ const agentApi = (credential?: string) =>
       }),
     ],
   });
-
-/** Enrolls a node through the Nodes page; returns its one-time join token. */
-async function enroll(page: Page, name: string) {
-  await page.goto("/nodes");
-  await page.getByRole("button", { name: "Enroll node" }).first().click();
-  const d = dialog(page, "Enroll node");
-  await d.getByLabel("Node name").fill(name);
-  await d.getByRole("button", { name: "Enroll" }).click();
-  const done = dialog(page, `Node ${name} enrolled`);
-  const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
-  await done.getByRole("button", { name: "Done" }).click();
-  return token;
-}
-
-async function newInstance(page: Page, name: string, node: string) {
-  await page.goto("/instances");
-  await page.getByRole("button", { name: "New instance" }).first().click();
-  const d = dialog(page, "New instance");
-  await d.getByLabel("Name", { exact: true }).fill(name);
-  await pick(d.getByLabel("Node"), `${node} (`);
-  await pick(d.getByLabel("VNET of eth0"), `${VNET} —`);
-  await d.getByRole("button", { name: "Create instance" }).click();
-  await expect(d).toBeHidden();
-}
 
 test("sign in once for this spec", async ({ page }) => {
   await signIn(page);
@@ -96,14 +63,14 @@ test.describe("security groups", () => {
 
     const offToken = await enroll(page, "sg-off");
     offNode = await agentApi().agent.join.mutate({ token: offToken, hostname: "sg-off" });
-    await newInstance(page, "sg-vm-off", "sg-off");
+    await newInstance(page, "sg-vm-off", "sg-off", VNET);
 
     test.skip(!kernel, noKernel);
     const token = await enroll(page, "sg-live");
     agent.start(token);
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /sg-live/ });
     await expect(row.getByTestId("node-state"), agent.log).toHaveText("connected", { timeout: 20_000 });
-    await newInstance(page, "sg-vm", "sg-live");
+    await newInstance(page, "sg-vm", "sg-live", VNET);
   });
 
   test("the editor refuses a bad rule at its field, a duplicate at its row, then creates the group", async ({

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatRate, formatSize, parseRate, parseSize } from "./units";
+import { formatBytesShort, formatCountShort, formatRate, formatSize, parseRate, parseSize } from "./units";
 
 describe("QoS units", () => {
   it("parses the units peers use into bit/s", () => {
@@ -31,5 +31,27 @@ describe("QoS units", () => {
     expect(formatSize(64_000)).toBe("64 KB");
     fc.assert(fc.property(fc.integer({ min: 1, max: 1e11 }), (n) => parseRate(formatRate(n)) === n));
     fc.assert(fc.property(fc.integer({ min: 1, max: 1e10 }), (n) => parseSize(formatSize(n)) === n));
+  });
+});
+
+describe("counter figures", () => {
+  it("shows bytes and counts at a glance with three significant digits", () => {
+    expect(formatBytesShort(0)).toBe("0 B");
+    expect(formatBytesShort(84)).toBe("84 B");
+    expect(formatBytesShort(999)).toBe("999 B");
+    expect(formatBytesShort(1000)).toBe("1 KB");
+    expect(formatBytesShort(12_345)).toBe("12.3 KB");
+    expect(formatBytesShort(1_500_000)).toBe("1.5 MB");
+    expect(formatBytesShort(3_400_000_000)).toBe("3.4 GB");
+    expect(formatCountShort(7)).toBe("7");
+    expect(formatCountShort(12_345)).toBe("12.3k");
+    expect(formatCountShort(4_500_000)).toBe("4.5M");
+  });
+  it("never shows four digits before the unit", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 52 }), (n) => {
+        expect(formatBytesShort(n)).toMatch(/^\d{1,3}(\.\d{1,2})? [KMGTP]?B$/);
+      }),
+    );
   });
 });

@@ -87,3 +87,28 @@ export function formatSize(bytes: number): string {
     [1, "B"],
   ]);
 }
+
+/** Counted amounts at a glance (rule counters): 84 → "84 B", 12_345 → "12.3 KB", 3.4e9 → "3.4 GB";
+ * three significant digits, SI units. */
+export function formatBytesShort(bytes: number): string {
+  return short(bytes, ["B", "KB", "MB", "GB", "TB", "PB"], " ");
+}
+
+/** Counts at a glance: 999 → "999", 12_345 → "12.3k", 4_500_000 → "4.5M". */
+export function formatCountShort(n: number): string {
+  return short(n, ["", "k", "M", "G", "T", "P"], "");
+}
+
+function short(n: number, units: string[], sep: string): string {
+  let i = 0;
+  let v = n;
+  while (v >= 999.5 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const text =
+    i === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  // 12.0 → 12, 1.50 → 1.5: trailing zeros say nothing.
+  const trimmed = text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+  return units[i] ? `${trimmed}${sep}${units[i]}` : trimmed;
+}

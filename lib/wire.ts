@@ -130,6 +130,38 @@ export const desiredStateSchema = z
   .strict();
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 
+/** Counters one report may carry (a group of 500 rules on 100 groups' worth of nodes fits). */
+export const MAX_REPORTED_COUNTERS = 50_000;
+
+/** One rule's counter on one node. */
+export const sgCounterSchema = z
+  .object({
+    ruleId: z.number().int().positive(),
+    packets: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+  })
+  .strict();
+export type SgCounter = z.infer<typeof sgCounterSchema>;
+
+/** The name of a rule's nftables counter (agent/dataplane/nft-sg.ts) and back. */
+export const sgCounterName = (sgId: number, ruleId: number) => `sg${sgId}_r${ruleId}`;
+const COUNTER_NAME = /^sg\d+_r(\d+)$/;
+
+/** Kernel counters by name → per-rule counters (names that are not rule counters are skipped). */
+export function ruleCounters(byName: Record<string, { packets: number; bytes: number }>): SgCounter[] {
+  const out = new Map<number, SgCounter>();
+  for (const [name, v] of Object.entries(byName)) {
+    const m = COUNTER_NAME.exec(name);
+    if (!m) continue;
+    const ruleId = Number(m[1]);
+    const c = out.get(ruleId) ?? { ruleId, packets: 0, bytes: 0 };
+    c.packets += v.packets;
+    c.bytes += v.bytes;
+    out.set(ruleId, c);
+  }
+  return [...out.values()].sort((a, b) => a.ruleId - b.ruleId);
+}
+
 /** What the agent tells the server after each reconcile (and as its heartbeat). */
 export const agentReportSchema = z
   .object({
@@ -151,6 +183,10 @@ export const agentReportSchema = z
     repairs: z.array(z.string().max(500)).max(200).optional(),
     /** The exact commands this reconcile ran (the "what it did" of the plan preview), capped. */
     ops: z.array(z.string().max(1000)).max(500).optional(),
+    /** Security-group rule counters as this node's kernel counts them (since the rule was first
+     * loaded here; the agent carries them over its own table reloads). Sent at most every few
+     * seconds; absent: unchanged since the last report that had them. */
+    counters: z.array(sgCounterSchema).max(MAX_REPORTED_COUNTERS).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;

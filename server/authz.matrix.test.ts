@@ -327,6 +327,7 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({ nicId: fx.ids.nic }),
   },
+  "sg.counters": { rule: { kind: "object", object: "sg", level: "use" }, input: (fx) => ({ id: fx.ids.sg }) },
   "sg.explain": {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({

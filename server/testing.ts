@@ -55,6 +55,7 @@ export function snapshot(app: App) {
     "sg_rules",
     "vnet_security_groups",
     "nic_security_groups",
+    "sg_rule_counters",
   ];
   return Object.fromEntries(tables.map((t) => [t, s.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()]));
 }

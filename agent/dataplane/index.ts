@@ -4,6 +4,7 @@
 import type { DesiredState } from "../../lib/wire";
 import { normCidr } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
+import type { NftCounters } from "./nft-apply";
 import { observe, observeGuest } from "./observe";
 import { plan, planPreview } from "./plan";
 import { createPolicy, type PolicyResult } from "./policy";
@@ -90,6 +91,8 @@ export interface ReconcileResult {
   ok: boolean;
   error?: string;
   durationMs: number;
+  /** Security-group rule counters read during this reconcile, by counter name (`sg<g>_r<rule>`). */
+  counters?: NftCounters;
 }
 
 export interface Dataplane {
@@ -190,7 +193,9 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const p = plan(desired, o, planOpts);
       shape(p, o);
       // nftables and QoS after the links exist (tc needs the devices; nft fails closed meanwhile).
-      const r = withPolicy(await execute(p), await policy.reconcile(desired));
+      const executed = await execute(p);
+      const x = await policy.reconcile(desired);
+      const r = withPolicy(executed, x);
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (r.ok) for (const [ns, key] of keys) inSync.set(ns, key);
       const { operations, ops, networks, ports, ok } = r;
@@ -202,6 +207,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
         ok,
         error: summarise(r),
         durationMs: performance.now() - t0,
+        ...(x.counters ? { counters: x.counters } : {}),
       };
     } catch (e) {
       // ip could not run or its output could not be read (kernel refusals never land here):

@@ -32,7 +32,12 @@ export interface ObservedNftTable {
    * was changed; `normalHash` is its hash. */
   normal: string;
   normalHash: string;
+  /** The named counters' values as the kernel counted them (security-group rules). */
+  counters: NftCounters;
 }
+
+/** Named counter values by counter name. */
+export type NftCounters = Record<string, { packets: number; bytes: number }>;
 
 export type ObservedNft = Record<NftFamily, ObservedNftTable | null>;
 
@@ -61,6 +66,7 @@ export function parseNftTable(json: string): ObservedNftTable {
     throw new Error(`cannot parse nft -j output: ${(e as Error).message}`);
   }
   const shape: NftShape = { chains: {}, sets: {} };
+  const counters: NftCounters = {};
   let digest: string | undefined;
   let seen: string | undefined;
   items = items.filter((i) => {
@@ -73,6 +79,9 @@ export function parseNftTable(json: string): ObservedNftTable {
     const chain = item.chain;
     const rule = item.rule;
     const set = item.set ?? item.map;
+    const counter = item.counter;
+    if (counter && typeof counter.name === "string")
+      counters[counter.name] = { packets: Number(counter.packets) || 0, bytes: Number(counter.bytes) || 0 };
     if (chain) {
       const name = String(chain.name);
       shape.chains[name] ??= 0;
@@ -86,7 +95,7 @@ export function parseNftTable(json: string): ObservedNftTable {
   }
   const normal = JSON.stringify(strip(items));
   const normalHash = createHash("sha256").update(normal).digest("hex").slice(0, 16);
-  return { digest, seen, shape, normal, normalHash };
+  return { digest, seen, shape, normal, normalHash, counters };
 }
 
 const sameCounts = (a: Record<string, number>, b: Record<string, number>) => {
@@ -127,6 +136,24 @@ export function recordSeen(have: ObservedNft): string {
     lines.push(`add chain ${T} ${SEEN_CHAIN_PREFIX}${h.normalHash}`);
   }
   return lines.length ? `${lines.join("\n")}\n` : "";
+}
+
+/** Every named counter of our tables (both families), for the agent's report. */
+export function observedCounters(have: ObservedNft): NftCounters {
+  return Object.assign({}, ...NFT_FAMILIES.map((f) => have[f]?.counters ?? {}));
+}
+
+/** A whole-table script whose counter declarations start from the values the kernel counted so
+ * far: replacing the tables (delete and re-create) would otherwise zero every rule's counter. The
+ * values stay out of the rendered script (its digest must not change with traffic); only what a
+ * counter counted between the observation and this load is lost. */
+export function withCounters(script: string, values: NftCounters): string {
+  return script.replace(/^\tcounter (\S+) \{\n\t\}$/gm, (line, name: string) => {
+    const v = values[name];
+    return v && (v.packets > 0 || v.bytes > 0)
+      ? `\tcounter ${name} {\n\t\tpackets ${v.packets} bytes ${v.bytes}\n\t}`
+      : line;
+  });
 }
 
 let nsenterAvailable: Promise<boolean> | undefined;

@@ -4,21 +4,25 @@
 // Why it looks like this (this kernel has no nf_conntrack_bridge, so the bridge family cannot
 // match `ct state`; br_netfilter hands bridged IP traffic to the inet hooks, where conntrack works
 // but the input interface is the bridge, not the guest's port):
-//   mark bits 0–15  the source port's slot, set in the bridge table's prerouting AFTER
+//   mark bits 0–15  the slot of the source port's jump chain (its network's, or its own when the
+//                   NIC has groups of its own), set in the bridge table's prerouting AFTER
 //                   anti-spoofing (so a spoofed packet never carries a slot);
 //   mark bit 31     "conntrack says established/related", set by the inet table right after
 //                   conntrack (prerouting for forwarded traffic, output for the node's own).
 //   Outbound rules  inet forward + input: `meta mark & 0xffff vmap` → the port's chain.
 //   Inbound rules   bridge postrouting, where the destination port is known: established traffic
-//                   (bit 31) passes, the rest goes `oifname vmap` → the port's chain.
+//                   (bit 31) passes, for the rest the mark becomes the destination port's slot
+//                   (the same port → slot map) and `meta mark vmap` → its chain.
 // A group's rules live ONCE, in sg_<id>_out (inet) and sg_<id>_in (bridge); a port is dispatched
-// (by slot or output interface) to its network's chain, which only jumps to the network's groups'
-// chains and drops what none accepted. An `accept` ends only the base chain
-// it is in, so outbound and inbound checks both apply. Address spans are named interval sets,
-// each rule has a named counter. Changing one rule re-renders one group chain, not 1,000 ports.
+// to its network's chain, which only jumps to the network's groups' chains and drops what none
+// accepted. An `accept` ends only the base chain it is in, so outbound and inbound checks both
+// apply. Slots number chains, not ports: the only per-port element is the port → slot entry (one
+// per port instead of three keeps a 1,000-port load short), and the two slot → chain maps hold a
+// handful of entries. Address spans are named interval sets, each rule has a named counter.
+// Changing one rule re-renders one group chain, not 1,000 ports.
 import { intToIp4, ip4ToInt } from "../../lib/domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "../../lib/ipam";
-import type { DesiredNetwork, DesiredSgRule, DesiredState } from "../../lib/wire";
+import { type DesiredNetwork, type DesiredSgRule, type DesiredState, sgCounterName } from "../../lib/wire";
 import type { NftChain, NftSet } from "./nft";
 
 /** The default group: allows everything; while attached, a network is not filtered. */
@@ -47,7 +51,8 @@ export interface SgCompiled {
   inet: SgTablePart;
   /** Appended to the bridge table's prerouting chain, after anti-spoofing. */
   prerouting: string[];
-  /** Ports over the 65,535 slots of the mark (not filtered; reported by the caller). */
+  /** Ports whose jump chain got none of the mark's 65,535 slots (not filtered; reported by the
+   * caller): more than 65,535 NICs with groups of their own on one node. */
   overflow: number[];
 }
 
@@ -158,7 +163,7 @@ function groupChain(sgId: number, rules: DesiredSgRule[], dir: "in" | "out"): Sg
   const lines: string[] = [];
   const key = dir === "out" ? "daddr" : "saddr";
   for (const rule of rules) {
-    const counter = `sg${sgId}_r${rule.ruleId}`;
+    const counter = sgCounterName(sgId, rule.ruleId);
     part.counters.push(counter);
     const { match, families } = protoMatch(rule);
     const tail = `${match ? `${match} ` : ""}counter name "${counter}" accept`;
@@ -207,7 +212,13 @@ export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): S
     .filter((p) => p.net.driver !== "routed" && portGroups(p).length > 0)
     .sort((a, b) => a.nicId - b.nicId);
   if (filtered.length === 0) return undefined;
-  const slotted = filtered.slice(0, MAX_SLOTS);
+  // One slot per jump chain (networks and NICs with groups of their own), numbered from 1.
+  const slotOf = new Map<string, number>();
+  for (const p of filtered) {
+    const key = jumpKey(p);
+    if (!slotOf.has(key) && slotOf.size < MAX_SLOTS) slotOf.set(key, slotOf.size + 1);
+  }
+  const slotted = filtered.filter((p) => slotOf.has(jumpKey(p)));
   const groups = new Map((desired.securityGroups ?? []).map((g) => [g.sgId, g]));
   const used = [...new Set(slotted.flatMap(portGroups))].sort((a, b) => a - b);
 
@@ -250,36 +261,36 @@ export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): S
   bridge.sets.push(
     {
       name: "sg_slot",
-      why: "Each filtered port's slot, carried in the mark's low 16 bits from prerouting on.",
+      why: "Each filtered port's slot (its jump chain), carried in the mark's low 16 bits from prerouting on.",
       decl: "type ifname : mark",
-      elements: slotted.map((p, i) => `"${p.iif}" : ${hex(i + 1)}`),
+      elements: slotted.map((p) => `"${p.iif}" : ${hex(slotOf.get(jumpKey(p))!)}`),
     },
     {
       name: "sg_in",
-      why: "Filtered ports by output interface: their network's inbound checks.",
-      decl: "type ifname : verdict",
-      elements: slotted.map((p) => `"${p.iif}" : jump ${jumpKey(p)}_in`),
+      why: "Slots of filtered ports: their network's inbound checks.",
+      decl: "type mark : verdict",
+      elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_in`),
     },
   );
   bridge.chains.push(
     {
       name: "sg_postrouting",
-      why: "Inbound checks where the destination port is known; replies to allowed traffic pass by the conntrack bit the inet table set.",
+      why: "Inbound checks where the destination port is known; replies to allowed traffic pass by the conntrack bit the inet table set. The rest: the mark becomes the destination port's slot (a port without one is not filtered), which picks its checks.",
       hook: "type filter hook postrouting priority 0; policy accept;",
       rules: [
         `meta mark & ${ESTABLISHED_BIT} == ${ESTABLISHED_BIT} accept`,
         "ether type arp accept",
         ...INFRASTRUCTURE,
-        "oifname vmap @sg_in",
+        "meta mark set oifname map @sg_slot meta mark vmap @sg_in",
       ],
     },
     ...nets.map((n) => netChain(n, "in")),
   );
   inet.sets.push({
     name: "sg_out",
-    why: "Filtered ports by slot: their network's outbound checks.",
+    why: "Slots of filtered ports: their network's outbound checks.",
     decl: "type mark : verdict",
-    elements: slotted.map((p, i) => `${hex(i + 1)} : jump ${jumpKey(p)}_out`),
+    elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_out`),
   });
   // The bit is cleared first: a mark set elsewhere on the node must never pass as "established".
   const established = [
@@ -322,6 +333,6 @@ export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): S
     bridge,
     inet,
     prerouting: ["meta mark set iifname map @sg_slot"],
-    overflow: filtered.slice(MAX_SLOTS).map((p) => p.nicId),
+    overflow: filtered.filter((p) => !slotOf.has(jumpKey(p))).map((p) => p.nicId),
   };
 }

@@ -2,7 +2,14 @@
 // invariants every script must keep, and how an observed table is compared with a rendered one.
 import { describe, expect, it } from "vitest";
 import { linkLocal, renderNft } from "./nft";
-import { nftDrift, type ObservedNft, parseNftTable, recordSeen } from "./nft-apply";
+import {
+  nftDrift,
+  type ObservedNft,
+  observedCounters,
+  parseNftTable,
+  recordSeen,
+  withCounters,
+} from "./nft-apply";
 import { net, port, state } from "./testing";
 
 const internal = net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", subnet: "10.77.0.0/24" });
@@ -193,6 +200,47 @@ describe("nftDrift", () => {
     );
     expect(a.normal).toBe(b.normal);
     expect(b.seen).toBe("x");
+  });
+
+  it("reads the named counters' values (not part of the drift hash)", () => {
+    const read = (packets: number) =>
+      parseNftTable(
+        JSON.stringify({
+          nftables: [
+            {
+              counter: {
+                family: "bridge",
+                name: "sg100_r2",
+                table: "bridgehead",
+                handle: 3,
+                packets,
+                bytes: packets * 60,
+              },
+            },
+          ],
+        }),
+      );
+    expect(read(5).counters).toEqual({ sg100_r2: { packets: 5, bytes: 300 } });
+    expect(read(5).normalHash).toBe(read(9).normalHash);
+    expect(observedCounters({ bridge: read(5), inet: null })).toEqual({
+      sg100_r2: { packets: 5, bytes: 300 },
+    });
+  });
+
+  it("starts the counters of a whole-table load from the values counted so far (not in the digest)", () => {
+    const withGroup = renderNft({
+      ...state([{ ...internal, securityGroupIds: [100] }], [port(1, 1, 77)]),
+      securityGroups: [
+        { sgId: 100, rules: [{ ruleId: 2, protocol: "TCP", direction: "INBOUND", ports: "22" }] },
+      ],
+    });
+    const script = withCounters(withGroup.script, {
+      sg100_r2: { packets: 5, bytes: 300 },
+      gone: { packets: 1, bytes: 1 },
+    });
+    expect(script).toContain("\tcounter sg100_r2 {\n\t\tpackets 5 bytes 300\n\t}");
+    expect(script.replace("\t\tpackets 5 bytes 300\n", "")).toBe(withGroup.script);
+    expect(withCounters(withGroup.script, { sg100_r2: { packets: 0, bytes: 0 } })).toBe(withGroup.script);
   });
 
   it("asks to remove tables that are no longer needed", () => {

@@ -4,7 +4,18 @@
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
 import { type NftRender, renderNft } from "./nft";
-import { inNs, loadNft, nftDrift, type ObservedNft, observeNft, recordSeen, runIn } from "./nft-apply";
+import {
+  inNs,
+  loadNft,
+  type NftCounters,
+  nftDrift,
+  type ObservedNft,
+  observedCounters,
+  observeNft,
+  recordSeen,
+  runIn,
+  withCounters,
+} from "./nft-apply";
 import { renderDelta } from "./nft-delta";
 import { planTc, portQos, type TcPlan } from "./tc";
 import { applyTc, observeTc } from "./tc-apply";
@@ -16,6 +27,9 @@ export interface PolicyResult {
   errors: string[];
   /** NICs whose QoS failed (rolled back), with the reason. */
   ports: Map<number, string>;
+  /** The security-group rule counters as last read from the kernel during this reconcile (the
+   * same `nft -j list table` read that checks for drift: no extra process). */
+  counters?: NftCounters;
 }
 
 export interface Policy {
@@ -68,7 +82,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
       if (!(await run(delta))) return true;
     }
     out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
-    const err = await run(want.script);
+    // The rules' counters carry over the replacement (see withCounters).
+    const err = await run(withCounters(want.script, observedCounters(have)));
     if (err)
       out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
     return !err;
@@ -78,12 +93,15 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const want = renderNft(desired);
     const have = await observeNft(ns);
     const drift = nftDrift(want, have);
+    out.counters = observedCounters(have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
     last = want;
     if (drift.length > 0) {
       // Record the form the kernel shows now, so a later hand change is found (even by a
       // restarted agent); a failure here only means one more reload next time.
-      const record = recordSeen(await observeNft(ns));
+      const loaded = await observeNft(ns);
+      out.counters = observedCounters(loaded);
+      const record = recordSeen(loaded);
       if (record) {
         out.ops.push(`${inNs(ns, "nft -f -")}  # record the loaded form`);
         const err = await loadNft(ns, record);
@@ -92,7 +110,10 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
     await ensureSysctls(ns, want.sysctls, out);
     for (const nicId of want.unfiltered)
-      out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
+      out.ports.set(
+        nicId,
+        "security groups: more than 65,535 NICs with groups of their own on this node (no mark slot left)",
+      );
   };
 
   const qos = async (desired: DesiredState, out: PolicyResult) => {

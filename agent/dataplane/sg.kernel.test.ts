@@ -136,6 +136,41 @@ await describeKernel("security groups against the kernel", () => {
     expect((await dp.reconcile(desired([100], [5202]))).operations).toBe(0);
   });
 
+  it("inbound is decided by the destination port's groups, across networks and to an unfiltered one", async () => {
+    // Three networks routed by the node: 77 lets echo requests in, 78 does not, 79 is unfiltered
+    // (default group). Both filtered groups let everything out. A packet from 77 to 78 carries the
+    // source's slot in its mark until the bridge's postrouting picks the destination's checks.
+    const open = (sgId: number, icmpIn: boolean): DesiredSecurityGroup => ({
+      sgId,
+      rules: [
+        { ruleId: sgId * 10 + 1, protocol: "ALL", direction: "OUTBOUND" },
+        ...(icmpIn
+          ? [{ ruleId: sgId * 10 + 2, protocol: "ICMP" as const, direction: "INBOUND" as const }]
+          : []),
+      ],
+    });
+    const three: DesiredState = {
+      ...state(
+        [
+          net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", securityGroupIds: [200] }),
+          net(78, { bridge: "br78", bridgeAddress: "10.78.0.1/24", securityGroupIds: [201] }),
+          net(79, { bridge: "br79", bridgeAddress: "10.79.0.1/24", securityGroupIds: [0] }),
+        ],
+        [77, 78, 79].map((v, i) =>
+          port(i + 1, i + 1, v, { addresses: [`10.${v}.0.2/24`], gateway: `10.${v}.0.1` }),
+        ),
+      ),
+      securityGroups: [open(200, true), open(201, false)],
+    };
+    const r = await dp.reconcile(three);
+    expect(r.error).toBeUndefined();
+    expect(await reaches(g(2), "10.77.0.2")).toBe(true); // 78 → 77: 77 lets pings in
+    expect(await ping(g(1), "10.78.0.2")).toBe(false); // 77 → 78: 78 does not
+    expect(await reaches(g(1), "10.79.0.2")).toBe(true); // 77 → unfiltered 79
+    expect(await reaches(g(3), "10.77.0.2")).toBe(true); // unfiltered 79 → 77
+    expect(await ping(g(3), "10.78.0.2")).toBe(false); // unfiltered 79 → 78
+  });
+
   it("the default group lifts filtering", async () => {
     await dp.reconcile(desired([0, 100]));
     expect(await reaches(g(2), "10.77.0.2")).toBe(true);

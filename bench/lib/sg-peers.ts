@@ -71,17 +71,45 @@ export function neutronChange(
   return lines.join("\n");
 }
 
+/** The backend the per-rule comparison uses (see perRule). */
+export const PER_RULE_BACKEND: IptablesBackend = "nft";
+const PER_RULE_TOOL = `iptables-${PER_RULE_BACKEND}`;
+
 const nsArgs = (ns: string, cmd: string, args: string[]) => [`--net=/run/netns/${ns}`, cmd, ...args];
 
-/** Runs iptables-restore in `ns` with `text`; returns milliseconds. */
-export async function restore(ns: string, text: string, noflush: boolean): Promise<number> {
+/** iptables' two backends on Debian: `legacy` is x_tables (the kernel takes the whole table as one
+ * blob; Neutron's classic setup and the issue's reference figure), `nft` is iptables-nft, Debian's
+ * default `iptables`, which translates each rule into nf_tables. */
+export type IptablesBackend = "legacy" | "nft";
+const tool = (backend: IptablesBackend, cmd: "iptables" | "iptables-restore") =>
+  cmd.replace("iptables", `iptables-${backend}`);
+
+/** An empty filter table, to reset a backend between runs (both backends filter when loaded). */
+export const EMPTY_FILTER =
+  "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+/** Runs iptables-restore of `backend` in `ns` with `text`; returns milliseconds. */
+export async function restore(
+  ns: string,
+  text: string,
+  noflush: boolean,
+  backend: IptablesBackend,
+): Promise<number> {
   const t0 = performance.now();
-  const r = await run("nsenter", nsArgs(ns, "iptables-restore", noflush ? ["--noflush"] : []), text);
-  if (r.code !== 0) throw new Error(`iptables-restore failed: ${r.stderr.slice(0, 500)}`);
+  const cmd = tool(backend, "iptables-restore");
+  const r = await run("nsenter", nsArgs(ns, cmd, noflush ? ["--noflush"] : []), text);
+  if (r.code !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(0, 500)}`);
   return performance.now() - t0;
 }
 
-/** OpenNebula-style: one `iptables` process per chain and per rule; returns milliseconds. */
+/** The version line of a backend's iptables, e.g. "iptables v1.8.9 (legacy)". */
+export async function iptablesVersion(backend: IptablesBackend): Promise<string> {
+  return (await run(tool(backend, "iptables"), ["--version"])).stdout.trim();
+}
+
+/** OpenNebula-style: one `iptables` process per chain and per rule; returns milliseconds. Run on
+ * the nft backend (Debian's default `iptables`): with legacy every call rewrites the whole table
+ * blob, which at 46,000 rules would take hours, not a measurement. */
 export async function perRule(ns: string, text: string): Promise<number> {
   const cmds = text
     .split("\n")
@@ -90,7 +118,7 @@ export async function perRule(ns: string, text: string): Promise<number> {
     .map((l) => (l.startsWith(":") ? ["-N", l.slice(1).split(" ")[0]!] : l.split(" ")));
   const t0 = performance.now();
   for (const args of cmds) {
-    const r = await run("nsenter", nsArgs(ns, "iptables", args));
+    const r = await run("nsenter", nsArgs(ns, PER_RULE_TOOL, args));
     if (r.code !== 0 && !/already exists/.test(r.stderr))
       throw new Error(`iptables ${args.join(" ")} failed: ${r.stderr.slice(0, 300)}`);
   }
@@ -102,7 +130,7 @@ export async function perRuleChange(ns: string, text: string): Promise<number> {
   const lines = text.split("\n");
   const chains = lines.filter((l) => l.startsWith(":")).map((l) => l.slice(1).split(" ")[0]!);
   const t0 = performance.now();
-  for (const c of chains) await run("nsenter", nsArgs(ns, "iptables", ["-F", c]));
+  for (const c of chains) await run("nsenter", nsArgs(ns, PER_RULE_TOOL, ["-F", c]));
   const ms = performance.now() - t0;
   return ms + (await perRule(ns, lines.filter((l) => l.startsWith("-A")).join("\n")));
 }

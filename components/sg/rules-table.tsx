@@ -7,6 +7,7 @@ import { Button } from "../ui/button";
 import { cx } from "../ui/cx";
 import { Input, Select } from "../ui/field";
 import { Badge, EmptyState } from "../ui/misc";
+import { RuleCounter, useRuleCounters } from "./rule-counter";
 import { DIRECTIONS, emptyRule, hasIcmpType, hasPorts, PROTOCOLS, type SgForm } from "./rule-form";
 import type { SgLint } from "./types";
 
@@ -29,6 +30,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
   const rows = useFieldArray({ control, name: "rules" });
   const values = useWatch({ control, name: "rules" }) ?? [];
   const errors = formState.errors.rules;
+  const counters = useRuleCounters(sgId);
   const clear = (i: number, field: "range" | "icmpType" | "ip" | "size" | "networkId") =>
     setValue(`rules.${i}.${field}`, "", { shouldDirty: true, shouldValidate: true });
 
@@ -68,7 +70,11 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                 <th scope="col" className="px-1 py-2.5">
                   Remote VNET
                 </th>
-                <th scope="col" className="px-1 py-2.5 text-right" title="Packets / bytes the rule accepted">
+                <th
+                  scope="col"
+                  className="px-1 py-2.5 text-right"
+                  title="Packets / bytes each rule accepted (first packets of new connections), summed over nodes since the rule was created; refreshed every few seconds"
+                >
                   Hits / bytes
                 </th>
                 <th scope="col" className="py-2.5 pr-4 pl-1">
@@ -223,17 +229,12 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
                       )}
                     </Cell>
                     <td className="px-1 py-2 text-right align-top whitespace-nowrap">
-                      <span
-                        className="mt-1.5 inline-block text-slate-400 tabular-nums"
-                        data-testid="rule-counter"
-                        title={
-                          v.ruleId !== undefined && sgId !== null
-                            ? `Counter sg${sgId}_r${v.ruleId}: the node has not reported it yet`
-                            : "Counted once the rule is saved and applied"
-                        }
-                      >
-                        — / —
-                      </span>
+                      <RuleCounter
+                        sgId={sgId}
+                        ruleId={v.ruleId}
+                        counter={v.ruleId !== undefined ? counters.get(v.ruleId) : undefined}
+                        edited={Object.values(formState.dirtyFields.rules?.[i] ?? {}).some(Boolean)}
+                      />
                     </td>
                     <td className="py-2 pr-4 pl-1 align-top whitespace-nowrap">
                       {!readOnly && (
@@ -277,7 +278,7 @@ export function RulesTable({ form, sgId, vnets, lint, highlightRuleId, readOnly 
           <p className="text-right text-xs text-slate-500">
             A new connection passes when any rule of any group on the NIC allows it; replies always pass.
             <br />
-            Hits / bytes: each rule's counter, shown once the node reports counters (— until then).
+            Hits / bytes: what each saved rule accepted on all nodes since it was created (live).
           </p>
         </div>
       )}

@@ -81,7 +81,7 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
   const update = useMutation(
     trpc.sg.update.mutationOptions({
       onSuccess: async (_r, input) => {
-        // The stored rules get new ids: reload them so lint and counters follow the right rows.
+        // New rules got ids (kept ones keep theirs): reload so lint and counters follow the right rows.
         await queryClient.invalidateQueries(trpc.sg.pathFilter());
         const fresh = await queryClient.fetchQuery(trpc.sg.get.queryOptions({ id: input.id }));
         form.reset(toForm(fresh));

@@ -13,3 +13,4 @@ export type ProbeInput = inferRouterInputs<AppRouter>["sg"]["explain"];
 /** The built-in group that allows everything both ways. */
 export const DEFAULT_SG_ID = 0;
 export type PolicyPreview = Out["preview"];
+export type SgCounters = Out["counters"];

@@ -17,6 +17,7 @@ import {
   updateSg,
   vnetSgs,
 } from "../services/security-groups";
+import { sgCounters } from "../services/sg-counters";
 import { nicNftScript } from "../services/sg-nft-preview";
 import { cloneSg } from "../services/sg-tenancy";
 import { actorOf, protectedProcedure, router } from "../trpc";
@@ -53,6 +54,10 @@ export const sgRouter = router({
     // The exact text the agent's renderer produces for this NIC alone.
     return { ...listing, nft: nicNftScript(ctx.app, input.nicId) };
   }),
+  /** Each rule's hits and bytes, summed over the nodes that reported them (USE on the group). */
+  counters: protectedProcedure
+    .input(idInput)
+    .query(({ ctx, input }) => sgCounters(ctx.app, ctx.user, input.id)),
   explain: protectedProcedure.input(probeInput).query(({ ctx, input }) => {
     const { nicId, ...probe } = input;
     return explainNic(ctx.app, ctx.user, { nicId, probe });

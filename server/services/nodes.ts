@@ -13,6 +13,7 @@ import { conflict, forbidden, invalid, notFound } from "../errors";
 import { hashSecret } from "../trpc";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
 import { mutate } from "./revision";
+import { recordCounters } from "./sg-counters";
 
 const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
 
@@ -231,6 +232,16 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
       })
       .where(eq(nodes.id, node.id))
       .run();
+    const restarted = r.counters?.length ? recordCounters(tx, node.id, r.counters) : 0;
+    // Not an error: the totals keep what was counted before (see sg-counters.ts).
+    if (restarted > 0)
+      audit(tx, actor, {
+        action: "agent.counters",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        detail: `the kernel's counters of ${restarted} security-group rule(s) restarted from zero (node rebooted or its table was reloaded from outside Bridgehead); totals keep what was counted before`,
+      });
     if (r.repairs?.length)
       audit(tx, actor, {
         action: "agent.repair",

@@ -61,24 +61,37 @@ function checkRules(rules: SgRule[]) {
   });
 }
 
+/** Stores a group's rule list. A rule that was already there (the same rule, however spelled)
+ * keeps its id, and with it its counter on the nodes (named after the id): editing one rule must
+ * not zero the others' hits. New rules are inserted, rules no longer listed deleted. */
 function writeRules(tx: Tx, sgId: number, rules: SgRule[]) {
-  tx.delete(sgRules).where(eq(sgRules.sgId, sgId)).run();
-  if (rules.length === 0) return;
-  tx.insert(sgRules)
-    .values(
-      rules.map((r, position) => ({
-        sgId,
-        position,
-        protocol: r.protocol,
-        direction: r.direction,
-        ip: r.ip ?? null,
-        size: r.ip ? (r.size ?? 1) : null,
-        range: r.range ?? null,
-        icmpType: r.icmpType ?? null,
-        networkId: r.networkId ?? null,
-      })),
-    )
-    .run();
+  const stored = rulesOf(tx, [sgId]);
+  const byKey = new Map(stored.map((r) => [ruleKey(r), r.id]));
+  const fields = (r: SgRule, position: number) => ({
+    sgId,
+    position,
+    protocol: r.protocol,
+    direction: r.direction,
+    ip: r.ip ?? null,
+    size: r.ip ? (r.size ?? 1) : null,
+    range: r.range ?? null,
+    icmpType: r.icmpType ?? null,
+    networkId: r.networkId ?? null,
+  });
+  const kept = new Set<number>();
+  const added: ReturnType<typeof fields>[] = [];
+  for (const [position, r] of rules.entries()) {
+    const id = byKey.get(ruleKey(r));
+    if (id === undefined) {
+      added.push(fields(r, position));
+      continue;
+    }
+    kept.add(id);
+    tx.update(sgRules).set(fields(r, position)).where(eq(sgRules.id, id)).run();
+  }
+  const gone = stored.filter((r) => !kept.has(r.id)).map((r) => r.id);
+  if (gone.length) tx.delete(sgRules).where(inArray(sgRules.id, gone)).run();
+  if (added.length) tx.insert(sgRules).values(added).run();
 }
 
 /** Rules of groups, in order, as the compiler takes them. */
@@ -245,7 +258,7 @@ function stamp(tx: Tx, sgIds: number[], nodesAffected: boolean) {
 }
 
 /** The group as its caller may see it (USE), or NOT_FOUND. */
-function visible(tx: Tx, who: Subject, id: number, level: "use" | "manage" | "admin" = "use") {
+export function visible(tx: Tx, who: Subject, id: number, level: "use" | "manage" | "admin" = "use") {
   const sg = tx
     .select()
     .from(securityGroups)
