@@ -4,7 +4,7 @@
 // deleted by hand) is seen as a value going down and folded into a base, so a rule's figure is
 // its total since it was created (see sgRuleCounters in db/schema.ts).
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { Tx } from "../../db";
+import { snapshot, type Tx } from "../../db";
 import { sgRuleCounters, sgRules } from "../../db/schema";
 import type { Subject } from "../../lib/permissions";
 import type { SgCounter } from "../../lib/wire";
@@ -43,7 +43,7 @@ export function recordCounters(tx: Tx, nodeId: number, counters: SgCounter[], at
  * it: hits and bytes since the rule was created, on how many nodes, and when last reported.
  * A rule no node has reported yet is absent. */
 export function sgCounters(app: App, who: Subject, sgId: number) {
-  return app.db.transaction((tx) => {
+  return snapshot(app.db, (tx) => {
     const sg = visible(tx, who, sgId);
     const rules = tx
       .select({
