@@ -4,6 +4,7 @@ import { TRPCError } from "@trpc/server";
 import { expect } from "vitest";
 import type { App } from "./app";
 import { callerFor } from "./testing";
+import { fieldErrorsOf } from "./trpc";
 
 /** Inserts a user row with group memberships (first = primary) and returns a caller acting as them. */
 export function fixtureUser(app: App, username: string, role: "admin" | "user", groupIds: number[]) {
@@ -35,12 +36,19 @@ export function snapshotAll(app: App) {
   return Object.fromEntries(tables.map((t) => [t, s.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
 }
 
-/** Awaits a call expected to fail; returns the TRPCError. */
-export async function refusal(p: Promise<unknown>): Promise<TRPCError> {
+/** Awaits a call expected to fail; returns the TRPCError, checking its code and the field the
+ * message lands at when given. */
+export async function refusal(
+  p: Promise<unknown>,
+  code?: TRPCError["code"],
+  field?: string,
+): Promise<TRPCError> {
   const err = await p.then(
     () => null,
     (e: unknown) => e,
   );
   expect(err, "expected a refusal").toBeInstanceOf(TRPCError);
+  if (code) expect((err as TRPCError).code).toBe(code);
+  if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
   return err as TRPCError;
 }

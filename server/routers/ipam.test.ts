@@ -1,17 +1,8 @@
-import { TRPCError } from "@trpc/server";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
+import { refusal } from "../tenancy-testing";
 import { snapshot, testApp, userCaller } from "../testing";
 import { fieldErrorsOf } from "../trpc";
-
-async function refusal(p: Promise<unknown>) {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 
 describe("address ranges and leases", () => {
   let app: App;

@@ -1,19 +1,10 @@
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nodes } from "../../db/schema";
 import type { App } from "../app";
+import { refusal } from "../tenancy-testing";
 import { callerFor, snapshot, testApp, userCaller } from "../testing";
 import { hashSecret } from "../trpc";
-
-async function refusal(p: Promise<unknown>) {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 
 describe("node router and agent enrollment", () => {
   let app: App;

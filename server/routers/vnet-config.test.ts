@@ -1,19 +1,7 @@
-import { TRPCError } from "@trpc/server";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
+import { refusal } from "../tenancy-testing";
 import { snapshot, testApp, userCaller } from "../testing";
-import { fieldErrorsOf } from "../trpc";
-
-async function refusal(p: Promise<unknown>, code?: TRPCError["code"], field?: string) {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  if (code) expect((err as TRPCError).code).toBe(code);
-  if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
-  return err as TRPCError;
-}
 
 const settingsOf = (app: App) => app.db.$client.prepare("SELECT * FROM settings ORDER BY key").all();
 
