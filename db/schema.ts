@@ -261,7 +261,9 @@ export const addressRanges = sqliteTable(
 export const leases = sqliteTable(
   "leases",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    // A plain rowid (no AUTOINCREMENT): lease ids never leave the server, and AUTOINCREMENT's
+    // sqlite_sequence row was one more page written by every allocation.
+    id: integer("id").primaryKey(),
     vnetId: integer("vnet_id")
       .notNull()
       .references(() => vnets.id, { onDelete: "cascade" }),
@@ -299,7 +301,8 @@ export const leases = sqliteTable(
 export const leaseHistory = sqliteTable(
   "lease_history",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    // Rows are only appended, so rowids keep increasing without AUTOINCREMENT (see leases.id).
+    id: integer("id").primaryKey(),
     vnetId: integer("vnet_id").notNull(),
     ip: text("ip"),
     ip6: text("ip6"),
