@@ -1,7 +1,9 @@
 // The server's runtime container: database, auth, the in-process event bus and the registry of
 // connected agents. One per process (cached on globalThis so Next's module reloads share it).
 import { EventEmitter } from "node:events";
+import path from "node:path";
 import { type Db, openDb } from "../db";
+import { startCheckpointer } from "../db/checkpoint";
 import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 
@@ -60,8 +62,13 @@ export function createApp(env: Env = loadEnv()): App {
 }
 
 const g = globalThis as unknown as { __bridgehead?: App };
-/** The process-wide App, created on first use. */
+/** The process-wide App, created on first use; its database is checkpointed in the background
+ * (db/checkpoint.ts). */
 export function getApp(): App {
-  g.__bridgehead ??= createApp();
+  if (!g.__bridgehead) {
+    const app = createApp();
+    if (app.env.BRIDGEHEAD_DB !== ":memory:") startCheckpointer(path.resolve(app.env.BRIDGEHEAD_DB));
+    g.__bridgehead = app;
+  }
   return g.__bridgehead;
 }
