@@ -289,7 +289,8 @@ export interface Probe {
   direction: SgDirection;
   /** The other end: source of an INBOUND packet, destination of an OUTBOUND one. */
   remote: string;
-  protocol: L4;
+  /** "other": a protocol no rule names (GRE, SCTP...); only ALL rules match it. */
+  protocol: L4 | "other";
   port?: number;
   icmpType?: number;
 }
@@ -302,7 +303,7 @@ export type Verdict =
 /** Whether one compiled match covers the probe. */
 export function matchCovers(m: CompiledMatch, p: Probe, family: Family, addr: bigint): boolean {
   if (m.family && m.family !== family) return false;
-  if (m.l4 && !m.l4.includes(p.protocol)) return false;
+  if (m.l4 && (p.protocol === "other" || !m.l4.includes(p.protocol))) return false;
   if (m.addrs && !m.addrs.some(([a, b]) => addr >= a && addr <= b)) return false;
   if (m.ports && (p.port === undefined || !m.ports.some(([a, b]) => p.port! >= a && p.port! <= b)))
     return false;

@@ -66,6 +66,12 @@ export function portGroups(p: SgPort): number[] {
   return p.sgIds ? filtering(p.sgIds) : groupsOf(p.net);
 }
 
+/** The groups the node enforces on a port: [] when nothing filters it (the routed driver has no
+ * security groups yet). */
+export function enforcedGroups(p: SgPort): number[] {
+  return p.net.driver === "routed" ? [] : portGroups(p);
+}
+
 /** The jump chain a port is dispatched to: its network's when it has the network's groups, else
  * one of its own (a group attached to this NIC only). */
 function jumpKey(p: SgPort): string {
@@ -203,9 +209,7 @@ const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 
 /** The security-group parts of both tables; undefined when no port of this node is filtered. */
 export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): SgCompiled | undefined {
-  const filtered = ports
-    .filter((p) => p.net.driver !== "routed" && portGroups(p).length > 0)
-    .sort((a, b) => a.nicId - b.nicId);
+  const filtered = ports.filter((p) => enforcedGroups(p).length > 0).sort((a, b) => a.nicId - b.nicId);
   if (filtered.length === 0) return undefined;
   const slotted = filtered.slice(0, MAX_SLOTS);
   const groups = new Map((desired.securityGroups ?? []).map((g) => [g.sgId, g]));
