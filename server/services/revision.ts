@@ -4,6 +4,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import type { Tx } from "../../db";
 import { counters, nodes } from "../../db/schema";
 import type { App } from "../app";
+import { followersOfLeaseChanges } from "./sg-followers";
 
 /** Bumps the revision of `nodeIds` inside the caller's transaction; returns the new revision. */
 export function bumpNodes(tx: Tx, nodeIds: Iterable<number>): number {
@@ -33,6 +34,8 @@ export function mutate<T>(app: App, fn: (tx: Tx, touch: (nodeIds: Iterable<numbe
       const out = fn(tx, (ids) => {
         for (const id of ids) touched.add(id);
       });
+      // Nodes whose NETWORK_ID rules follow a VNET whose leases this change touched.
+      for (const id of followersOfLeaseChanges(tx)) touched.add(id);
       bumpNodes(tx, touched);
       return out;
     },
