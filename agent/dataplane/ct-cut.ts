@@ -15,7 +15,7 @@ import { wirePolicy } from "../../lib/sg-wire";
 import type { DesiredState } from "../../lib/wire";
 import { linkLocal } from "./nft";
 import { inNs, runIn } from "./nft-apply";
-import { enforcedGroups } from "./nft-sg";
+import { portGroups } from "./nft-sg";
 import { hostVethName } from "./types";
 
 /** One conntrack entry, its original direction as `conntrack -L -o extended` prints it. */
@@ -85,7 +85,7 @@ function portViews(d: DesiredState): Map<number, PortView> {
   for (const port of d.ports) {
     const net = nets.get(port.vnetId);
     if (!net) continue;
-    const sgIds = enforcedGroups({
+    const sgIds = portGroups({
       nicId: port.nicId,
       iif: hostVethName(port.nicId),
       net,

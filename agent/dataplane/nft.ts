@@ -366,6 +366,8 @@ export function renderNft(desired: DesiredState): NftRender {
   }
   out.script = `${parts.join("\n")}\n`;
   if (out.tables.inet?.shape.chains.postrouting) out.sysctls.push("net.ipv4.ip_forward=1");
-  if (sg) out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
+  // br_netfilter's hand-over is for bridged ports (a routed port's traffic is L3 already).
+  if (sg?.prerouting.length)
+    out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
   return out;
 }
