@@ -77,6 +77,28 @@ export async function probe(ns: string, specs: ProbeSpec[], timeoutS = 1): Promi
   return lines.map((l) => l === "reached");
 }
 
+/** Answers TCP connects and UDP datagrams on these ports in `ns` (tests/tools/probe-serve.py),
+ * so a probe's reply never depends on the kernel's rate limit of ICMP errors; UDP answers from the
+ * address it was sent to, one socket per address in `addrs`. */
+export async function serveProbes(
+  lab: SgLab,
+  ns: string,
+  tcp: number[],
+  udp: number[],
+  addrs: string[],
+): Promise<void> {
+  const srv = lab.spawnIn(ns, "python3", [
+    path.join(TOOLS, "probe-serve.py"),
+    tcp.join(","),
+    udp.join(","),
+    addrs.join(","),
+  ]);
+  await new Promise<void>((resolve, reject) => {
+    srv.once("exit", (code) => reject(new Error(`probe-serve.py in ${ns} exited (${code})`)));
+    createInterface({ input: srv.stdout! }).on("line", (line) => line === "ready" && resolve());
+  });
+}
+
 /** A live TCP flow: a server in `server` counting messages, a client in `client` sending one
  * every 100 ms (tests/tools/tcp-ticker.py). `lastAt` is when the server last received one. */
 export async function tcpFlow(lab: SgLab, server: string, client: string, host: string, port: number) {
