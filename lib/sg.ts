@@ -297,6 +297,8 @@ export interface Probe {
 
 export type Verdict =
   | { verdict: "accept"; by: "default-sg" }
+  /** No group at all on the NIC: its node does not filter it (anti-spoofing only). */
+  | { verdict: "accept"; by: "no-groups" }
   | { verdict: "accept"; by: "rule"; sgId: number; ruleId: number; counter: string }
   | { verdict: "drop"; by: "default-policy" };
 
@@ -314,6 +316,7 @@ export function matchCovers(m: CompiledMatch, p: Probe, family: Family, addr: bi
 /** Which rule (or default) decides a new connection, from the compiled policy the agent renders. */
 export function explain(policy: NicPolicy, p: Probe): Verdict {
   if (policy.allowAll) return { verdict: "accept", by: "default-sg" };
+  if (policy.sgIds.length === 0) return { verdict: "accept", by: "no-groups" };
   const v6 = isIp6(p.remote);
   const family: Family = v6 ? "ip6" : "ip";
   const addr = v6 ? ip6ToBig(p.remote) : BigInt(ip4ToInt(p.remote));
