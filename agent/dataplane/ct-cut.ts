@@ -72,15 +72,19 @@ const canon = (a: string) => (isIp6(a) ? bigToIp6(ip6ToBig(a)) : String(ip4ToInt
 interface PortView {
   nicId: number;
   policy: NicPolicy;
-  /** The content of every rule in force (direction, protocol, addresses, ports, ICMP type). */
+  /** The content of every rule in force (direction, protocol, addresses, ports, ICMP type); one
+   * object per distinct group list. */
   rules: Set<string>;
-  addrs: string[];
+  /** The port's addresses, canonical (only read when judging connections). */
+  addrs: () => string[];
 }
 
-/** Each port's enforced policy and addresses, by NIC id. */
+/** Each port's enforced policy and addresses, by NIC id. Ports with the same group list share one
+ * compiled policy (at 1,000 ports, a network's ports all do). */
 function portViews(d: DesiredState): Map<number, PortView> {
   const nets = new Map(d.networks.map((n) => [n.vnetId, n]));
   const groups = d.securityGroups ?? [];
+  const shared = new Map<string, Pick<PortView, "policy" | "rules">>();
   const out = new Map<number, PortView>();
   for (const port of d.ports) {
     const net = nets.get(port.vnetId);
@@ -91,22 +95,28 @@ function portViews(d: DesiredState): Map<number, PortView> {
       net,
       sgIds: port.securityGroupIds,
     });
-    const rules = new Set(
-      groups
-        .filter((g) => sgIds.includes(g.sgId))
-        .flatMap((g) =>
-          g.rules.map((r) => JSON.stringify([r.direction, r.protocol, r.spans, r.ports, r.icmpType])),
-        ),
-    );
+    const key = sgIds.join(",");
+    let view = shared.get(key);
+    if (!view) {
+      const rules = new Set(
+        groups
+          .filter((g) => sgIds.includes(g.sgId))
+          .flatMap((g) =>
+            g.rules.map((r) => JSON.stringify([r.direction, r.protocol, r.spans, r.ports, r.icmpType])),
+          ),
+      );
+      view = { policy: wirePolicy(sgIds, groups), rules };
+      shared.set(key, view);
+    }
     out.set(port.nicId, {
       nicId: port.nicId,
-      policy: wirePolicy(sgIds, groups),
-      rules,
-      addrs: [
-        ...port.addresses.map((a) => a.split("/")[0] as string),
-        ...(port.addresses6 ?? []),
-        linkLocal(port.mac.toLowerCase()),
-      ].map(canon),
+      ...view,
+      addrs: () =>
+        [
+          ...port.addresses.map((a) => a.split("/")[0] as string),
+          ...(port.addresses6 ?? []),
+          linkLocal(port.mac.toLowerCase()),
+        ].map(canon),
     });
   }
   return out;
@@ -117,11 +127,20 @@ function portViews(d: DesiredState): Map<number, PortView> {
  * before is unknown), every filtered NIC. Pure. */
 export function narrowedPorts(prev: DesiredState | undefined, next: DesiredState): number[] {
   const before = prev ? portViews(prev) : undefined;
+  const lost = new Map<Set<string>, Map<Set<string>, boolean>>();
+  /** Whether a rule of `was` is missing from `now`, once per pair of group lists. */
+  const narrower = (was: Set<string>, now: Set<string>) => {
+    const row = lost.get(was) ?? new Map<Set<string>, boolean>();
+    lost.set(was, row);
+    let v = row.get(now);
+    if (v === undefined) row.set(now, (v = [...was].some((r) => !now.has(r))));
+    return v;
+  };
   const out: number[] = [];
   for (const [nicId, now] of portViews(next)) {
     if (now.policy.allowAll) continue;
     const was = before?.get(nicId);
-    if (!was || was.policy.allowAll || [...was.rules].some((r) => !now.rules.has(r))) out.push(nicId);
+    if (!was || was.policy.allowAll || narrower(was.rules, now.rules)) out.push(nicId);
   }
   return out;
 }
@@ -162,8 +181,13 @@ export function flowsToCut(next: DesiredState, entries: CtEntry[], nicIds: Itera
   const affected = new Set(nicIds);
   const byAddr = new Map<string, PortView[]>();
   for (const v of views.values())
-    for (const a of new Set(v.addrs)) byAddr.set(a, [...(byAddr.get(a) ?? []), v]);
+    for (const a of new Set(v.addrs())) {
+      const list = byAddr.get(a);
+      if (list) list.push(v);
+      else byAddr.set(a, [v]);
+    }
   const cuts: CtCut[] = [];
+  const verdicts = new Map<NicPolicy, Map<string, boolean>>();
   for (const e of entries) {
     let src: string;
     let dst: string;
@@ -176,8 +200,16 @@ export function flowsToCut(next: DesiredState, entries: CtEntry[], nicIds: Itera
     const from = byAddr.get(src) ?? [];
     const to = byAddr.get(dst) ?? [];
     if (![...from, ...to].some((v) => affected.has(v.nicId)) || infrastructure(e)) continue;
-    const allows = (v: PortView, dir: "INBOUND" | "OUTBOUND", remote: string) =>
-      explain(v.policy, probeOf(e, dir, remote)).verdict === "accept";
+    const allows = (v: PortView, dir: "INBOUND" | "OUTBOUND", remote: string) => {
+      // Many entries ask the same question of the same policy (one per client port).
+      const memo = verdicts.get(v.policy) ?? new Map<string, boolean>();
+      verdicts.set(v.policy, memo);
+      const key = `${dir} ${remote} ${e.proto} ${e.dport} ${e.type}`;
+      let ok = memo.get(key);
+      if (ok === undefined)
+        memo.set(key, (ok = explain(v.policy, probeOf(e, dir, remote)).verdict === "accept"));
+      return ok;
+    };
     const outOk = from.length === 0 || from.some((v) => allows(v, "OUTBOUND", e.dst));
     const inOk = to.length === 0 || to.some((v) => allows(v, "INBOUND", e.src));
     if (!outOk)

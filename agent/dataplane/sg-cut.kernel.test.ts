@@ -48,6 +48,9 @@ await describeKernel("security groups: a deleted rule cuts the connections it al
     expect(cut.received).toBeGreaterThan(2);
     expect(kept.received).toBeGreaterThan(2);
 
+    // The plan preview names the flow before anything runs.
+    const preview = await lab.dp.policyPreview(desired([5202]));
+    expect(preview.join("\n")).toMatch(/would cut 1 connection\(s\).*10\.77\.0\.2:5201/);
     const r = await lab.dp.reconcile(desired([5202]));
     const applied = performance.now();
     expect(r.error).toBeUndefined();
@@ -58,7 +61,7 @@ await describeKernel("security groups: a deleted rule cuts the connections it al
     const before = { cut: cut.received, kept: kept.received };
     await sleep(1500);
     console.info(
-      `[sg-cut] after the rule was deleted: port 5201 got ${cut.received - before.cut} more message(s) (last ${Math.round(cut.lastAt - applied)} ms after the reconcile), port 5202 got ${kept.received - before.kept}`,
+      `[sg-cut] after the rule was deleted: port 5201 got ${cut.received - before.cut} more message(s) (last ${Math.round(cut.lastAt - applied)} ms after the reconcile), port 5202 got ${kept.received - before.kept}; the reconcile (nft delta + cut) took ${Math.round(r.durationMs)} ms`,
     );
     // Stopped within a second of the reconcile, and nothing since.
     expect(cut.lastAt - applied).toBeLessThan(1000);
