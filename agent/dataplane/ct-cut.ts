@@ -132,8 +132,10 @@ export function narrowedPorts(prev: DesiredState | undefined, next: DesiredState
   const narrower = (was: Set<string>, now: Set<string>) => {
     const row = lost.get(was) ?? new Map<Set<string>, boolean>();
     lost.set(was, row);
-    let v = row.get(now);
-    if (v === undefined) row.set(now, (v = [...was].some((r) => !now.has(r))));
+    const known = row.get(now);
+    if (known !== undefined) return known;
+    const v = [...was].some((r) => !now.has(r));
+    row.set(now, v);
     return v;
   };
   const out: number[] = [];
@@ -205,9 +207,10 @@ export function flowsToCut(next: DesiredState, entries: CtEntry[], nicIds: Itera
       const memo = verdicts.get(v.policy) ?? new Map<string, boolean>();
       verdicts.set(v.policy, memo);
       const key = `${dir} ${remote} ${e.proto} ${e.dport} ${e.type}`;
-      let ok = memo.get(key);
-      if (ok === undefined)
-        memo.set(key, (ok = explain(v.policy, probeOf(e, dir, remote)).verdict === "accept"));
+      const known = memo.get(key);
+      if (known !== undefined) return known;
+      const ok = explain(v.policy, probeOf(e, dir, remote)).verdict === "accept";
+      memo.set(key, ok);
       return ok;
     };
     const outOk = from.length === 0 || from.some((v) => allows(v, "OUTBOUND", e.dst));
