@@ -66,7 +66,7 @@ await describeKernel("security groups: a deleted rule cuts the connections it al
     // Stopped within a second of the reconcile, and nothing since.
     expect(cut.lastAt - applied).toBeLessThan(1000);
     expect(kept.received - before.kept).toBeGreaterThanOrEqual(8);
-    expect(performance.now() - kept.lastAt).toBeLessThan(500);
+    expect(performance.now() - kept.lastAt).toBeLessThan(1000);
     const ct = (await runInNetns(NODE, "conntrack", ["-L", "-p", "tcp", "--dport", "5201"])).stdout;
     expect(ct).not.toMatch(/ESTABLISHED/);
     // Applying the same state again cuts nothing more.

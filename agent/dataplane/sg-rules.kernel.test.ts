@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DesiredSecurityGroup, DesiredSgRule, DesiredState } from "../../lib/wire";
+import { waitFor } from "../../tests/kernel";
 import { describeKernel } from "./kernel-guard";
 import { runInNetns } from "./run";
 import { ping, probe, reaches, sgLab } from "./sg-testing";
@@ -83,7 +84,11 @@ await describeKernel("security-group rules against the kernel", () => {
     await apply(desired([out80], [0], { 1: [101] }));
     for (const p of [80, 81])
       lab.spawnIn(g(2), "python3", ["-m", "http.server", String(p), "--bind", "10.77.0.4"]);
-    await sleep(500);
+    // Both servers listen before the first request, so a failure is the filter's doing.
+    for (const p of [80, 81])
+      await waitFor(`http.server listening on ${p}`, async () =>
+        (await runInNetns(g(2), "ss", ["-Hltn", `sport = :${p}`])).stdout.includes(`:${p}`),
+      );
     const get = (p: number) =>
       runInNetns(g(1), "curl", [
         "-s",
@@ -154,31 +159,18 @@ await describeKernel("security-group rules against the kernel", () => {
       return desired(groups, i % 4 === 1 ? [100, 102] : [100]);
     };
     await apply(update(0));
-    expect(await reaches(g(2), "10.77.0.2", "10.77.0.4")).toBe(true);
-    const COUNT = 1500;
+    await waitFor("guest 2 to reach guest 1 before the updates", () => ping(g(2), "10.77.0.2", "10.77.0.4"));
+    // One echo request every 10 ms for as long as the updates take, each reply printed with its
+    // sequence number; stopped (SIGINT) once they are done and the policy is stable again.
     const pinger = spawn(
       "ip",
-      [
-        "netns",
-        "exec",
-        g(2),
-        "ping",
-        "-n",
-        "-q",
-        "-i",
-        "0.01",
-        "-c",
-        String(COUNT),
-        "-I",
-        "10.77.0.4",
-        "10.77.0.2",
-      ],
+      ["netns", "exec", g(2), "ping", "-n", "-i", "0.01", "-I", "10.77.0.4", "10.77.0.2"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
     pinger.stdout.on("data", (d) => (out += d));
     const done = new Promise<number | null>((resolve) => pinger.once("exit", resolve));
-    await sleep(200);
+    await sleep(300);
     const t0 = performance.now();
     const kinds = { delta: 0, full: 0 };
     for (let i = 1; i <= 100; i++) {
@@ -188,16 +180,20 @@ await describeKernel("security-group rules against the kernel", () => {
       expect(r.ops.some((o) => o.includes("conntrack -R"))).toBe(false); // the ping's flow stays allowed
     }
     const updatesMs = performance.now() - t0;
-    expect(pinger.exitCode, "the ping must outlast the 100 updates").toBeNull();
+    await sleep(300);
+    pinger.kill("SIGINT");
     await done;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
     expect(m, out).not.toBeNull();
-    const [sent, got] = [Number(m![1]), Number(m![2])];
+    const sent = Number(m![1]);
+    const answered = new Set([...out.matchAll(/icmp_seq=(\d+) /g)].map((x) => Number(x[1])));
+    // Every request but the very last (possibly in flight when ping was interrupted) was answered.
+    const lost = Array.from({ length: sent - 1 }, (_, k) => k + 1).filter((seq) => !answered.has(seq));
     console.info(
-      `[no-blink] 100 updates (${kinds.delta} in place, ${kinds.full} whole-table) in ${Math.round(updatesMs)} ms; ping -i 0.01: ${sent} sent, ${got} received, ${sent - got} lost`,
+      `[no-blink] 100 updates (${kinds.delta} in place, ${kinds.full} whole-table) in ${Math.round(updatesMs)} ms; ping -i 0.01: ${sent} sent, ${answered.size} answered, lost: ${lost.length ? lost.join(",") : "none"}`,
     );
-    expect(sent).toBe(COUNT);
-    expect(got).toBe(sent);
+    expect(sent).toBeGreaterThan(100); // it ran throughout, by construction; slower on a loaded machine
+    expect(lost).toEqual([]);
     expect(kinds.full).toBeGreaterThan(0);
     expect(kinds.delta).toBeGreaterThan(0);
   }, 90_000);
