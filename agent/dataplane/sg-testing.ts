@@ -44,9 +44,10 @@ export async function ping(ns: string, target: string, src?: string): Promise<bo
   return (await runInNetns(ns, "ping", args)).code === 0;
 }
 
-/** For expectations that traffic passes: up to three tries (a shared, often loaded machine). */
+/** For expectations that traffic passes: up to five tries (a shared, often loaded machine, and a
+ * first packet that also waits for address resolution). */
 export async function reaches(ns: string, target: string, src?: string): Promise<boolean> {
-  for (let i = 0; i < 3; i++) if (await ping(ns, target, src)) return true;
+  for (let i = 0; i < 5; i++) if (await ping(ns, target, src)) return true;
   return false;
 }
 
