@@ -108,7 +108,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
 
   /** Deletes the conntrack entries of the pending NICs that the policy in force no longer allows. */
   const cut = async (desired: DesiredState, out: PolicyResult) => {
-    const nicIds = [...pendingCut].filter((id) => desired.ports.some((p) => p.nicId === id));
+    const present = new Set(desired.ports.map((p) => p.nicId));
+    const nicIds = [...pendingCut].filter((id) => present.has(id));
     pendingCut.clear();
     try {
       const line = await cutFlows(ns, desired, nicIds);
