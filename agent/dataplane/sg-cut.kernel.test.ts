@@ -5,9 +5,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DesiredState } from "../../lib/wire";
+import { waitFor } from "../../tests/kernel";
 import { describeKernel } from "./kernel-guard";
 import { runInNetns } from "./run";
-import { sgLab, tcpFlow } from "./sg-testing";
+import { ping, sgLab, tcpFlow } from "./sg-testing";
 import { net, port, state } from "./testing";
 
 const lab = sgLab("c");
@@ -17,7 +18,13 @@ const { NODE, g } = lab;
 const desired = (inbound: number[]): DesiredState => ({
   ...state(
     [net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", securityGroupIds: [100] })],
-    [1, 2].map((n) => port(n, n, 77, { addresses: [`10.77.0.${n + 1}/24`], gateway: "10.77.0.1" })),
+    [1, 2].map((n) =>
+      port(n, n, 77, {
+        addresses: [`10.77.0.${n + 1}/24`],
+        addresses6: [`fd00:77::${n + 1}`],
+        gateway: "10.77.0.1",
+      }),
+    ),
   ),
   securityGroups: [
     {
@@ -71,5 +78,27 @@ await describeKernel("security groups: a deleted rule cuts the connections it al
     expect(ct).not.toMatch(/ESTABLISHED/);
     // Applying the same state again cuts nothing more.
     expect((await lab.dp.reconcile(desired([5202]))).ops).toEqual([]);
+  });
+
+  it("the same for an IPv6 flow", async () => {
+    expect((await lab.dp.reconcile(desired([5203]))).error).toBeUndefined();
+    // The ip plan manages IPv4 only; the guests configure their leased IPv6 address themselves.
+    for (const n of [1, 2])
+      await runInNetns(g(n), "ip", ["-6", "addr", "add", `fd00:77::${n + 1}/64`, "dev", "eth0", "nodad"]);
+    await waitFor("guest 2 to reach guest 1 over IPv6", async () => {
+      const r = await runInNetns(g(2), "ping", ["-6", "-c1", "-W1", "fd00:77::2"]);
+      return r.code !== 2; // answered or not (no ICMPv6 rule): the neighbour is resolved either way
+    });
+    const flow = await tcpFlow(lab, g(1), g(2), "fd00:77::2", 5203);
+    await sleep(400);
+    expect(flow.received).toBeGreaterThan(1);
+    const r = await lab.dp.reconcile(desired([5202]));
+    const applied = performance.now();
+    expect(r.ops.find((o) => o.includes("conntrack -R"))).toMatch(
+      /tcp \[fd00:77::3\]:\d+ → \[fd00:77::2\]:5203 \(not allowed into NIC 1\)/,
+    );
+    await sleep(1200);
+    expect(flow.lastAt - applied).toBeLessThan(1000);
+    expect(await ping(g(2), "10.77.0.1")).toBe(true);
   });
 });

@@ -12,9 +12,11 @@ import time
 mode = sys.argv[1]
 if mode == "serve":
     port = int(sys.argv[2])
-    srv = socket.socket()
+    # Dual stack: IPv4 clients arrive as v4-mapped addresses.
+    srv = socket.socket(socket.AF_INET6)
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("", port))
+    srv.bind(("::", port))
     srv.listen(8)
     print(f"listening {port}", flush=True)
 
