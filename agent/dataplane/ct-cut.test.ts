@@ -3,7 +3,7 @@
 // those), and the exact `conntrack -R` lines. The kernel side is in sg-cut.kernel.test.ts.
 import { describe, expect, it } from "vitest";
 import type { DesiredSecurityGroup, DesiredState } from "../../lib/wire";
-import { deleteLine, describeEntry, flowsToCut, narrowedPorts, parseConntrack } from "./ct-cut";
+import { deleteLine, describeEntry, flowsToCut, narrowedPorts, parseConntrack, tupleLine } from "./ct-cut";
 import { net, port, state } from "./testing";
 
 const LISTING = `ipv4     2 tcp      6 431999 ESTABLISHED src=10.77.0.3 dst=10.77.0.2 sport=40000 dport=5201 src=10.77.0.2 dst=10.77.0.3 sport=5201 dport=40000 [ASSURED] mark=0 use=1
@@ -100,12 +100,17 @@ describe("conntrack cut", () => {
     ]);
   });
 
-  it("deletes each entry by its exact tuple", () => {
+  it("deletes each entry by its exact tuple (ct-delete.py, or conntrack -R without python3)", () => {
     const e = parseConntrack(LISTING);
     expect(deleteLine(e[0]!)).toBe("-D -p tcp -s 10.77.0.3 -d 10.77.0.2 --sport 40000 --dport 5201");
     expect(deleteLine(e[2]!)).toBe(
       "-D -p icmp -s 10.77.0.3 -d 10.77.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 77",
     );
     expect(deleteLine(e[6]!)).toBe("-D -p gre -s 10.77.0.3 -d 10.77.0.2");
+    // ct-delete.py's input: the whole original tuple, GRE keys in the ports' place.
+    expect(tupleLine(e[0]!)).toBe("6 10.77.0.3 10.77.0.2 40000 5201 - - -");
+    expect(tupleLine(e[2]!)).toBe("1 10.77.0.3 10.77.0.2 - - 8 0 77");
+    expect(tupleLine(e[4]!)).toBe("6 fd00:77::3 fd00:77:0:0::2 1000 5201 - - -");
+    expect(tupleLine(e[6]!)).toBe("47 10.77.0.3 10.77.0.2 0 0 - - -");
   });
 });

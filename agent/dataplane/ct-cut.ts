@@ -3,7 +3,8 @@
 // leave every live flow it let in running. Right after a load that narrowed what some ports allow,
 // the agent lists the node's conntrack table, judges each entry touching such a port by its
 // original direction with the compiled policy the server's explain tool uses (lib/sg.ts), and
-// deletes the entries the new policy denies, in one `conntrack -R FILE` process. A flow that stays
+// deletes the entries the new policy denies by their exact tuple, in one process (ct-delete.py
+// over ctnetlink; `conntrack -D` would dump the whole table once per entry). A flow that stays
 // allowed keeps its entry. The next packet of a cut flow is new to conntrack and meets the rules.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -51,13 +52,15 @@ export function parseConntrack(text: string): CtEntry[] {
     }
     if (!fields.src || !fields.dst) continue;
     const num = (k: string) => (fields[k] === undefined ? undefined : Number(fields[k]));
+    const hex = (k: string) => (fields[k] === undefined ? undefined : Number.parseInt(fields[k], 16));
     out.push({
       proto: words[2] as string,
       protonum: Number(words[3]),
       src: fields.src,
       dst: fields.dst,
-      sport: num("sport"),
-      dport: num("dport"),
+      // GRE's keys sit where ports do in the tuple (ctnetlink sends them as ports).
+      sport: num("sport") ?? hex("srckey"),
+      dport: num("dport") ?? hex("dstkey"),
       type: num("type"),
       code: num("code"),
       id: num("id"),
@@ -155,6 +158,8 @@ function infrastructure(e: CtEntry): boolean {
 }
 
 const L4 = new Set(["tcp", "udp", "icmp", "icmpv6", "esp", "ah"]);
+/** Protocols whose tuple has ports (conntrack prints sport/dport). */
+const PORTED = new Set(["tcp", "udp", "sctp", "udplite", "dccp"]);
 
 /** The question explain answers for one side of an entry. */
 function probeOf(e: CtEntry, direction: "INBOUND" | "OUTBOUND", remote: string): Probe {
@@ -227,7 +232,7 @@ export function flowsToCut(next: DesiredState, entries: CtEntry[], nicIds: Itera
 export function deleteLine(e: CtEntry): string {
   const proto = L4.has(e.proto) || e.proto === "sctp" || e.proto === "gre" ? e.proto : String(e.protonum);
   const parts = ["-D", "-p", proto, "-s", e.src, "-d", e.dst];
-  if (e.sport !== undefined && e.dport !== undefined)
+  if (PORTED.has(e.proto) && e.sport !== undefined && e.dport !== undefined)
     parts.push("--sport", `${e.sport}`, "--dport", `${e.dport}`);
   if (e.proto === "icmp" || e.proto === "icmpv6") {
     const p = `--${e.proto}`;
@@ -238,9 +243,47 @@ export function deleteLine(e: CtEntry): string {
   return parts.join(" ");
 }
 
+/** The line ct-delete.py reads for this entry: its exact original tuple. */
+export function tupleLine(e: CtEntry): string {
+  const f = (v: number | undefined) => (v === undefined ? "-" : String(v));
+  return [e.protonum, e.src, e.dst, f(e.sport), f(e.dport), f(e.type), f(e.code), f(e.id)].join(" ");
+}
+
+const HELPER = path.join(import.meta.dirname, "ct-delete.py");
+
+/** Deletes entries by their exact tuple: over ctnetlink (ct-delete.py, one kernel lookup each), or
+ * where python3 is missing through `conntrack -R` (which dumps the table for every line: fine for
+ * a few entries, minutes for thousands). */
+async function deleteEntries(ns: string | undefined, entries: CtEntry[]): Promise<void> {
+  let direct: Awaited<ReturnType<typeof runIn>> | undefined;
+  try {
+    direct = await runIn(ns, "python3", [HELPER], `${entries.map(tupleLine).join("\n")}\n`);
+  } catch (e) {
+    if (!/cannot run/.test((e as Error).message)) throw e;
+  }
+  if (direct) {
+    if (direct.code !== 0)
+      throw new Error(`ct-delete.py: ${direct.stderr.trim() || `exit code ${direct.code}`}`);
+    return;
+  }
+  // conntrack reads -R from a file: stdin given as "-" is opened as /dev/stdin, which fails on the
+  // socket Node hands a child as stdin.
+  const dir = await mkdtemp(path.join(tmpdir(), "bh-ct-"));
+  try {
+    const file = path.join(dir, "cut");
+    await writeFile(file, `${entries.map(deleteLine).join("\n")}\n`);
+    const r = await runIn(ns, "conntrack", ["-R", file]);
+    // An entry that ended in the meantime is not an error: -R only fails on a line it cannot run.
+    if (r.code !== 0) throw new Error(`conntrack -R: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** "tcp 10.0.0.3:40000 → 10.0.0.2:22" */
 export function describeEntry(e: CtEntry): string {
-  const end = (a: string, p?: number) => (p === undefined ? a : isIp6(a) ? `[${a}]:${p}` : `${a}:${p}`);
+  const end = (a: string, p?: number) =>
+    p === undefined || !PORTED.has(e.proto) ? a : isIp6(a) ? `[${a}]:${p}` : `${a}:${p}`;
   const icmp = e.type !== undefined ? ` type ${e.type}` : "";
   return `${e.proto} ${end(e.src, e.sport)} → ${end(e.dst, e.dport)}${icmp}`;
 }
@@ -249,7 +292,7 @@ export function describeEntry(e: CtEntry): string {
 function summary(ns: string | undefined, cuts: CtCut[], verb: string): string {
   const shown = cuts.slice(0, 5).map((c) => `${describeEntry(c.entry)} (${c.reason})`);
   const more = cuts.length > shown.length ? `; and ${cuts.length - shown.length} more` : "";
-  return `${inNs(ns, "conntrack -R FILE")}  # ${verb} ${cuts.length} connection(s) the security groups no longer allow: ${shown.join("; ")}${more}`;
+  return `${inNs(ns, "ct-delete.py")}  # ${verb} ${cuts.length} connection(s) the security groups no longer allow: ${shown.join("; ")}${more}`;
 }
 
 /** Lists the node's conntrack table and judges it (one process). */
@@ -280,17 +323,9 @@ export async function cutFlows(
   if (nicIds.length === 0) return "";
   const cuts = await judge(ns, next, nicIds);
   if (cuts.length === 0) return "";
-  // conntrack reads -R from a file: stdin given as "-" is opened as /dev/stdin, which fails on the
-  // socket Node hands a child as stdin.
-  const dir = await mkdtemp(path.join(tmpdir(), "bh-ct-"));
-  try {
-    const file = path.join(dir, "cut");
-    await writeFile(file, `${cuts.map((c) => deleteLine(c.entry)).join("\n")}\n`);
-    const r = await runIn(ns, "conntrack", ["-R", file]);
-    // An entry that ended in the meantime is not an error: -R only fails on a line it cannot run.
-    if (r.code !== 0) throw new Error(`conntrack -R: ${r.stderr.trim() || `exit code ${r.code}`}`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await deleteEntries(
+    ns,
+    cuts.map((c) => c.entry),
+  );
   return summary(ns, cuts, "cut");
 }

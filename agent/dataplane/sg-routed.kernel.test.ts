@@ -62,7 +62,7 @@ await describeKernel("security groups on routed ports", () => {
     expect(flow.received).toBeGreaterThan(1);
     const r = await apply(desired([icmp]));
     const applied = performance.now();
-    expect(r.ops.find((o) => o.includes("conntrack -R"))).toMatch(
+    expect(r.ops.find((o) => o.includes("ct-delete.py"))).toMatch(
       /10\.79\.0\.2:5201 \(not allowed into NIC 1\)/,
     );
     await sleep(1200);
