@@ -47,6 +47,8 @@ export interface PolicyOptions {
   script?: (script: string) => string;
   /** Fault injection for tests: rewrites the QoS plan before it runs. */
   tcPlan?: (plan: TcPlan) => TcPlan;
+  /** Fault injection for tests: replaces the connection cut (ct-cut.ts cutFlows). */
+  cutFlows?: typeof cutFlows;
 }
 
 /** nftables and QoS for one node (namespace). */
@@ -112,7 +114,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const nicIds = [...pendingCut].filter((id) => present.has(id));
     pendingCut.clear();
     try {
-      const line = await cutFlows(ns, desired, nicIds);
+      const line = await (opts.cutFlows ?? cutFlows)(ns, desired, nicIds);
       if (line) out.ops.push(line);
     } catch (e) {
       for (const id of nicIds) pendingCut.add(id);

@@ -6,7 +6,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DesiredState } from "../../lib/wire";
 import { waitFor } from "../../tests/kernel";
+import { cutFlows } from "./ct-cut";
 import { describeKernel } from "./kernel-guard";
+import { createPolicy } from "./policy";
 import { runInNetns } from "./run";
 import { ping, sgLab, tcpFlow } from "./sg-testing";
 import { net, port, state } from "./testing";
@@ -100,5 +102,36 @@ await describeKernel("security groups: a deleted rule cuts the connections it al
     await sleep(1200);
     expect(flow.lastAt - applied).toBeLessThan(1000);
     expect(await ping(g(2), "10.77.0.1")).toBe(true);
+  });
+
+  it("a cut that fails is reported and retried on the next reconcile; meanwhile the flow goes on", async () => {
+    expect((await lab.dp.reconcile(desired([5204, 5202]))).error).toBeUndefined();
+    const flow = await tcpFlow(lab, g(1), g(2), "10.77.0.2", 5204);
+    await sleep(400);
+    // Fault injection: the first cut fails (as when conntrack cannot run), later ones work.
+    let fail = true;
+    const policy = createPolicy(NODE, {
+      cutFlows: async (...args) => {
+        if (!fail) return cutFlows(...args);
+        fail = false;
+        throw new Error("injected failure");
+      },
+    });
+    const first = await policy.reconcile(desired([5202]));
+    expect(first.errors.join()).toMatch(
+      /established connections they no longer allow could not be cut \(injected failure\); the cut is retried/,
+    );
+    const before = flow.received;
+    await sleep(1000);
+    expect(flow.received - before).toBeGreaterThan(3); // not cut: conntrack still lets it pass
+    // The tables are in place already; the retry alone runs.
+    const second = await policy.reconcile(desired([5202]));
+    expect(second.errors).toEqual([]);
+    expect(second.ops).toHaveLength(1);
+    expect(second.ops[0]).toMatch(/ct-delete\.py {2}# cut 1 connection\(s\).*10\.77\.0\.2:5204/);
+    const applied = performance.now();
+    await sleep(1200);
+    expect(flow.lastAt - applied).toBeLessThan(1000);
+    expect((await policy.reconcile(desired([5202]))).ops).toEqual([]);
   });
 });
