@@ -16,6 +16,10 @@
 // chains and drops what none accepted. An `accept` ends only the base chain
 // it is in, so outbound and inbound checks both apply. Address spans are named interval sets,
 // each rule has a named counter. Changing one rule re-renders one group chain, not 1,000 ports.
+// Routed ports (no bridge, so no bridge-family hook and no slot) are checked in the inet table
+// alone, by the host veth: outbound `iifname vmap` in forward + input, inbound `oifname vmap` in
+// postrouting (before NAT), with `ct state` right there; their groups' inbound chains are then
+// rendered in the inet table too.
 import type { DesiredNetwork, DesiredState } from "../../lib/wire";
 import type { NftChain } from "./nft";
 import { groupChain, type SgTablePart } from "./nft-sg-rules";
