@@ -132,6 +132,11 @@ describe("compiled policy and explain", () => {
       verdict: "accept",
       by: "default-sg",
     });
+    // No group at all: the node does not filter the NIC, and explain says so.
+    expect(explain({ allowAll: false, sgIds: [], rules: [] }, p)).toEqual({
+      verdict: "accept",
+      by: "no-groups",
+    });
     const none = compileRule(r, new Map());
     expect(none.empty).toBe(true);
     expect(explain({ allowAll: false, sgIds: [3], rules: [none] }, p).verdict).toBe("drop");

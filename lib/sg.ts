@@ -289,20 +289,23 @@ export interface Probe {
   direction: SgDirection;
   /** The other end: source of an INBOUND packet, destination of an OUTBOUND one. */
   remote: string;
-  protocol: L4;
+  /** "other": a protocol no rule names (GRE, SCTP...); only ALL rules match it. */
+  protocol: L4 | "other";
   port?: number;
   icmpType?: number;
 }
 
 export type Verdict =
   | { verdict: "accept"; by: "default-sg" }
+  /** No group at all on the NIC: its node does not filter it (anti-spoofing only). */
+  | { verdict: "accept"; by: "no-groups" }
   | { verdict: "accept"; by: "rule"; sgId: number; ruleId: number; counter: string }
   | { verdict: "drop"; by: "default-policy" };
 
 /** Whether one compiled match covers the probe. */
 export function matchCovers(m: CompiledMatch, p: Probe, family: Family, addr: bigint): boolean {
   if (m.family && m.family !== family) return false;
-  if (m.l4 && !m.l4.includes(p.protocol)) return false;
+  if (m.l4 && (p.protocol === "other" || !m.l4.includes(p.protocol))) return false;
   if (m.addrs && !m.addrs.some(([a, b]) => addr >= a && addr <= b)) return false;
   if (m.ports && (p.port === undefined || !m.ports.some(([a, b]) => p.port! >= a && p.port! <= b)))
     return false;
@@ -313,6 +316,7 @@ export function matchCovers(m: CompiledMatch, p: Probe, family: Family, addr: bi
 /** Which rule (or default) decides a new connection, from the compiled policy the agent renders. */
 export function explain(policy: NicPolicy, p: Probe): Verdict {
   if (policy.allowAll) return { verdict: "accept", by: "default-sg" };
+  if (policy.sgIds.length === 0) return { verdict: "accept", by: "no-groups" };
   const v6 = isIp6(p.remote);
   const family: Family = v6 ? "ip6" : "ip";
   const addr = v6 ? ip6ToBig(p.remote) : BigInt(ip4ToInt(p.remote));

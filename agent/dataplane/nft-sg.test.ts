@@ -55,6 +55,23 @@ const withSg = (ids: number[] | undefined, n = 2, groups = [web, ops]): DesiredS
   securityGroups: groups,
 });
 
+/** A routed network under group 100; NIC 2 also has group 101 of its own. */
+const routedSg = (): DesiredState => ({
+  ...state(
+    [
+      net(79, {
+        bridge: "br79",
+        driver: "routed",
+        networkType: "external",
+        bridgeAddress: undefined,
+        securityGroupIds: [100],
+      }),
+    ],
+    [port(1, 1, 79), port(2, 2, 79, { securityGroupIds: [100, 101] })],
+  ),
+  securityGroups: [web, ops],
+});
+
 describe("security groups in the nftables script", () => {
   it("golden: two groups on one network, a network with the default group left unfiltered", async () => {
     await expect(renderNft(withSg([100, 101])).script).toMatchFileSnapshot(
@@ -121,8 +138,35 @@ describe("security groups in the nftables script", () => {
     ]);
   });
 
-  it("asks for br_netfilter's hand-over only when a port is filtered", () => {
+  it("asks for br_netfilter's hand-over only when a bridged port is filtered", () => {
     expect(renderNft(withSg([100])).sysctls).toContain("net.bridge.bridge-nf-call-iptables=1");
     expect(renderNft(withSg(undefined)).sysctls).toEqual(["net.ipv4.ip_forward=1"]);
+    expect(renderNft(routedSg()).sysctls).not.toContain("net.bridge.bridge-nf-call-iptables=1");
+  });
+
+  it("golden: routed ports are filtered in the inet table by their host veth, both ways", async () => {
+    const mixed = routedSg();
+    mixed.networks.push(net(77, { bridge: "br77", securityGroupIds: [100] }));
+    mixed.ports.push(port(3, 3, 77));
+    await expect(renderNft(mixed).script).toMatchFileSnapshot("./__golden__/security-groups-routed.nft");
+  });
+
+  it("a routed port gets no mark slot: inbound by output interface, outbound by input interface", () => {
+    const r = renderNft(routedSg());
+    const inet = r.tables.inet?.model;
+    expect(r.tables.bridge).toBeNull();
+    expect(inet?.sets.find((s) => s.name === "sg_routed_in")?.elements).toEqual([
+      '"bhv1" : jump net_79_in',
+      '"bhv2" : jump nic_2_in',
+    ]);
+    expect(inet?.chains.find((c) => c.name === "sg_forward")?.rules.at(-1)).toBe(
+      "iifname vmap @sg_routed_out",
+    );
+    expect(inet?.chains.find((c) => c.name === "nic_2_in")?.rules).toEqual([
+      "jump sg_100_in",
+      "jump sg_101_in",
+      "drop",
+    ]);
+    expect(inet?.chains.some((c) => c.name === "sg_ct")).toBe(false);
   });
 });

@@ -20,10 +20,13 @@
 // per port instead of three keeps a 1,000-port load short), and the two slot → chain maps hold a
 // handful of entries. Address spans are named interval sets, each rule has a named counter.
 // Changing one rule re-renders one group chain, not 1,000 ports.
-import { intToIp4, ip4ToInt } from "../../lib/domain";
-import { bigToIp6, ip6ToBig, isIp6 } from "../../lib/ipam";
-import { type DesiredNetwork, type DesiredSgRule, type DesiredState, sgCounterName } from "../../lib/wire";
-import type { NftChain, NftSet } from "./nft";
+// Routed ports (no bridge, so no bridge-family hook and no slot) are checked in the inet table
+// alone, by the host veth: outbound `iifname vmap` in forward + input, inbound `oifname vmap` in
+// postrouting (before NAT), with `ct state` right there; their groups' inbound chains are then
+// rendered in the inet table too.
+import type { DesiredNetwork, DesiredState } from "../../lib/wire";
+import type { NftChain } from "./nft";
+import { groupChain, type SgTablePart } from "./nft-sg-rules";
 
 /** The default group: allows everything; while attached, a network is not filtered. */
 export const DEFAULT_SG = 0;
@@ -40,11 +43,7 @@ export interface SgPort {
   sgIds?: number[];
 }
 
-export interface SgTablePart {
-  sets: NftSet[];
-  chains: NftChain[];
-  counters: string[];
-}
+export type { SgTablePart } from "./nft-sg-rules";
 
 export interface SgCompiled {
   bridge: SgTablePart;
@@ -81,119 +80,6 @@ function jumpKey(p: SgPort): string {
     : `nic_${p.nicId}`;
 }
 
-type Span = [bigint, bigint];
-
-/** Sorted, merged spans (overlapping or adjacent): nft refuses overlapping interval elements. */
-function merge(spans: Span[]): Span[] {
-  const out: Span[] = [];
-  for (const s of [...spans].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-    const last = out.at(-1);
-    if (last && s[0] <= last[1] + 1n) last[1] = s[1] > last[1] ? s[1] : last[1];
-    else out.push([s[0], s[1]]);
-  }
-  return out;
-}
-
-/** A rule's spans as nft interval elements, per family. */
-function spanElements(rule: DesiredSgRule): { v4: string[]; v6: string[] } {
-  const v4: Span[] = [];
-  const v6: Span[] = [];
-  for (const s of rule.spans ?? []) {
-    if (isIp6(s.first)) {
-      const a = ip6ToBig(s.first);
-      v6.push([a, a + BigInt(s.size) - 1n]);
-    } else {
-      const a = BigInt(ip4ToInt(s.first));
-      v4.push([a, a + BigInt(s.size) - 1n]);
-    }
-  }
-  const el = (spans: Span[], fmt: (n: bigint) => string) =>
-    merge(spans).map(([a, b]) => (a === b ? fmt(a) : `${fmt(a)}-${fmt(b)}`));
-  return {
-    v4: el(v4, (n) => intToIp4(Number(n))),
-    v6: el(v6, bigToIp6),
-  };
-}
-
-/** "22,53,80:90" → "{ 22, 53, 80-90 }" (merged: overlapping intervals are refused). */
-function portSet(ports: string): string {
-  const spans = merge(
-    ports.split(",").map((p) => {
-      const [a = "0", b = a] = p.split(":");
-      const lo = BigInt(Math.min(Number(a), Number(b)));
-      const hi = BigInt(Math.max(Number(a), Number(b)));
-      return [lo, hi] as Span;
-    }),
-  );
-  return `{ ${spans.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(", ")} }`;
-}
-
-/** The protocol part of a rule and the families it can match (ICMP is IPv4 only, ICMPv6 IPv6). */
-function protoMatch(rule: DesiredSgRule): { match: string; families: ("v4" | "v6")[] } {
-  const both: ("v4" | "v6")[] = ["v4", "v6"];
-  switch (rule.protocol) {
-    case "TCP":
-    case "UDP": {
-      const p = rule.protocol.toLowerCase();
-      return {
-        match: rule.ports ? `${p} dport ${portSet(rule.ports)}` : `meta l4proto ${p}`,
-        families: both,
-      };
-    }
-    case "ICMP":
-      return {
-        match: rule.icmpType !== undefined ? `icmp type ${rule.icmpType}` : "meta l4proto icmp",
-        families: ["v4"],
-      };
-    case "ICMPv6":
-      return {
-        match: rule.icmpType !== undefined ? `icmpv6 type ${rule.icmpType}` : "meta l4proto ipv6-icmp",
-        families: ["v6"],
-      };
-    case "IPSEC":
-      return { match: "meta l4proto { esp, ah }", families: both };
-    default:
-      return { match: "", families: both };
-  }
-}
-
-/** One group's rules of one direction: nft rules, their interval sets and counters. */
-function groupChain(sgId: number, rules: DesiredSgRule[], dir: "in" | "out"): SgTablePart {
-  const part: SgTablePart = { sets: [], chains: [], counters: [] };
-  const lines: string[] = [];
-  const key = dir === "out" ? "daddr" : "saddr";
-  for (const rule of rules) {
-    const counter = sgCounterName(sgId, rule.ruleId);
-    part.counters.push(counter);
-    const { match, families } = protoMatch(rule);
-    const tail = `${match ? `${match} ` : ""}counter name "${counter}" accept`;
-    if (!rule.spans?.length) {
-      // No address: any family the protocol allows; IPv4/IPv6-only protocols imply their family.
-      lines.push(tail);
-      continue;
-    }
-    const els = spanElements(rule);
-    for (const fam of families) {
-      const elements = els[fam];
-      if (elements.length === 0) continue;
-      const set = `${counter}_${fam === "v4" ? "a4" : "a6"}`;
-      part.sets.push({
-        name: set,
-        why: `Addresses of rule ${rule.ruleId} of security group ${sgId}.`,
-        decl: `type ${fam === "v4" ? "ipv4_addr" : "ipv6_addr"}; flags interval`,
-        elements,
-      });
-      lines.push(`${fam === "v4" ? "ip" : "ip6"} ${key} @${set} ${tail}`);
-    }
-  }
-  part.chains.push({
-    name: `sg_${sgId}_${dir}`,
-    why: `Security group ${sgId}, ${dir === "out" ? "outbound (from the guest)" : "inbound (to the guest)"} rules, once for every port using it.`,
-    rules: lines,
-  });
-  return part;
-}
-
 /** Traffic every guest needs whatever its groups say: address resolution, neighbour discovery
  * and DHCP with the node (anti-spoofing already stops guests from answering these). */
 const INFRASTRUCTURE = [
@@ -208,19 +94,22 @@ const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 
 /** The security-group parts of both tables; undefined when no port of this node is filtered. */
 export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): SgCompiled | undefined {
-  const filtered = ports
-    .filter((p) => p.net.driver !== "routed" && portGroups(p).length > 0)
-    .sort((a, b) => a.nicId - b.nicId);
+  const filtered = ports.filter((p) => portGroups(p).length > 0).sort((a, b) => a.nicId - b.nicId);
   if (filtered.length === 0) return undefined;
-  // One slot per jump chain (networks and NICs with groups of their own), numbered from 1.
+  const bridged = filtered.filter((p) => p.net.driver !== "routed");
+  const routed = filtered.filter((p) => p.net.driver === "routed");
+  // One slot per jump chain of bridged ports (networks and NICs with groups of their own), from 1.
   const slotOf = new Map<string, number>();
-  for (const p of filtered) {
+  for (const p of bridged) {
     const key = jumpKey(p);
     if (!slotOf.has(key) && slotOf.size < MAX_SLOTS) slotOf.set(key, slotOf.size + 1);
   }
-  const slotted = filtered.filter((p) => slotOf.has(jumpKey(p)));
+  const slotted = bridged.filter((p) => slotOf.has(jumpKey(p)));
   const groups = new Map((desired.securityGroups ?? []).map((g) => [g.sgId, g]));
-  const used = [...new Set(slotted.flatMap(portGroups))].sort((a, b) => a - b);
+  const usedBy = (ps: SgPort[]) => [...new Set(ps.flatMap(portGroups))].sort((a, b) => a - b);
+  // A group the server did not send filters as "no rule matches" (fail closed).
+  const rulesOf = (id: number, dir: "INBOUND" | "OUTBOUND") =>
+    (groups.get(id)?.rules ?? []).filter((r) => r.direction === dir);
 
   const bridge: SgTablePart = { sets: [], chains: [], counters: [] };
   const inet: SgTablePart = { sets: [], chains: [], counters: [] };
@@ -229,95 +118,104 @@ export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): S
     to.chains.push(...from.chains);
     to.counters.push(...from.counters);
   };
-  // A group the server did not send filters as "no rule matches" (fail closed).
-  for (const id of used) {
-    const rules = groups.get(id)?.rules ?? [];
-    add(
-      inet,
-      groupChain(
-        id,
-        rules.filter((r) => r.direction === "OUTBOUND"),
-        "out",
-      ),
-    );
-    add(
-      bridge,
-      groupChain(
-        id,
-        rules.filter((r) => r.direction === "INBOUND"),
-        "in",
-      ),
-    );
-  }
+  // Outbound checks run in the inet table for every port; inbound ones where the destination port
+  // is known: the bridge table for bridged ports, the inet table for routed ones.
+  for (const id of usedBy([...slotted, ...routed])) add(inet, groupChain(id, rulesOf(id, "OUTBOUND"), "out"));
+  for (const id of usedBy(slotted)) add(bridge, groupChain(id, rulesOf(id, "INBOUND"), "in"));
+  for (const id of usedBy(routed)) add(inet, groupChain(id, rulesOf(id, "INBOUND"), "in"));
+
   // SGs attach to VNETs, so all ports of a network share one jump list: one chain per network and
   // direction (not per port) keeps a 1,000-port table at a handful of chains.
   // A NIC with a group of its own gets a chain of its own.
-  const nets = [...new Map(slotted.map((p) => [jumpKey(p), p])).entries()];
+  const jumps = (ps: SgPort[]) => [...new Map(ps.map((p) => [jumpKey(p), p])).entries()];
   const netChain = ([key, p]: [string, SgPort], dir: "in" | "out"): NftChain => ({
     name: `${key}_${dir}`,
     why: `${key.startsWith("net_") ? `Ports of VNET ${p.net.vnetId}` : `NIC ${p.nicId}`}: its groups' ${dir === "out" ? "outbound" : "inbound"} rules, then drop.`,
     rules: [...portGroups(p).map((id) => `jump sg_${id}_${dir}`), "drop"],
   });
-  bridge.sets.push(
-    {
-      name: "sg_slot",
-      why: "Each filtered port's slot (its jump chain), carried in the mark's low 16 bits from prerouting on.",
-      decl: "type ifname : mark",
-      elements: slotted.map((p) => `"${p.iif}" : ${hex(slotOf.get(jumpKey(p))!)}`),
-    },
-    {
-      name: "sg_in",
-      why: "Slots of filtered ports: their network's inbound checks.",
+  const outbound = ["ct state established,related accept", ...INFRASTRUCTURE];
+  const prerouting: string[] = [];
+  if (slotted.length > 0) {
+    const nets = jumps(slotted);
+    bridge.sets.push(
+      {
+        name: "sg_slot",
+        why: "Each filtered port's slot (its jump chain), carried in the mark's low 16 bits from prerouting on.",
+        decl: "type ifname : mark",
+        elements: slotted.map((p) => `"${p.iif}" : ${hex(slotOf.get(jumpKey(p))!)}`),
+      },
+      {
+        name: "sg_in",
+        why: "Slots of filtered ports: their network's inbound checks.",
+        decl: "type mark : verdict",
+        elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_in`),
+      },
+    );
+    bridge.chains.push(
+      {
+        name: "sg_postrouting",
+        why: "Inbound checks where the destination port is known; replies to allowed traffic pass by the conntrack bit the inet table set. The rest: the mark becomes the destination port's slot (a port without one is not filtered), which picks its checks.",
+        hook: "type filter hook postrouting priority 0; policy accept;",
+        rules: [
+          `meta mark & ${ESTABLISHED_BIT} == ${ESTABLISHED_BIT} accept`,
+          "ether type arp accept",
+          ...INFRASTRUCTURE,
+          "meta mark set oifname map @sg_slot meta mark vmap @sg_in",
+        ],
+      },
+      ...nets.map((n) => netChain(n, "in")),
+    );
+    inet.sets.push({
+      name: "sg_out",
+      why: "Slots of filtered ports: their network's outbound checks.",
       decl: "type mark : verdict",
-      elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_in`),
-    },
-  );
-  bridge.chains.push(
-    {
-      name: "sg_postrouting",
-      why: "Inbound checks where the destination port is known; replies to allowed traffic pass by the conntrack bit the inet table set. The rest: the mark becomes the destination port's slot (a port without one is not filtered), which picks its checks.",
-      hook: "type filter hook postrouting priority 0; policy accept;",
-      rules: [
-        `meta mark & ${ESTABLISHED_BIT} == ${ESTABLISHED_BIT} accept`,
-        "ether type arp accept",
-        ...INFRASTRUCTURE,
-        "meta mark set oifname map @sg_slot meta mark vmap @sg_in",
-      ],
-    },
-    ...nets.map((n) => netChain(n, "in")),
-  );
-  inet.sets.push({
-    name: "sg_out",
-    why: "Slots of filtered ports: their network's outbound checks.",
-    decl: "type mark : verdict",
-    elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_out`),
-  });
-  // The bit is cleared first: a mark set elsewhere on the node must never pass as "established".
-  const established = [
-    `meta mark set meta mark & ${NOT_ESTABLISHED}`,
-    `ct state established,related meta mark set meta mark | ${ESTABLISHED_BIT}`,
-  ];
-  const outbound = [
-    "ct state established,related accept",
-    ...INFRASTRUCTURE,
-    `meta mark & ${SLOT_MASK} vmap @sg_out`,
-  ];
+      elements: nets.map(([key]) => `${hex(slotOf.get(key)!)} : jump ${key}_out`),
+    });
+    // The bit is cleared first: a mark set elsewhere on the node must never pass as "established".
+    const established = [
+      `meta mark set meta mark & ${NOT_ESTABLISHED}`,
+      `ct state established,related meta mark set meta mark | ${ESTABLISHED_BIT}`,
+    ];
+    inet.chains.push(
+      {
+        name: "sg_ct",
+        why: "Right after conntrack (priority -200): tell the bridge table which packets belong to allowed flows.",
+        hook: "type filter hook prerouting priority -150; policy accept;",
+        rules: established,
+      },
+      {
+        name: "sg_ct_local",
+        why: "The same for the node's own packets to guests (gateway, DNS, DHCP replies).",
+        hook: "type filter hook output priority -150; policy accept;",
+        rules: established,
+      },
+    );
+    outbound.push(`meta mark & ${SLOT_MASK} vmap @sg_out`);
+    prerouting.push("meta mark set iifname map @sg_slot");
+  }
+  if (routed.length > 0) {
+    // Routed ports have no bridge: the host veth is the input (or output) interface at L3, and
+    // conntrack is right there, so both directions are checked in the inet table.
+    inet.sets.push(
+      {
+        name: "sg_routed_out",
+        why: "Filtered routed ports by input interface: their network's outbound checks.",
+        decl: "type ifname : verdict",
+        elements: routed.map((p) => `"${p.iif}" : jump ${jumpKey(p)}_out`),
+      },
+      {
+        name: "sg_routed_in",
+        why: "Filtered routed ports by output interface: their network's inbound checks.",
+        decl: "type ifname : verdict",
+        elements: routed.map((p) => `"${p.iif}" : jump ${jumpKey(p)}_in`),
+      },
+    );
+    outbound.push("iifname vmap @sg_routed_out");
+  }
   inet.chains.push(
     {
-      name: "sg_ct",
-      why: "Right after conntrack (priority -200): tell the bridge table which packets belong to allowed flows.",
-      hook: "type filter hook prerouting priority -150; policy accept;",
-      rules: established,
-    },
-    {
-      name: "sg_ct_local",
-      why: "The same for the node's own packets to guests (gateway, DNS, DHCP replies).",
-      hook: "type filter hook output priority -150; policy accept;",
-      rules: established,
-    },
-    {
       name: "sg_forward",
-      why: "Outbound checks of forwarded traffic (guest to guest through br_netfilter, guest to outside).",
+      why: "Outbound checks of forwarded traffic (guest to guest through br_netfilter or routed, guest to outside).",
       hook: "type filter hook forward priority 0; policy accept;",
       rules: outbound,
     },
@@ -327,12 +225,22 @@ export function compileSecurityGroups(desired: DesiredState, ports: SgPort[]): S
       hook: "type filter hook input priority 0; policy accept;",
       rules: outbound,
     },
-    ...nets.map((n) => netChain(n, "out")),
+  );
+  if (routed.length > 0)
+    inet.chains.push({
+      name: "sg_routed_postrouting",
+      why: "Inbound checks of routed ports (forwarded or from the node itself), before NAT; replies to allowed traffic pass.",
+      hook: "type filter hook postrouting priority 0; policy accept;",
+      rules: ["ct state established,related accept", ...INFRASTRUCTURE, "oifname vmap @sg_routed_in"],
+    });
+  inet.chains.push(
+    ...jumps([...slotted, ...routed]).map((n) => netChain(n, "out")),
+    ...jumps(routed).map((n) => netChain(n, "in")),
   );
   return {
     bridge,
     inet,
-    prerouting: ["meta mark set iifname map @sg_slot"],
-    overflow: filtered.filter((p) => !slotOf.has(jumpKey(p))).map((p) => p.nicId),
+    prerouting,
+    overflow: bridged.filter((p) => !slotOf.has(jumpKey(p))).map((p) => p.nicId),
   };
 }

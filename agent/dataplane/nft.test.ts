@@ -98,6 +98,17 @@ describe("renderNft: invariants", () => {
     expect(r6.script).toContain('"bhv1" . 0x20010db8000000000000000000000002');
   });
 
+  it("routes between the node's internal networks with the real source (NETWORK_ID rules see it)", () => {
+    const other = net(78, { bridge: "br78", bridgeAddress: "10.78.0.1/24", subnet: "10.78.0.0/24" });
+    const nat = renderNft(
+      state([internal, other], [port(1, 1, 77), port(2, 2, 78)]),
+    ).tables.inet?.model.chains.find((c) => c.name === "postrouting")?.rules;
+    expect(nat).toEqual([
+      'ip saddr 10.77.0.0/24 ip daddr != { 10.77.0.0/24, 10.78.0.0/24 } oifname != "br77" masquerade',
+      'ip saddr 10.78.0.0/24 ip daddr != { 10.77.0.0/24, 10.78.0.0/24 } oifname != "br78" masquerade',
+    ]);
+  });
+
   it("derives the guest's link-local address from its MAC (modified EUI-64)", () => {
     expect(linkLocal("02:00:0a:4d:00:02")).toBe("fe80::aff:fe4d:2");
   });

@@ -273,13 +273,17 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
     );
   }
   if (nat.length > 0) {
+    // Every internal network of this node: traffic between two of them is routed by the node with
+    // its real source, so the destination's security groups see who sent it (NETWORK_ID rules).
+    const nets = [...new Set(nat.map((n) => networkCidr(n.subnet ?? n.bridgeAddress ?? "")))];
+    const local = nets.length === 1 ? nets[0] : `{ ${nets.join(", ")} }`;
     chains.push({
       name: "postrouting",
-      why: "Internal networks reach the outside through the node's own address; traffic between guests of the network (over its bridge, or routed by the node for the routed driver) is not translated.",
+      why: "Internal networks reach the outside through the node's own address; traffic between guests of the network (over its bridge, or routed by the node for the routed driver) and to the node's other internal networks is not translated.",
       hook: "type nat hook postrouting priority srcnat; policy accept;",
       rules: nat.map((n) => {
         const net = networkCidr(n.subnet ?? n.bridgeAddress ?? "");
-        return `ip saddr ${net} ip daddr != ${net} oifname != ${q(n.bridge)} masquerade`;
+        return `ip saddr ${net} ip daddr != ${local} oifname != ${q(n.bridge)} masquerade`;
       }),
     });
   }
@@ -362,6 +366,8 @@ export function renderNft(desired: DesiredState): NftRender {
   }
   out.script = `${parts.join("\n")}\n`;
   if (out.tables.inet?.shape.chains.postrouting) out.sysctls.push("net.ipv4.ip_forward=1");
-  if (sg) out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
+  // br_netfilter's hand-over is for bridged ports (a routed port's traffic is L3 already).
+  if (sg?.prerouting.length)
+    out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
   return out;
 }

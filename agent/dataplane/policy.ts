@@ -3,6 +3,7 @@
 // difference, so a second reconcile of the same state runs nothing.
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
+import { cutFlows, narrowedPorts, previewCut } from "./ct-cut";
 import { type NftRender, renderNft } from "./nft";
 import {
   inNs,
@@ -60,12 +61,19 @@ export interface PolicyOptions {
   script?: (script: string) => string;
   /** Fault injection for tests: rewrites the QoS plan before it runs. */
   tcPlan?: (plan: TcPlan) => TcPlan;
+  /** Fault injection for tests: replaces the connection cut (ct-cut.ts cutFlows). */
+  cutFlows?: typeof cutFlows;
 }
 
 /** nftables and QoS for one node (namespace). */
 export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
   /** What the kernel holds as far as we know: the render we loaded (or found) last. */
   let last: NftRender | undefined;
+  /** The desired state `last` was rendered from (what the previous policy allowed). */
+  let lastDesired: DesiredState | undefined;
+  /** NICs whose flows the new policy no longer allows, not yet cut (conntrack failed): retried on
+   * every reconcile until a cut succeeds, even when the tables are already in sync. */
+  const pendingCut = new Set<number>();
 
   /** Loads `want`: only the difference when the kernel still holds `last` untouched (see
    * nft-delta.ts), else the whole tables. True when the kernel now holds `want`. */
@@ -95,7 +103,12 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const drift = nftDrift(want, have);
     out.counters = observedCounters(have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
+    // What the previous policy allowed and this one does not: only known after our own load (an
+    // agent that just started and finds its tables in place takes them as the baseline).
+    if (drift.length > 0) for (const nicId of narrowedPorts(lastDesired, desired)) pendingCut.add(nicId);
     last = want;
+    lastDesired = desired;
+    await cut(desired, out);
     if (drift.length > 0) {
       // Record the form the kernel shows now, so a later hand change is found (even by a
       // restarted agent); a failure here only means one more reload next time.
@@ -116,6 +129,24 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
       );
   };
 
+  /** Deletes the conntrack entries of the pending NICs that the policy in force no longer allows. */
+  const cut = async (desired: DesiredState, out: PolicyResult) => {
+    const present = new Set(desired.ports.map((p) => p.nicId));
+    const nicIds = [...pendingCut].filter((id) => present.has(id));
+    pendingCut.clear();
+    try {
+      const line = await (opts.cutFlows ?? cutFlows)(ns, desired, nicIds);
+      if (line) out.ops.push(line);
+    } catch (e) {
+      for (const id of nicIds) pendingCut.add(id);
+      const msg = (e as Error).message;
+      const fix = /cannot run/.test(msg) ? "install conntrack (conntrack-tools) on the node; " : "";
+      out.errors.push(
+        `security groups: the new rules are loaded, but established connections they no longer allow could not be cut (${msg}); ${fix}the cut is retried on the next reconcile`,
+      );
+    }
+  };
+
   const qos = async (desired: DesiredState, out: PolicyResult) => {
     const want = portQos(desired);
     const plan = planTc(want, await observeTc(ns, want));
@@ -133,11 +164,15 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
     const lines = drift.length === 0 ? [] : [`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`];
     if (delta) lines[0] = `${inNs(ns, "nft -f -")}  # only what changed`;
+    const narrowed = drift.length ? narrowedPorts(lastDesired, desired) : [];
+    const cuts = await previewCut(ns, desired, [...new Set([...pendingCut, ...narrowed])]).catch((e) => [
+      `${inNs(ns, "conntrack -L")}  # cannot list the connections a cut would judge: ${(e as Error).message}`,
+    ]);
     const qos = portQos(desired);
     const p = planTc(qos, await observeTc(ns, qos));
     const ip = (l: { line: string }) => `ip ${ns ? `-n ${ns} ` : ""}${l.line}`;
     const tc = (l: { line: string }) => `tc ${ns ? `-n ${ns} ` : ""}${l.line}`;
-    return [...lines, ...p.ipAdd.map(ip), ...p.tc.map(tc), ...p.ipDel.map(ip)];
+    return [...lines, ...cuts, ...p.ipAdd.map(ip), ...p.tc.map(tc), ...p.ipDel.map(ip)];
   };
 
   return {

@@ -36,6 +36,7 @@ export function policyListing(p: Omit<PolicyPreview, "nft">): string {
   for (const dir of ["INBOUND", "OUTBOUND"] as const) {
     out.push("", `${dir === "INBOUND" ? "inbound" : "outbound"} {`);
     if (p.allowAll) out.push("  accept  # default group: allows all traffic");
+    else if (p.groups.length === 0) out.push("  accept  # no security group: not filtered");
     else {
       for (const r of p.rules.filter((x) => x.direction === dir)) {
         const why = `# ${r.sgName} rule ${r.position}`;

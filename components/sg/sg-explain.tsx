@@ -203,6 +203,8 @@ function Verdict({ answer, sg }: { answer: ExplainResult; sg: Sg }) {
                 </Link>
               </>
             ))}
+          {answer.by === "no-groups" &&
+            "because no security group is attached to this NIC or its VNET, so it is not filtered (anti-spoofing still applies)"}
           {answer.by === "default-policy" && "no rule allows it, so the default policy drops it"}
         </span>
       </span>

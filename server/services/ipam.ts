@@ -7,6 +7,7 @@ import { connectionOf, type Tx } from "../../db";
 import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../db/schema";
 import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
 import { conflict, invalid } from "../errors";
+import { leasesChanged } from "./sg-followers";
 
 type Vnet = typeof vnets.$inferSelect;
 type Ar = typeof addressRanges.$inferSelect;
@@ -177,6 +178,7 @@ function insertLease(
     expiresAt: expiresAt ? expiresAt.getTime() : null,
     createdBy: who.userId,
   });
+  leasesChanged(tx, vnet.id);
   if (offset === ar.freeHint) st.setHint.run({ hint: offset + 1, arId: ar.id });
   st.history.run({
     vnetId: vnet.id,
@@ -199,6 +201,7 @@ function instanceNameOf(tx: Tx, id: number | null | undefined): string | null {
 
 function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
   tx.delete(leases).where(eq(leases.id, l.id)).run();
+  leasesChanged(tx, l.vnetId);
   const ar = tx
     .select({ hint: addressRanges.freeHint })
     .from(addressRanges)

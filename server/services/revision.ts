@@ -4,6 +4,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { immediate, type Tx } from "../../db";
 import { counters, nodes } from "../../db/schema";
 import type { App } from "../app";
+import { followersOfLeaseChanges, forgetLeaseChanges } from "./sg-followers";
 
 /** Bumps the revision of `nodeIds` inside the caller's transaction; returns the new revision. */
 export function bumpNodes(tx: Tx, nodeIds: Iterable<number>): number {
@@ -29,9 +30,12 @@ export function notifyNodes(app: App, nodeIds: Iterable<number>) {
 export function mutate<T>(app: App, fn: (tx: Tx, touch: (nodeIds: Iterable<number>) => void) => T): T {
   const touched = new Set<number>();
   const result = immediate(app.db, (tx) => {
+    forgetLeaseChanges(tx);
     const out = fn(tx, (ids) => {
       for (const id of ids) touched.add(id);
     });
+    // Nodes whose NETWORK_ID rules follow a VNET whose leases this change touched.
+    for (const id of followersOfLeaseChanges(tx)) touched.add(id);
     bumpNodes(tx, touched);
     return out;
   });

@@ -28,6 +28,7 @@ import { conflict, invalid, notFound } from "../errors";
 import { assertUnlocked, crossVnetOverlaps } from "./ranges";
 import { beforeVnetRemove } from "./reservations";
 import { mutate } from "./revision";
+import { leasesChanged } from "./sg-followers";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
 type Owner = Subject & { primaryGroupId: number };
@@ -350,6 +351,7 @@ export function removeVnet(app: App, actor: Actor, who: Subject, id: number) {
       );
     // Held leases go with the VNET; used ones cannot exist here (no NICs).
     tx.delete(leases).where(eq(leases.vnetId, id)).run();
+    leasesChanged(tx, id);
     tx.delete(vnets).where(eq(vnets.id, id)).run();
     audit(tx, actor, { action: "vnet.remove", objectType: "vnet", objectId: id, objectName: vnet.name });
     return { id, name: vnet.name };
