@@ -2,14 +2,29 @@
 // elsewhere), namespace names under the project's prefix, and cleanup of exactly those.
 import { execFileSync } from "node:child_process";
 
-/** Why kernel tests cannot run here, or null when they can. */
+let probed: string | null | undefined;
+/** Why kernel tests cannot run here, or null when they can: root, iproute2 and ping present, and a
+ * throwaway namespace under the project prefix really created and deleted (probed once). */
 export function kernelUnavailable(): string | null {
+  if (probed !== undefined) return probed;
+  probed = probe();
+  return probed;
+}
+
+function probe(): string | null {
   if (process.getuid?.() !== 0) return "not running as root (network namespaces need root)";
   try {
-    execFileSync("ip", ["netns", "list"], { stdio: "pipe" });
     execFileSync("ping", ["-V"], { stdio: "pipe" });
   } catch (err) {
-    return `iproute2/ping missing or unusable: ${err instanceof Error ? err.message : err}`;
+    return `ping missing or unusable: ${err instanceof Error ? err.message : err}`;
+  }
+  const ns = `bhprobe${process.pid}`;
+  try {
+    execFileSync("ip", ["netns", "add", ns], { stdio: "pipe" });
+    execFileSync("ip", ["netns", "del", ns], { stdio: "pipe" });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message?: string };
+    return `cannot create a network namespace: ${e.stderr?.toString().trim() || e.message}`;
   }
   return null;
 }

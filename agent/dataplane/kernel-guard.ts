@@ -1,26 +1,13 @@
-// Guard for tests that need the real kernel (root, `ip netns`). Never skip silently: in CI a
-// missing capability is a failure, elsewhere the skip is printed with its reason.
+// `describe` for vitest suites that need the real kernel, on the one capability check of
+// tests/kernel.ts (which `requireKernel`, the benches and the e2e specs use too). Never skip
+// silently: in CI a missing capability is a failure, elsewhere the skip is printed with its reason.
 import { describe, it } from "vitest";
-import { run } from "./run";
-
-/** Why kernel tests cannot run here, or undefined when they can (probes a throwaway namespace). */
-export async function kernelUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "not running as root";
-  const probe = `bhprobe${process.pid}`;
-  try {
-    const add = await run("ip", ["netns", "add", probe]);
-    if (add.code !== 0) return `ip netns add failed: ${add.stderr.trim()}`;
-    await run("ip", ["netns", "del", probe]);
-    return undefined;
-  } catch (e) {
-    return `cannot run ip: ${(e as Error).message}`;
-  }
-}
+import { kernelUnavailable } from "../../tests/kernel";
 
 /** `describe` for kernel tests: runs them when possible; otherwise fails under CI=true and skips
  * with a console warning elsewhere. */
 export async function describeKernel(name: string, fn: () => void): Promise<void> {
-  const reason = await kernelUnavailable();
+  const reason = kernelUnavailable();
   if (!reason) {
     describe(name, () => fn());
   } else if (process.env.CI === "true") {
