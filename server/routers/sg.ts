@@ -7,10 +7,8 @@ import { cloneInput } from "../../lib/tenancy";
 import {
   commitSg,
   createSg,
-  explainNic,
   getSg,
   listSgs,
-  previewNic,
   removeSg,
   setNicSg,
   setVnetSg,
@@ -20,6 +18,7 @@ import {
 import { sgCounters } from "../services/sg-counters";
 import { nicNftScript } from "../services/sg-nft-preview";
 import { cloneSg } from "../services/sg-tenancy";
+import { explainNic, previewNic } from "../services/sg-tools";
 import { actorOf, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

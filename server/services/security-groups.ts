@@ -1,12 +1,11 @@
 // Security groups: CRUD of groups and their rule lists, attachment to VNETs and single NICs, the
-// rollout status of every NIC a group affects, `commit` (re-push), and the explain/lint tools, all
-// computed from the compiled policy in lib/sg.ts (the form the agent renders into nftables).
+// rollout status of every NIC a group affects and `commit` (re-push). The compiled policy of a NIC
+// is sg-policy.ts; the per-NIC preview and explain tools are sg-tools.ts.
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import { immediate, type Tx } from "../../db";
+import { snapshot, type Tx } from "../../db";
 import {
   counters,
   instances,
-  leases,
   nicSecurityGroups,
   nics,
   nodes,
@@ -16,32 +15,15 @@ import {
   vnetSecurityGroups,
   vnets,
 } from "../../db/schema";
-import { ip4ToInt } from "../../lib/domain";
-import { ip6ToBig } from "../../lib/ipam";
 import type { Subject } from "../../lib/permissions";
-import {
-  type AddrSpan,
-  compileRule,
-  explain,
-  lintRules,
-  type NetworkAddrs,
-  type NicPolicy,
-  type Probe,
-  ruleKey,
-  ruleToWire,
-  type SgRule,
-  type StoredRule,
-} from "../../lib/sg";
-import type { DesiredSecurityGroup } from "../../lib/wire";
+import { lintRules, ruleKey, type SgRule } from "../../lib/sg";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { assertUnlocked } from "./ownership";
 import { mutate } from "./revision";
-
-/** The built-in group that allows everything both ways (DESIGN.md). */
-export const DEFAULT_SG = 0;
+import { DEFAULT_SG, networkAddrs, rulesOf } from "./sg-policy";
 
 type Owner = Subject & { primaryGroupId: number };
 export type SgInput = { name: string; description: string; rules: SgRule[] };
@@ -92,111 +74,6 @@ function writeRules(tx: Tx, sgId: number, rules: SgRule[]) {
   const gone = stored.filter((r) => !kept.has(r.id)).map((r) => r.id);
   if (gone.length) tx.delete(sgRules).where(inArray(sgRules.id, gone)).run();
   if (added.length) tx.insert(sgRules).values(added).run();
-}
-
-/** Rules of groups, in order, as the compiler takes them. */
-function rulesOf(tx: Tx, sgIds: number[]): StoredRule[] {
-  if (sgIds.length === 0) return [];
-  return tx
-    .select()
-    .from(sgRules)
-    .where(inArray(sgRules.sgId, sgIds))
-    .orderBy(asc(sgRules.sgId), asc(sgRules.position))
-    .all()
-    .map((r) => ({
-      id: r.id,
-      sgId: r.sgId,
-      protocol: r.protocol,
-      direction: r.direction,
-      ip: r.ip ?? undefined,
-      size: r.size ?? undefined,
-      range: r.range ?? undefined,
-      icmpType: r.icmpType ?? undefined,
-      networkId: r.networkId ?? undefined,
-    }));
-}
-
-/** The addresses a NETWORK_ID rule stands for: every lease of that VNET (used or held). */
-export function networkAddrs(tx: Tx, vnetIds: number[]): Map<number, NetworkAddrs> {
-  const out = new Map<number, NetworkAddrs>();
-  if (vnetIds.length === 0) return out;
-  for (const id of vnetIds) out.set(id, { ip4: [], ip6: [] });
-  const rows = tx
-    .select({ vnetId: leases.vnetId, ip: leases.ip, ip6: leases.ip6 })
-    .from(leases)
-    .where(inArray(leases.vnetId, vnetIds))
-    .all();
-  for (const r of rows) {
-    const n = out.get(r.vnetId)!;
-    if (r.ip) {
-      const v = BigInt(ip4ToInt(r.ip));
-      n.ip4.push([v, v] as AddrSpan);
-    }
-    if (r.ip6) {
-      const v = ip6ToBig(r.ip6);
-      n.ip6.push([v, v] as AddrSpan);
-    }
-  }
-  return out;
-}
-
-/** Security groups in force on a NIC: its VNET's plus its own. */
-export function nicSgIds(tx: Tx, nicId: number): number[] {
-  const nic = tx.select({ vnetId: nics.vnetId }).from(nics).where(eq(nics.id, nicId)).get();
-  if (!nic) return [];
-  const viaVnet = tx
-    .select({ sgId: vnetSecurityGroups.sgId })
-    .from(vnetSecurityGroups)
-    .where(eq(vnetSecurityGroups.vnetId, nic.vnetId))
-    .all();
-  const own = tx
-    .select({ sgId: nicSecurityGroups.sgId })
-    .from(nicSecurityGroups)
-    .where(eq(nicSecurityGroups.nicId, nicId))
-    .all();
-  return [...new Set([...viaVnet, ...own].map((r) => r.sgId))].sort((a, b) => a - b);
-}
-
-/** A NIC's effective, compiled policy (the union of its groups). */
-export function nicPolicy(tx: Tx, nicId: number): NicPolicy {
-  const sgIds = nicSgIds(tx, nicId);
-  const rules = rulesOf(tx, sgIds);
-  const nets = networkAddrs(tx, [
-    ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
-  ]);
-  return {
-    allowAll: sgIds.includes(DEFAULT_SG),
-    sgIds,
-    rules: rules.map((r) => compileRule(r, nets)),
-  };
-}
-
-/** The groups' rules as nodes receive them (the default group needs none), NETWORK_ID resolved. */
-export function wireGroups(tx: Tx, sgIds: number[]): DesiredSecurityGroup[] {
-  const ids = [...new Set(sgIds)].filter((id) => id !== DEFAULT_SG).sort((a, b) => a - b);
-  if (ids.length === 0) return [];
-  const rules = rulesOf(tx, ids);
-  const nets = networkAddrs(tx, [
-    ...new Set(rules.map((r) => r.networkId).filter((x): x is number => x !== undefined)),
-  ]);
-  return ids.map((sgId) => ({
-    sgId,
-    rules: rules
-      .filter((r) => r.sgId === sgId)
-      .map((r) => ruleToWire(r, nets))
-      .filter((r) => r !== null),
-  }));
-}
-
-/** Groups attached to a VNET (for every port of it on the wire). */
-export function vnetSgIds(tx: Tx, vnetId: number): number[] {
-  return tx
-    .select({ sgId: vnetSecurityGroups.sgId })
-    .from(vnetSecurityGroups)
-    .where(eq(vnetSecurityGroups.vnetId, vnetId))
-    .all()
-    .map((r) => r.sgId)
-    .sort((a, b) => a - b);
 }
 
 /** NICs a group applies to (through a VNET or directly), with their node. */
@@ -306,7 +183,7 @@ export function listSgs(app: App, who: Subject) {
 
 /** The groups attached to one VNET (USE on the VNET), and whether the default group is among them. */
 export function vnetSgs(app: App, who: Subject, vnetId: number) {
-  return immediate(app.db, (tx) => {
+  return snapshot(app.db, (tx) => {
     const vnet = tx
       .select({ id: vnets.id, name: vnets.name })
       .from(vnets)
@@ -342,7 +219,7 @@ function nicStatus(n: ReturnType<typeof affectedNics>[number], revision: number)
 /** A group with its rules, lint findings, and the VNETs and NICs it affects that the caller may see
  * (with each NIC's live rollout status). */
 export function getSg(app: App, who: Subject, id: number) {
-  return immediate(app.db, (tx) => {
+  return snapshot(app.db, (tx) => {
     const sg = visible(tx, who, id);
     const rules = rulesOf(tx, [id]);
     const nets = networkAddrs(tx, [
@@ -614,71 +491,5 @@ export function commitSg(app: App, actor: Actor, who: Subject, id: number) {
       detail: `${pending.length} NIC(s) on ${nodeIds.length} node(s) re-pushed`,
     });
     return { nics: pending.length, nodes: nodeIds.length };
-  });
-}
-
-/** A NIC the caller may USE (through its VNET), or NOT_FOUND. */
-function usableNic(tx: Tx, who: Subject, nicId: number) {
-  const nic = tx
-    .select({ id: nics.id, idx: nics.idx, instanceName: instances.name, vnetName: vnets.name })
-    .from(nics)
-    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
-    .innerJoin(instances, eq(instances.id, nics.instanceId))
-    .where(and(eq(nics.id, nicId), permitted(vnets, who, "use")))
-    .get();
-  if (!nic) throw notFound(`NIC ${nicId}`);
-  return nic;
-}
-
-const groupNames = (tx: Tx, sgIds: number[]) =>
-  new Map(
-    tx
-      .select({ id: securityGroups.id, name: securityGroups.name })
-      .from(securityGroups)
-      .where(inArray(securityGroups.id, sgIds.length ? sgIds : [-1]))
-      .all()
-      .map((r) => [r.id, r.name]),
-  );
-
-/** A NIC's compiled policy (what its node renders into nftables), with rule positions and group names. */
-export function previewNic(app: App, who: Subject, nicId: number) {
-  return immediate(app.db, (tx) => {
-    const nic = usableNic(tx, who, nicId);
-    const policy = nicPolicy(tx, nic.id);
-    const names = groupNames(tx, policy.sgIds);
-    const positions = new Map(
-      rulesOf(tx, policy.sgIds).map((r, _i, all) => [
-        r.id,
-        all.filter((o) => o.sgId === r.sgId).findIndex((o) => o.id === r.id) + 1,
-      ]),
-    );
-    return {
-      nic: { id: nic.id, name: `${nic.instanceName} eth${nic.idx}`, vnetName: nic.vnetName },
-      allowAll: policy.allowAll,
-      groups: policy.sgIds.map((id) => ({ id, name: names.get(id) ?? String(id) })),
-      rules: policy.rules.map((r) => ({
-        ...r,
-        sgName: names.get(r.sgId) ?? String(r.sgId),
-        position: positions.get(r.ruleId) ?? 0,
-      })),
-    };
-  });
-}
-
-/** Which rule of a NIC's effective policy decides a new connection (USE on the NIC's VNET). */
-export function explainNic(app: App, who: Subject, input: { nicId: number; probe: Probe }) {
-  return immediate(app.db, (tx) => {
-    const nic = usableNic(tx, who, input.nicId);
-    const policy = nicPolicy(tx, nic.id);
-    const names = groupNames(tx, policy.sgIds);
-    const v = explain(policy, input.probe);
-    const position =
-      v.by === "rule" ? rulesOf(tx, [v.sgId]).findIndex((r) => r.id === v.ruleId) + 1 : undefined;
-    return {
-      ...v,
-      sgName: v.by === "rule" ? names.get(v.sgId) : v.by === "default-sg" ? names.get(DEFAULT_SG) : undefined,
-      position,
-      groups: policy.sgIds.map((id) => ({ id, name: names.get(id) ?? String(id) })),
-    };
   });
 }

@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { z } from "zod";
-import { type Db, immediate, type Tx } from "../../db";
+import { type Db, snapshot, type Tx } from "../../db";
 import {
   addressRanges,
   clusters,
@@ -242,7 +242,7 @@ function check(t: Template, input: z.output<typeof instantiateInput>) {
 /** What instantiating would create, without creating it: addresses, the VLAN/VNI the pool would
  * give now, the resulting VNET's attributes, and any problem (invalid input, pool, quota). */
 export function previewInstantiate(app: App, owner: Owner, input: z.output<typeof instantiateInput>) {
-  return immediate(app.db, (tx) => {
+  return snapshot(app.db, (tx) => {
     const t = ownedFor(tx, "template", owner, input.templateId, "use", {
       doing: "instantiate it",
     }) as Template;
