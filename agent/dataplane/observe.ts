@@ -2,6 +2,7 @@
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
 import { confKey, IP_FORWARD, neighKey } from "./drivers";
+import { nlReadGuest } from "./nl";
 import { ipIn, pool, toolIn } from "./run";
 import type {
   Observed,
@@ -147,8 +148,12 @@ export async function listNamespaces(): Promise<string[]> {
   }
 }
 
-/** Reads one guest namespace in one process; undefined when it vanished meanwhile. */
+/** Reads one guest namespace (through the netlink helper, else in one `ip` process); undefined
+ * when it vanished meanwhile. */
 export async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
+  const nl = await nlReadGuest(ns);
+  if (nl === null) return undefined;
+  if (nl) return { links: parseLinks(nl.addrs), defaultRoutes: parseDefaultRoutes(nl.routes) };
   const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show default\n");
   if (r.code === 0) return parseGuestBatch(r.stdout);
   if (!(await listNamespaces()).includes(ns)) return undefined;
