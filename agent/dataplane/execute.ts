@@ -146,7 +146,12 @@ async function waitGone(nodeNs: string | undefined, names: string[], timeoutMs =
 }
 
 /** Runs a plan and reports per network and per port. Never throws for a kernel refusal. */
-export async function execute(plan: Plan): Promise<ExecuteResult> {
+export async function execute(
+  plan: Plan,
+  /** Runs once the namespaces exist, before the node's links change (policy.ts guard); the
+   * command lines it ran join the result's, in order. */
+  beforeNode?: () => Promise<string[]>,
+): Promise<ExecuteResult> {
   const f = new Failures(plan);
   const undo: Undo[] = [];
   const done: string[] = [];
@@ -178,6 +183,7 @@ export async function execute(plan: Plan): Promise<ExecuteResult> {
     runPhase(undefined, [...plan.deleteNamespaces, ...plan.createNamespaces], f, undo, done),
   );
   await timed("namespaces", () => waitGone(plan.nodeNetns, plan.goneWithNamespaces));
+  if (beforeNode) await timed("guard", async () => done.push(...(await beforeNode())));
   await timed("guests_before", () => guestPhase(plan.guestsBefore));
   await timed("node", () => runPhase(plan.nodeNetns, plan.node, f, undo, done));
   await timed("sysctl", () => runPhase(plan.nodeNetns, plan.sysctls, f, undo, done, "sysctl"));

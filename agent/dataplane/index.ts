@@ -6,7 +6,7 @@ import { normCidr } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
 import { observe, observeGuest } from "./observe";
 import { plan, planPreview } from "./plan";
-import { createPolicy, type PolicyResult } from "./policy";
+import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
 import { guestNsName, hostVethName, type Observed, type Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
@@ -79,6 +79,8 @@ export interface DataplaneOptions {
   /** Guest namespaces are `${guestPrefix}-i<instanceId>`; every namespace with that prefix is
    * owned (and may be deleted) by this dataplane. */
   guestPrefix: string;
+  /** Fault injection for tests (policy.ts). */
+  policy?: PolicyOptions;
 }
 
 export interface ReconcileResult {
@@ -169,7 +171,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   // whose ports for such a namespace are unchanged does not read it again: it is expected as
   // left. The periodic full reconcile reads every namespace, so drift inside one is still found.
   const inSync = new Map<string, string>();
-  const policy = createPolicy(opts.nodeNetns);
+  const policy = createPolicy(opts.nodeNetns, opts.policy);
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -190,7 +192,13 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const p = plan(desired, o, planOpts);
       shape(p, o);
       // nftables and QoS after the links exist (tc needs the devices; nft fails closed meanwhile).
-      const r = withPolicy(await execute(p), await policy.reconcile(desired));
+      const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
+      const executed = await execute(p, async () => {
+        await policy.guard(guarded);
+        return guarded.ops;
+      });
+      const x = await policy.reconcile(desired);
+      const r = withPolicy(executed, { ...x, errors: [...guarded.errors, ...x.errors] });
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (r.ok) for (const [ns, key] of keys) inSync.set(ns, key);
       const { operations, ops, networks, ports, ok } = r;

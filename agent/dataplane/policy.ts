@@ -3,7 +3,14 @@
 // difference, so a second reconcile of the same state runs nothing.
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
-import { type NftRender, renderNft } from "./nft";
+import {
+  LOCKDOWN_CHAIN,
+  NFT_FAMILIES,
+  type NftFamily,
+  type NftRender,
+  renderLockdown,
+  renderNft,
+} from "./nft";
 import { inNs, loadNft, nftDrift, type ObservedNft, observeNft, recordSeen, runIn } from "./nft-apply";
 import { renderDelta } from "./nft-delta";
 import { planTc, portQos, type TcPlan } from "./tc";
@@ -19,6 +26,11 @@ export interface PolicyResult {
 }
 
 export interface Policy {
+  /** Runs once the node namespace exists and before any port is created or changed: on this
+   * agent's first reconcile (no ruleset loaded by it yet), every nftables family without a table of
+   * ours gets the lockdown table (nft.ts renderLockdown), so no guest port is open before the first
+   * full load, nor after one that is refused. */
+  guard(out: PolicyResult): Promise<void>;
   reconcile(desired: DesiredState): Promise<PolicyResult>;
   /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
    * ports whose veth the ip plan has yet to create is not listed. */
@@ -69,9 +81,40 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
     out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
     const err = await run(want.script);
-    if (err)
-      out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
+    if (!err) return true;
+    // Refused: the previous tables stay in force. A family that has none (the first load on this
+    // node, or a table deleted by hand) gets the lockdown table: closed, never open.
+    const now = await observeNft(ns);
+    const bare = NFT_FAMILIES.filter((f) => !now[f]);
+    const closed = bare.length === 0 || (await lockdown(bare, out));
+    const locked = NFT_FAMILIES.filter((f) => !now[f] || now[f]?.shape.chains[LOCKDOWN_CHAIN] !== undefined);
+    out.errors.push(
+      locked.length > 0 && closed
+        ? `nftables: the new ruleset was refused and none was loaded before in ${locked.join(", ")}: guest ports are blocked there until a ruleset loads: ${err}`
+        : `nftables: the new ruleset was refused, the previous one stays in force: ${err}`,
+    );
+    return false;
+  };
+
+  /** Loads the lockdown table for `families`; true when the kernel took it. */
+  const lockdown = async (families: NftFamily[], out: PolicyResult) => {
+    out.ops.push(`${inNs(ns, "nft -f -")}  # lockdown: close guest ports (${families.join(", ")})`);
+    const err = await loadNft(ns, renderLockdown(families));
+    if (err) out.errors.push(`nftables: cannot load the lockdown table, guest ports may be open: ${err}`);
     return !err;
+  };
+
+  const guard = async (out: PolicyResult) => {
+    if (last || (ns && !existsSync(`/run/netns/${ns}`))) return;
+    try {
+      const have = await observeNft(ns);
+      const bare = NFT_FAMILIES.filter((f) => !have[f]);
+      if (bare.length > 0) await lockdown(bare, out);
+    } catch (e) {
+      out.errors.push(
+        `nftables: cannot check for a loaded ruleset before changing ports: ${(e as Error).message}`,
+      );
+    }
   };
 
   const nft = async (desired: DesiredState, out: PolicyResult) => {
@@ -121,6 +164,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
 
   return {
     preview,
+    guard,
     async reconcile(desired) {
       const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
