@@ -34,6 +34,14 @@ try {
   if (!one.ok || one.operations === 0) throw new Error(`one change failed: ${one.error ?? "no operation"}`);
   const noop = await dp.reconcile(changed);
   const ms = (x: number) => Math.round(x);
+  const breakdown = (r: typeof first) =>
+    Object.entries(r.phases ?? {})
+      .filter(([, v]) => v >= 0.5)
+      .map(([k, v]) => `${k} ${ms(v)}`)
+      .join(", ");
+  console.log(`from empty (ms): ${breakdown(first)}`);
+  console.log(`one change (ms): ${breakdown(one)}`);
+  console.log(`full no-op (ms): ${breakdown(noop)}`);
   console.log(
     `${N} ports from empty: ${first.operations} ops; one change: ${one.operations} ops (${one.ops.join("; ")}); full no-op: ${noop.operations} ops`,
   );

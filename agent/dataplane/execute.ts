@@ -4,6 +4,7 @@
 // rolled back (Incus-style revert stack), so a port or network is never left half-applied.
 import { setTimeout as sleep } from "node:timers/promises";
 import { nlBatches } from "./nl";
+import { splitForcedBatch } from "./observe";
 import { type BatchResult, ipIn, pool, runBatch, runSysctl } from "./run";
 import type { ObjectRef, ObjectStatus, Op, Plan, Tool } from "./types";
 
@@ -133,14 +134,14 @@ async function rollback(undo: Undo[], f: Failures, done: string[]) {
 }
 
 /** Waits (bounded) until links that die with deleted namespaces are gone from the node namespace:
- * the kernel removes them asynchronously, and the next observation must not see them. */
+ * the kernel removes them asynchronously, and the next observation must not see them. Only those
+ * links are looked up (one `ip -batch` per poll), not the node's whole link list. */
 async function waitGone(nodeNs: string | undefined, names: string[], timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const input = names.map((n) => `link show dev ${n}\n`).join("");
   while (names.length > 0 && Date.now() < deadline) {
-    const r = await ipIn(nodeNs, ["-j", "link", "show"]);
-    if (r.code !== 0) return;
-    const present = new Set((JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname));
-    if (!names.some((n) => present.has(n))) return;
+    const r = await ipIn(nodeNs, ["-j", "-force", "-batch", "-"], input);
+    if (splitForcedBatch(r.stdout, r.stderr, names.length).every((d) => d === "")) return;
     await sleep(20);
   }
 }

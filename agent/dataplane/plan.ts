@@ -86,7 +86,8 @@ interface AcceptedNetwork {
 }
 
 /** Kernel links a desired network owns (its bridge alone when its driver is unknown). */
-const linksOf = (net: DesiredNetwork): string[] => DRIVER_REGISTRY[net.driver]?.links(net) ?? [net.bridge];
+export const linksOf = (net: DesiredNetwork): string[] =>
+  DRIVER_REGISTRY[net.driver]?.links(net) ?? [net.bridge];
 
 /** Desired networks the drivers can realise; the others are rejected with a reason. */
 function acceptNetworks(desired: DesiredState, links: Map<string, ObservedLink>, out: Plan) {

@@ -14,7 +14,7 @@ import {
 import { inNs, loadNft, nftDrift, type ObservedNft, observeNft, recordSeen, runIn } from "./nft-apply";
 import { renderDelta } from "./nft-delta";
 import { planTc, portQos, type TcPlan } from "./tc";
-import { applyTc, observeTc } from "./tc-apply";
+import { applyTc, observeTc, observeTcFor } from "./tc-apply";
 
 export interface PolicyResult {
   /** Command lines run, in order (the plan preview's vocabulary). */
@@ -23,6 +23,8 @@ export interface PolicyResult {
   errors: string[];
   /** NICs whose QoS failed (rolled back), with the reason. */
   ports: Map<number, string>;
+  /** Wall time of each step (nft, tc), ms. */
+  phases?: Record<string, number>;
 }
 
 export interface Policy {
@@ -31,7 +33,12 @@ export interface Policy {
    * ours gets the lockdown table (nft.ts renderLockdown), so no guest port is open before the first
    * full load, nor after one that is refused. */
   guard(out: PolicyResult): Promise<void>;
-  reconcile(desired: DesiredState): Promise<PolicyResult>;
+  /** With `push` (a push that changed only the NICs `changed`): nftables loads only the difference
+   * without reading the tables back first, and QoS reads and plans only the NICs of `qos` (changed
+   * NICs that had or have QoS: a NIC without either has no tc object of ours to look at). */
+  reconcile(desired: DesiredState, push?: { changed: Set<number>; qos: Set<number> }): Promise<PolicyResult>;
+  /** Bookkeeping a push deferred (recording the loaded nftables form); run before the next reconcile. */
+  settle(): Promise<void>;
   /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
    * ports whose veth the ip plan has yet to create is not listed. */
   preview(desired: DesiredState): Promise<string[]>;
@@ -117,8 +124,52 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
   };
 
-  const nft = async (desired: DesiredState, out: PolicyResult) => {
+  /** Tables loaded by a push's delta whose normalised form is not recorded yet (settle does it). */
+  let unrecorded = false;
+  /** Errors of a settle, reported with the next reconcile. */
+  const later: string[] = [];
+
+  /** A push (`changed` ports only): the kernel is trusted to hold `last` (the periodic full
+   * reconcile checks that), so nothing is read; only the difference is loaded. Anything a delta
+   * cannot express, or a refused delta, takes the full path. */
+  const nftPush = async (desired: DesiredState, out: PolicyResult) => {
     const want = renderNft(desired);
+    const prev = last;
+    const delta = prev && !unrecorded ? renderDelta(prev, want) : undefined;
+    if (!prev || delta === undefined) return nft(desired, out, want);
+    if (delta) {
+      const what = delta
+        .split("\n")
+        .filter((l) => l.startsWith("# "))
+        .map((l) => l.slice(2));
+      out.ops.push(`${inNs(ns, "nft -f -")}  # only what changed: ${what.join("; ")}`);
+      if (await loadNft(ns, opts.script ? opts.script(delta) : delta)) return nft(desired, out, want);
+      unrecorded = true;
+    }
+    last = want;
+    if (want.sysctls.join() !== prev.sysctls.join()) await ensureSysctls(ns, want.sysctls, out);
+    for (const nicId of want.unfiltered)
+      out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
+  };
+
+  /** Records the loaded form after a push's delta (see nft-apply.ts: the seen_ chain), outside the
+   * push's latency; the dataplane runs it right after, before any other reconcile. A hand change
+   * in between would be recorded as ours: that window is one nft process long. */
+  const settle = async () => {
+    if (!unrecorded) return;
+    unrecorded = false;
+    try {
+      const record = recordSeen(await observeNft(ns));
+      const err = record ? await loadNft(ns, record) : undefined;
+      if (err) later.push(`nftables: cannot record the loaded form: ${err}`);
+    } catch (e) {
+      later.push(`nftables: cannot record the loaded form: ${(e as Error).message}`);
+    }
+  };
+
+  const nft = async (desired: DesiredState, out: PolicyResult, rendered?: NftRender) => {
+    unrecorded = false;
+    const want = rendered ?? renderNft(desired);
     const have = await observeNft(ns);
     const drift = nftDrift(want, have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
@@ -138,9 +189,13 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
       out.ports.set(nicId, "security groups: more than 65,535 filtered ports on this node");
   };
 
-  const qos = async (desired: DesiredState, out: PolicyResult) => {
-    const want = portQos(desired);
-    const plan = planTc(want, await observeTc(ns, want));
+  const qos = async (desired: DesiredState, out: PolicyResult, changed?: Set<number>) => {
+    const all = portQos(desired);
+    // A push reads and plans only the changed ports (and the ifb devices of removed ones).
+    const want = changed ? all.filter((p) => changed.has(p.nicId)) : all;
+    if (changed?.size === 0) return;
+    const seen = changed ? await observeTcFor(ns, want, [...changed]) : await observeTc(ns, want);
+    const plan = planTc(want, seen);
     const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
     out.ops.push(...r.ops);
     out.errors.push(...r.errors);
@@ -165,19 +220,23 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   return {
     preview,
     guard,
-    async reconcile(desired) {
-      const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
+    settle,
+    async reconcile(desired, push) {
+      const out: PolicyResult = { ops: [], errors: later.splice(0), ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
       if (ns && !existsSync(`/run/netns/${ns}`)) return out;
-      for (const [what, step] of [
-        ["nftables", nft],
-        ["QoS", qos],
+      out.phases = {};
+      for (const [what, key, step] of [
+        ["nftables", "nft", (d: DesiredState, o: PolicyResult) => (push ? nftPush(d, o) : nft(d, o))],
+        ["QoS", "tc", (d: DesiredState, o: PolicyResult) => qos(d, o, push?.qos)],
       ] as const) {
+        const t0 = performance.now();
         try {
           await step(desired, out);
         } catch (e) {
           out.errors.push(`${what}: ${(e as Error).message}`);
         }
+        out.phases[key] = performance.now() - t0;
       }
       return out;
     },
