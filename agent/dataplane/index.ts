@@ -5,9 +5,11 @@ import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
 import { normCidr } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
+import { warmNetlink } from "./nl";
 import { observe, observeGuest, observeSome } from "./observe";
 import { linksOf, plan, planPreview } from "./plan";
 import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
+import { portQos } from "./tc";
 import { guestNsName, hostVethName, type Observed, type Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
@@ -188,17 +190,9 @@ export function pushScope(
   const { ports: _c, revision: _d, ...restBase } = base.desired;
   if (JSON.stringify(rest) !== JSON.stringify(restBase)) return undefined;
   if (desired.networks.some((n) => n.driver !== "bridge")) return undefined;
+  const { changed, qos } = portChanges(base, desired);
   const before = new Map(base.desired.ports.map((p) => [p.nicId, p]));
   const after = new Map(desired.ports.map((p) => [p.nicId, p]));
-  const changed = new Set<number>();
-  for (const p of desired.ports) {
-    const b = before.get(p.nicId);
-    if (!b || JSON.stringify(b) !== JSON.stringify(p)) changed.add(p.nicId);
-  }
-  for (const id of before.keys()) if (!after.has(id)) changed.add(id);
-  const hasQos = (p: DesiredState["ports"][number] | undefined) =>
-    Object.values(p?.qos ?? {}).some((v) => v !== undefined && v !== null && v !== 0);
-  const qos = new Set([...changed].filter((id) => hasQos(before.get(id)) || hasQos(after.get(id))));
   const nsOf = (p: DesiredState["ports"][number]) => guestNsName(opts.guestPrefix, p.instanceId);
   const namespaces = new Set<string>();
   for (const id of changed) {
@@ -219,6 +213,23 @@ export function pushScope(
       ...[...ports, ...gone].map((p) => hostVethName(p.nicId)),
     ],
   };
+}
+
+/** NICs added, changed or removed since `base`, and those of them that had or have QoS (only
+ * those can have tc objects of ours). */
+function portChanges(base: Synced, desired: DesiredState): { changed: Set<number>; qos: Set<number> } {
+  const before = new Map(base.desired.ports.map((p) => [p.nicId, p]));
+  const after = new Map(desired.ports.map((p) => [p.nicId, p]));
+  const changed = new Set<number>();
+  for (const p of desired.ports) {
+    const b = before.get(p.nicId);
+    if (!b || JSON.stringify(b) !== JSON.stringify(p)) changed.add(p.nicId);
+  }
+  for (const id of before.keys()) if (!after.has(id)) changed.add(id);
+  const hasQos = (p: DesiredState["ports"][number] | undefined) =>
+    Object.values(p?.qos ?? {}).some((v) => v !== undefined && v !== null && v !== 0);
+  const qos = new Set([...changed].filter((id) => hasQos(before.get(id)) || hasQos(after.get(id))));
+  return { changed, qos };
 }
 
 /** Statuses of every desired object (by id): the fresh ones, else those the last reconcile
@@ -254,6 +265,8 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
   // left. The periodic full reconcile reads every namespace, so drift inside one is still found.
   const inSync = new Map<string, string>();
   const policy = createPolicy(opts.nodeNetns, opts.policy);
+  // Started now, so the first reconcile does not wait for python's start-up.
+  warmNetlink();
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -304,8 +317,24 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
         await policy.guard(guarded);
         return guarded.ops;
       });
-      const x = await policy.reconcile(desired, scope);
-      if (scope) void serial(() => policy.settle());
+      // Any push after a clean reconcile: nftables trusts what it loaded, QoS looks at changed NICs.
+      const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
+      // A veth this plan (re)created has lost its qdiscs: QoS looks at it too when it has some.
+      const capped = new Set(
+        portQos(desired)
+          .filter((q) => q.inbound || q.outbound)
+          .map((q) => q.nicId),
+      );
+      for (const op of p.node)
+        if (
+          push &&
+          op.object.kind === "port" &&
+          op.line.startsWith("link add ") &&
+          capped.has(op.object.nicId)
+        )
+          push.qos.add(op.object.nicId);
+      const x = await policy.reconcile(desired, push);
+      if (push) void serial(() => policy.settle());
       const r = withPolicy(executed, { ...x, errors: [...guarded.errors, ...x.errors] });
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
       const unknown = "not planned by this push, and no status from the last reconcile";

@@ -144,6 +144,10 @@ class Helper {
     }
   }
 
+  warm(): void {
+    this.child ??= this.start();
+  }
+
   ask(req: object): Promise<Answer> {
     this.child ??= this.start();
     const child = this.child;
@@ -168,6 +172,11 @@ function usable(): boolean {
     );
   }
   return helper.unavailable === undefined;
+}
+
+/** Starts the helper ahead of its first use (a no-op when it runs or cannot run). */
+export function warmNetlink(): void {
+  if (usable()) helper.warm();
 }
 
 /** Runs `ip` batch lines in guest namespaces through the helper, in one request for all of them,

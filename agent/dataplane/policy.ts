@@ -129,21 +129,26 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   /** Errors of a settle, reported with the next reconcile. */
   const later: string[] = [];
 
-  /** A push (`changed` ports only): the kernel is trusted to hold `last` (the periodic full
-   * reconcile checks that), so nothing is read; only the difference is loaded. Anything a delta
-   * cannot express, or a refused delta, takes the full path. */
+  /** A push: the kernel is trusted to hold `last` (the periodic full reconcile checks that), so
+   * nothing is read first; only the difference is loaded, or the whole tables when a delta cannot
+   * express the change (a table appears or goes, chains change shape). A refused load, or no
+   * `last`, takes the full path (which reads, and falls back to the lockdown table). */
   const nftPush = async (desired: DesiredState, out: PolicyResult) => {
     const want = renderNft(desired);
     const prev = last;
-    const delta = prev && !unrecorded ? renderDelta(prev, want) : undefined;
-    if (!prev || delta === undefined) return nft(desired, out, want);
-    if (delta) {
+    if (!prev || unrecorded) return nft(desired, out, want);
+    const delta = renderDelta(prev, want);
+    const script = delta ?? want.script;
+    if (script) {
       const what = delta
-        .split("\n")
-        .filter((l) => l.startsWith("# "))
-        .map((l) => l.slice(2));
-      out.ops.push(`${inNs(ns, "nft -f -")}  # only what changed: ${what.join("; ")}`);
-      if (await loadNft(ns, opts.script ? opts.script(delta) : delta)) return nft(desired, out, want);
+        ? `only what changed: ${delta
+            .split("\n")
+            .filter((l) => l.startsWith("# "))
+            .map((l) => l.slice(2))
+            .join("; ")}`
+        : "the tables' layout changed: replace them";
+      out.ops.push(`${inNs(ns, "nft -f -")}  # ${what}`);
+      if (await loadNft(ns, opts.script ? opts.script(script) : script)) return nft(desired, out, want);
       unrecorded = true;
     }
     last = want;
