@@ -3,14 +3,14 @@
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
-import { normCidr } from "./drivers";
+import { normCidr, vxlanName, ZERO_MAC } from "./drivers";
 import { type ExecuteResult, execute } from "./execute";
 import { warmNetlink } from "./nl";
 import { observe, observeGuest, observeSome } from "./observe";
 import { linksOf, plan, planPreview } from "./plan";
 import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
 import { portQos } from "./tc";
-import { guestNsName, hostVethName, type Observed, type Plan } from "./types";
+import { guestNsName, hostVethName, type Observed, type Op, type Plan } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
 export { observe } from "./observe";
@@ -159,7 +159,7 @@ function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
 }
 
 /** What the last reconcile without error left the node in. */
-interface Synced {
+export interface Synced {
   desired: DesiredState;
   /** The node's sysctls as read then, with what that reconcile wrote. */
   sysctls: Record<string, string>;
@@ -208,10 +208,64 @@ export function pushScope(
     desired: { ...desired, networks, ports },
     namespaces: [...namespaces],
     links: [
-      ...(opts.nodeNetns ? ["lo"] : []),
-      ...networks.flatMap(linksOf),
-      ...[...ports, ...gone].map((p) => hostVethName(p.nicId)),
+      ...new Set([
+        ...(opts.nodeNetns ? ["lo"] : []),
+        ...networks.flatMap(linksOf),
+        ...[...ports, ...gone].map((p) => hostVethName(p.nicId)),
+      ]),
     ],
+  };
+}
+
+/** A push that only changes VXLAN peer lists (another node starts or stops hosting a VNET): the
+ * static FDB entries of those peers, planned from the difference with `base` (in sync) without
+ * reading anything; undefined when anything else changed. */
+export function peerPlan(
+  base: Synced,
+  desired: DesiredState,
+  nodeNetns: string | undefined,
+): Plan | undefined {
+  const strip = (d: DesiredState) => ({
+    ...d,
+    revision: 0,
+    networks: d.networks.map(({ vxlanPeers: _, ...n }) => n),
+  });
+  if (JSON.stringify(strip(base.desired)) !== JSON.stringify(strip(desired))) return undefined;
+  const before = new Map(base.desired.networks.map((n) => [n.vnetId, n]));
+  const fdb: Op[] = [];
+  for (const net of desired.networks) {
+    const old = before.get(net.vnetId)?.vxlanPeers ?? [];
+    const now = net.vxlanPeers ?? [];
+    if (old.join() === now.join()) continue;
+    if (net.driver !== "vxlan" || net.vxlanGroup !== undefined || net.vni === undefined) return undefined;
+    const dev = vxlanName(net.vni);
+    const op = (line: string, deletion?: true): Op => ({
+      target: { kind: "node" },
+      tool: "bridge",
+      line,
+      text: `bridge ${nodeNetns ? `-n ${nodeNetns} ` : ""}${line}`,
+      object: { kind: "network", vnetId: net.vnetId },
+      ...(deletion ? { deletion } : {}),
+    });
+    for (const dst of old.filter((d) => !now.includes(d)))
+      fdb.push(op(`fdb del ${ZERO_MAC} dev ${dev} dst ${dst}`, true));
+    for (const dst of now.filter((d) => !old.includes(d)))
+      fdb.push(op(`fdb append ${ZERO_MAC} dev ${dev} dst ${dst}`));
+  }
+  return {
+    nodeNetns,
+    deleteNamespaces: [],
+    goneWithNamespaces: [],
+    createNamespaces: [],
+    guestsBefore: [],
+    node: [],
+    sysctls: [],
+    fdb,
+    guests: [],
+    rejectedNetworks: [],
+    rejectedPorts: [],
+    networks: [...new Set(fdb.map((o) => (o.object as { vnetId: number }).vnetId))],
+    ports: [],
   };
 }
 
@@ -287,9 +341,13 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const nodeThere = !opts.nodeNetns || existsSync(`/run/netns/${opts.nodeNetns}`);
       const scope = !full && base && nodeThere ? pushScope(base, desired, opts) : undefined;
       const keys = guestKeys(desired, opts.guestPrefix);
-      let o: Observed;
+      let o: Observed | undefined;
       let target = desired;
-      if (scope) {
+      const peers =
+        !full && base && nodeThere && !scope ? peerPlan(base, desired, opts.nodeNetns) : undefined;
+      if (peers) {
+        // Nothing to read: only FDB entries of changed peers.
+      } else if (scope) {
         // Only the changed ports' namespaces and links are read and planned; stale removal only
         // sees those, so nothing else is touched.
         target = scope.desired;
@@ -308,8 +366,8 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       }
       inSync.clear();
       const t1 = performance.now();
-      const p = plan(target, o, planOpts);
-      shape(p, o);
+      const p = peers ?? plan(target, o as Observed, planOpts);
+      if (o) shape(p, o);
       const t2 = performance.now();
       // nftables and QoS after the links exist (tc needs the devices); the lockdown guard before.
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
@@ -338,30 +396,32 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const r = withPolicy(executed, { ...x, errors: [...guarded.errors, ...x.errors] });
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
       const unknown = "not planned by this push, and no status from the last reconcile";
-      const networks = scope
-        ? carry(
-            desired.networks.map((n) => n.vnetId),
-            (n) => n.vnetId,
-            r.networks,
-            base?.networks,
-            (vnetId) => ({ vnetId, ok: false, error: unknown }),
-          )
-        : r.networks;
-      const ports = scope
-        ? carry(
-            desired.ports.map((n) => n.nicId),
-            (n) => n.nicId,
-            r.ports,
-            base?.ports,
-            (nicId) => ({ nicId, ok: false, error: unknown }),
-          )
-        : r.ports;
+      const networks =
+        scope || peers
+          ? carry(
+              desired.networks.map((n) => n.vnetId),
+              (n) => n.vnetId,
+              r.networks,
+              base?.networks,
+              (vnetId) => ({ vnetId, ok: false, error: unknown }),
+            )
+          : r.networks;
+      const ports =
+        scope || peers
+          ? carry(
+              desired.ports.map((n) => n.nicId),
+              (n) => n.nicId,
+              r.ports,
+              base?.ports,
+              (nicId) => ({ nicId, ok: false, error: unknown }),
+            )
+          : r.ports;
       const ok = r.ok && networks.every((n) => n.ok) && ports.every((n) => n.ok);
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (ok) {
         for (const [ns, key] of keys) inSync.set(ns, key);
         const written = Object.fromEntries(p.sysctls.map((op) => op.line.split("=") as [string, string]));
-        synced = { desired, sysctls: { ...o.sysctls, ...written }, networks, ports };
+        synced = { desired, sysctls: { ...(o?.sysctls ?? base?.sysctls), ...written }, networks, ports };
       }
       const phases = { observe: t1 - t0, plan: t2 - t1, ...executed.phases, ...x.phases };
       return {
