@@ -1,7 +1,7 @@
 // Incremental nftables updates: when the kernel still holds exactly what we loaded last, and the
 // new tables have the same chains (with the same hooks) and sets, only the chains whose rules
-// changed are rewritten, and only the changed elements of sets — still in ONE `nft -f` transaction, so there is
-// no moment with a half-updated ruleset. A security-group rule edit at 1,000 ports then touches one
+// changed are rewritten, and only the changed elements of sets and maps are deleted or added —
+// still in ONE `nft -f` transaction, so there is no moment with a half-updated ruleset. A security-group rule edit at 1,000 ports then touches one
 // group chain instead of reloading every port's set elements, and named counters keep counting.
 // Anything else (a chain or set appears or goes, a table appears or goes) returns undefined and the
 // caller replaces the tables whole. Pure.
