@@ -369,14 +369,16 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const p = peers ?? plan(target, o as Observed, planOpts);
       if (o) shape(p, o);
       const t2 = performance.now();
-      // nftables and QoS after the links exist (tc needs the devices); the lockdown guard before.
+      // QoS after the links exist (tc needs the devices); the lockdown guard before any port
+      // changes. nftables names ports (never ifindexes), so a push whose tables the policy
+      // trusts loads them beside the ip plan: a port the tables do not know yet is dropped.
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
+      const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
+      const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
       const executed = await execute(p, async () => {
         await policy.guard(guarded);
         return guarded.ops;
       });
-      // Any push after a clean reconcile: nftables trusts what it loaded, QoS looks at changed NICs.
-      const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
       // A veth this plan (re)created has lost its qdiscs: QoS looks at it too when it has some.
       const capped = new Set(
         portQos(desired)
@@ -391,7 +393,16 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
           capped.has(op.object.nicId)
         )
           push.qos.add(op.object.nicId);
-      const x = await policy.reconcile(desired, push);
+      const nft = early ? await early : undefined;
+      const rest = await policy.reconcile(desired, push, nft ? "tc" : undefined);
+      const x: PolicyResult = nft
+        ? {
+            ops: [...nft.ops, ...rest.ops],
+            errors: [...nft.errors, ...rest.errors],
+            ports: new Map([...nft.ports, ...rest.ports]),
+            phases: { ...nft.phases, ...rest.phases },
+          }
+        : rest;
       if (push) void serial(() => policy.settle());
       const r = withPolicy(executed, { ...x, errors: [...guarded.errors, ...x.errors] });
       // A push reports the objects it did not touch as the last reconcile left them (in sync).

@@ -36,7 +36,15 @@ export interface Policy {
   /** With `push` (a push that changed only the NICs `changed`): nftables loads only the difference
    * without reading the tables back first, and QoS reads and plans only the NICs of `qos` (changed
    * NICs that had or have QoS: a NIC without either has no tc object of ours to look at). */
-  reconcile(desired: DesiredState, push?: { changed: Set<number>; qos: Set<number> }): Promise<PolicyResult>;
+  reconcile(
+    desired: DesiredState,
+    push?: { changed: Set<number>; qos: Set<number> },
+    /** One step only: nftables (names ports, so it may run beside the ip plan) or QoS (after it). */
+    only?: "nft" | "tc",
+  ): Promise<PolicyResult>;
+  /** Whether this policy knows what the kernel holds (it loaded it, and recorded it): a push's
+   * nftables step then reads nothing and may run beside the ip plan (the guard is a no-op). */
+  trusted(): boolean;
   /** Bookkeeping a push deferred (recording the loaded nftables form); run before the next reconcile. */
   settle(): Promise<void>;
   /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
@@ -226,15 +234,17 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     preview,
     guard,
     settle,
-    async reconcile(desired, push) {
-      const out: PolicyResult = { ops: [], errors: later.splice(0), ports: new Map() };
+    trusted: () => last !== undefined && !unrecorded,
+    async reconcile(desired, push, only) {
+      const out: PolicyResult = { ops: [], errors: only === "tc" ? [] : later.splice(0), ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
       if (ns && !existsSync(`/run/netns/${ns}`)) return out;
       out.phases = {};
-      for (const [what, key, step] of [
+      const steps = [
         ["nftables", "nft", (d: DesiredState, o: PolicyResult) => (push ? nftPush(d, o) : nft(d, o))],
         ["QoS", "tc", (d: DesiredState, o: PolicyResult) => qos(d, o, push?.qos)],
-      ] as const) {
+      ] as const;
+      for (const [what, key, step] of steps.filter(([, k]) => only === undefined || k === only)) {
         const t0 = performance.now();
         try {
           await step(desired, out);
