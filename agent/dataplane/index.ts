@@ -374,6 +374,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       // trusts loads them beside the ip plan: a port the tables do not know yet is dropped.
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
       const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
+      policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
       const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
       const executed = await execute(p, async () => {
         await policy.guard(guarded);
@@ -446,6 +447,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
         phases,
       };
     } catch (e) {
+      policy.freshNode(false);
       // ip could not run or its output could not be read (kernel refusals never land here):
       // every desired object is reported with the cause.
       const error = `reconcile failed: ${(e as Error).message}`.slice(0, ERROR_MAX);

@@ -42,6 +42,9 @@ export interface Policy {
     /** One step only: nftables (names ports, so it may run beside the ip plan) or QoS (after it). */
     only?: "nft" | "tc",
   ): Promise<PolicyResult>;
+  /** Whether the current reconcile creates the node namespace: then the guard, nftables and QoS
+   * read nothing first (there is nothing of ours to find). Set before each reconcile's execution. */
+  freshNode(on: boolean): void;
   /** Whether this policy knows what the kernel holds (it loaded it, and recorded it): a push's
    * nftables step then reads nothing and may run beside the ip plan (the guard is a no-op). */
   trusted(): boolean;
@@ -119,8 +122,12 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     return !err;
   };
 
+  /** The node namespace was created by the current reconcile: it holds no table or qdisc yet. */
+  let fresh = false;
+
   const guard = async (out: PolicyResult) => {
     if (last || (ns && !existsSync(`/run/netns/${ns}`))) return;
+    if (fresh) return void (await lockdown([...NFT_FAMILIES], out));
     try {
       const have = await observeNft(ns);
       const bare = NFT_FAMILIES.filter((f) => !have[f]);
@@ -183,7 +190,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   const nft = async (desired: DesiredState, out: PolicyResult, rendered?: NftRender) => {
     unrecorded = false;
     const want = rendered ?? renderNft(desired);
-    const have = await observeNft(ns);
+    // A fresh node holds only the lockdown tables (or none): nothing to compare with.
+    const have = fresh ? { bridge: null, inet: null } : await observeNft(ns);
     const drift = nftDrift(want, have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
     last = want;
@@ -207,6 +215,8 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     // A push reads and plans only the changed ports (and the ifb devices of removed ones).
     const want = changed ? all.filter((p) => changed.has(p.nicId)) : all;
     if (changed?.size === 0) return;
+    // A fresh node has no qdisc or ifb of ours: only wanted QoS needs a look.
+    if (fresh && !want.some((p) => p.inbound || p.outbound)) return;
     const seen = changed ? await observeTcFor(ns, want, [...changed]) : await observeTc(ns, want);
     const plan = planTc(want, seen);
     const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
@@ -235,6 +245,9 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     guard,
     settle,
     trusted: () => last !== undefined && !unrecorded,
+    freshNode: (on) => {
+      fresh = on;
+    },
     async reconcile(desired, push, only) {
       const out: PolicyResult = { ops: [], errors: only === "tc" ? [] : later.splice(0), ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
