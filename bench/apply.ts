@@ -35,7 +35,7 @@ const moved = (rev: number, k: number) => {
   current = d;
   return d;
 };
-const SETTLE_MS = 6000;
+const SETTLE_MS = 10_000;
 const ms = (x: number) => Math.round(x);
 const breakdown = (r: { phases?: Record<string, number> }) =>
   Object.entries(r.phases ?? {})
