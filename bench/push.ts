@@ -88,6 +88,15 @@ try {
     });
 
   const latencies: number[] = [];
+  /** The agent's own reconcile time of each change (from its report): the rest is server, SSE and report. */
+  const reconciles: number[] = [];
+  const reportedMs = () =>
+    (
+      JSON.parse(
+        (app.db.$client.prepare("SELECT report FROM nodes WHERE id = ?").get(node.id) as { report: string })
+          .report,
+      ) as { durationMs: number }
+    ).durationMs;
   let live: number | null = null;
   for (let i = 0; i < CHANGES; i++) {
     const t0 = performance.now();
@@ -104,7 +113,11 @@ try {
       }
     ).d;
     latencies.push((await appliedAt(rev)) - t0);
+    reconciles.push(reportedMs());
   }
+  console.log(
+    `one node, ${CHANGES} changes: agent reconcile p50 ${pct(reconciles, 50).toFixed(1)} ms, p99 ${pct(reconciles, 99).toFixed(1)} ms; end to end p50 ${pct(latencies, 50).toFixed(1)} ms`,
+  );
   agent.kill("SIGTERM");
   const allConvergedMs = AGENTS > 0 ? await manyAgents(admin) : null;
   const r = (x: number) => Math.round(x * 10) / 10;

@@ -243,10 +243,12 @@ export const vxlanDriver: NetworkDriver = {
   clear: clearLink,
 };
 
-/** The 802.1Q sub-interface of `phydev` for `vid`: `phydev.vid` when that fits in 15 characters. */
+/** The 802.1Q sub-interface of `phydev` for `vid`: `phydev.vid` when that fits in 15 characters,
+ * else `bhl<vnet>` (not bhq<…>: that is QoS's ifb of a NIC, tc.ts; a sub-interface left under the
+ * old bhq name by an earlier agent is stale and replaced). */
 export const vlanName = (net: DesiredNetwork) => {
   const conventional = `${net.phydev}.${net.vlanId}`;
-  return conventional.length <= 15 ? conventional : `bhq${net.vnetId}`;
+  return conventional.length <= 15 ? conventional : `bhl${net.vnetId}`;
 };
 
 /** Bridge + 802.1Q sub-interface of the physical device (the uplink unless the VNET names one),

@@ -3,7 +3,9 @@
 // failure to the desired object it served. Objects created in this run that end up failed are
 // rolled back (Incus-style revert stack), so a port or network is never left half-applied.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ipIn, pool, runBatch, runSysctl } from "./run";
+import { nlBatches } from "./nl";
+import { splitForcedBatch } from "./observe";
+import { type BatchResult, ipIn, pool, runBatch, runSysctl } from "./run";
 import type { ObjectRef, ObjectStatus, Op, Plan, Tool } from "./types";
 
 export interface ExecuteResult {
@@ -16,6 +18,8 @@ export interface ExecuteResult {
   /** Failures not tied to a desired object (stale removals, rollback, the node namespace). */
   errors: string[];
   ok: boolean;
+  /** Wall time of each phase, ms (where a reconcile's time goes; the apply bench prints it). */
+  phases: Record<string, number>;
 }
 
 /** Messages meaning "already gone": a deletion that meets them has nothing left to do. */
@@ -94,6 +98,11 @@ async function runPhase(
   done.push(...live.map((o) => o.text));
   const lines = live.map((o) => o.line);
   const r = tool === "sysctl" ? await runSysctl(ns, lines) : await runBatch(ns, lines, tool);
+  settle(live, r, f, undo, ns);
+}
+
+/** Attributes a batch's failures to the objects its ops served; remembers what to undo. */
+function settle(live: Op[], r: BatchResult, f: Failures, undo: Undo[], ns: string | undefined) {
   live.forEach((o, i) => {
     const err = r.fatal ?? r.failures.get(i);
     if (err !== undefined && !(o.deletion && GONE.test(err))) f.fail(o.object, `${o.text}: ${err}`);
@@ -125,37 +134,72 @@ async function rollback(undo: Undo[], f: Failures, done: string[]) {
 }
 
 /** Waits (bounded) until links that die with deleted namespaces are gone from the node namespace:
- * the kernel removes them asynchronously, and the next observation must not see them. */
+ * the kernel removes them asynchronously, and the next observation must not see them. Only those
+ * links are looked up (one `ip -batch` per poll), not the node's whole link list. */
 async function waitGone(nodeNs: string | undefined, names: string[], timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const input = names.map((n) => `link show dev ${n}\n`).join("");
   while (names.length > 0 && Date.now() < deadline) {
-    const r = await ipIn(nodeNs, ["-j", "link", "show"]);
-    if (r.code !== 0) return;
-    const present = new Set((JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname));
-    if (!names.some((n) => present.has(n))) return;
+    const r = await ipIn(nodeNs, ["-j", "-force", "-batch", "-"], input);
+    if (splitForcedBatch(r.stdout, r.stderr, names.length).every((d) => d === "")) return;
     await sleep(20);
   }
 }
 
 /** Runs a plan and reports per network and per port. Never throws for a kernel refusal. */
-export async function execute(plan: Plan): Promise<ExecuteResult> {
+export async function execute(
+  plan: Plan,
+  /** Runs once the namespaces exist, before the node's links change (policy.ts guard); the
+   * command lines it ran join the result's, in order. */
+  beforeNode?: () => Promise<string[]>,
+): Promise<ExecuteResult> {
   const f = new Failures(plan);
   const undo: Undo[] = [];
   const done: string[] = [];
-  const guestPhase = (batches: Plan["guests"]) =>
-    pool(batches, GUEST_CONCURRENCY, (g) => runPhase(g.ns, g.ops, f, undo, done));
+  // Guest namespaces: all through the netlink helper in one request when it can, else one `ip`
+  // process each.
+  const guestPhase = async (batches: Plan["guests"]) => {
+    const live = batches
+      .map((g) => ({ ns: g.ns, ops: g.ops.filter((o) => !f.blocked(o.object)) }))
+      .filter((g) => g.ops.length > 0);
+    if (live.length === 0) return;
+    const r = await nlBatches(live.map((g) => ({ ns: g.ns, lines: g.ops.map((o) => o.line) })));
+    if (!r) return void (await pool(live, GUEST_CONCURRENCY, (g) => runPhase(g.ns, g.ops, f, undo, done)));
+    live.forEach((g, i) => {
+      done.push(...g.ops.map((o) => o.text));
+      settle(g.ops, r[i] as BatchResult, f, undo, g.ns);
+    });
+  };
 
   // Namespaces first (stale ones go, taking their veths; new ones come, the veth peers are created
   // straight into them), then squatters on guest interface names, then the node namespace, then
   // the guests' addresses and routes.
-  await runPhase(undefined, [...plan.deleteNamespaces, ...plan.createNamespaces], f, undo, done);
-  await waitGone(plan.nodeNetns, plan.goneWithNamespaces);
-  await guestPhase(plan.guestsBefore);
-  await runPhase(plan.nodeNetns, plan.node, f, undo, done);
-  await runPhase(plan.nodeNetns, plan.sysctls, f, undo, done, "sysctl");
-  await runPhase(plan.nodeNetns, plan.fdb, f, undo, done, "bridge");
-  await guestPhase(plan.guests);
-  await rollback(undo, f, done);
+  const phases: Record<string, number> = {};
+  const timed = async (name: string, fn: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await fn();
+    phases[name] = (phases[name] ?? 0) + (performance.now() - t0);
+  };
+  await timed("namespaces", () =>
+    runPhase(undefined, [...plan.deleteNamespaces, ...plan.createNamespaces], f, undo, done),
+  );
+  // Veths dying with their namespaces vanish asynchronously (~20–40 ms of namespace cleanup): the
+  // node's changes go on meanwhile unless one of them names such a veth (a NIC moved to another
+  // instance gets its veth again under the same name).
+  const gone = new Set(plan.goneWithNamespaces);
+  const touchesGone = [...plan.node, ...plan.sysctls, ...plan.fdb].some((o) =>
+    o.line.split(/[\s=.]+/).some((w) => gone.has(w)),
+  );
+  const vanish = timed("namespaces", () => waitGone(plan.nodeNetns, plan.goneWithNamespaces));
+  if (touchesGone) await vanish;
+  if (beforeNode) await timed("guard", async () => done.push(...(await beforeNode())));
+  await timed("guests_before", () => guestPhase(plan.guestsBefore));
+  await timed("node", () => runPhase(plan.nodeNetns, plan.node, f, undo, done));
+  await timed("sysctl", () => runPhase(plan.nodeNetns, plan.sysctls, f, undo, done, "sysctl"));
+  await timed("fdb", () => runPhase(plan.nodeNetns, plan.fdb, f, undo, done, "bridge"));
+  await timed("guests", () => guestPhase(plan.guests));
+  await timed("rollback", () => rollback(undo, f, done));
+  await vanish;
 
   const networks = [
     ...plan.networks.map((vnetId) => status({ vnetId }, f.network(vnetId))),
@@ -167,7 +211,7 @@ export async function execute(plan: Plan): Promise<ExecuteResult> {
   ];
   const errors = [...(f.node ? [`node namespace: ${f.node}`] : []), ...f.other];
   const ok = errors.length === 0 && networks.every((n) => n.ok) && ports.every((p) => p.ok);
-  return { operations: done.length, ops: done, networks, ports, errors, ok };
+  return { operations: done.length, ops: done, networks, ports, errors, ok, phases };
 }
 
 function status<T extends object>(id: T, error: string | undefined): T & ObjectStatus {

@@ -38,10 +38,19 @@ describe("renderDelta", () => {
     expect(d).toContain(`add chain bridge bridgehead digest_${b.tables.bridge?.digest}`);
   });
 
-  it("a new port adds set elements (every set flushed and refilled), no chain", () => {
+  it("a new port adds its own set elements only (no set refilled, no chain)", () => {
     const d = renderDelta(renderNft(base(3)), renderNft(base(4))) ?? "";
-    expect(d).toContain('add element bridge bridgehead guest_ports { "bhv1", "bhv2", "bhv3", "bhv4" }');
-    expect(d).not.toMatch(/flush chain/);
+    expect(d).toContain('add element bridge bridgehead guest_ports { "bhv4" }');
+    expect(d).toContain('add element bridge bridgehead sg_slot { "bhv4" : 0x00000004 }');
+    expect(d).not.toMatch(/flush (chain|set|map)|bhv3/);
+  });
+
+  it("a port leaving deletes its own set elements only", () => {
+    const d = renderDelta(renderNft(base(4)), renderNft(base(3))) ?? "";
+    expect(d).toContain('delete element bridge bridgehead guest_ports { "bhv4" }');
+    // A map element goes by its key.
+    expect(d).toContain('delete element bridge bridgehead sg_slot { "bhv4" }');
+    expect(d).not.toMatch(/flush (chain|set|map)|add element/);
   });
 
   it("a new group, a chain or a whole table appearing needs a whole replacement", () => {

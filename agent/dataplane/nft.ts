@@ -371,3 +371,40 @@ export function renderNft(desired: DesiredState): NftRender {
     out.sysctls.push("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
   return out;
 }
+
+/** Name of the chain that marks a lockdown table (no digest: any rendered ruleset differs from it). */
+export const LOCKDOWN_CHAIN = "lockdown";
+
+/** The fail-closed stand-in for `families` while no ruleset of ours is loaded there: every guest
+ * port (bhv*) neither sends nor receives. Constant and free of sets, so the kernel always accepts
+ * it; a later full load replaces it like any of our tables (same name). */
+export function renderLockdown(families: readonly NftFamily[]): string {
+  const g = q(PORT_GLOB);
+  const parts = [
+    "#!/usr/sbin/nft -f",
+    "# Bridgehead lockdown: no ruleset is loaded yet; guest ports are closed.",
+  ];
+  for (const f of families) {
+    parts.push(
+      `table ${f} ${NFT_TABLE}`,
+      `delete table ${f} ${NFT_TABLE}`,
+      `table ${f} ${NFT_TABLE} {`,
+      `\tchain ${LOCKDOWN_CHAIN} {`,
+      "\t}",
+      "\tchain prerouting {",
+      "\t\ttype filter hook prerouting priority -300; policy accept;",
+      `\t\tiifname ${g} drop`,
+      "\t}",
+      "\tchain forward {",
+      "\t\ttype filter hook forward priority -300; policy accept;",
+      `\t\toifname ${g} drop`,
+      "\t}",
+      "\tchain output {",
+      "\t\ttype filter hook output priority -300; policy accept;",
+      `\t\toifname ${g} drop`,
+      "\t}",
+      "}",
+    );
+  }
+  return `${parts.join("\n")}\n`;
+}

@@ -2,6 +2,7 @@
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
 import { confKey, IP_FORWARD, neighKey } from "./drivers";
+import { nlReadGuest } from "./nl";
 import { ipIn, pool, toolIn } from "./run";
 import type {
   Observed,
@@ -147,8 +148,12 @@ export async function listNamespaces(): Promise<string[]> {
   }
 }
 
-/** Reads one guest namespace in one process; undefined when it vanished meanwhile. */
+/** Reads one guest namespace (through the netlink helper, else in one `ip` process); undefined
+ * when it vanished meanwhile. */
 export async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
+  const nl = await nlReadGuest(ns);
+  if (nl === null) return undefined;
+  if (nl) return { links: parseLinks(nl.addrs), defaultRoutes: parseDefaultRoutes(nl.routes) };
   const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show default\n");
   if (r.code === 0) return parseGuestBatch(r.stdout);
   if (!(await listNamespaces()).includes(ns)) return undefined;
@@ -238,6 +243,64 @@ export async function observe(opts: {
     nodeNetnsExists,
     ...node,
     namespaces: namespaces.filter((n) => !vanished.has(n)),
+    guests,
+  };
+}
+
+/** Splits the stdout of an `ip|tc -j -force -batch -` run of `count` commands into one JSON
+ * document per command: a command that failed (listed on stderr as "Command failed -:N") printed
+ * nothing, so its document is "" (a missing device reads as absent). */
+export function splitForcedBatch(stdout: string, stderr: string, count: number): string[] {
+  const failed = new Set([...stderr.matchAll(/^Command failed -:(\d+)$/gm)].map((m) => Number(m[1]) - 1));
+  const docs = stdout.split("\n").filter((l) => l.trim());
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(failed.has(i) ? "" : (docs.shift() ?? ""));
+  return out;
+}
+
+/** Reads only what a push of changed ports touches (index.ts decides when that is enough): the
+ * named links of the node namespace, and the named guest namespaces (those that exist). Node-wide
+ * facts the planner needs but these ports cannot change (sysctls) come from `known`. Stale removal
+ * then only sees these links and namespaces, so nothing else is ever deleted by it. */
+export async function observeSome(opts: {
+  nodeNetns?: string;
+  links: string[];
+  namespaces: string[];
+  known: Pick<Observed, "sysctls">;
+}): Promise<Observed> {
+  const all = await listNamespaces();
+  const nodeNetnsExists = opts.nodeNetns === undefined || all.includes(opts.nodeNetns);
+  if (!nodeNetnsExists) throw new Error(`node namespace ${opts.nodeNetns} is missing`);
+  const present = new Set(all);
+  const wanted = opts.namespaces.filter((ns) => present.has(ns));
+  const names = [...new Set(opts.links)];
+  const [r, read] = await Promise.all([
+    names.length
+      ? ipIn(
+          opts.nodeNetns,
+          ["-j", "-d", "-force", "-batch", "-"],
+          names.map((n) => `addr show dev ${n}\n`).join(""),
+        )
+      : Promise.resolve({ code: 0, stdout: "", stderr: "" }),
+    pool(wanted, GUEST_READ_CONCURRENCY, observeGuest),
+  ]);
+  const docs = splitForcedBatch(r.stdout, r.stderr, names.length);
+  const unexplained = r.code !== 0 && !/Command failed -:\d+/.test(r.stderr);
+  if (unexplained)
+    throw new Error(`cannot read node namespace ${opts.nodeNetns ?? "(own)"}: ${r.stderr.trim()}`);
+  const guests: Record<string, ObservedGuest> = {};
+  wanted.forEach((ns, i) => {
+    const g = read[i];
+    if (g) guests[ns] = g;
+  });
+  return {
+    nodeNetns: opts.nodeNetns,
+    nodeNetnsExists,
+    links: docs.flatMap((d) => parseLinks(d)),
+    routes: [],
+    fdb: [],
+    sysctls: opts.known.sysctls,
+    namespaces: wanted.filter((ns) => guests[ns]),
     guests,
   };
 }

@@ -213,12 +213,13 @@ describe("vlan driver (802.1Q; proven at plan level: the lab kernel has no 8021q
     ]);
   });
 
-  it("names the sub-interface bhq<vnet> when phydev.VID would not fit in 15 characters", () => {
+  it("names the sub-interface bhl<vnet> when phydev.VID would not fit in 15 characters", () => {
     const d = vlan();
     d.networks[0]!.phydev = "enp129s0f1np1";
-    expect(preview(d, emptyObserved())).toContain(
-      "ip -n bhunode link add link enp129s0f1np1 name bhq7 type vlan id 100",
-    );
+    const lines = preview(d, emptyObserved());
+    expect(lines).toContain("ip -n bhunode link add link enp129s0f1np1 name bhl7 type vlan id 100");
+    // Never bhq<…>: NIC 7's QoS ifb would be bhq7.
+    expect(lines.some((l) => l.includes("bhq"))).toBe(false);
   });
 
   it("refuses a sub-interface name that a link not ours already has", () => {

@@ -102,3 +102,32 @@ describe("plan rejects invalid desired state per object", () => {
     ]);
   });
 });
+
+describe("plan keeps the QoS ifb names (bhq<nic>) to tc-apply.ts", () => {
+  it("refuses a bridge named like a QoS ifb device, with the reason, and plans nothing for it", () => {
+    const d = state([net(1), net(2, { bridge: "bhq7" })], [port(1, 1, 1), port(7, 2, 2)]);
+    const p = plan(d, emptyObserved(), opts);
+    expect(p.networks).toEqual([1]);
+    expect(p.rejectedNetworks).toEqual([
+      {
+        vnetId: 2,
+        error: expect.stringMatching(/^link name bhq7 starts with "bhq", which is reserved .*QoS/),
+      },
+    ]);
+    expect(p.rejectedPorts).toEqual([{ nicId: 7, error: expect.stringContaining("VNET 2 is not applied") }]);
+    expect(planPreview(p).some((l) => l.includes("bhq7"))).toBe(false);
+  });
+
+  it("never deletes an ifb device, not even one that carries our ownership alias or MAC", () => {
+    const d = state([net(1)], [port(1, 1, 1, { qos: { outboundAvgBps: 8_000_000 } })]);
+    const o = inSync(d);
+    o.links.push(
+      { name: "bhq1", ifindex: 80, kind: "ifb", alias: "bhqos:nic:1", mtu: 1500, up: true, ipv4: [] },
+      // A stale NIC's ifb (tc-apply.ts removes it), even one mislabelled with our alias or MAC.
+      { name: "bhq2", ifindex: 81, kind: "ifb", alias: "bridgehead:nic:2", mtu: 1500, up: true, ipv4: [] },
+      { name: "bhq3", ifindex: 82, kind: "ifb", mac: "02:62:76:00:00:03", mtu: 1500, up: false, ipv4: [] },
+    );
+    expect(preview(d, o)).toEqual([]);
+    expect(preview(state([net(1)], []), o).filter((l) => l.includes("bhq"))).toEqual([]);
+  });
+});

@@ -34,6 +34,13 @@ export interface PlanOptions {
 
 const IFNAME_MAX = 15;
 const HOST_VETH_PREFIX = "bhv";
+/** QoS's ifb devices (tc.ts ifbName: bhq<nic>, alias bhqos:nic:<nic>): tc-apply.ts owns them. */
+export const IFB_PREFIX = "bhq";
+/** Link name prefixes reserved for per-NIC devices: no network link may use them. */
+const RESERVED_PREFIXES = [HOST_VETH_PREFIX, IFB_PREFIX];
+/** A QoS ifb device: never stale for the ip planner, whatever its alias (tc-apply.ts removes it). */
+const isIfb = (l: ObservedLink) =>
+  l.name.startsWith(IFB_PREFIX) && (l.kind === "ifb" || l.kind === undefined);
 
 /** Whether a link is ours (the only links we may delete or change): it carries our ownership alias,
  * or — created by an agent killed before it set the alias — one of the MACs we create devices with. */
@@ -79,7 +86,8 @@ interface AcceptedNetwork {
 }
 
 /** Kernel links a desired network owns (its bridge alone when its driver is unknown). */
-const linksOf = (net: DesiredNetwork): string[] => DRIVER_REGISTRY[net.driver]?.links(net) ?? [net.bridge];
+export const linksOf = (net: DesiredNetwork): string[] =>
+  DRIVER_REGISTRY[net.driver]?.links(net) ?? [net.bridge];
 
 /** Desired networks the drivers can realise; the others are rejected with a reason. */
 function acceptNetworks(desired: DesiredState, links: Map<string, ObservedLink>, out: Plan) {
@@ -89,6 +97,7 @@ function acceptNetworks(desired: DesiredState, links: Map<string, ObservedLink>,
     const reject = (error: string) => out.rejectedNetworks.push({ vnetId: net.vnetId, error });
     const names = linksOf(net);
     const twin = names.find((n) => owners.has(n));
+    const reserved = names.find((n) => RESERVED_PREFIXES.some((p) => n.startsWith(p)));
     const foreign = names.find((n) => links.get(n) && !isOwned(links.get(n) as ObservedLink));
     const driver = DRIVER_REGISTRY[net.driver];
     const unfit = driver?.check(net, desired);
@@ -96,8 +105,10 @@ function acceptNetworks(desired: DesiredState, links: Map<string, ObservedLink>,
       reject(`VNET ${net.vnetId} appears twice in the desired state`);
     } else if (twin !== undefined) {
       reject(`link name ${twin} is also used by VNET ${owners.get(twin)}`);
-    } else if (net.bridge.startsWith(HOST_VETH_PREFIX)) {
-      reject(`bridge name ${net.bridge} starts with "${HOST_VETH_PREFIX}", which is reserved for NIC ports`);
+    } else if (reserved !== undefined) {
+      reject(
+        `link name ${reserved} starts with "${reserved.slice(0, 3)}", which is reserved for NIC ports (${HOST_VETH_PREFIX}<nic>) and their QoS devices (${IFB_PREFIX}<nic>); choose another bridge name`,
+      );
     } else if (foreign) {
       reject(
         `link ${foreign} already exists on the node and is not managed by Bridgehead (no ${OWNER_ALIAS_PREFIX} alias); choose another name or remove that link`,
@@ -177,7 +188,9 @@ function planStale(desired: DesiredState, observed: Observed, guestPrefix: strin
     ...desired.ports.map((p) => hostVethName(p.nicId)),
   ]);
   out.goneWithNamespaces = observed.links.filter((l) => isOwned(l) && goesWithNs(l)).map((l) => l.name);
-  const stale = observed.links.filter((l) => isOwned(l) && !keepLinks.has(l.name) && !goesWithNs(l));
+  const stale = observed.links.filter(
+    (l) => isOwned(l) && !isIfb(l) && !keepLinks.has(l.name) && !goesWithNs(l),
+  );
   const isPort = (l: ObservedLink) => l.kind === "veth" || l.alias?.startsWith(NIC_ALIAS_PREFIX);
   // Stale ports go before stale bridges (the namespace deletions above run first of all): a bridge
   // is only removed once nothing of ours hangs on it, so no port is ever left detached and up.

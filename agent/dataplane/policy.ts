@@ -4,7 +4,14 @@
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
 import { cutFlows, narrowedPorts, previewCut } from "./ct-cut";
-import { type NftRender, renderNft } from "./nft";
+import {
+  LOCKDOWN_CHAIN,
+  NFT_FAMILIES,
+  type NftFamily,
+  type NftRender,
+  renderLockdown,
+  renderNft,
+} from "./nft";
 import {
   inNs,
   loadNft,
@@ -19,7 +26,7 @@ import {
 } from "./nft-apply";
 import { renderDelta } from "./nft-delta";
 import { planTc, portQos, type TcPlan } from "./tc";
-import { applyTc, observeTc } from "./tc-apply";
+import { applyTc, observeTc, observeTcFor } from "./tc-apply";
 
 export interface PolicyResult {
   /** Command lines run, in order (the plan preview's vocabulary). */
@@ -31,10 +38,33 @@ export interface PolicyResult {
   /** The security-group rule counters as last read from the kernel during this reconcile (the
    * same `nft -j list table` read that checks for drift: no extra process). */
   counters?: NftCounters;
+  /** Wall time of each step (nft, tc), ms. */
+  phases?: Record<string, number>;
 }
 
 export interface Policy {
-  reconcile(desired: DesiredState): Promise<PolicyResult>;
+  /** Runs once the node namespace exists and before any port is created or changed: on this
+   * agent's first reconcile (no ruleset loaded by it yet), every nftables family without a table of
+   * ours gets the lockdown table (nft.ts renderLockdown), so no guest port is open before the first
+   * full load, nor after one that is refused. */
+  guard(out: PolicyResult): Promise<void>;
+  /** With `push` (a push that changed only the NICs `changed`): nftables loads only the difference
+   * without reading the tables back first, and QoS reads and plans only the NICs of `qos` (changed
+   * NICs that had or have QoS: a NIC without either has no tc object of ours to look at). */
+  reconcile(
+    desired: DesiredState,
+    push?: { changed: Set<number>; qos: Set<number> },
+    /** One step only: nftables (names ports, so it may run beside the ip plan) or QoS (after it). */
+    only?: "nft" | "tc",
+  ): Promise<PolicyResult>;
+  /** Whether the current reconcile creates the node namespace: then the guard, nftables and QoS
+   * read nothing first (there is nothing of ours to find). Set before each reconcile's execution. */
+  freshNode(on: boolean): void;
+  /** Whether this policy knows what the kernel holds (it loaded it, and recorded it): a push's
+   * nftables step then reads nothing and may run beside the ip plan (the guard is a no-op). */
+  trusted(): boolean;
+  /** Bookkeeping a push deferred (recording the loaded nftables form); run before the next reconcile. */
+  settle(): Promise<void>;
   /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
    * ports whose veth the ip plan has yet to create is not listed. */
   preview(desired: DesiredState): Promise<string[]>;
@@ -65,6 +95,9 @@ export interface PolicyOptions {
   cutFlows?: typeof cutFlows;
 }
 
+const UNFILTERED =
+  "security groups: more than 65,535 NICs with groups of their own on this node (no mark slot left)";
+
 /** nftables and QoS for one node (namespace). */
 export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
   /** What the kernel holds as far as we know: the render we loaded (or found) last. */
@@ -92,14 +125,102 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     out.ops.push(`${inNs(ns, "nft -f -")}  # ${drift.join("; ")}`);
     // The rules' counters carry over the replacement (see withCounters).
     const err = await run(withCounters(want.script, observedCounters(have)));
-    if (err)
-      out.errors.push(`nftables: the new ruleset was refused, the previous one stays in force: ${err}`);
+    if (!err) return true;
+    // Refused: the previous tables stay in force. A family that has none (the first load on this
+    // node, or a table deleted by hand) gets the lockdown table: closed, never open.
+    const now = await observeNft(ns);
+    const bare = NFT_FAMILIES.filter((f) => !now[f]);
+    const closed = bare.length === 0 || (await lockdown(bare, out));
+    const locked = NFT_FAMILIES.filter((f) => !now[f] || now[f]?.shape.chains[LOCKDOWN_CHAIN] !== undefined);
+    out.errors.push(
+      locked.length > 0 && closed
+        ? `nftables: the new ruleset was refused and none was loaded before in ${locked.join(", ")}: guest ports are blocked there until a ruleset loads: ${err}`
+        : `nftables: the new ruleset was refused, the previous one stays in force: ${err}`,
+    );
+    return false;
+  };
+
+  /** Loads the lockdown table for `families`; true when the kernel took it. */
+  const lockdown = async (families: NftFamily[], out: PolicyResult) => {
+    out.ops.push(`${inNs(ns, "nft -f -")}  # lockdown: close guest ports (${families.join(", ")})`);
+    const err = await loadNft(ns, renderLockdown(families));
+    if (err) out.errors.push(`nftables: cannot load the lockdown table, guest ports may be open: ${err}`);
     return !err;
   };
 
-  const nft = async (desired: DesiredState, out: PolicyResult) => {
+  /** The node namespace was created by the current reconcile: it holds no table or qdisc yet. */
+  let fresh = false;
+
+  const guard = async (out: PolicyResult) => {
+    if (last || (ns && !existsSync(`/run/netns/${ns}`))) return;
+    if (fresh) return void (await lockdown([...NFT_FAMILIES], out));
+    try {
+      const have = await observeNft(ns);
+      const bare = NFT_FAMILIES.filter((f) => !have[f]);
+      if (bare.length > 0) await lockdown(bare, out);
+    } catch (e) {
+      out.errors.push(
+        `nftables: cannot check for a loaded ruleset before changing ports: ${(e as Error).message}`,
+      );
+    }
+  };
+
+  /** Tables loaded by a push's delta whose normalised form is not recorded yet (settle does it). */
+  let unrecorded = false;
+  /** Errors of a settle, reported with the next reconcile. */
+  const later: string[] = [];
+
+  /** A push: the kernel is trusted to hold `last` (the periodic full reconcile checks that), so
+   * nothing is read first; only the difference is loaded, or the whole tables when a delta cannot
+   * express the change (a table appears or goes, chains change shape). A refused load, or no
+   * `last`, takes the full path (which reads, and falls back to the lockdown table). */
+  const nftPush = async (desired: DesiredState, out: PolicyResult) => {
     const want = renderNft(desired);
-    const have = await observeNft(ns);
+    const prev = last;
+    if (!prev || unrecorded) return nft(desired, out, want);
+    const delta = renderDelta(prev, want);
+    const script = delta ?? want.script;
+    if (script) {
+      const what = delta
+        ? `only what changed: ${delta
+            .split("\n")
+            .filter((l) => l.startsWith("# "))
+            .map((l) => l.slice(2))
+            .join("; ")}`
+        : "the tables' layout changed: replace them";
+      out.ops.push(`${inNs(ns, "nft -f -")}  # ${what}`);
+      if (await loadNft(ns, opts.script ? opts.script(script) : script)) return nft(desired, out, want);
+      unrecorded = true;
+      // What the previous policy allowed and this one does not: cut right after the load.
+      for (const nicId of narrowedPorts(lastDesired, desired)) pendingCut.add(nicId);
+    }
+    last = want;
+    lastDesired = desired;
+    await cut(desired, out);
+    if (want.sysctls.join() !== prev.sysctls.join()) await ensureSysctls(ns, want.sysctls, out);
+    for (const nicId of want.unfiltered) out.ports.set(nicId, UNFILTERED);
+  };
+
+  /** Records the loaded form after a push's delta (see nft-apply.ts: the seen_ chain), outside the
+   * push's latency; the dataplane runs it right after, before any other reconcile. A hand change
+   * in between would be recorded as ours: that window is one nft process long. */
+  const settle = async () => {
+    if (!unrecorded) return;
+    unrecorded = false;
+    try {
+      const record = recordSeen(await observeNft(ns));
+      const err = record ? await loadNft(ns, record) : undefined;
+      if (err) later.push(`nftables: cannot record the loaded form: ${err}`);
+    } catch (e) {
+      later.push(`nftables: cannot record the loaded form: ${(e as Error).message}`);
+    }
+  };
+
+  const nft = async (desired: DesiredState, out: PolicyResult, rendered?: NftRender) => {
+    unrecorded = false;
+    const want = rendered ?? renderNft(desired);
+    // A fresh node holds only the lockdown tables (or none): nothing to compare with.
+    const have = fresh ? { bridge: null, inet: null } : await observeNft(ns);
     const drift = nftDrift(want, have);
     out.counters = observedCounters(have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
@@ -122,11 +243,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
       }
     }
     await ensureSysctls(ns, want.sysctls, out);
-    for (const nicId of want.unfiltered)
-      out.ports.set(
-        nicId,
-        "security groups: more than 65,535 NICs with groups of their own on this node (no mark slot left)",
-      );
+    for (const nicId of want.unfiltered) out.ports.set(nicId, UNFILTERED);
   };
 
   /** Deletes the conntrack entries of the pending NICs that the policy in force no longer allows. */
@@ -147,9 +264,15 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
   };
 
-  const qos = async (desired: DesiredState, out: PolicyResult) => {
-    const want = portQos(desired);
-    const plan = planTc(want, await observeTc(ns, want));
+  const qos = async (desired: DesiredState, out: PolicyResult, changed?: Set<number>) => {
+    const all = portQos(desired);
+    // A push reads and plans only the changed ports (and the ifb devices of removed ones).
+    const want = changed ? all.filter((p) => changed.has(p.nicId)) : all;
+    if (changed?.size === 0) return;
+    // A fresh node has no qdisc or ifb of ours: only wanted QoS needs a look.
+    if (fresh && !want.some((p) => p.inbound || p.outbound)) return;
+    const seen = changed ? await observeTcFor(ns, want, [...changed]) : await observeTc(ns, want);
+    const plan = planTc(want, seen);
     const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
     out.ops.push(...r.ops);
     out.errors.push(...r.errors);
@@ -177,19 +300,29 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
 
   return {
     preview,
-    async reconcile(desired) {
-      const out: PolicyResult = { ops: [], errors: [], ports: new Map() };
+    guard,
+    settle,
+    trusted: () => last !== undefined && !unrecorded,
+    freshNode: (on) => {
+      fresh = on;
+    },
+    async reconcile(desired, push, only) {
+      const out: PolicyResult = { ops: [], errors: only === "tc" ? [] : later.splice(0), ports: new Map() };
       // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
       if (ns && !existsSync(`/run/netns/${ns}`)) return out;
-      for (const [what, step] of [
-        ["nftables", nft],
-        ["QoS", qos],
-      ] as const) {
+      out.phases = {};
+      const steps = [
+        ["nftables", "nft", (d: DesiredState, o: PolicyResult) => (push ? nftPush(d, o) : nft(d, o))],
+        ["QoS", "tc", (d: DesiredState, o: PolicyResult) => qos(d, o, push?.qos)],
+      ] as const;
+      for (const [what, key, step] of steps.filter(([, k]) => only === undefined || k === only)) {
+        const t0 = performance.now();
         try {
           await step(desired, out);
         } catch (e) {
           out.errors.push(`${what}: ${(e as Error).message}`);
         }
+        out.phases[key] = performance.now() - t0;
       }
       return out;
     },

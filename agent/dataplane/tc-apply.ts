@@ -3,8 +3,24 @@
 // Each failed line is attributed to its NIC, and the creations of a failed NIC are undone
 // (newest first), so a port never keeps half a QoS setup.
 import { runIn } from "./nft-apply";
+import { splitForcedBatch } from "./observe";
 import { ip, runBatch } from "./run";
-import { type ObservedTc, type PortQos, parseQdiscs, parseRedirect, type TcLine, type TcPlan } from "./tc";
+import {
+  ifbName,
+  type ObservedTc,
+  type PortQos,
+  parseQdiscs,
+  parseRedirect,
+  type TcLine,
+  type TcPlan,
+} from "./tc";
+
+interface IfbJson {
+  ifname: string;
+  ifalias?: string;
+  flags?: string[];
+  linkinfo?: { info_kind?: string };
+}
 
 /** Reads qdiscs of every device, our ifb devices, and the ingress redirect of each port that has an
  * ingress qdisc (one `tc -batch` for all of them). */
@@ -12,11 +28,43 @@ export async function observeTc(ns: string | undefined, want: PortQos[]): Promis
   const q = await runIn(ns, "tc", ["-j", "qdisc", "show"]);
   if (q.code !== 0) throw new Error(`tc qdisc show: ${q.stderr.trim()}`);
   const qdiscs = parseQdiscs(q.stdout);
-  const links = JSON.parse((await ip(ns, ["-j", "-d", "link", "show", "type", "ifb"])).trim() || "[]") as {
-    ifname: string;
-    ifalias?: string;
-    flags?: string[];
-  }[];
+  const links = JSON.parse(
+    (await ip(ns, ["-j", "-d", "link", "show", "type", "ifb"])).trim() || "[]",
+  ) as IfbJson[];
+  return withRedirects(ns, want, qdiscs, links);
+}
+
+/** Like observeTc, limited to the host veths of `want` and the ifb devices of `nicIds` (a push of
+ * a few changed ports: what the others have is not read, and planTc leaves it alone). */
+export async function observeTcFor(
+  ns: string | undefined,
+  want: PortQos[],
+  nicIds: number[],
+): Promise<ObservedTc> {
+  const ifbs = nicIds.map(ifbName);
+  const devs = [...want.map((p) => p.dev), ...ifbs];
+  if (devs.length === 0) return { qdiscs: [], ifbs: [], redirects: {} };
+  const input = (cmd: string, names: string[]) => names.map((d) => `${cmd} ${d}\n`).join("");
+  const [q, l] = await Promise.all([
+    runIn(ns, "tc", ["-j", "-force", "-batch", "-"], input("qdisc show dev", devs)),
+    ifbs.length
+      ? runIn(ns, "ip", ["-j", "-d", "-force", "-batch", "-"], input("link show dev", ifbs))
+      : Promise.resolve({ code: 0, stdout: "", stderr: "" }),
+  ]);
+  const qdiscs = splitForcedBatch(q.stdout, q.stderr, devs.length).flatMap(parseQdiscs);
+  const links = splitForcedBatch(l.stdout, l.stderr, ifbs.length)
+    .flatMap((d) => (d ? (JSON.parse(d) as IfbJson[]) : []))
+    .filter((x) => x.linkinfo?.info_kind === "ifb");
+  return withRedirects(ns, want, qdiscs, links);
+}
+
+/** Completes an observation with the ingress redirect of each wanted port that has an ingress qdisc. */
+async function withRedirects(
+  ns: string | undefined,
+  want: PortQos[],
+  qdiscs: ObservedTc["qdiscs"],
+  links: IfbJson[],
+): Promise<ObservedTc> {
   const ingress = new Set(qdiscs.filter((x) => x.kind === "ingress").map((x) => x.dev));
   const devs = want.map((p) => p.dev).filter((d) => ingress.has(d));
   const redirects: ObservedTc["redirects"] = {};
