@@ -41,7 +41,9 @@ describe("renderDelta", () => {
   it("a new port adds its own set elements only (no set refilled, no chain)", () => {
     const d = renderDelta(renderNft(base(3)), renderNft(base(4))) ?? "";
     expect(d).toContain('add element bridge bridgehead guest_ports { "bhv4" }');
-    expect(d).toContain('add element bridge bridgehead sg_slot { "bhv4" : 0x00000004 }');
+    // Slots number jump chains, not ports: the new port joins its network's slot 1.
+    expect(d).toContain('add element bridge bridgehead sg_slot { "bhv4" : 0x00000001 }');
+    expect(d).not.toContain("sg_in");
     expect(d).not.toMatch(/flush (chain|set|map)|bhv3/);
   });
 

@@ -179,17 +179,17 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const prev = last;
     if (!prev || unrecorded) return nft(desired, out, want);
     const delta = renderDelta(prev, want);
-    const script = delta ?? want.script;
-    if (script) {
-      const what = delta
-        ? `only what changed: ${delta
-            .split("\n")
-            .filter((l) => l.startsWith("# "))
-            .map((l) => l.slice(2))
-            .join("; ")}`
-        : "the tables' layout changed: replace them";
+    // A whole replacement reads the tables first (the full path): the rules' counters carry over
+    // only when their current values are known (see withCounters). Layout changes are rare.
+    if (delta === undefined) return nft(desired, out, want);
+    if (delta) {
+      const what = `only what changed: ${delta
+        .split("\n")
+        .filter((l) => l.startsWith("# "))
+        .map((l) => l.slice(2))
+        .join("; ")}`;
       out.ops.push(`${inNs(ns, "nft -f -")}  # ${what}`);
-      if (await loadNft(ns, opts.script ? opts.script(script) : script)) return nft(desired, out, want);
+      if (await loadNft(ns, opts.script ? opts.script(delta) : delta)) return nft(desired, out, want);
       unrecorded = true;
       // What the previous policy allowed and this one does not: cut right after the load.
       for (const nicId of narrowedPorts(lastDesired, desired)) pendingCut.add(nicId);
