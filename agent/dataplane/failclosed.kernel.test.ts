@@ -64,4 +64,19 @@ await describeKernel("the first nftables load of a node fails closed", () => {
     expect(await reaches(g(2), "10.78.0.1")).toBe(true);
     await good.teardown({ removeNodeNetns: true });
   });
+
+  it("a new node with no ports ends its first reconcile without the lockdown table, and the next one runs nothing", async () => {
+    const dp = createDataplane({ nodeNetns: NODE, guestPrefix: P });
+    const empty = state([], []);
+    const first = await dp.reconcile(empty);
+    expect(first.error).toBeUndefined();
+    // The guard's lockdown went in and, nothing being wanted, came out in the same reconcile.
+    expect(first.ops.some((o) => o.includes("# lockdown"))).toBe(true);
+    expect(await tables()).not.toContain("bridgehead");
+    // No drift to repair afterwards (it would show as a repair on the Nodes page).
+    const second = await dp.reconcile(empty);
+    expect(second.ops).toEqual([]);
+    expect(await dp.preview(empty)).toEqual([]);
+    await dp.teardown({ removeNodeNetns: true });
+  });
 });

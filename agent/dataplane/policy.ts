@@ -219,8 +219,9 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   const nft = async (desired: DesiredState, out: PolicyResult, rendered?: NftRender) => {
     unrecorded = false;
     const want = rendered ?? renderNft(desired);
-    // A fresh node holds only the lockdown tables (or none): nothing to compare with.
-    const have = fresh ? { bridge: null, inet: null } : await observeNft(ns);
+    // Read even on a fresh node: it holds the lockdown tables the guard loaded, which the desired
+    // tables replace in the same transaction (or which go, when this node needs no table).
+    const have = await observeNft(ns);
     const drift = nftDrift(want, have);
     out.counters = observedCounters(have);
     if (drift.length > 0 && !(await load(want, have, drift, out))) return;
