@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when any of their commands is missing:
-# Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks.
+# Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks, and
+# pyroute2 for the agent's python helpers.
 set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
@@ -11,6 +12,13 @@ missing=()
 for cmd in "${!pkg_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
 done
+# The agent's python helpers (agent/dataplane/nlhelper.py, ct-delete.py) need pyroute2, under the
+# interpreter the agent runs them with (agent/dataplane/nl.ts PYTHON): BRIDGEHEAD_PYTHON, else
+# Debian's /usr/bin/python3, else python3 on PATH.
+python="${BRIDGEHEAD_PYTHON:-python3}"
+[ -z "${BRIDGEHEAD_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && python=/usr/bin/python3
+pyroute2_missing() { ! "$python" -c 'import pyroute2' >/dev/null 2>&1; }
+if ! command -v "$python" >/dev/null 2>&1 || pyroute2_missing; then missing+=(python3-pyroute2); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,3 +29,6 @@ echo "ensure-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if command -v "$python" >/dev/null 2>&1 && pyroute2_missing; then
+  echo "ensure-deps: python3-pyroute2 is installed but $python cannot import pyroute2; set BRIDGEHEAD_PYTHON to Debian's python3 (the agent falls back to ip and conntrack -R meanwhile)" >&2
+fi

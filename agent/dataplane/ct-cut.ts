@@ -17,6 +17,7 @@ import type { DesiredState } from "../../lib/wire";
 import { linkLocal } from "./nft";
 import { inNs, runIn } from "./nft-apply";
 import { portGroups } from "./nft-sg";
+import { NO_PYROUTE2, PYTHON } from "./nl";
 import { hostVethName } from "./types";
 
 /** One conntrack entry, its original direction as `conntrack -L -o extended` prints it. */
@@ -250,16 +251,23 @@ export function tupleLine(e: CtEntry): string {
 }
 
 const HELPER = path.join(import.meta.dirname, "ct-delete.py");
+let warnedNoPyroute2 = false;
 
 /** Deletes entries by their exact tuple: over ctnetlink (ct-delete.py, one kernel lookup each), or
- * where python3 is missing through `conntrack -R` (which dumps the table for every line: fine for
- * a few entries, minutes for thousands). */
+ * where python3 or its pyroute2 is missing through `conntrack -R` (which dumps the table for every
+ * line: fine for a few entries, minutes for thousands). */
 async function deleteEntries(ns: string | undefined, entries: CtEntry[]): Promise<void> {
   let direct: Awaited<ReturnType<typeof runIn>> | undefined;
   try {
-    direct = await runIn(ns, "python3", [HELPER], `${entries.map(tupleLine).join("\n")}\n`);
+    direct = await runIn(ns, PYTHON, [HELPER], `${entries.map(tupleLine).join("\n")}\n`);
   } catch (e) {
     if (!/cannot run/.test((e as Error).message)) throw e;
+  }
+  if (direct?.code === NO_PYROUTE2) {
+    if (!warnedNoPyroute2)
+      console.warn(`bridgehead: ${direct.stderr.trim()}; cutting flows with conntrack -R (slower)`);
+    warnedNoPyroute2 = true;
+    direct = undefined;
   }
   if (direct) {
     if (direct.code !== 0)

@@ -3,8 +3,9 @@
 // cores); the helper setns()es into each in turn and sends the same requests over netlink (~0.2 s).
 // The planner still emits `ip` lines (they are the plan preview and the fallback): toNetlink()
 // translates the small set the guest planner writes; a batch with any other line, or a machine
-// without python3, runs through `ip` as before.
+// without python3 or pyroute2 (the helper exits with NO_PYROUTE2), runs through `ip` as before.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BatchResult } from "./run";
 
@@ -81,17 +82,26 @@ interface Answer {
 
 const SCRIPT = fileURLToPath(new URL("./nlhelper.py", import.meta.url));
 
+/** The interpreter of the python helpers (nlhelper.py, ct-delete.py): BRIDGEHEAD_PYTHON, else the
+ * distribution's /usr/bin/python3 (the one Debian's python3-pyroute2 installs for; a python3 found
+ * first on PATH, e.g. pyenv's, usually lacks it), else python3 on PATH. */
+export const PYTHON =
+  process.env.BRIDGEHEAD_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+
+/** The exit code of a python helper whose interpreter cannot import pyroute2 (EX_UNAVAILABLE). */
+export const NO_PYROUTE2 = 69;
+
 /** The helper process, started on first use and kept; restarted if it dies. */
 class Helper {
   private child?: ChildProcessWithoutNullStreams;
   private pending = new Map<number, (a: Answer | Error) => void>();
   private nextId = 1;
   private buf = "";
-  /** Why the helper cannot run on this machine (python3 missing): then `ip` does the work. */
+  /** Why the helper cannot run on this machine (python3 or pyroute2 missing): then `ip` does the work. */
   unavailable?: string;
 
   private start(): ChildProcessWithoutNullStreams {
-    const child = spawn(process.env.BRIDGEHEAD_PYTHON ?? "python3", [SCRIPT], {
+    const child = spawn(PYTHON, [SCRIPT], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stderr = "";
@@ -112,7 +122,11 @@ class Helper {
       if (e.code === "ENOENT") this.unavailable = `python3 not found (${e.message})`;
       gone(`could not run: ${e.message}`);
     });
-    child.on("exit", (code, signal) => gone(`exited (${signal ?? `code ${code}`})`));
+    child.on("exit", (code, signal) => {
+      if (code === NO_PYROUTE2)
+        this.unavailable = `${PYTHON} cannot import pyroute2; install python3-pyroute2 or set BRIDGEHEAD_PYTHON`;
+      gone(`exited (${signal ?? `code ${code}`})`);
+    });
     this.idle(child);
     return child;
   }
@@ -163,12 +177,12 @@ class Helper {
 const helper = new Helper();
 let warned = false;
 
-/** Whether the helper may be used (false once python3 was found missing; `ip` runs instead). */
+/** Whether the helper may be used (false once python3 or pyroute2 was found missing; `ip` runs instead). */
 function usable(): boolean {
   if (helper.unavailable && !warned) {
     warned = true;
     console.warn(
-      `bridgehead: netlink helper unavailable (${helper.unavailable}); guest namespaces are configured with one ip process each (slower). Install python3 to speed this up.`,
+      `bridgehead: netlink helper unavailable (${helper.unavailable}); guest namespaces are configured with one ip process each (slower). Install python3 and python3-pyroute2 to speed this up.`,
     );
   }
   return helper.unavailable === undefined;
@@ -181,7 +195,7 @@ export function warmNetlink(): void {
 
 /** Runs `ip` batch lines in guest namespaces through the helper, in one request for all of them,
  * with ip's per-line failure attribution (one result per batch). Undefined when the helper cannot
- * run them (a line outside its vocabulary, no python3): the caller runs them through `ip`. */
+ * run them (a line outside its vocabulary, no python3 or pyroute2): the caller runs them through `ip`. */
 export async function nlBatches(
   batches: { ns: string; lines: string[] }[],
 ): Promise<BatchResult[] | undefined> {

@@ -13,58 +13,38 @@ and answers one JSON line on stdout, in order:
   of the read's answer).
 
 For each request it joins the namespace with setns(2) (network namespace only, like
-`nsenter --net`), opens a fresh NETLINK_ROUTE socket there and sends each op as one netlink request
-with an ACK, so every op gets its own error (like `ip -force -batch`). The ops are the small subset
-of `ip` the guest planner emits (plan-guest.ts); nl.ts translates those lines. Standard library
-only (ctypes for setns), so any python3 >= 3.7 runs it.
+`nsenter --net`), opens a fresh pyroute2 IPRoute socket there (a netlink socket belongs to the
+namespace it was opened in) and sends each op as one request with an ACK, so every op gets its own
+error (like `ip -force -batch`). The ops are the small subset of `ip` the guest planner emits
+(plan-guest.ts); nl.ts translates those lines.
+
+Needs pyroute2 (Debian: python3-pyroute2). Without it the helper exits at once with code 69 and a
+message on stderr; nl.ts then configures guests with `ip` processes instead.
 """
 
-import ctypes
 import json
 import os
 import socket
-import struct
 import sys
 
-CLONE_NEWNET = 0x40000000
-NETLINK_ROUTE = 0
-SOL_NETLINK = 270
-NETLINK_CAP_ACK = 10
-NETLINK_EXT_ACK = 11
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netns import setns as _setns
+except ImportError as e:
+    sys.stderr.write(
+        f"netlink helper: pyroute2 is not importable by {sys.executable} ({e}); "
+        "install python3-pyroute2 (scripts/ensure-deps.sh) or name an interpreter that has it in BRIDGEHEAD_PYTHON\n"
+    )
+    sys.exit(69)
 
-NLM_F_REQUEST = 0x1
-NLM_F_MULTI = 0x2
-NLM_F_ACK = 0x4
-NLM_F_ROOT = 0x100
-NLM_F_MATCH = 0x200
-NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH
-NLM_F_REPLACE = 0x100
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
-NLM_F_ACK_TLVS = 0x200
-
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLMSGERR_ATTR_MSG = 1
-
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
-RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
-
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
-IFLA_LINKINFO, IFLA_IFALIAS = 18, 20
-IFLA_INFO_KIND = 1
-IFA_ADDRESS, IFA_LOCAL = 1, 2
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
-IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
 RTNH_F_ONLINK = 4
-
-_libc = ctypes.CDLL(None, use_errno=True)
+IFF_UP = 0x1
 
 
 class Refused(Exception):
@@ -72,9 +52,10 @@ class Refused(Exception):
 
 
 def setns_fd(fd, what):
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"setns {what}: {os.strerror(e)}")
+    try:
+        _setns(fd)
+    except OSError as e:
+        raise OSError(e.errno, f"setns {what}: {os.strerror(e.errno)}") from None
 
 
 def setns(path):
@@ -85,83 +66,12 @@ def setns(path):
         os.close(fd)
 
 
-def attr(kind, payload):
-    n = 4 + len(payload)
-    return struct.pack("=HH", n, kind) + payload + b"\0" * ((4 - n % 4) % 4)
-
-
-def attrs(buf, off=0):
-    """Yields (type, payload) of the netlink attributes in buf[off:]."""
-    while off + 4 <= len(buf):
-        n, kind = struct.unpack_from("=HH", buf, off)
-        if n < 4:
-            return
-        yield kind & 0x3FFF, buf[off + 4 : off + n]
-        off += (n + 3) & ~3
-
-
-def cstr(b):
-    return b.split(b"\0", 1)[0].decode(errors="replace")
-
-
-class Netlink:
-    """One NETLINK_ROUTE socket in the current network namespace."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-        for opt in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
-            try:
-                self.sock.setsockopt(SOL_NETLINK, opt, 1)
-            except OSError:
-                pass  # an old kernel without extended ACKs: errors then carry errno text only
-        self.sock.bind((0, 0))
-        self.seq = 0
-
-    def close(self):
-        self.sock.close()
-
-    def _send(self, kind, flags, body):
-        self.seq += 1
-        self.sock.send(struct.pack("=IHHII", 16 + len(body), kind, flags, self.seq, 0) + body)
-        return self.seq
-
-    def _messages(self):
-        while True:
-            data = self.sock.recv(1 << 20)
-            off = 0
-            while off + 16 <= len(data):
-                n, kind, flags, seq, _ = struct.unpack_from("=IHHII", data, off)
-                yield kind, flags, seq, data[off + 16 : off + n]
-                off += (n + 3) & ~3
-
-    def request(self, kind, flags, body):
-        """Sends one request and waits for its ACK; raises Refused with ip's wording on an error."""
-        seq = self._send(kind, flags | NLM_F_REQUEST | NLM_F_ACK, body)
-        for mkind, mflags, mseq, payload in self._messages():
-            if mseq != seq or mkind != NLMSG_ERROR:
-                continue
-            (err,) = struct.unpack_from("=i", payload, 0)
-            if err == 0:
-                return
-            msg = None
-            if mflags & NLM_F_ACK_TLVS:
-                for t, v in attrs(payload, 4 + 16):
-                    if t == NLMSGERR_ATTR_MSG:
-                        msg = cstr(v)
-            raise Refused(f"Error: {msg}." if msg else f"RTNETLINK answers: {os.strerror(-err)}")
-
-    def dump(self, kind, body):
-        seq = self._send(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
-        out = []
-        for mkind, _, mseq, payload in self._messages():
-            if mseq != seq:
-                continue
-            if mkind == NLMSG_DONE:
-                return out
-            if mkind == NLMSG_ERROR:
-                (err,) = struct.unpack_from("=i", payload, 0)
-                raise OSError(-err, f"netlink dump: {os.strerror(-err)}")
-            out.append((mkind, payload))
+def refused(e):
+    """ip's wording for a kernel refusal: the extended ACK's message when the kernel gave one."""
+    msg = e.args[1] if len(e.args) > 1 else None
+    if msg and msg != os.strerror(e.code):
+        return Refused(f"Error: {msg}.")
+    return Refused(f"RTNETLINK answers: {os.strerror(e.code)}")
 
 
 def ifindex(dev):
@@ -175,129 +85,123 @@ def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def packed(addr):
-    return socket.inet_pton(family_of(addr), addr)
-
-
-def do_op(nl, o):
+def do_op(ipr, o):
     kind = o["op"]
-    if kind == "link":
-        up = IFF_UP if o.get("up") else 0
-        body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, ifindex(o["dev"]), up, up)
-        if "mac" in o:
-            body += attr(IFLA_ADDRESS, bytes.fromhex(o["mac"].replace(":", "")))
-        if "mtu" in o:
-            body += attr(IFLA_MTU, struct.pack("=I", o["mtu"]))
-        nl.request(RTM_NEWLINK, 0, body)
-    elif kind == "linkdel":
-        nl.request(RTM_DELLINK, 0, struct.pack("=BxHiII", socket.AF_UNSPEC, 0, ifindex(o["dev"]), 0, 0))
-    elif kind in ("addradd", "addrdel"):
-        addr, plen = o["cidr"].split("/")
-        fam = family_of(addr)
-        body = struct.pack("=BBBBI", fam, int(plen), 0, RT_SCOPE_UNIVERSE, ifindex(o["dev"]))
-        body += attr(IFA_LOCAL, packed(addr)) + attr(IFA_ADDRESS, packed(addr))
-        if kind == "addradd":
-            nl.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
+    try:
+        if kind == "link":
+            kw = {}
+            if o.get("up"):
+                kw["state"] = "up"
+            if "mac" in o:
+                kw["address"] = o["mac"]
+            if "mtu" in o:
+                kw["mtu"] = o["mtu"]
+            ipr.link("set", index=ifindex(o["dev"]), **kw)
+        elif kind == "linkdel":
+            ipr.link("del", index=ifindex(o["dev"]))
+        elif kind in ("addradd", "addrdel"):
+            addr, plen = o["cidr"].split("/")
+            cmd = "add" if kind == "addradd" else "del"
+            ipr.addr(cmd, index=ifindex(o["dev"]), address=addr, local=addr, prefixlen=int(plen))
+        elif kind in ("routereplace", "routedel"):
+            gw = o.get("via")
+            kw = {"family": family_of(gw) if gw else socket.AF_INET, "dst_len": 0, "table": RT_TABLE_MAIN}
+            if gw:
+                kw["gateway"] = gw
+            if "dev" in o:
+                kw["oif"] = ifindex(o["dev"])
+            if kind == "routereplace":
+                kw.update(proto=RTPROT_BOOT, scope=RT_SCOPE_UNIVERSE, type=RTN_UNICAST)
+                if o.get("onlink"):
+                    kw["flags"] = RTNH_F_ONLINK
+                ipr.route("replace", **kw)
+            else:
+                kw.update(proto=0, scope=RT_SCOPE_NOWHERE, type=0)
+                ipr.route("del", **kw)
         else:
-            nl.request(RTM_DELADDR, 0, body)
-    elif kind in ("routereplace", "routedel"):
-        gw = o.get("via")
-        fam = family_of(gw) if gw else socket.AF_INET
-        extra = b""
-        if gw:
-            extra += attr(RTA_GATEWAY, packed(gw))
-        if "dev" in o:
-            extra += attr(RTA_OIF, struct.pack("=I", ifindex(o["dev"])))
-        if kind == "routereplace":
-            flags = RTNH_F_ONLINK if o.get("onlink") else 0
-            body = struct.pack(
-                "=BBBBBBBBI", fam, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, flags
-            )
-            nl.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body + extra)
-        else:
-            body = struct.pack("=BBBBBBBBI", fam, 0, 0, 0, RT_TABLE_MAIN, 0, RT_SCOPE_NOWHERE, 0, 0)
-            nl.request(RTM_DELROUTE, 0, body + extra)
-    else:
-        raise ValueError(f"unknown op {kind!r}")
+            raise ValueError(f"unknown op {kind!r}")
+    except NetlinkError as e:
+        raise refused(e) from None
 
 
-def read_ns(nl):
+def read_ns(ipr):
     """Links with their IPv4 addresses (the fields `ip -j -d addr show` names) and IPv4 routes of
     the main table with a gateway or device."""
     links = {}
     order = []
-    for _, p in nl.dump(RTM_GETLINK, struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)):
-        _, _, index, flags, _ = struct.unpack_from("=BxHiII", p, 0)
-        link = {"ifindex": index, "flags": ["UP"] if flags & IFF_UP else [], "addr_info": []}
-        for t, v in attrs(p, 16):
-            if t == IFLA_IFNAME:
-                link["ifname"] = cstr(v)
-            elif t == IFLA_MTU:
-                link["mtu"] = struct.unpack("=I", v[:4])[0]
-            elif t == IFLA_ADDRESS and len(v) == 6:
-                link["address"] = ":".join(f"{b:02x}" for b in v)
-            elif t == IFLA_LINK:
-                peer = struct.unpack("=i", v[:4])[0]
-                if peer != index:
-                    link["link_index"] = peer
-            elif t == IFLA_IFALIAS:
-                link["ifalias"] = cstr(v)
-            elif t == IFLA_MASTER:
-                link["master_index"] = struct.unpack("=i", v[:4])[0]
-            elif t == IFLA_LINKINFO:
-                for t2, v2 in attrs(v):
-                    if t2 == IFLA_INFO_KIND:
-                        link["linkinfo"] = {"info_kind": cstr(v2)}
+    masters = {}
+    for m in ipr.get_links():
+        index = m["index"]
+        link = {"ifindex": index, "flags": ["UP"] if m["flags"] & IFF_UP else [], "addr_info": []}
+        name = m.get_attr("IFLA_IFNAME")
+        if name is not None:
+            link["ifname"] = name
+        mtu = m.get_attr("IFLA_MTU")
+        if mtu is not None:
+            link["mtu"] = mtu
+        mac = m.get_attr("IFLA_ADDRESS")
+        if mac is not None and len(mac) == 17:
+            link["address"] = mac
+        peer = m.get_attr("IFLA_LINK")
+        if peer is not None and peer != index:
+            link["link_index"] = peer
+        alias = m.get_attr("IFLA_IFALIAS")
+        if alias is not None:
+            link["ifalias"] = alias
+        master = m.get_attr("IFLA_MASTER")
+        if master is not None:
+            masters[index] = master
+        info = m.get_attr("IFLA_LINKINFO")
+        if info is not None:
+            kind = info.get_attr("IFLA_INFO_KIND")
+            if kind is not None:
+                link["linkinfo"] = {"info_kind": kind}
         links[index] = link
         order.append(index)
     names = {i: links[i].get("ifname") for i in order}
-    for i in order:
-        m = links[i].pop("master_index", None)
-        if m is not None and names.get(m):
+    for i, m in masters.items():
+        if names.get(m):
             links[i]["master"] = names[m]
-    for _, p in nl.dump(RTM_GETADDR, struct.pack("=BBBBI", socket.AF_INET, 0, 0, 0, 0)):
-        fam, plen, _, _, index = struct.unpack_from("=BBBBI", p, 0)
-        local = None
-        for t, v in attrs(p, 8):
-            if t == IFA_LOCAL or (t == IFA_ADDRESS and local is None):
-                local = socket.inet_ntop(fam, v)
-        if local is not None and index in links:
-            links[index]["addr_info"].append({"family": "inet", "local": local, "prefixlen": plen})
+    for m in ipr.get_addr(family=socket.AF_INET):
+        local = m.get_attr("IFA_LOCAL") or m.get_attr("IFA_ADDRESS")
+        if local is not None and m["index"] in links:
+            links[m["index"]]["addr_info"].append({"family": "inet", "local": local, "prefixlen": m["prefixlen"]})
     routes = []
-    rt = struct.pack("=BBBBBBBBI", socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
-    for _, p in nl.dump(RTM_GETROUTE, rt):
-        fam, dst_len, _, _, table, _, _, rtype, _ = struct.unpack_from("=BBBBBBBBI", p, 0)
-        route = {"dst_len": dst_len}
-        for t, v in attrs(p, 12):
-            if t == RTA_TABLE:
-                table = struct.unpack("=I", v[:4])[0]
-            elif t == RTA_DST:
-                route["dst"] = socket.inet_ntop(fam, v)
-            elif t == RTA_GATEWAY:
-                route["gateway"] = socket.inet_ntop(fam, v)
-            elif t == RTA_OIF:
-                route["dev"] = names.get(struct.unpack("=i", v[:4])[0])
-        if table != RT_TABLE_MAIN:
+    for m in ipr.get_routes(family=socket.AF_INET):
+        table = m.get_attr("RTA_TABLE")
+        if (m["table"] if table is None else table) != RT_TABLE_MAIN:
             continue
-        if rtype != RTN_UNICAST:
-            route["type"] = rtype
-        if dst_len == 0:
+        route = {"dst_len": m["dst_len"]}
+        dst = m.get_attr("RTA_DST")
+        if dst is not None:
+            route["dst"] = dst
+        gw = m.get_attr("RTA_GATEWAY")
+        if gw is not None:
+            route["gateway"] = gw
+        oif = m.get_attr("RTA_OIF")
+        if oif is not None:
+            route["dev"] = names.get(oif)
+        if m["type"] != RTN_UNICAST:
+            route["type"] = m["type"]
+        if m["dst_len"] == 0:
             route["dst"] = "default"
         routes.append(route)
     return {"links": [links[i] for i in order], "routes": routes}
 
 
 def in_ns(home, ns, work):
-    """Runs work(nl) with a netlink socket inside namespace ns; a dict with "fatal" when it cannot."""
+    """Runs work(ipr) with a netlink socket inside namespace ns; a dict with "fatal" when it cannot."""
     try:
         setns(f"/run/netns/{ns}")
-        nl = Netlink()
+        ipr = IPRoute(ext_ack=True)
         try:
-            return work(nl)
+            return work(ipr)
         finally:
-            nl.close()
+            ipr.close()
     except FileNotFoundError:
         return {"fatal": f'Cannot open network namespace "{ns}": No such file or directory'}
+    except NetlinkError as e:
+        return {"fatal": f"netlink helper: {refused(e)}"}
     except (OSError, ValueError, KeyError, TypeError) as e:
         return {"fatal": f"netlink helper: {type(e).__name__}: {e}"}
     finally:
@@ -306,11 +210,11 @@ def in_ns(home, ns, work):
 
 
 def run_ops(ops):
-    def work(nl):
+    def work(ipr):
         errors = []
         for o in ops:
             try:
-                do_op(nl, o)
+                do_op(ipr, o)
                 errors.append(None)
             except Refused as e:
                 errors.append(str(e))
