@@ -29,7 +29,7 @@ try {
   // 1. Sequential: 65,000 allocations into a /16 (65,534 usable addresses).
   const app = testApp(path.join(dir, "seq.sqlite"));
   // As the server runs it (getApp): checkpoints beside the writer, not inside its commits.
-  const checkpointer = process.env.NOCP ? { stop: async () => {} } : startCheckpointer(path.join(dir, "seq.sqlite"));
+  const checkpointer = startCheckpointer(path.join(dir, "seq.sqlite"));
   const admin = await userCaller(app, "bench", "admin", 0);
   const userId = (
     app.db.$client.prepare("SELECT id FROM user WHERE username = 'bench'").get() as { id: string }
