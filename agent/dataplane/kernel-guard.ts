@@ -18,6 +18,7 @@ export async function describeKernel(name: string, fn: () => void): Promise<void
     });
   } else {
     console.warn(`[skip] ${name}: ${reason} (set up root + ip netns to run it; under CI=true this fails)`);
-    describe.skip(name, () => fn());
+    // The reason is in the suite's name too, so the test report itself says why it did not run.
+    describe.skip(`${name} (skipped: ${reason}; needs root and network namespaces)`, () => fn());
   }
 }

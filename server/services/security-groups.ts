@@ -4,7 +4,6 @@
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import { snapshot, type Tx } from "../../db";
 import {
-  counters,
   instances,
   nicSecurityGroups,
   nics,
@@ -23,7 +22,7 @@ import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { assertUnlocked } from "./ownership";
 import { mutate } from "./revision";
-import { DEFAULT_SG, networkAddrs, rulesOf } from "./sg-policy";
+import { DEFAULT_SG, networkAddrs, nodesUsingGroups, rulesOf, stampGroups } from "./sg-policy";
 
 type Owner = Subject & { primaryGroupId: number };
 export type SgInput = { name: string; description: string; rules: SgRule[] };
@@ -115,23 +114,9 @@ function affectedNics(tx: Tx, sgId: number) {
 
 /** Stamps the group with the revision its change lands at and wakes the nodes it affects. */
 function rollOut(tx: Tx, sgId: number, touch: (ids: Iterable<number>) => void) {
-  const nodeIds = affectedNics(tx, sgId).map((n) => n.nodeId);
+  const nodeIds = nodesUsingGroups(tx, [sgId]);
   touch(nodeIds);
-  stamp(tx, [sgId], nodeIds.length > 0);
-}
-
-/**
- * Stamps groups with the revision the current change commits at: the global counter once mutate()
- * bumps it (+1) when a node is affected, else its current value (nothing to roll out). A NIC is up to
- * date for a group once its node applied that revision.
- */
-function stamp(tx: Tx, sgIds: number[], nodesAffected: boolean) {
-  if (sgIds.length === 0) return;
-  const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
-  tx.update(securityGroups)
-    .set({ revision: nodesAffected ? cur + 1 : cur, updatedAt: new Date() })
-    .where(inArray(securityGroups.id, sgIds))
-    .run();
+  stampGroups(tx, [sgId], nodeIds.length > 0);
 }
 
 /** The group as its caller may see it (USE), or NOT_FOUND. */
@@ -429,7 +414,7 @@ export function setVnetSg(
       .where(eq(vnetSecurityGroups.vnetId, vnet.id))
       .all()
       .map((r) => r.sgId);
-    stamp(tx, [...new Set([sg.id, ...onVnet])], nodeIds.length > 0);
+    stampGroups(tx, [...new Set([sg.id, ...onVnet])], nodeIds.length > 0);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "vnet",
@@ -464,7 +449,7 @@ export function setNicSg(
     if (input.attached) tx.insert(nicSecurityGroups).values({ nicId: nic.id, sgId: sg.id }).run();
     else tx.delete(nicSecurityGroups).where(link).run();
     touch([nic.nodeId]);
-    stamp(tx, [sg.id], true);
+    stampGroups(tx, [sg.id], true);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "nic",

@@ -3,17 +3,10 @@
 // removed with its holds) changes the desired state of every node with a NIC under such a rule,
 // though none of their own objects changed. The lease writers mark the VNET here; mutate() bumps
 // those nodes in the same transaction and stamps the groups (their NICs are outdated until applied).
-import { eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import type { Tx } from "../../db";
-import {
-  counters,
-  instances,
-  nicSecurityGroups,
-  nics,
-  securityGroups,
-  sgRules,
-  vnetSecurityGroups,
-} from "../../db/schema";
+import { sgRules } from "../../db/schema";
+import { nodesUsingGroups, stampGroups } from "./sg-policy";
 
 // Keyed by the transaction handle. immediate() passes the connection's drizzle handle itself as
 // `tx`, so mutate() forgets marks at the start of each transaction: a rolled-back transaction, or
@@ -48,29 +41,8 @@ export function followersOfLeaseChanges(tx: Tx): number[] {
         .map((r) => r.sgId),
     ),
   ];
-  if (sgIds.length === 0) return [];
-  const viaVnet = tx
-    .selectDistinct({ nodeId: instances.nodeId })
-    .from(nics)
-    .innerJoin(instances, eq(instances.id, nics.instanceId))
-    .innerJoin(vnetSecurityGroups, eq(vnetSecurityGroups.vnetId, nics.vnetId))
-    .where(inArray(vnetSecurityGroups.sgId, sgIds))
-    .all();
-  const own = tx
-    .selectDistinct({ nodeId: instances.nodeId })
-    .from(nics)
-    .innerJoin(instances, eq(instances.id, nics.instanceId))
-    .innerJoin(nicSecurityGroups, eq(nicSecurityGroups.nicId, nics.id))
-    .where(inArray(nicSecurityGroups.sgId, sgIds))
-    .all();
-  const nodeIds = [...new Set([...viaVnet, ...own].map((r) => r.nodeId))];
-  if (nodeIds.length > 0) {
-    // mutate() bumps the global revision by one right after: that is the revision this lands at.
-    const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
-    tx.update(securityGroups)
-      .set({ revision: cur + 1, updatedAt: new Date() })
-      .where(inArray(securityGroups.id, sgIds))
-      .run();
-  }
+  const nodeIds = nodesUsingGroups(tx, sgIds);
+  // mutate() bumps the global revision by one right after: that is the revision this lands at.
+  if (nodeIds.length > 0) stampGroups(tx, sgIds, true);
   return nodeIds;
 }

@@ -1,9 +1,19 @@
 // A NIC's security policy as the database holds it: the groups in force on it (its VNET's plus its
 // own), their rules in order with NETWORK_ID resolved to that VNET's leases, compiled by lib/sg.ts
-// into the form the agent renders into nftables and the explain tool evaluates.
+// into the form the agent renders into nftables and the explain tool evaluates; and which nodes
+// host NICs under given groups, with the revision stamp a group change rolls out at.
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Tx } from "../../db";
-import { leases, nicSecurityGroups, nics, sgRules, vnetSecurityGroups } from "../../db/schema";
+import {
+  counters,
+  instances,
+  leases,
+  nicSecurityGroups,
+  nics,
+  securityGroups,
+  sgRules,
+  vnetSecurityGroups,
+} from "../../db/schema";
 import { ip4ToInt } from "../../lib/domain";
 import { ip6ToBig } from "../../lib/ipam";
 import {
@@ -122,4 +132,38 @@ export function vnetSgIds(tx: Tx, vnetId: number): number[] {
     .all()
     .map((r) => r.sgId)
     .sort((a, b) => a - b);
+}
+
+/** The nodes hosting a NIC that any of `sgIds` applies to (through its VNET or directly). */
+export function nodesUsingGroups(tx: Tx, sgIds: number[]): number[] {
+  if (sgIds.length === 0) return [];
+  const viaVnet = tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnetSecurityGroups, eq(vnetSecurityGroups.vnetId, nics.vnetId))
+    .where(inArray(vnetSecurityGroups.sgId, sgIds))
+    .all();
+  const own = tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(nicSecurityGroups, eq(nicSecurityGroups.nicId, nics.id))
+    .where(inArray(nicSecurityGroups.sgId, sgIds))
+    .all();
+  return [...new Set([...viaVnet, ...own].map((r) => r.nodeId))];
+}
+
+/**
+ * Stamps groups with the revision the current change commits at: the global counter once mutate()
+ * bumps it (+1) when a node is affected, else its current value (nothing to roll out). A NIC is up to
+ * date for a group once its node applied that revision.
+ */
+export function stampGroups(tx: Tx, sgIds: number[], nodesAffected: boolean) {
+  if (sgIds.length === 0) return;
+  const cur = tx.select({ v: counters.value }).from(counters).where(eq(counters.name, "revision")).get()!.v;
+  tx.update(securityGroups)
+    .set({ revision: nodesAffected ? cur + 1 : cur, updatedAt: new Date() })
+    .where(inArray(securityGroups.id, sgIds))
+    .run();
 }
