@@ -1,8 +1,9 @@
 // `npm run bench -- ipam`: 65,000 allocations into a /16 through the IPAM service the API calls for
-// every NIC (allocateLease, each in its own IMMEDIATE transaction, with lease history), the latency
-// of one allocation at 90 % utilization, the cost of a whole instance creation (lease + NIC +
-// instance + audit + revision bump) for context, and the duplicate count of a concurrent run
-// (several processes creating instances on one database file). Prints one JSON line last.
+// every NIC (allocateLease, each in its own IMMEDIATE transaction; a lease's history events are
+// written when it ends), the latency of one allocation at 90 % utilization, the cost of a whole
+// instance creation (lease + NIC + instance + audit + revision bump) for context, and the duplicate
+// count of a concurrent run (several processes creating instances on one database file). Prints
+// one JSON line last.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -320,6 +320,9 @@ export const leaseHistory = sqliteTable(
     index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip),
     index("lease_history_mac_idx").on(t.vnetId, t.mac),
     index("lease_history_ip6_idx").on(t.vnetId, t.ip6).where(sql`${t.ip6} IS NOT NULL`),
+    // A VNET's history newest first without sorting all of it (rows are written when a lease
+    // ends, so a lease's "allocate" row comes after events that happened later).
+    index("lease_history_vnet_at_idx").on(t.vnetId, t.at),
   ],
 );
 

@@ -66,12 +66,12 @@ describe("instance router", () => {
     await admin.instance.remove({ id: c.id });
     const d = await admin.instance.create({ name: "d", nodeId, nics: [{ vnetId }] });
     expect(d.nics[0]!.ip).toBe("10.1.0.10");
-    const history = app.db.$client.prepare("SELECT ip, action FROM lease_history ORDER BY id").all();
-    expect(history).toEqual([
-      { ip: "10.1.0.11", action: "allocate" },
-      { ip: "10.1.0.10", action: "allocate" },
-      { ip: "10.1.0.10", action: "release" },
-      { ip: "10.1.0.10", action: "allocate" },
+    const history = await admin.lease.history({ vnetId });
+    expect(history.map((h) => [h.ip, h.action, h.instance])).toEqual([
+      ["10.1.0.10", "allocate", "d"],
+      ["10.1.0.10", "release", "c"],
+      ["10.1.0.10", "allocate", "c"],
+      ["10.1.0.11", "allocate", "b"],
     ]);
   });
 

@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
 import { refusal } from "../tenancy-testing";
@@ -199,6 +201,75 @@ describe("address ranges and leases", () => {
       ["release", a.id, "alice"],
       ["allocate", a.id, "alice"],
     ]);
+  });
+
+  it("a live lease is its own history entry; when it ends both its events are written", async () => {
+    const a = await admin.instance.create({ name: "live", nodeId, nics: [{ vnetId }] });
+    await admin.lease.hold({ vnetId, from: "10.5.0.12", reason: "VIP" });
+    const rows = () => app.db.$client.prepare("SELECT ip, action FROM lease_history ORDER BY id").all();
+    expect(rows()).toEqual([]);
+    expect(
+      (await admin.lease.history({ vnetId })).map((h) => [h.ip, h.action, h.instance ?? h.reason, h.user]),
+    ).toEqual([
+      ["10.5.0.12", "hold", "VIP", "alice"],
+      ["10.5.0.10", "allocate", "live", "alice"],
+    ]);
+    await admin.instance.remove({ id: a.id });
+    await admin.lease.release({ vnetId, from: "10.5.0.12" });
+    expect(rows()).toEqual([
+      { ip: "10.5.0.10", action: "allocate" },
+      { ip: "10.5.0.10", action: "release" },
+      { ip: "10.5.0.12", action: "hold" },
+      { ip: "10.5.0.12", action: "unhold" },
+    ]);
+    // Newest first, per address (events of different addresses may share a millisecond).
+    const h = await admin.lease.history({ vnetId });
+    expect(h).toHaveLength(4);
+    expect(h.filter((x) => x.ip === "10.5.0.12").map((x) => x.action)).toEqual(["unhold", "hold"]);
+    expect(h.filter((x) => x.ip === "10.5.0.10").map((x) => [x.action, x.instance])).toEqual([
+      ["release", "live"],
+      ["allocate", "live"],
+    ]);
+  });
+
+  it("removing a VNET ends its holds into the lease history", async () => {
+    await admin.lease.hold({ vnetId, from: "10.5.0.10", to: "10.5.0.11", reason: "router" });
+    await admin.vnet.remove({ id: vnetId });
+    const rows = app.db.$client
+      .prepare("SELECT vnet_id AS vnet, ip, action, reason FROM lease_history ORDER BY id")
+      .all();
+    expect(rows).toEqual([
+      { vnet: vnetId, ip: "10.5.0.10", action: "hold", reason: "router" },
+      { vnet: vnetId, ip: "10.5.0.11", action: "hold", reason: "router" },
+      { vnet: vnetId, ip: "10.5.0.10", action: "unhold", reason: "VNET removed" },
+      { vnet: vnetId, ip: "10.5.0.11", action: "unhold", reason: "VNET removed" },
+    ]);
+    expect(app.db.$client.prepare("SELECT count(*) AS n FROM leases").get()).toEqual({ n: 0 });
+  });
+
+  it("migration 0007 drops only the entry a live lease already had, so nothing shows twice", async () => {
+    const a = await admin.instance.create({ name: "web", nodeId, nics: [{ vnetId }] });
+    await admin.lease.hold({ vnetId, from: "10.5.0.11", reason: "VIP" });
+    const s = app.db.$client;
+    // As the old code wrote them: an earlier lease of the same address (allocate + release) and
+    // one "allocate"/"hold" row per live lease.
+    const ins = s.prepare(
+      "INSERT INTO lease_history (vnet_id, ip, mac, action, instance_name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    ins.run(vnetId, "10.5.0.10", "02:00:0a:05:00:0a", "allocate", "old", 1);
+    ins.run(vnetId, "10.5.0.10", "02:00:0a:05:00:0a", "release", "old", 2);
+    ins.run(vnetId, "10.5.0.10", "02:00:0a:05:00:0a", "allocate", "web", 3);
+    ins.run(vnetId, "10.5.0.11", "02:00:0a:05:00:0b", "hold", null, 4);
+    const file = path.join(import.meta.dirname, "../../db/migrations/0007_lease_history_at_end.sql");
+    const statements = fs.readFileSync(file, "utf8").split("--> statement-breakpoint");
+    s.exec(statements.at(-1)!);
+    expect((await admin.lease.history({ vnetId })).map((h) => [h.ip, h.action, h.instance])).toEqual([
+      ["10.5.0.11", "hold", null],
+      ["10.5.0.10", "allocate", "web"],
+      ["10.5.0.10", "release", "old"],
+      ["10.5.0.10", "allocate", "old"],
+    ]);
+    expect(a.nics[0]!.ip).toBe("10.5.0.10");
   });
 
   it("lease.list pages through every address of a /16, filters by state and finds an address by search", async () => {

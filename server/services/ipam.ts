@@ -1,7 +1,8 @@
 // Lease allocation, holds and releases. Everything runs inside the caller's IMMEDIATE transaction;
 // the unique indexes on (vnet, ip), (vnet, ip6), (vnet, mac) and (range, offset) make a duplicate
 // impossible even if this code had a bug. Lowest-free search starts at the range's free hint
-// (every offset below it is taken), so an allocation costs O(log n) on a filling range.
+// (every offset below it is taken), so an allocation costs O(log n) on a filling range. A lease's
+// history events are written when it ends (`dropLease`); until then the lease row is its entry.
 import { and, asc, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { compile, connectionOf, type Tx } from "../../db";
 import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../db/schema";
@@ -10,6 +11,7 @@ import { conflict, invalid } from "../errors";
 import { leasesChanged } from "./sg-followers";
 
 type Vnet = typeof vnets.$inferSelect;
+type LeaseAction = (typeof leaseHistory.$inferSelect)["action"];
 type Ar = typeof addressRanges.$inferSelect;
 export type Lease = typeof leases.$inferSelect;
 type Who = { userId: string; nicId?: number | null; instanceId?: number | null; reason?: string | null };
@@ -85,21 +87,6 @@ function statements(tx: Tx) {
         .select({ name: instances.name })
         .from(instances)
         .where(eq(instances.id, ph("id"))),
-    ),
-    history: compile(
-      tx,
-      tx.insert(leaseHistory).values({
-        vnetId: ph("vnetId"),
-        ip: ph("ip"),
-        ip6: ph("ip6"),
-        mac: ph("mac"),
-        action: ph("action"),
-        nicId: ph("nicId"),
-        instanceId: ph("instanceId"),
-        instanceName: ph("instanceName"),
-        userId: ph("userId"),
-        reason: ph("reason"),
-      }),
     ),
   };
 }
@@ -200,20 +187,6 @@ function insertLease(
   };
   lease.id = Number(st.insertLease.stmt.run(...st.insertLease.args(lease)).lastInsertRowid);
   leasesChanged(tx, vnet.id);
-  st.history.stmt.run(
-    ...st.history.args({
-      vnetId: vnet.id,
-      ip: a.ip,
-      ip6: a.ip6,
-      mac: a.mac,
-      action: state === "used" ? "allocate" : "hold",
-      nicId: lease.nicId,
-      instanceId: who.instanceId ?? null,
-      instanceName: instanceNameOf(tx, who.instanceId),
-      userId: who.userId,
-      reason: lease.reason,
-    }),
-  );
   return lease;
 }
 
@@ -223,6 +196,9 @@ function instanceNameOf(tx: Tx, id: number | null | undefined): string | null {
   return (q.stmt.pluck().get(...q.args({ id })) as string | undefined) ?? null;
 }
 
+/** Ends a lease and writes its two history events: how it began (allocate/hold, with the time,
+ * user and reason kept on the lease row) and how it ended. A live lease is its own history entry
+ * until then (leases.ts `history` reads both), so an allocation writes one row, not two. */
 function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
   tx.delete(leases).where(eq(leases.id, l.id)).run();
   leasesChanged(tx, l.vnetId);
@@ -233,20 +209,58 @@ function dropLease(tx: Tx, l: Lease, who: Who, action: "release" | "unhold") {
     .get();
   if (ar && l.offset < ar.hint)
     tx.update(addressRanges).set({ freeHint: l.offset }).where(eq(addressRanges.id, l.arId)).run();
+  const event = {
+    vnetId: l.vnetId,
+    ip: l.ip,
+    ip6: l.ip6,
+    mac: l.mac,
+    nicId: l.nicId,
+    instanceId: who.instanceId ?? null,
+    instanceName: instanceNameOf(tx, who.instanceId),
+  };
   tx.insert(leaseHistory)
-    .values({
-      vnetId: l.vnetId,
-      ip: l.ip,
-      ip6: l.ip6,
-      mac: l.mac,
-      action,
-      nicId: l.nicId,
-      instanceId: who.instanceId ?? null,
-      instanceName: instanceNameOf(tx, who.instanceId),
-      userId: who.userId,
-      reason: who.reason ?? null,
-    })
+    .values([
+      {
+        ...event,
+        action: l.state === "used" ? "allocate" : "hold",
+        userId: l.createdBy,
+        reason: l.reason,
+        at: l.createdAt,
+      },
+      { ...event, action, userId: who.userId, reason: who.reason ?? null },
+    ])
     .run();
+}
+
+/** Ends every lease of a VNET that is being removed (only holds can be left by then), writing
+ * their history events like `dropLease` does, in two statements whatever their number. */
+export function endLeasesOfVnet(tx: Tx, vnetId: number, userId: string) {
+  const events = (end: boolean) =>
+    tx
+      .select({
+        // Every column of lease_history, in its order (drizzle's insert … select wants them all).
+        id: sql<number>`NULL`.as("id"),
+        vnetId: leases.vnetId,
+        ip: leases.ip,
+        ip6: leases.ip6,
+        mac: leases.mac,
+        action: end
+          ? sql<LeaseAction>`CASE ${leases.state} WHEN 'used' THEN 'release' ELSE 'unhold' END`.as("action")
+          : sql<LeaseAction>`CASE ${leases.state} WHEN 'used' THEN 'allocate' ELSE 'hold' END`.as("action"),
+        nicId: leases.nicId,
+        instanceId: sql<number>`NULL`.as("instance_id"),
+        instanceName: sql<string>`NULL`.as("instance_name"),
+        userId: end ? sql<string>`${userId}`.as("user_id") : leases.createdBy,
+        reason: end ? sql<string>`'VNET removed'`.as("reason") : leases.reason,
+        at: end ? sql<Date>`${Date.now()}`.as("at") : leases.createdAt,
+      })
+      .from(leases)
+      .where(eq(leases.vnetId, vnetId))
+      .orderBy(asc(leases.id));
+  tx.insert(leaseHistory).select(events(false)).run();
+  tx.insert(leaseHistory).select(events(true)).run();
+  tx.delete(leases).where(eq(leases.vnetId, vnetId)).run();
+  leasesChanged(tx, vnetId);
 }
 
 /** Describes who holds a lease, for refusal messages ("10.0.0.5 (used by web1)"). */

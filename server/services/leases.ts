@@ -2,7 +2,10 @@
 // ("who had 10.0.105.12 last Tuesday?"). The leases tab pages through *every* address of a VNET
 // (free ones included, computed from the ranges), so a /16 is 65k rows the browser never loads at once.
 import { and, asc, count, desc, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
+import ipaddr from "ipaddr.js";
+import { snapshot } from "../../db";
 import { addressRanges, instances, leaseHistory, leases, nics, user, vnets } from "../../db/schema";
+import { ip4ToInt } from "../../lib/domain";
 import { type ArSpec, addressAt, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
 import type { Subject } from "../../lib/permissions";
 import type { LEASE_FILTERS } from "../../lib/schemas";
@@ -278,41 +281,92 @@ export function release(app: App, actor: Actor, who: Subject & { id: string }, i
 }
 
 /** Lease history of a VNET, newest first, optionally for one address (IPv4, IPv6 or MAC) and a
- * time window. Instance names are kept by value, so deleted instances still answer. */
+ * time window. Instance names are kept by value, so deleted instances still answer. A lease that
+ * is still live is its own "allocate"/"hold" entry (time, user and reason are on the lease row;
+ * its id is shown negated so it never collides with a history row's); when it ends, both events
+ * are written to lease_history (ipam.ts `dropLease`). */
 export function history(
   app: App,
   who: Subject,
   input: { vnetId: number; address?: string; from?: Date; to?: Date; limit: number },
 ) {
   visibleVnet(app, who, input.vnetId);
-  const where: (SQL | undefined)[] = [eq(leaseHistory.vnetId, input.vnetId)];
-  if (input.address)
-    where.push(
+  const addr = input.address?.toLowerCase();
+  const ended: (SQL | undefined)[] = [eq(leaseHistory.vnetId, input.vnetId)];
+  const live: (SQL | undefined)[] = [eq(leases.vnetId, input.vnetId)];
+  if (input.address && addr) {
+    ended.push(
+      or(eq(leaseHistory.ip, input.address), eq(leaseHistory.ip6, addr), eq(leaseHistory.mac, addr)),
+    );
+    live.push(
       or(
-        eq(leaseHistory.ip, input.address),
-        eq(leaseHistory.ip6, input.address.toLowerCase()),
-        eq(leaseHistory.mac, input.address.toLowerCase()),
+        ipaddr.IPv4.isValidFourPartDecimal(input.address)
+          ? eq(leases.ipInt, ip4ToInt(input.address))
+          : undefined,
+        eq(leases.ip6, addr),
+        eq(leases.mac, addr),
       ),
     );
-  if (input.from) where.push(gte(leaseHistory.at, input.from));
-  if (input.to) where.push(lte(leaseHistory.at, input.to));
-  return app.db
-    .select({
-      id: leaseHistory.id,
-      at: leaseHistory.at,
-      action: leaseHistory.action,
-      ip: leaseHistory.ip,
-      ip6: leaseHistory.ip6,
-      mac: leaseHistory.mac,
-      instanceId: leaseHistory.instanceId,
-      instance: leaseHistory.instanceName,
-      user: user.username,
-      reason: leaseHistory.reason,
-    })
-    .from(leaseHistory)
-    .leftJoin(user, eq(user.id, leaseHistory.userId))
-    .where(and(...where))
-    .orderBy(desc(leaseHistory.id))
-    .limit(input.limit)
-    .all();
+  }
+  if (input.from) {
+    ended.push(gte(leaseHistory.at, input.from));
+    live.push(gte(leases.createdAt, input.from));
+  }
+  if (input.to) {
+    ended.push(lte(leaseHistory.at, input.to));
+    live.push(lte(leases.createdAt, input.to));
+  }
+  return snapshot(app.db, (tx) => {
+    const past = tx
+      .select({
+        id: leaseHistory.id,
+        at: leaseHistory.at,
+        action: leaseHistory.action,
+        ip: leaseHistory.ip,
+        ip6: leaseHistory.ip6,
+        mac: leaseHistory.mac,
+        instanceId: leaseHistory.instanceId,
+        instance: leaseHistory.instanceName,
+        user: user.username,
+        reason: leaseHistory.reason,
+      })
+      .from(leaseHistory)
+      .leftJoin(user, eq(user.id, leaseHistory.userId))
+      .where(and(...ended))
+      .orderBy(desc(leaseHistory.at), desc(leaseHistory.id))
+      .limit(input.limit)
+      .all();
+    const current = tx
+      .select({
+        id: leases.id,
+        at: leases.createdAt,
+        state: leases.state,
+        ip: leases.ip,
+        ip6: leases.ip6,
+        mac: leases.mac,
+        instanceId: instances.id,
+        instance: instances.name,
+        user: user.username,
+        reason: leases.reason,
+      })
+      .from(leases)
+      .leftJoin(nics, eq(nics.id, leases.nicId))
+      .leftJoin(instances, eq(instances.id, nics.instanceId))
+      .leftJoin(user, eq(user.id, leases.createdBy))
+      .where(and(...live))
+      .orderBy(desc(leases.createdAt), desc(leases.id))
+      .limit(input.limit)
+      .all()
+      .map(
+        ({ state, ...l }) => ({ ...l, id: -l.id, action: state === "used" ? "allocate" : "hold" }) as const,
+      );
+    // Newest first; at equal times a live lease comes first (it is the latest event of its address:
+    // whatever happened to that address before it began has ended), then the later-written row.
+    const newestFirst = (a: { at: Date; id: number }, b: { at: Date; id: number }) => {
+      if (a.at.getTime() !== b.at.getTime()) return b.at.getTime() - a.at.getTime();
+      if (a.id < 0 !== b.id < 0) return a.id < 0 ? -1 : 1;
+      return Math.abs(b.id) - Math.abs(a.id);
+    };
+    return [...current, ...past].sort(newestFirst).slice(0, input.limit);
+  });
 }

@@ -25,10 +25,10 @@ import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
+import { endLeasesOfVnet } from "./ipam";
 import { assertUnlocked, crossVnetOverlaps } from "./ranges";
 import { beforeVnetRemove } from "./reservations";
 import { mutate } from "./revision";
-import { leasesChanged } from "./sg-followers";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
 type Owner = Subject & { primaryGroupId: number };
@@ -349,9 +349,8 @@ export function removeVnet(app: App, actor: Actor, who: Subject, id: number) {
       throw conflict(
         `VNET ${vnet.name} is in use by instance${users.length > 1 ? "s" : ""} ${users.map((u) => u.name).join(", ")}; delete them or detach their NICs first`,
       );
-    // Held leases go with the VNET; used ones cannot exist here (no NICs).
-    tx.delete(leases).where(eq(leases.vnetId, id)).run();
-    leasesChanged(tx, id);
+    // Held leases go with the VNET (used ones cannot exist here: no NICs), into its lease history.
+    endLeasesOfVnet(tx, id, who.id);
     tx.delete(vnets).where(eq(vnets.id, id)).run();
     audit(tx, actor, { action: "vnet.remove", objectType: "vnet", objectId: id, objectName: vnet.name });
     return { id, name: vnet.name };
