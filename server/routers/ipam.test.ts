@@ -57,6 +57,12 @@ describe("address ranges and leases", () => {
     expect(inst.nics[0]).toMatchObject({ ip: "10.6.0.20", mac: "02:00:0a:06:00:14" });
     const [l] = (await admin.lease.list({ vnetId: ds })).rows.filter((x) => x.ip === "10.6.0.20");
     expect(l!.ip6).toBe("2001:db8:6::aff:fe06:14");
+    // The history finds the live lease by its IPv6 however it is typed; a non-address finds nothing.
+    for (const address of ["2001:DB8:6:0:0:AFF:FE06:14", "02:00:0A:06:00:14", "10.6.0.20"])
+      expect((await admin.lease.history({ vnetId: ds, address })).map((h) => [h.action, h.instance])).toEqual(
+        [["allocate", "a"]],
+      );
+    expect(await admin.lease.history({ vnetId: ds, address: "10.6.0" })).toEqual([]);
   });
 
   it.each([

@@ -1,12 +1,12 @@
 // Lease views and the hold/release actions of the leases tab, plus the lease history
 // ("who had 10.0.105.12 last Tuesday?"). The leases tab pages through *every* address of a VNET
 // (free ones included, computed from the ranges), so a /16 is 65k rows the browser never loads at once.
-import { and, asc, count, desc, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, lte, or, type SQL, sql } from "drizzle-orm";
 import ipaddr from "ipaddr.js";
 import { snapshot } from "../../db";
 import { addressRanges, instances, leaseHistory, leases, nics, user, vnets } from "../../db/schema";
 import { ip4ToInt } from "../../lib/domain";
-import { type ArSpec, addressAt, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
+import { type ArSpec, addressAt, bigToIp6, ip6ToBig, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
 import type { Subject } from "../../lib/permissions";
 import type { LEASE_FILTERS } from "../../lib/schemas";
 import type { App } from "../app";
@@ -280,6 +280,16 @@ export function release(app: App, actor: Actor, who: Subject & { id: string }, i
   });
 }
 
+/** The lease column an address typed into the history search names (IPv4, MAC and IPv6 forms never
+ * overlap), in the form the leases store it; null when it is none of them. */
+function addressTerm(address: string) {
+  const a = address.trim().toLowerCase();
+  if (ipaddr.IPv4.isValidFourPartDecimal(a)) return { kind: "ip", value: a } as const;
+  if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(a)) return { kind: "mac", value: a } as const;
+  if (ipaddr.IPv6.isValid(a)) return { kind: "ip6", value: bigToIp6(ip6ToBig(a)) } as const;
+  return null;
+}
+
 /** Lease history of a VNET, newest first, optionally for one address (IPv4, IPv6 or MAC) and a
  * time window. Instance names are kept by value, so deleted instances still answer. A lease that
  * is still live is its own "allocate"/"hold" entry (time, user and reason are on the lease row;
@@ -291,22 +301,21 @@ export function history(
   input: { vnetId: number; address?: string; from?: Date; to?: Date; limit: number },
 ) {
   visibleVnet(app, who, input.vnetId);
-  const addr = input.address?.toLowerCase();
+  const term = input.address ? addressTerm(input.address) : undefined;
+  if (term === null) return [];
   const ended: (SQL | undefined)[] = [eq(leaseHistory.vnetId, input.vnetId)];
-  const live: (SQL | undefined)[] = [eq(leases.vnetId, input.vnetId)];
-  if (input.address && addr) {
-    ended.push(
-      or(eq(leaseHistory.ip, input.address), eq(leaseHistory.ip6, addr), eq(leaseHistory.mac, addr)),
-    );
-    live.push(
-      or(
-        ipaddr.IPv4.isValidFourPartDecimal(input.address)
-          ? eq(leases.ipInt, ip4ToInt(input.address))
-          : undefined,
-        eq(leases.ip6, addr),
-        eq(leases.mac, addr),
-      ),
-    );
+  // Without an address, the unary + has SQLite walk the leases newest first and stop at `limit`
+  // rows of this VNET, instead of reading and sorting all of a big VNET's (68 ms against 0.6 ms
+  // for a /16 measured here); with one, its unique index finds the lease.
+  const live: (SQL | undefined)[] = [
+    term ? eq(leases.vnetId, input.vnetId) : sql`+${leases.vnetId} = ${input.vnetId}`,
+  ];
+  if (term?.kind === "ip") {
+    ended.push(eq(leaseHistory.ip, term.value));
+    live.push(eq(leases.ipInt, ip4ToInt(term.value)));
+  } else if (term) {
+    ended.push(eq(leaseHistory[term.kind], term.value));
+    live.push(eq(leases[term.kind], term.value));
   }
   if (input.from) {
     ended.push(gte(leaseHistory.at, input.from));
@@ -333,33 +342,58 @@ export function history(
       .from(leaseHistory)
       .leftJoin(user, eq(user.id, leaseHistory.userId))
       .where(and(...ended))
-      .orderBy(desc(leaseHistory.at), desc(leaseHistory.id))
+      // For one address, its (vnet, address) index finds the few rows and they are sorted; the
+      // unary + keeps SQLite from walking the VNET's whole (vnet, time) index instead.
+      .orderBy(term ? sql`+${leaseHistory.at} desc` : desc(leaseHistory.at), desc(leaseHistory.id))
       .limit(input.limit)
       .all();
-    const current = tx
-      .select({
-        id: leases.id,
-        at: leases.createdAt,
-        state: leases.state,
-        ip: leases.ip,
-        ip6: leases.ip6,
-        mac: leases.mac,
-        instanceId: instances.id,
-        instance: instances.name,
-        user: user.username,
-        reason: leases.reason,
-      })
+    // Live leases newest first: rowids only grow while a row lives (a new one is max + 1), so id
+    // order is creation order. The names are joined for the page only, not for the whole VNET.
+    const page = tx
+      .select()
       .from(leases)
-      .leftJoin(nics, eq(nics.id, leases.nicId))
-      .leftJoin(instances, eq(instances.id, nics.instanceId))
-      .leftJoin(user, eq(user.id, leases.createdBy))
       .where(and(...live))
-      .orderBy(desc(leases.createdAt), desc(leases.id))
+      .orderBy(desc(leases.id))
       .limit(input.limit)
-      .all()
-      .map(
-        ({ state, ...l }) => ({ ...l, id: -l.id, action: state === "used" ? "allocate" : "hold" }) as const,
-      );
+      .all();
+    const nicIds = page.map((l) => l.nicId).filter((n): n is number => n !== null);
+    const owners = new Map(
+      nicIds.length
+        ? tx
+            .select({ nicId: nics.id, instanceId: instances.id, instance: instances.name })
+            .from(nics)
+            .innerJoin(instances, eq(instances.id, nics.instanceId))
+            .where(inArray(nics.id, nicIds))
+            .all()
+            .map((o) => [o.nicId, o])
+        : [],
+    );
+    const creators = new Set(page.map((l) => l.createdBy).filter((u): u is string => u !== null));
+    const names = new Map(
+      creators.size
+        ? tx
+            .select({ id: user.id, name: user.username })
+            .from(user)
+            .where(inArray(user.id, [...creators]))
+            .all()
+            .map((u) => [u.id, u.name])
+        : [],
+    );
+    const current = page.map((l) => {
+      const owner = l.nicId === null ? undefined : owners.get(l.nicId);
+      return {
+        id: -l.id,
+        at: l.createdAt,
+        action: l.state === "used" ? ("allocate" as const) : ("hold" as const),
+        ip: l.ip,
+        ip6: l.ip6,
+        mac: l.mac,
+        instanceId: owner?.instanceId ?? null,
+        instance: owner?.instance ?? null,
+        user: (l.createdBy === null ? undefined : names.get(l.createdBy)) ?? null,
+        reason: l.reason,
+      };
+    });
     // Newest first; at equal times a live lease comes first (it is the latest event of its address:
     // whatever happened to that address before it began has ended), then the later-written row.
     const newestFirst = (a: { at: Date; id: number }, b: { at: Date; id: number }) => {
