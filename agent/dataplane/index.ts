@@ -378,9 +378,12 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
       const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
       policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
-      const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
+      // Otherwise nftables loads once the guard has run, beside the node's links and the guests
+      // (the lockdown tables keep the ports closed until it lands, in one transaction).
+      let early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
       const executed = await execute(p, async () => {
         await policy.guard(guarded);
+        early ??= policy.reconcile(desired, push, "nft");
         return guarded.ops;
       });
       // A veth this plan (re)created has lost its qdiscs: QoS looks at it too when it has some.
@@ -439,7 +442,15 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
         const written = Object.fromEntries(p.sysctls.map((op) => op.line.split("=") as [string, string]));
         synced = { desired, sysctls: { ...(o?.sysctls ?? base?.sysctls), ...written }, networks, ports };
       }
-      const phases = { observe: t1 - t0, plan: t2 - t1, ...executed.phases, ...x.phases };
+      // nftables ran beside the ip plan: its time overlaps the executor's phases.
+      const { nft: nftMs, ...policyPhases } = x.phases ?? {};
+      const phases = {
+        observe: t1 - t0,
+        plan: t2 - t1,
+        ...executed.phases,
+        ...policyPhases,
+        ...(nftMs === undefined ? {} : { [nft ? "nft (beside ip)" : "nft"]: nftMs }),
+      };
       return {
         operations: r.operations,
         ops: r.ops,

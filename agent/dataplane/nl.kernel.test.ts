@@ -41,7 +41,9 @@ function guest(name: string) {
 function ipView(ns: string): string {
   const show = (...args: string[]) =>
     JSON.parse(execFileSync("ip", ["-n", ns, "-j", ...args], { encoding: "utf8" }) || "[]") as object[];
-  const addrs = (show("-4", "addr", "show", "dev", "eth0") as { addr_info?: Record<string, unknown>[] }[]).map((l) => ({
+  const addrs = (
+    show("-4", "addr", "show", "dev", "eth0") as { addr_info?: Record<string, unknown>[] }[]
+  ).map((l) => ({
     addr_info: (l.addr_info ?? []).map(({ valid_life_time: _, preferred_life_time: __, ...a }) => a),
   }));
   return JSON.stringify({ addrs, routes: show("route", "show", "table", "main") });
