@@ -151,6 +151,13 @@ describeKernel("netlink helper (pyroute2) on the real kernel", () => {
     for (const r of reads?.slice(3) ?? []) expect(r).toEqual(reads?.[3]);
   });
 
+  it("reads a namespace that never had a route (no main table yet) as ip does: lo, down, no route", async () => {
+    execFileSync("ip", ["netns", "add", `${PREFIX}-e`]);
+    const r = await nlReadGuest(`${PREFIX}-e`);
+    expect(JSON.parse(r?.routes ?? "null")).toEqual([]);
+    expect(JSON.parse(r?.addrs ?? "null")).toMatchObject([{ ifname: "lo", flags: [], addr_info: [] }]);
+  });
+
   it("answers null for a namespace that does not exist", async () => {
     expect(await nlReadGuest(`${PREFIX}-gone`)).toBeNull();
     const [r] = (await nlBatches([{ ns: `${PREFIX}-gone`, lines: ["link set lo up"] }])) ?? [];

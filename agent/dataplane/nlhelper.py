@@ -30,6 +30,7 @@ Needs pyroute2 (Debian: python3-pyroute2). Without it the helper exits at once w
 message on stderr; nl.ts then configures guests with `ip` processes instead.
 """
 
+import errno
 import json
 import os
 import socket
@@ -318,11 +319,18 @@ def read_ns(sock):
         if local is not None and m["index"] in links:
             links[m["index"]]["addr_info"].append({"family": "inet", "local": local, "prefixlen": m["prefixlen"]})
     routes = []
-    # Strict checking: the kernel dumps the main table only (not the local table's routes).
+    # Strict checking: the kernel dumps the main table only (not the local table's routes); a
+    # namespace that never had a route has no main table yet (ENOENT): no routes.
     req = rtmsg()
     req["family"] = socket.AF_INET
     req["attrs"] = [["RTA_TABLE", RT_TABLE_MAIN]]
-    for m in dump(sock, req, RTM_GETROUTE, 3):
+    try:
+        found = dump(sock, req, RTM_GETROUTE, 3)
+    except NetlinkError as e:
+        if e.code != errno.ENOENT:
+            raise
+        found = []
+    for m in found:
         table = m.get_attr("RTA_TABLE")
         if (m["table"] if table is None else table) != RT_TABLE_MAIN:
             continue
