@@ -378,20 +378,14 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
       const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
       policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
-      // Otherwise nftables loads once the namespaces exist and the guard has run, beside the
-      // node's links and the guests (the lockdown tables keep the ports closed until it lands,
-      // in one transaction).
-      let early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
-      const executed = await execute(
-        p,
-        async () => {
-          await policy.guard(guarded);
-          return guarded.ops;
-        },
-        () => {
-          early ??= policy.reconcile(desired, push, "nft");
-        },
-      );
+      // Otherwise nftables loads after the ip plan: until then the guard's lockdown tables drop
+      // what the new guests send, among it their IPv6 start-up (DAD, MLD, router solicitations),
+      // which would otherwise flood every port of the bridge while veths are still being created.
+      const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
+      const executed = await execute(p, async () => {
+        await policy.guard(guarded);
+        return guarded.ops;
+      });
       // A veth this plan (re)created has lost its qdiscs: QoS looks at it too when it has some.
       const capped = new Set(
         portQos(desired)
