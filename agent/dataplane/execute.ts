@@ -193,8 +193,8 @@ export function nodeChunks(plan: Plan): { ops: Op[]; guests: GuestBatch[] }[] {
 /** Runs a plan and reports per network and per port. Never throws for a kernel refusal. */
 export async function execute(
   plan: Plan,
-  /** Runs once the node namespace exists, beside the creation of the guest namespaces and before
-   * the node's links change (policy.ts guard); the command lines it ran join the result's. */
+  /** Runs once the namespaces exist, before the node's links change (policy.ts guard); the
+   * command lines it ran join the result's, in order. */
   beforeNode?: () => Promise<string[]>,
 ): Promise<ExecuteResult> {
   const f = new Failures(plan);
@@ -238,17 +238,9 @@ export async function execute(
     await fn();
     phases[name] = (phases[name] ?? 0) + (performance.now() - t0);
   };
-  // The guard needs the node namespace only: it runs beside the creation of the guest namespaces.
-  // Deletions (the node namespace's own, in a teardown) and the node namespace's creation come
-  // first, in a batch of their own.
-  const guestNs = plan.createNamespaces.filter((o) => o.object.kind !== "node");
-  const first = [...plan.deleteNamespaces, ...plan.createNamespaces.filter((o) => o.object.kind === "node")];
-  await timed("namespaces", () => runPhase(undefined, first, f, undo, done));
-  const guard = beforeNode
-    ? timed("guard (beside namespaces)", async () => done.push(...(await beforeNode())))
-    : undefined;
-  await timed("namespaces", () => runPhase(undefined, guestNs, f, undo, done));
-  if (guard) await timed("guard", () => guard);
+  await timed("namespaces", () =>
+    runPhase(undefined, [...plan.deleteNamespaces, ...plan.createNamespaces], f, undo, done),
+  );
   // Veths dying with their namespaces vanish asynchronously (~20–40 ms of namespace cleanup): the
   // node's changes go on meanwhile unless one of them names such a veth (a NIC moved to another
   // instance gets its veth again under the same name).
@@ -258,6 +250,7 @@ export async function execute(
   );
   const vanish = timed("namespaces", () => waitGone(plan.nodeNetns, plan.goneWithNamespaces));
   if (touchesGone) await vanish;
+  if (beforeNode) await timed("guard", async () => done.push(...(await beforeNode())));
   await timed("guests_before", () => guestPhase(plan.guestsBefore));
   // The node's links in chunks: the guests whose veths a chunk created are configured by the
   // helpers while the next chunk runs (a guest only needs its own veth; sysctls and FDB entries
