@@ -101,9 +101,7 @@ export const NO_PYROUTE2 = 69;
 
 /** How many helper processes share the guest namespaces: the helper's work is mostly Python (CPU
  * bound), so one per core, at most 2 (the kernel side is serialised by RTNL anyway). */
-const HELPERS = ((n) => (Number.isInteger(n) && n >= 1 ? Math.min(n, 2) : 1))(
-  Number(process.env.BRIDGEHEAD_NL_HELPERS ?? availableParallelism()),
-);
+const HELPERS = Math.min(2, availableParallelism());
 /** The helper process, started on first use and kept; restarted if it dies. */
 class Helper {
   private child?: ChildProcessWithoutNullStreams;
