@@ -226,23 +226,26 @@ export async function nlBatches(
   const ops = batches.map((b) => b.lines.map(toNetlink));
   if (!usable() || ops.some((o) => o.some((x) => x === undefined))) return undefined;
   const out: BatchResult[] = new Array(batches.length);
-  try {
-    await Promise.all(
-      shares(batches).map(async ({ at, part }, k) => {
+  await Promise.all(
+    shares(batches).map(async ({ at, part }, k) => {
+      try {
         const a = await (helpers[k] as Helper).ask({
           batches: part.map((b, i) => ({ ns: b.ns, ops: ops[at + i] })),
         });
         part.forEach((b, i) => {
           out[at + i] = settled(b.lines.length, a, a.results?.[i]);
         });
-      }),
-    );
-  } catch (e) {
-    if (!usable()) return undefined;
-    const fatal = (e as Error).message;
-    return batches.map(() => ({ failures: new Map(), fatal }));
-  }
-  return out;
+      } catch (e) {
+        // A helper that died fails its own share only (the other one's answers stand).
+        const fatal = (e as Error).message;
+        part.forEach((_, i) => {
+          out[at + i] = { failures: new Map(), fatal };
+        });
+      }
+    }),
+  );
+  // Without pyroute2 the helpers exit before running anything: `ip` does it all.
+  return usable() ? out : undefined;
 }
 
 /** One namespace's outcome from the helper's answer. */
