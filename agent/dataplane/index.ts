@@ -378,6 +378,10 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
       const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
       policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
+      // Otherwise nftables loads after the ip plan: until then the guard's lockdown tables (or the
+      // tables in force, which drop ports they do not know) drop what new guests send, among it
+      // their IPv6 start-up (DAD, MLD, router solicitations) that would otherwise flood every port
+      // of the bridge while the plan runs (measured: node and guests 3-5 s instead of 1.3 s).
       const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
       const executed = await execute(p, async () => {
         await policy.guard(guarded);

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { deleteNamespaces, nsPrefix } from "../../tests/kernel";
 import { describeKernel } from "./kernel-guard";
-import { NO_PYROUTE2, nlBatches, nlReadGuest, PYTHON } from "./nl";
+import { NO_PYROUTE2, nlBatches, nlReadGuest, nlReadGuests, PYTHON } from "./nl";
 import { runBatch } from "./run";
 
 const PREFIX = nsPrefix("n");
@@ -37,6 +37,18 @@ function guest(name: string) {
   execFileSync("ip", ["-n", name, "link", "add", "eth1", "type", "bridge"]);
 }
 
+/** What ip shows of a namespace's IPv4 addresses (with their broadcast and flags) and main routes. */
+function ipView(ns: string): string {
+  const show = (...args: string[]) =>
+    JSON.parse(execFileSync("ip", ["-n", ns, "-j", ...args], { encoding: "utf8" }) || "[]") as object[];
+  const addrs = (
+    show("-4", "addr", "show", "dev", "eth0") as { addr_info?: Record<string, unknown>[] }[]
+  ).map((l) => ({
+    addr_info: (l.addr_info ?? []).map(({ valid_life_time: _, preferred_life_time: __, ...a }) => a),
+  }));
+  return JSON.stringify({ addrs, routes: show("route", "show", "table", "main") });
+}
+
 const LINES = [
   "link set lo up",
   "link set eth0 address 02:00:0a:01:00:02 mtu 1400 up",
@@ -58,6 +70,8 @@ describeKernel("netlink helper (pyroute2) on the real kernel", () => {
     deleteNamespaces(PREFIX);
     guest(`${PREFIX}-a`);
     guest(`${PREFIX}-b`);
+    guest(`${PREFIX}-c`);
+    guest(`${PREFIX}-d`);
     // An interpreter that cannot import pyroute2: the same python without its site packages.
     noPyroute2Dir = mkdtempSync(path.join(tmpdir(), "bh-nopyr-"));
     const wrapper = path.join(noPyroute2Dir, "python3");
@@ -101,6 +115,47 @@ describeKernel("netlink helper (pyroute2) on the real kernel", () => {
     // And what ip itself reads back agrees: the default route is the onlink one.
     const shown = execFileSync("ip", ["-n", `${PREFIX}-a`, "route", "show", "default"], { encoding: "utf8" });
     expect(shown).toMatch(/^default via 169\.254\.0\.1 dev eth0 onlink/); // "linkdown": peer0 is down
+    // ip's own view of both namespaces is the same too (what the helper sends is what ip sends:
+    // no broadcast address or route attribute of its own).
+    expect(ipView(`${PREFIX}-a`)).toEqual(ipView(`${PREFIX}-b`));
+  });
+
+  it("matches ip over a long batch (several sends) and on a device deleted earlier in the batch", async () => {
+    const lines = [
+      "link set eth0 up",
+      ...Array.from({ length: 150 }, (_, k) => `addr add 10.2.${k >> 6}.${(k & 63) + 1}/16 dev eth0`),
+      "addr add 10.2.0.1/16 dev eth0",
+      "link set eth1 up",
+      "link del eth1",
+      "link set eth1 up",
+      "addr add 10.3.0.1/24 dev eth1",
+      "route replace default via 10.2.0.254 dev eth0",
+    ];
+    const [viaHelper] = (await nlBatches([{ ns: `${PREFIX}-c`, lines }])) ?? [];
+    const viaIp = await runBatch(`${PREFIX}-d`, lines);
+    expect(viaHelper?.fatal).toBeUndefined();
+    expect(Object.fromEntries(viaHelper?.failures ?? [])).toEqual(Object.fromEntries(viaIp.failures));
+    expect([...(viaHelper?.failures.keys() ?? [])]).toEqual([151, 154, 155]);
+    expect(viaHelper?.failures.get(154)).toBe('Cannot find device "eth1"');
+    expect(ipView(`${PREFIX}-c`)).toEqual(ipView(`${PREFIX}-d`));
+    expect(JSON.parse(ipView(`${PREFIX}-c`)).addrs[0].addr_info).toHaveLength(150);
+  });
+
+  it("reads many namespaces in one request, in order, with null for a missing one", async () => {
+    const names = [`${PREFIX}-a`, `${PREFIX}-gone`, `${PREFIX}-b`, ...Array(10).fill(`${PREFIX}-c`)];
+    const reads = await nlReadGuests(names);
+    expect(reads).toHaveLength(names.length);
+    expect(reads?.[1]).toBeNull();
+    expect(reads?.[0]).toEqual(reads?.[2]);
+    expect(reads?.[0]).toEqual(await nlReadGuest(`${PREFIX}-a`));
+    for (const r of reads?.slice(3) ?? []) expect(r).toEqual(reads?.[3]);
+  });
+
+  it("reads a namespace that never had a route (no main table yet) as ip does: lo, down, no route", async () => {
+    execFileSync("ip", ["netns", "add", `${PREFIX}-e`]);
+    const r = await nlReadGuest(`${PREFIX}-e`);
+    expect(JSON.parse(r?.routes ?? "null")).toEqual([]);
+    expect(JSON.parse(r?.addrs ?? "null")).toMatchObject([{ ifname: "lo", flags: [], addr_info: [] }]);
   });
 
   it("answers null for a namespace that does not exist", async () => {

@@ -1,11 +1,14 @@
-// Guest namespaces through one long-lived netlink helper (nlhelper.py) instead of one `ip` process
-// per namespace: from empty, 1,000 guests cost 1,000 `nsenter ip -batch` processes (~10 s on two
-// cores); the helper setns()es into each in turn and sends the same requests over netlink (~0.2 s).
+// Guest namespaces through long-lived netlink helpers (nlhelper.py, one per core, at most two)
+// instead of one `ip` process per namespace: from empty, 1,000 guests cost 1,000 `nsenter ip
+// -batch` processes (~10 s on two cores); a helper setns()es into each in turn and sends the same
+// requests over netlink, all of a namespace's in one datagram. Each request is shared between the
+// helpers (contiguous halves), so their Python runs on both cores.
 // The planner still emits `ip` lines (they are the plan preview and the fallback): toNetlink()
 // translates the small set the guest planner writes; a batch with any other line, or a machine
 // without python3 or pyroute2 (the helper exits with NO_PYROUTE2), runs through `ip` as before.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { BatchResult } from "./run";
 
@@ -72,11 +75,16 @@ export function toNetlink(line: string): NlOp | undefined {
   return undefined;
 }
 
+interface ReadAnswer {
+  links?: unknown[];
+  routes?: unknown[];
+  fatal?: string;
+}
+
 interface Answer {
   id: number;
   results?: { errors?: (string | null)[]; fatal?: string }[];
-  links?: unknown[];
-  routes?: unknown[];
+  reads?: ReadAnswer[];
   fatal?: string;
 }
 
@@ -91,6 +99,9 @@ export const PYTHON =
 /** The exit code of a python helper whose interpreter cannot import pyroute2 (EX_UNAVAILABLE). */
 export const NO_PYROUTE2 = 69;
 
+/** How many helper processes share the guest namespaces: the helper's work is mostly Python (CPU
+ * bound), so one per core, at most 2 (the kernel side is serialised by RTNL anyway). */
+const HELPERS = Math.min(2, availableParallelism());
 /** The helper process, started on first use and kept; restarted if it dies. */
 class Helper {
   private child?: ChildProcessWithoutNullStreams;
@@ -174,73 +185,124 @@ class Helper {
   }
 }
 
-const helper = new Helper();
+const helpers = Array.from({ length: HELPERS }, () => new Helper());
 let warned = false;
 
-/** Whether the helper may be used (false once python3 or pyroute2 was found missing; `ip` runs instead). */
+/** Whether the helpers may be used (false once python3 or pyroute2 was found missing; `ip` runs instead). */
 function usable(): boolean {
-  if (helper.unavailable && !warned) {
+  const unavailable = helpers.find((h) => h.unavailable)?.unavailable;
+  if (unavailable && !warned) {
     warned = true;
     console.warn(
-      `bridgehead: netlink helper unavailable (${helper.unavailable}); guest namespaces are configured with one ip process each (slower). Install python3 and python3-pyroute2 to speed this up.`,
+      `bridgehead: netlink helper unavailable (${unavailable}); guest namespaces are configured with one ip process each (slower). Install python3 and python3-pyroute2 to speed this up.`,
     );
   }
-  return helper.unavailable === undefined;
+  return unavailable === undefined;
 }
 
-/** Starts the helper ahead of its first use (a no-op when it runs or cannot run). */
+/** Starts the helpers ahead of their first use (a no-op when they run or cannot run). */
 export function warmNetlink(): void {
-  if (usable()) helper.warm();
+  if (usable()) for (const h of helpers) h.warm();
 }
 
-/** Runs `ip` batch lines in guest namespaces through the helper, in one request for all of them,
- * with ip's per-line failure attribution (one result per batch). Undefined when the helper cannot
- * run them (a line outside its vocabulary, no python3 or pyroute2): the caller runs them through `ip`. */
+/** `items` in at most `helpers.length` contiguous shares, one per helper, the first ones largest
+ * (with their offsets); a handful of namespaces stays on one helper (its round trip is cheaper
+ * than a second one's). */
+function shares<T>(items: T[]): { at: number; part: T[] }[] {
+  const n = items.length < 8 ? 1 : helpers.length;
+  const size = Math.ceil(items.length / n);
+  const out: { at: number; part: T[] }[] = [];
+  for (let at = 0; at < items.length; at += size) out.push({ at, part: items.slice(at, at + size) });
+  return out;
+}
+
+/** Runs `ip` batch lines in guest namespaces through the helpers (each namespace's batch on one of
+ * them, all in one request per helper), with ip's per-line failure attribution (one result per
+ * batch). Undefined when the helpers cannot run them (a line outside their vocabulary, no python3
+ * or pyroute2): the caller runs them through `ip`. */
 export async function nlBatches(
   batches: { ns: string; lines: string[] }[],
 ): Promise<BatchResult[] | undefined> {
   const ops = batches.map((b) => b.lines.map(toNetlink));
   if (!usable() || ops.some((o) => o.some((x) => x === undefined))) return undefined;
-  let a: Answer;
-  try {
-    a = await helper.ask({ batches: batches.map((b, i) => ({ ns: b.ns, ops: ops[i] })) });
-  } catch (e) {
-    if (!usable()) return undefined;
-    const fatal = (e as Error).message;
-    return batches.map(() => ({ failures: new Map(), fatal }));
-  }
-  return batches.map((b, i) => {
-    const r = a.results?.[i];
-    const failures = new Map<number, string>();
-    if (!r) return { failures, fatal: a.fatal ?? "netlink helper gave no answer for this namespace" };
-    if (r.fatal !== undefined) return { failures, fatal: r.fatal };
-    (r.errors ?? []).forEach((err, j) => {
-      if (err !== null) failures.set(j, err);
-    });
-    if ((r.errors ?? []).length !== b.lines.length)
-      return {
-        failures,
-        fatal: `netlink helper answered ${r.errors?.length ?? 0} of ${b.lines.length} lines`,
-      };
-    return { failures };
-  });
+  const out: BatchResult[] = new Array(batches.length);
+  await Promise.all(
+    shares(batches).map(async ({ at, part }, k) => {
+      try {
+        const a = await (helpers[k] as Helper).ask({
+          batches: part.map((b, i) => ({ ns: b.ns, ops: ops[at + i] })),
+        });
+        part.forEach((b, i) => {
+          out[at + i] = settled(b.lines.length, a, a.results?.[i]);
+        });
+      } catch (e) {
+        // A helper that died fails its own share only (the other one's answers stand).
+        const fatal = (e as Error).message;
+        part.forEach((_, i) => {
+          out[at + i] = { failures: new Map(), fatal };
+        });
+      }
+    }),
+  );
+  // Without pyroute2 the helpers exit before running anything: `ip` does it all.
+  return usable() ? out : undefined;
 }
 
-/** Reads a guest namespace through the helper: its links with IPv4 addresses and its main-table
- * IPv4 routes, as the JSON `ip -j -d addr show` / `ip -j route show` would print (observe.ts parses
- * them); null when the namespace does not exist, undefined when the helper cannot run (use `ip`). */
-export async function nlReadGuest(ns: string): Promise<{ addrs: string; routes: string } | null | undefined> {
+/** One namespace's outcome from the helper's answer. */
+function settled(
+  lines: number,
+  a: Answer,
+  r: { errors?: (string | null)[]; fatal?: string } | undefined,
+): BatchResult {
+  const failures = new Map<number, string>();
+  if (!r) return { failures, fatal: a.fatal ?? "netlink helper gave no answer for this namespace" };
+  if (r.fatal !== undefined) return { failures, fatal: r.fatal };
+  (r.errors ?? []).forEach((err, j) => {
+    if (err !== null) failures.set(j, err);
+  });
+  if ((r.errors ?? []).length !== lines)
+    return { failures, fatal: `netlink helper answered ${r.errors?.length ?? 0} of ${lines} lines` };
+  return { failures };
+}
+
+/** A guest namespace as read by the helper: the JSON `ip -j -d addr show` / `ip -j route show` would
+ * print (observe.ts parses them); null when the namespace does not exist. */
+export type GuestRead = { addrs: string; routes: string } | null;
+
+/** Reads guest namespaces through the helpers (shared between them, one request each): their links
+ * with IPv4 addresses and their main-table IPv4 routes; undefined when the helpers cannot run (use
+ * `ip`). Throws naming the namespace when one cannot be read. */
+export async function nlReadGuests(namespaces: string[]): Promise<GuestRead[] | undefined> {
   if (!usable()) return undefined;
-  let a: Answer;
+  const out: GuestRead[] = new Array(namespaces.length);
   try {
-    a = await helper.ask({ read: ns });
+    await Promise.all(
+      shares(namespaces).map(async ({ at, part }, k) => {
+        const a = await (helpers[k] as Helper).ask({ read: part });
+        part.forEach((ns, i) => {
+          const r = a.reads?.[i];
+          const fatal = r ? r.fatal : (a.fatal ?? "netlink helper gave no answer for this namespace");
+          if (fatal !== undefined) {
+            if (/Cannot open network namespace/.test(fatal)) out[at + i] = null;
+            else throw new Error(`cannot read guest namespace ${ns}: ${fatal}`);
+          } else
+            out[at + i] = { addrs: JSON.stringify(r?.links ?? []), routes: JSON.stringify(r?.routes ?? []) };
+        });
+      }),
+    );
   } catch (e) {
     if (!usable()) return undefined;
-    throw new Error(`cannot read guest namespace ${ns}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    throw msg.startsWith("cannot read guest namespace")
+      ? e
+      : new Error(`cannot read guest namespaces: ${msg}`);
   }
-  if (a.fatal !== undefined) {
-    if (/Cannot open network namespace/.test(a.fatal)) return null;
-    throw new Error(`cannot read guest namespace ${ns}: ${a.fatal}`);
-  }
-  return { addrs: JSON.stringify(a.links ?? []), routes: JSON.stringify(a.routes ?? []) };
+  return out;
+}
+
+/** Reads one guest namespace through a helper (see nlReadGuests): null when it does not exist,
+ * undefined when the helpers cannot run (use `ip`). */
+export async function nlReadGuest(ns: string): Promise<GuestRead | undefined> {
+  const r = await nlReadGuests([ns]);
+  return r === undefined ? undefined : (r[0] ?? null);
 }

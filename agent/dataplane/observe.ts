@@ -2,7 +2,7 @@
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
 import { confKey, IP_FORWARD, neighKey } from "./drivers";
-import { nlReadGuest } from "./nl";
+import { nlReadGuests } from "./nl";
 import { ipIn, pool, toolIn } from "./run";
 import type {
   Observed,
@@ -148,20 +148,33 @@ export async function listNamespaces(): Promise<string[]> {
   }
 }
 
-/** Reads one guest namespace (through the netlink helper, else in one `ip` process); undefined
- * when it vanished meanwhile. */
-export async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
-  const nl = await nlReadGuest(ns);
-  if (nl === null) return undefined;
-  if (nl) return { links: parseLinks(nl.addrs), defaultRoutes: parseDefaultRoutes(nl.routes) };
+/** Reads one guest namespace in one `ip` process; undefined when it vanished meanwhile. */
+async function ipReadGuest(ns: string): Promise<ObservedGuest | undefined> {
   const r = await ipIn(ns, ["-j", "-d", "-batch", "-"], "addr show\nroute show default\n");
   if (r.code === 0) return parseGuestBatch(r.stdout);
   if (!(await listNamespaces()).includes(ns)) return undefined;
   throw new Error(`cannot read guest namespace ${ns}: ${r.stderr.trim()}`);
 }
 
-/** How many guest namespaces are read at once (each read is one short `ip` process). */
+/** How many guest namespaces are read at once without the helpers (each read is one short `ip`
+ * process). */
 const GUEST_READ_CONCURRENCY = 8;
+
+/** Reads guest namespaces (through the netlink helpers, all in one request each, else one `ip`
+ * process per namespace); undefined for one that vanished meanwhile. */
+export async function observeGuests(namespaces: string[]): Promise<(ObservedGuest | undefined)[]> {
+  if (namespaces.length === 0) return [];
+  const nl = await nlReadGuests(namespaces);
+  if (!nl) return pool(namespaces, GUEST_READ_CONCURRENCY, ipReadGuest);
+  return nl.map((g) =>
+    g ? { links: parseLinks(g.addrs), defaultRoutes: parseDefaultRoutes(g.routes) } : undefined,
+  );
+}
+
+/** Reads one guest namespace (see observeGuests); undefined when it vanished meanwhile. */
+export async function observeGuest(ns: string): Promise<ObservedGuest | undefined> {
+  return (await observeGuests([ns]))[0];
+}
 
 type NodeState = Pick<Observed, "links" | "routes" | "fdb" | "sysctls">;
 
@@ -223,11 +236,7 @@ export async function observe(opts: {
   const none: NodeState = { links: [], routes: [], fdb: [], sysctls: {} };
   const [node, read] = await Promise.all([
     nodeNetnsExists ? observeNode(opts.nodeNetns) : Promise.resolve(none),
-    pool(
-      ours.filter((ns) => !opts.skip?.has(ns)),
-      GUEST_READ_CONCURRENCY,
-      observeGuest,
-    ),
+    observeGuests(ours.filter((ns) => !opts.skip?.has(ns))),
   ]);
   const guests: Record<string, ObservedGuest> = {};
   const vanished = new Set<string>();
@@ -282,7 +291,7 @@ export async function observeSome(opts: {
           names.map((n) => `addr show dev ${n}\n`).join(""),
         )
       : Promise.resolve({ code: 0, stdout: "", stderr: "" }),
-    pool(wanted, GUEST_READ_CONCURRENCY, observeGuest),
+    observeGuests(wanted),
   ]);
   const docs = splitForcedBatch(r.stdout, r.stderr, names.length);
   const unexplained = r.code !== 0 && !/Command failed -:\d+/.test(r.stderr);

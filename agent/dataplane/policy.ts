@@ -306,6 +306,12 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     trusted: () => last !== undefined && !unrecorded,
     freshNode: (on) => {
       fresh = on;
+      // A node namespace this reconcile creates (again: deleted by hand or by a teardown) holds
+      // none of the tables loaded before: the guard must close its ports until the load.
+      if (on) {
+        last = undefined;
+        unrecorded = false;
+      }
     },
     async reconcile(desired, push, only) {
       const out: PolicyResult = { ops: [], errors: only === "tc" ? [] : later.splice(0), ports: new Map() };
