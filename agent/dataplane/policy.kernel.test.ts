@@ -162,6 +162,34 @@ await describeKernel("nftables and QoS against the kernel", () => {
     await waitFor("guest 2 to reach guest 1 again", () => ping(g(2), "fd00:77::2", ["-6"]));
   });
 
+  it("a guest's router solicitations reach no other guest; its other IPv6 multicast does", async () => {
+    // ICMPv6 to all-nodes from guest 3's link-local address: type 128 (echo request, the control)
+    // and type 133 (router solicitation). Guest 1's per-type ICMPv6 counters tell what arrived.
+    const send = (type: number) =>
+      sh(
+        g(3),
+        "python3",
+        "-c",
+        `import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+for _ in range(3): s.sendto(bytes([${type}, 0, 0, 0, 0, 0, 0, 0]), ("ff02::1", 0, 0, socket.if_nametoindex("eth0")))`,
+      );
+    const counters = async () => {
+      const text = (await sh(g(1), "cat", "/proc/net/snmp6")).stdout;
+      const get = (k: string) => Number(new RegExp(`^${k}\\s+(\\d+)`, "m").exec(text)?.[1] ?? Number.NaN);
+      return { echos: get("Icmp6InEchos"), solicits: get("Icmp6InRouterSolicits") };
+    };
+    const before = await counters();
+    expect((await send(128)).code).toBe(0);
+    expect((await send(133)).code).toBe(0);
+    await waitFor(
+      "guest 1 to receive the echo requests",
+      async () => (await counters()).echos >= before.echos + 3,
+    );
+    expect((await counters()).solicits).toBe(before.solicits);
+  });
+
   it("a gratuitous ARP for a neighbour's address poisons no cache (and does without anti-spoofing)", async () => {
     const garp = async () => {
       await sleep(1100); // neighbour entries accept an override only after locktime (1 s)
