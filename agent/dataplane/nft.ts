@@ -244,7 +244,9 @@ function bridgeTable(ports: PortFacts[], sg: SgCompiled | undefined): NftTable {
         name: "forward",
         why: "A guest's router solicitations go to the uplink, VXLAN or VLAN port and the node, not to the other guests: guests may not be routers, so none would answer, and every guest keeps soliciting (with backoff, forever), each flooded to every port of the bridge.",
         hook: "type filter hook forward priority -300; policy accept;",
-        rules: ["ether type ip6 icmpv6 type nd-router-solicit iifname @guest_ports oifname @guest_ports drop"],
+        rules: [
+          "ether type ip6 icmpv6 type nd-router-solicit iifname @guest_ports oifname @guest_ports drop",
+        ],
       },
       ...(sg?.bridge.chains ?? []),
     ],
