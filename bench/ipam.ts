@@ -50,7 +50,7 @@ try {
   for (let i = 0; i < N; i++) {
     const s = performance.now();
     // Synthetic NIC ids: the lease's nic reference is what a NIC creation would pass.
-    immediate(app.db, (tx) => allocateLease(tx, row, { nicId: 1_000_000 + i, instanceId: 0, userId }));
+    immediate(app.db, (tx) => allocateLease(tx, row, { nicId: 1_000_000 + i, userId }));
     lat.push(performance.now() - s);
   }
   const totalS = (performance.now() - t0) / 1000;

@@ -272,6 +272,12 @@ def dump(sock, msg, kind, seq):
             out.append(m)
 
 
+def put(out, key, value):
+    """Sets out[key] only for an attribute the kernel sent (`ip -j` leaves absent ones out)."""
+    if value is not None:
+        out[key] = value
+
+
 def read_ns(sock):
     """Links with their IPv4 addresses (the fields `ip -j -d addr show` names) and IPv4 routes of
     the main table with a gateway or device."""
@@ -283,21 +289,15 @@ def read_ns(sock):
     for m in dump(sock, req, RTM_GETLINK, 1):
         index = m["index"]
         link = {"ifindex": index, "flags": ["UP"] if m["flags"] & IFF_UP else [], "addr_info": []}
-        name = m.get_attr("IFLA_IFNAME")
-        if name is not None:
-            link["ifname"] = name
-        mtu = m.get_attr("IFLA_MTU")
-        if mtu is not None:
-            link["mtu"] = mtu
+        put(link, "ifname", m.get_attr("IFLA_IFNAME"))
+        put(link, "mtu", m.get_attr("IFLA_MTU"))
         mac = m.get_attr("IFLA_ADDRESS")
         if mac is not None and len(mac) == 17:
             link["address"] = mac
         peer = m.get_attr("IFLA_LINK")
         if peer is not None and peer != index:
             link["link_index"] = peer
-        alias = m.get_attr("IFLA_IFALIAS")
-        if alias is not None:
-            link["ifalias"] = alias
+        put(link, "ifalias", m.get_attr("IFLA_IFALIAS"))
         master = m.get_attr("IFLA_MASTER")
         if master is not None:
             masters[index] = master
@@ -335,12 +335,8 @@ def read_ns(sock):
         if (m["table"] if table is None else table) != RT_TABLE_MAIN:
             continue
         route = {"dst_len": m["dst_len"]}
-        dst = m.get_attr("RTA_DST")
-        if dst is not None:
-            route["dst"] = dst
-        gw = m.get_attr("RTA_GATEWAY")
-        if gw is not None:
-            route["gateway"] = gw
+        put(route, "dst", m.get_attr("RTA_DST"))
+        put(route, "gateway", m.get_attr("RTA_GATEWAY"))
         oif = m.get_attr("RTA_OIF")
         if oif is not None:
             route["dev"] = names.get(oif)

@@ -50,7 +50,6 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
       const lease = allocateLease(tx, vnet, {
         ip: n.ip,
         nicId: nic.id,
-        instanceId: inst.id,
         userId: owner.id,
         field: n.ip ? `${field}.ip` : `${field}.vnetId`,
       });

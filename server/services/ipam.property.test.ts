@@ -88,7 +88,6 @@ describe("lowest-free allocation (model-based)", () => {
                     allocateLease(t, vnet, {
                       ip: o.want === null ? undefined : ipAt(o.want),
                       nicId: nic,
-                      instanceId: 0,
                       userId,
                     }),
                   ).ip;

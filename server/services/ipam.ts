@@ -290,13 +290,13 @@ function describeLeases(tx: Tx, ls: Lease[]): string {
 export function allocateLease(
   tx: Tx,
   vnet: Vnet,
-  opts: { ip?: string; nicId: number; instanceId: number; userId: string; field?: string },
+  opts: { ip?: string; nicId: number; userId: string; field?: string },
 ): Lease {
   if (vnet.lockLevel === "use")
     throw conflict(`VNET ${vnet.name} is locked; unlock it before attaching NICs`, opts.field);
   purgeExpiredHolds(tx, vnet.id);
   const all = ranges(tx, vnet.id);
-  const who = { userId: opts.userId, nicId: opts.nicId, instanceId: opts.instanceId };
+  const who = { userId: opts.userId, nicId: opts.nicId };
   if (opts.ip) {
     const at = locate(all, opts.ip);
     if (!at) throw invalid(`${opts.ip} is not in any address range of VNET ${vnet.name}`, opts.field);
