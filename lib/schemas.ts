@@ -318,35 +318,43 @@ export const leaseHistoryInput = z.object({
 const optionalInt = (schema: z.ZodNumber) =>
   z.union([z.literal("").transform(() => undefined), z.coerce.number().pipe(schema)]).optional();
 
+/** The restricted attributes of a VNET as procedures take them (lib/restricted.ts says who may
+ * set them): vnet.update changes them; clone and instantiate take them as overrides of what the
+ * source or template gives. */
+export const vnetRestrictedInput = z.object({
+  driver: z.enum(DRIVERS).optional(),
+  networkType: z.enum(NETWORK_TYPES).optional(),
+  // "" = back to the generated name; absent = unchanged.
+  bridge: z
+    .string()
+    .trim()
+    .refine(
+      (s) => s === "" || ifName.safeParse(s).success,
+      "Up to 15 letters, digits, dot, dash or underscore",
+    )
+    .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
+    .optional(),
+  phydev: z
+    .string()
+    .trim()
+    .refine(
+      (s) => s === "" || ifName.safeParse(s).success,
+      "Up to 15 letters, digits, dot, dash or underscore",
+    )
+    .transform((s) => s || null)
+    .optional(),
+  vlanId: poolId(vlanId),
+  vni: poolId(vni),
+  mtu: z.coerce.number().pipe(mtu).optional(),
+});
+export type VnetRestrictedInput = z.output<typeof vnetRestrictedInput>;
+
 export const vnetUpdateInput = z
   .object({
     id,
     name: name.optional(),
     description: z.string().trim().max(500).optional(),
-    driver: z.enum(DRIVERS).optional(),
-    networkType: z.enum(NETWORK_TYPES).optional(),
-    // "" = back to the generated name; absent = unchanged.
-    bridge: z
-      .string()
-      .trim()
-      .refine(
-        (s) => s === "" || ifName.safeParse(s).success,
-        "Up to 15 letters, digits, dot, dash or underscore",
-      )
-      .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
-      .optional(),
-    phydev: z
-      .string()
-      .trim()
-      .refine(
-        (s) => s === "" || ifName.safeParse(s).success,
-        "Up to 15 letters, digits, dot, dash or underscore",
-      )
-      .transform((s) => s || null)
-      .optional(),
-    vlanId: poolId(vlanId),
-    vni: poolId(vni),
-    mtu: z.coerce.number().pipe(mtu).optional(),
+    ...vnetRestrictedInput.shape,
     applyBridgeAddress: z.boolean().optional(),
     antiSpoofing: z.boolean().optional(),
     clusterIds: z.array(id).min(1, "Pick at least one cluster").optional(),

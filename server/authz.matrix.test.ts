@@ -18,10 +18,11 @@
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { can, LEVEL_BIT, type Level } from "../lib/permissions";
+import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restricted";
 import type { App } from "./app";
 import { appRouter } from "./routers/root";
 import { createUser } from "./services/users";
-import { fixtureUser, snapshotAll } from "./tenancy-testing";
+import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
 import { callerFor, testApp } from "./testing";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
@@ -581,4 +582,323 @@ describe("authorization matrix", () => {
       }
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Restricted VNET attributes: cloud admins only, whatever the permission bits.
+// A non-admin who owns the object *and* holds every bit on it (777) tries each restricted
+// attribute on every procedure that writes it: FORBIDDEN naming the attribute at its field,
+// nothing written. A cloud admin making the same call succeeds and the value lands. The list of
+// procedures is checked against the router: any procedure whose input carries a restricted
+// attribute and has no row here fails the first test.
+// ---------------------------------------------------------------------------------------------
+type RFx = Awaited<ReturnType<typeof buildRestricted>>;
+type Try = {
+  /** The attribute the refusal must name (and the field it lands at). */
+  attr: string;
+  /** Puts the object in a state where `attr` means something (e.g. a vlan VNET for vlanId). */
+  prepare?: (fx: RFx) => void;
+  input: (fx: RFx) => unknown;
+  /** The field the refusal lands at, when not `attr` itself. */
+  field?: string;
+  /** What an admin's call wrote, read back from the database. */
+  landed: (fx: RFx) => unknown;
+  expected: unknown;
+};
+type Writer = { tries: Try[]; roleOnly?: boolean };
+
+const vnetCol = (fx: RFx, col: string, where = `id = ${fx.vnetId}`) =>
+  (
+    fx.app.db.$client.prepare(`SELECT ${col} AS v FROM vnets WHERE ${where}`).get() as
+      | { v: unknown }
+      | undefined
+  )?.v;
+const tplAttr = (fx: RFx, k: string) =>
+  (
+    JSON.parse(
+      (
+        fx.app.db.$client.prepare("SELECT attrs FROM vnet_templates WHERE id = ?").get(fx.templateId) as {
+          attrs: string;
+        }
+      ).attrs,
+    ) as Record<string, unknown>
+  )[k];
+const sql = (fx: RFx, q: string) => fx.app.db.$client.prepare(q).run();
+
+/** One VNET try per attribute, on a procedure taking VNET attributes beside `base`. */
+function vnetTries(base: (fx: RFx) => Record<string, unknown>, where: (fx: RFx) => string): Try[] {
+  const row = (col: string) => (fx: RFx) => vnetCol(fx, col, where(fx));
+  return [
+    {
+      attr: "driver",
+      input: (fx) => ({ ...base(fx), driver: "vxlan", vni: 4242 }),
+      landed: row("driver"),
+      expected: "vxlan",
+    },
+    {
+      attr: "networkType",
+      input: (fx) => ({ ...base(fx), networkType: "external" }),
+      landed: row("network_type"),
+      expected: "external",
+    },
+    {
+      attr: "phydev",
+      input: (fx) => ({ ...base(fx), phydev: "eth0" }),
+      landed: row("phydev"),
+      expected: "eth0",
+    },
+    {
+      attr: "vlanId",
+      prepare: (fx) =>
+        sql(fx, `UPDATE vnets SET driver = 'vlan', phydev = 'eth1', vlan_id = 5 WHERE id = ${fx.vnetId}`),
+      input: (fx) => ({ ...base(fx), vlanId: 7 }),
+      landed: row("vlan_id"),
+      expected: 7,
+    },
+    {
+      attr: "vni",
+      prepare: (fx) => sql(fx, `UPDATE vnets SET driver = 'vxlan', vni = 100 WHERE id = ${fx.vnetId}`),
+      input: (fx) => ({ ...base(fx), vni: 200 }),
+      landed: row("vni"),
+      expected: 200,
+    },
+    {
+      attr: "bridge",
+      input: (fx) => ({ ...base(fx), bridge: "br-eth0" }),
+      landed: row("bridge"),
+      expected: "br-eth0",
+    },
+    { attr: "mtu", input: (fx) => ({ ...base(fx), mtu: 9000 }), landed: row("mtu"), expected: 9000 },
+  ];
+}
+
+const tplBase = (fx: RFx) => ({ id: fx.templateId, name: "tpl", description: "", attrs: fx.templateAttrs });
+const tplTry = (attr: string, attrs: Record<string, unknown>, expected: unknown): Try => ({
+  attr,
+  field: `attrs.${attr}`,
+  input: (fx) => ({ ...tplBase(fx), attrs: { ...fx.templateAttrs, ...attrs } }),
+  landed: (fx) => tplAttr(fx, attr),
+  expected,
+});
+
+const RESTRICTED_WRITERS: Record<string, Writer> = {
+  "vnet.update": {
+    tries: vnetTries(
+      (fx) => ({ id: fx.vnetId }),
+      (fx) => `id = ${fx.vnetId}`,
+    ),
+  },
+  "vnet.clone": {
+    tries: vnetTries(
+      (fx) => ({ id: fx.vnetId, name: "copy" }),
+      () => "name = 'copy'",
+    ).filter(
+      // A clone's VLAN ID / VNI come from its template's pool (its own unit tests cover that).
+      (t) => !["vlanId", "vni"].includes(t.attr),
+    ),
+  },
+  "template.instantiate": {
+    tries: vnetTries(
+      (fx) => ({ templateId: fx.templateId, name: "from-tpl", size: 4 }),
+      () => "name = 'from-tpl'",
+    ).filter((t) => !["vlanId", "vni"].includes(t.attr)),
+  },
+  "template.update": {
+    tries: [
+      tplTry("driver", { driver: "vxlan", vniPool: { from: 10, to: 20 } }, "vxlan"),
+      tplTry("networkType", { networkType: "external" }, "external"),
+      tplTry("phydev", { phydev: "eth0" }, "eth0"),
+      tplTry("vlanPool", { vlanPool: { from: 10, to: 20 } }, { from: 10, to: 20 }),
+      tplTry("vniPool", { vniPool: { from: 10, to: 20 } }, { from: 10, to: 20 }),
+      tplTry("mtu", { mtu: 9000 }, 9000),
+    ],
+  },
+  // Cloud-admin procedures as a whole: the router refuses everybody else before any attribute.
+  "vnet.setPools": {
+    roleOnly: true,
+    tries: [
+      {
+        attr: "vni",
+        input: () => ({ vlan: null, vni: { from: 100, to: 200 } }),
+        landed: (fx) =>
+          (
+            fx.app.db.$client.prepare("SELECT count(*) AS n FROM settings WHERE key = 'pool.vni'").get() as {
+              n: number;
+            }
+          ).n,
+        expected: 1,
+      },
+    ],
+  },
+  "vnet.create": {
+    roleOnly: true,
+    tries: [
+      {
+        attr: "networkType",
+        input: () => ({
+          name: "v-ext",
+          subnet: "10.99.0.0/24",
+          firstIp: "10.99.0.10",
+          size: 5,
+          networkType: "external",
+          phydev: "eth0",
+        }),
+        landed: (fx) => vnetCol(fx, "phydev", "name = 'v-ext'"),
+        expected: "eth0",
+      },
+    ],
+  },
+  "vnet.importHoster": {
+    roleOnly: true,
+    tries: [
+      {
+        attr: "phydev",
+        input: () => ({
+          json: JSON.stringify([
+            {
+              network_name: "h-ext",
+              network_gateway: "10.98.0.1",
+              network_subnet: "10.98.0.0/24",
+              network_range_start: "10.98.0.10",
+              network_range_end: "10.98.0.20",
+              bridge_interface: "eth0",
+              apply_bridge_address: false,
+              comment: "",
+            },
+          ]),
+        }),
+        landed: (fx) => vnetCol(fx, "phydev", "name = 'h-ext'"),
+        expected: "eth0",
+      },
+    ],
+  },
+  "template.allocate": {
+    roleOnly: true,
+    tries: [
+      {
+        attr: "phydev",
+        input: (fx) => ({
+          name: "t-vlan",
+          attrs: { ...fx.templateAttrs, driver: "vlan", phydev: "eth0", vlanPool: { from: 1, to: 9 } },
+        }),
+        landed: (fx) =>
+          (
+            fx.app.db.$client
+              .prepare("SELECT count(*) AS n FROM vnet_templates WHERE name = 't-vlan'")
+              .get() as { n: number }
+          ).n,
+        expected: 1,
+      },
+    ],
+  },
+};
+
+/** A VNET and a template owned by a non-admin who holds every permission bit on both. */
+async function buildRestricted() {
+  const app = testApp();
+  const admin = fixtureUser(app, "root", "admin", [0]);
+  const owner = fixtureUser(app, "owner", "user", [1]);
+  const a = admin.caller;
+  const v = await a.vnet.create({ name: "tenant", subnet: "10.7.0.0/24", firstIp: "10.7.0.10", size: 20 });
+  const privateIpv4 = (await a.template.list())[0]!;
+  const tpl = await a.template.clone({ id: privateIpv4.id, name: "tpl" });
+  sql({ app } as RFx, `UPDATE vnets SET owner_id = '${owner.id}', perms = ${0o777} WHERE id = ${v.id}`);
+  sql(
+    { app } as RFx,
+    `UPDATE vnet_templates SET owner_id = '${owner.id}', perms = ${0o777} WHERE id = ${tpl.id}`,
+  );
+  return {
+    app,
+    admin: a,
+    owner: owner.caller,
+    vnetId: v.id,
+    templateId: tpl.id,
+    templateAttrs: privateIpv4.attrs,
+  };
+}
+
+/** Keys of every object a zod schema can hold, recursively (objects, wrappers, unions, arrays). */
+function schemaKeys(schema: unknown, out = new Set<string>()): Set<string> {
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+  if (!def) return out;
+  if (def.type === "object")
+    for (const [k, s] of Object.entries(def.shape as Record<string, unknown>)) {
+      out.add(k);
+      schemaKeys(s, out);
+    }
+  for (const inner of [def.innerType, def.in, def.out, def.element]) if (inner) schemaKeys(inner, out);
+  for (const o of (def.options as unknown[] | undefined) ?? []) schemaKeys(o, out);
+  return out;
+}
+
+async function callAs(caller: unknown, path: string, input: unknown) {
+  let fn: unknown = caller;
+  for (const k of path.split(".")) fn = (fn as Record<string, unknown>)[k];
+  return (fn as (i: unknown) => Promise<unknown>)(input);
+}
+
+describe("restricted VNET attributes: cloud admins only, on every procedure that writes them", () => {
+  const restricted = new Set([
+    ...Object.keys(RESTRICTED_VNET_ATTRS),
+    ...Object.keys(RESTRICTED_TEMPLATE_ATTRS),
+  ]);
+  const procs = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: string; inputs: unknown[] } }
+  >;
+
+  it("covers every mutation whose input carries a restricted attribute", () => {
+    const writers = Object.entries(procs)
+      .filter(([, p]) => p._def.type === "mutation")
+      .filter(([, p]) => p._def.inputs.some((s) => [...schemaKeys(s)].some((k) => restricted.has(k))))
+      .map(([path]) => path);
+    expect(
+      writers.filter((p) => !(p in RESTRICTED_WRITERS)),
+      "writers without a row",
+    ).toEqual([]);
+  });
+
+  const cases = Object.entries(RESTRICTED_WRITERS).flatMap(([path, w]) =>
+    w.tries.map((t) => [path, t.attr, w.roleOnly ?? false, t] as const),
+  );
+  it.each(cases)(
+    "%s: a non-admin owner setting %s is refused, a cloud admin is not",
+    async (path, attr, roleOnly, t) => {
+      const fx = await buildRestricted();
+      t.prepare?.(fx);
+      const before = snapshotAll(fx.app);
+      const err = await refusal(
+        callAs(fx.owner, path, t.input(fx)),
+        "FORBIDDEN",
+        roleOnly ? undefined : (t.field ?? attr),
+      );
+      if (!roleOnly) {
+        expect(err.message).toMatch(/^Only cloud admins may (change|set) the /);
+        expect(err.message).toContain(`(${attr})`);
+      }
+      expect(snapshotAll(fx.app), "the refusal wrote nothing").toEqual(before);
+      await callAs(fx.admin, path, t.input(fx));
+      expect(t.landed(fx)).toEqual(t.expected);
+    },
+  );
+
+  it("a non-admin may pass the values the template or source already has (nothing to change)", async () => {
+    const fx = await buildRestricted();
+    await fx.owner.vnet.update({
+      id: fx.vnetId,
+      driver: "bridge",
+      networkType: "internal",
+      mtu: 1500,
+      bridge: "",
+    });
+    await fx.owner.vnet.clone({ id: fx.vnetId, name: "copy", networkType: "internal", mtu: 1500 });
+    await fx.owner.template.instantiate({
+      templateId: fx.templateId,
+      name: "from-tpl",
+      size: 4,
+      driver: "bridge",
+      networkType: "internal",
+    });
+    expect(vnetCol(fx, "network_type", "name = 'from-tpl'")).toBe("internal");
+  });
 });

@@ -26,7 +26,7 @@ export class DomainError extends Error {
 export const conflict = (msg: string, field?: string) => new DomainError("conflict", msg, field);
 export const invalid = (msg: string, field?: string) => new DomainError("invalid", msg, field);
 export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
-export const forbidden = (msg: string) => new DomainError("forbidden", msg);
+export const forbidden = (msg: string, field?: string) => new DomainError("forbidden", msg, field);
 
 /** Turns a DomainError into the TRPCError the client sees; other errors pass through. */
 export function toTRPCError(err: unknown): unknown {

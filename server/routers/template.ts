@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { octalToPerms } from "../../lib/permissions";
-import { idInput } from "../../lib/schemas";
+import { idInput, vnetRestrictedInput } from "../../lib/schemas";
 import { instantiateInput, templateAllocateInput, templateUpdateInput } from "../../lib/templates";
 import { cloneInput } from "../../lib/tenancy";
 import {
@@ -44,8 +44,9 @@ export const templateRouter = router({
   preview: protectedProcedure
     .input(instantiateInput)
     .query(({ ctx, input }) => previewInstantiate(ctx.app, ctx.user, input)),
+  // Restricted attributes may be given as overrides of the template's (cloud admins only).
   instantiate: protectedProcedure
-    .input(instantiateInput)
+    .input(instantiateInput.extend(vnetRestrictedInput.shape))
     .mutation(({ ctx, input }) => instantiate(ctx.app, actorOf(ctx), ctx.user, input)),
   ...ownershipProcedures("template"),
 });

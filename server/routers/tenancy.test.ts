@@ -279,22 +279,83 @@ describe("tenancy", () => {
 });
 
 describe("restricted VNET attributes", () => {
-  it("vnetForUpdate lets an owner with MANAGE change plain attributes but needs ADMIN for driver, device, VLAN/VNI and bridge", async () => {
-    const { vnetForUpdate } = await import("../services/ownership");
+  async function tenantVnet() {
     const app = testApp();
-    const { id: ownerId } = fixtureUser(app, "olga", "user", [1]);
-    const olga = { id: ownerId, role: "user" as const, groupIds: [1] };
     const admin = fixtureUser(app, "root", "admin", [0]).caller;
-    const v = await admin.vnet.create({ name: "r", subnet: "10.3.0.0/24", firstIp: "10.3.0.10", size: 4 });
-    await admin.vnet.chown({ id: v.id, userId: ownerId });
-    expect(vnetForUpdate(app.db, olga, v.id, { mtu: 1400, driver: "bridge" }).id).toBe(v.id);
-    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow(
-      "You need ADMIN permission on VNET r to change vni",
+    const olga = fixtureUser(app, "olga", "user", [1]).caller;
+    const tpl = (await olga.template.list()).find((t) => t.name === "Private IPv4")!;
+    const v = await olga.template.instantiate({ templateId: tpl.id, name: "mine", size: 10 });
+    const row = () =>
+      app.db.$client
+        .prepare(
+          "SELECT driver, network_type, phydev, vlan_id, bridge, mtu, description FROM vnets WHERE id = ?",
+        )
+        .get(v.id);
+    return { app, admin, olga, id: v.id, tplId: tpl.id, row };
+  }
+
+  it("vnet.update refuses the owner of a VNET from Private IPv4 switching it to external on eth0", async () => {
+    const { app, olga, id, row } = await tenantVnet();
+    const before = snapshotAll(app);
+    const err = await refusal(
+      olga.vnet.update({ id, networkType: "external", phydev: "eth0" }),
+      "FORBIDDEN",
+      "networkType",
     );
-    await admin.vnet.chmod({ id: v.id, perms: "700" });
-    expect(vnetForUpdate(app.db, olga, v.id, { vni: 42, bridge: "br-x" }).id).toBe(v.id);
-    await admin.vnet.lock({ id: v.id, level: "admin" });
-    expect(() => vnetForUpdate(app.db, olga, v.id, { vni: 42 })).toThrow("locked (admin level)");
-    expect(vnetForUpdate(app.db, olga, v.id, { mtu: 1400 }).id).toBe(v.id);
+    expect(err.message).toBe("Only cloud admins may change the network type (networkType) of VNET mine");
+    expect(snapshotAll(app)).toEqual(before);
+    expect(row()).toMatchObject({ network_type: "internal", phydev: null });
+  });
+
+  it("vnet.update refuses the owner switching to vlan on a host NIC, even holding every permission bit", async () => {
+    const { app, admin, olga, id, row } = await tenantVnet();
+    await admin.vnet.chmod({ id, perms: "777" });
+    const before = snapshotAll(app);
+    const err = await refusal(
+      olga.vnet.update({ id, driver: "vlan", phydev: "eth1", vlanId: 7 }),
+      "FORBIDDEN",
+      "driver",
+    );
+    expect(err.message).toContain("driver (driver) of VNET mine");
+    await refusal(olga.vnet.update({ id, mtu: 9000 }), "FORBIDDEN", "mtu");
+    await refusal(olga.vnet.update({ id, bridge: "eth0" }), "FORBIDDEN", "bridge");
+    expect(snapshotAll(app)).toEqual(before);
+    expect(row()).toMatchObject({ driver: "bridge", vlan_id: null, mtu: 1500 });
+  });
+
+  it("the owner still changes plain attributes; a cloud admin changes the restricted ones", async () => {
+    const { admin, olga, id, row } = await tenantVnet();
+    await olga.vnet.update({ id, description: "my lab", antiSpoofing: true, networkType: "internal" });
+    expect(row()).toMatchObject({ description: "my lab", network_type: "internal" });
+    await admin.vnet.update({ id, networkType: "external", phydev: "eth0", mtu: 9000 });
+    expect(row()).toMatchObject({ network_type: "external", phydev: "eth0", mtu: 9000 });
+  });
+
+  it("template.instantiate and vnet.clone refuse a non-admin's override of the template's network type", async () => {
+    const { app, olga, id, tplId } = await tenantVnet();
+    const before = snapshotAll(app);
+    await refusal(
+      olga.template.instantiate({ templateId: tplId, name: "ext", size: 4, networkType: "external" }),
+      "FORBIDDEN",
+      "networkType",
+    );
+    await refusal(olga.vnet.clone({ id, name: "ext", phydev: "eth0" }), "FORBIDDEN", "phydev");
+    expect(snapshotAll(app)).toEqual(before);
+  });
+
+  it("template.update needs the cloud-admin role for restricted attributes, not the ADMIN bit", async () => {
+    const { app, admin, olga, tplId } = await tenantVnet();
+    const copy = await olga.template.clone({ id: tplId, name: "mine-tpl" });
+    await admin.template.chmod({ id: copy.id, perms: "700" });
+    const t = await olga.template.get({ id: copy.id });
+    const before = snapshotAll(app);
+    const err = await refusal(
+      olga.template.update({ id: copy.id, name: t.name, description: "", attrs: { ...t.attrs, mtu: 9000 } }),
+      "FORBIDDEN",
+      "attrs.mtu",
+    );
+    expect(err.message).toBe("Only cloud admins may change the underlay MTU (mtu) of template mine-tpl");
+    expect(snapshotAll(app)).toEqual(before);
+    await olga.template.update({ id: copy.id, name: t.name, description: "still mine", attrs: t.attrs });
   });
 });

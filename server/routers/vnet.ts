@@ -9,6 +9,7 @@ import {
   setContextInput,
   setQosInput,
   vnetCreateInput,
+  vnetRestrictedInput,
   vnetUpdateInput,
 } from "../../lib/schemas";
 import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
@@ -75,9 +76,12 @@ export const vnetRouter = router({
     .query(({ ctx, input }) => exportHoster(ctx.app, ctx.user, input.ids)),
   // Tenancy (issue 6): ownership, clone, reservations, labels, the caller's own VNETs.
   ...ownershipProcedures("vnet", { omit: ["lock", "unlock"] }),
+  // Restricted attributes may be given as overrides of the source's (cloud admins only).
   clone: protectedProcedure
-    .input(cloneInput)
-    .mutation(({ ctx, input }) => cloneVnet(ctx.app, actorOf(ctx), ctx.user, input.id, input.name)),
+    .input(cloneInput.extend(vnetRestrictedInput.shape))
+    .mutation(({ ctx, input: { id, name, ...overrides } }) =>
+      cloneVnet(ctx.app, actorOf(ctx), ctx.user, id, name, overrides),
+    ),
   reserve: protectedProcedure
     .input(reserveInput)
     .mutation(({ ctx, input }) => reserve(ctx.app, actorOf(ctx), ctx.user, input)),

@@ -240,19 +240,3 @@ export function userChoices(app: App) {
     .orderBy(user.username)
     .all();
 }
-
-/** VNET attributes only holders of ADMIN may change (the physical side users never see). */
-export const RESTRICTED_VNET_ATTRS = ["driver", "phydev", "vlanId", "vni", "bridge"] as const;
-
-/**
- * For a VNET update (vnet.update, owned by IPAM): the VNET if `who` may make `changes` — MANAGE,
- * plus ADMIN when a restricted attribute changes value — refusing locks at those levels.
- */
-export function vnetForUpdate(tx: Tx | Db, who: Subject, id: number, changes: Record<string, unknown>) {
-  const row = ownedFor(tx, "vnet", who, id, "manage", { doing: "change it" });
-  const restricted = RESTRICTED_VNET_ATTRS.filter(
-    (k) => changes[k] !== undefined && JSON.stringify(changes[k]) !== JSON.stringify(row[k]),
-  );
-  if (restricted.length) ownedFor(tx, "vnet", who, id, "admin", { doing: `change ${restricted.join(", ")}` });
-  return row;
-}

@@ -15,6 +15,8 @@ import {
   vnetTemplates,
 } from "../../db/schema";
 import type { Subject } from "../../lib/permissions";
+import { changedKeys, RESTRICTED_TEMPLATE_ATTRS, restrictedMessage } from "../../lib/restricted";
+import type { VnetRestrictedInput } from "../../lib/schemas";
 import {
   type AddressPlan,
   type instantiateInput,
@@ -27,10 +29,11 @@ import {
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
-import { conflict, invalid } from "../errors";
+import { conflict, forbidden, invalid } from "../errors";
 import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./ownership";
 import { checkQuota, quotaOf } from "./quotas";
 import { mutate } from "./revision";
+import { changeVnetConfig } from "./vnet-config";
 import { insertVnet } from "./vnets";
 
 type Template = typeof vnetTemplates.$inferSelect;
@@ -103,10 +106,9 @@ export function allocateTemplate(app: App, actor: Actor, owner: Owner, input: Al
   });
 }
 
-const RESTRICTED = ["driver", "phydev", "vlanPool", "vniPool", "networkType"] as const;
-
-/** Updates name, description and attributes: MANAGE, and ADMIN when a restricted attribute
- * (driver, physical device, VLAN/VNI pool, network type) changes. */
+/** Updates name, description and attributes: MANAGE, and the cloud-admin role when a restricted
+ * attribute (driver, network type, physical device, VLAN/VNI pool, MTU) changes: an ADMIN bit on
+ * the template is not enough, since VNETs made from it get these on real NICs. */
 export function updateTemplate(
   app: App,
   actor: Actor,
@@ -115,9 +117,13 @@ export function updateTemplate(
 ) {
   return mutate(app, (tx) => {
     const t = ownedFor(tx, "template", who, input.id, "manage", { doing: "change it" }) as Template;
-    const changed = RESTRICTED.filter((k) => JSON.stringify(t.attrs[k]) !== JSON.stringify(input.attrs[k]));
-    if (changed.length)
-      ownedFor(tx, "template", who, input.id, "admin", { doing: `change ${changed.join(", ")}` });
+    const changed = changedKeys(
+      Object.keys(RESTRICTED_TEMPLATE_ATTRS) as (keyof typeof RESTRICTED_TEMPLATE_ATTRS)[],
+      t.attrs as Record<string, unknown>,
+      input.attrs as Record<string, unknown>,
+    );
+    if (changed.length && who.role !== "admin")
+      throw forbidden(restrictedMessage("template", t.name, changed[0]!), `attrs.${changed[0]}`);
     assertNameFree(tx, "template", input.name, t.id);
     checkReferences(tx, who, input.attrs);
     tx.update(vnetTemplates)
@@ -291,7 +297,7 @@ export function instantiate(
   app: App,
   actor: Actor,
   owner: Owner & { username?: string },
-  input: z.output<typeof instantiateInput>,
+  input: z.output<typeof instantiateInput> & VnetRestrictedInput,
 ) {
   return mutate(app, (tx) => {
     const t = ownedFor(tx, "template", owner, input.templateId, "use", {
@@ -336,6 +342,20 @@ export function instantiate(
       })
       .where(eq(vnets.id, v.id))
       .run();
+    // Restricted overrides go through the one writer of them: cloud admins may, others only
+    // restate what the template gives (its values are an admin's).
+    const made = tx.select().from(vnets).where(eq(vnets.id, v.id)).get()!;
+    const {
+      templateId: _t,
+      name: _n,
+      description: _d,
+      size: _s,
+      firstIp: _f,
+      ipv6: _i,
+      qosTier: _q,
+      ...overrides
+    } = input;
+    const { changed } = changeVnetConfig(tx, owner, made, overrides);
     if (JSON.stringify(a.securityGroupIds) !== "[0]") {
       tx.delete(vnetSecurityGroups).where(eq(vnetSecurityGroups.vnetId, v.id)).run();
       if (a.securityGroupIds.length)
@@ -353,8 +373,13 @@ export function instantiate(
       objectType: "template",
       objectId: t.id,
       objectName: t.name,
-      detail: `VNET ${v.name} (#${v.id}) ${p.firstIp}–${p.lastIp}${ids.vni ? ` VNI ${ids.vni}` : ""}${ids.vlanId ? ` VLAN ${ids.vlanId}` : ""}`,
+      detail: `VNET ${v.name} (#${v.id}) ${p.firstIp}–${p.lastIp}${ids.vni ? ` VNI ${ids.vni}` : ""}${ids.vlanId ? ` VLAN ${ids.vlanId}` : ""}${changed.length ? `; ${changed.join("; ")}` : ""}`,
     });
-    return { id: v.id, name: v.name, vni: ids.vni, vlanId: ids.vlanId, ...p };
+    const after = tx
+      .select({ vni: vnets.vni, vlanId: vnets.vlanId })
+      .from(vnets)
+      .where(eq(vnets.id, v.id))
+      .get()!;
+    return { id: v.id, name: v.name, vni: after.vni, vlanId: after.vlanId, ...p };
   });
 }

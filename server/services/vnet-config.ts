@@ -23,11 +23,17 @@ import {
 } from "../../lib/context";
 import type { ContextAttrs, Qos } from "../../lib/domain";
 import type { Subject } from "../../lib/permissions";
+import {
+  isRestrictedVnetAttr,
+  RESTRICTED_VNET_ATTRS,
+  type RestrictedVnetAttr,
+  restrictedMessage,
+} from "../../lib/restricted";
 import type { vnetUpdateInput } from "../../lib/schemas";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
-import { conflict, invalid, notFound } from "../errors";
+import { conflict, forbidden, invalid, notFound } from "../errors";
 import { assertUnlocked, manageableVnet, nodesUsing } from "./ranges";
 import { mutate } from "./revision";
 import { resolveVlan, resolveVni } from "./vnets";
@@ -53,83 +59,117 @@ export function updateVnet(app: App, actor: Actor, who: Subject, input: Update) 
     const v = manageableVnet(tx, who, input.id);
     assertUnlocked(v, "manage");
     touch(nodesOf(tx, v.id));
-    const next: Partial<Vnet> = {};
-    const changed: string[] = [];
-    const set = <K extends keyof Vnet>(k: K, val: Vnet[K]) => {
-      if (val !== v[k]) {
-        next[k] = val;
-        changed.push(`${k}: ${String(v[k] ?? "—")} → ${String(val ?? "—")}`);
-      }
-    };
-    if (input.name !== undefined && input.name !== v.name) {
-      const taken = tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.name, input.name)).get();
-      if (taken) throw conflict(`A VNET named ${input.name} already exists; pick another name`, "name");
-      set("name", input.name);
-    }
-    if (input.description !== undefined) set("description", input.description);
-    if (input.networkType !== undefined) set("networkType", input.networkType);
-    if (input.mtu !== undefined) set("mtu", input.mtu);
-    if (input.applyBridgeAddress !== undefined) set("applyBridgeAddress", input.applyBridgeAddress);
-    if (input.antiSpoofing !== undefined) set("antiSpoofing", input.antiSpoofing);
-    if (input.bridge !== undefined) {
-      // Empty: back to the generated name, which is unique by construction (bhbr<id>).
-      const bridge = input.bridge || `bhbr${v.id}`;
-      const other = tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.bridge, bridge)).get();
-      if (other && other.id !== v.id)
-        throw conflict(
-          `Bridge ${bridge} is already used by another VNET; leave it empty to generate one`,
-          "bridge",
-        );
-      set("bridge", bridge);
-    }
-    const driver = input.driver ?? v.driver;
-    set("driver", driver);
-    const phydev = input.phydev !== undefined ? input.phydev : v.phydev;
-    set("phydev", phydev);
-    if (driver === "vlan") {
-      if (!phydev) throw invalid("The vlan driver needs a physical device", "phydev");
-      const want = input.vlanId !== undefined ? input.vlanId : v.vlanId;
-      if (want === null || want === undefined) throw invalid('Give a VLAN ID (1–4094) or "auto"', "vlanId");
-      set("vlanId", resolveVlan(tx, want, phydev, v.id));
-    } else set("vlanId", null);
-    if (driver === "vxlan") {
-      const want = input.vni !== undefined ? input.vni : v.vni;
-      if (want === null || want === undefined) throw invalid('Give a VNI (1–16777215) or "auto"', "vni");
-      set("vni", resolveVni(tx, want, v.id));
-    } else set("vni", null);
-    const effMtu = next.mtu ?? v.mtu;
-    if (driver === "vxlan" && !v.context.guestMtu && effMtu - 50 < 576)
-      throw invalid(`A VXLAN VNET's MTU must leave 576 bytes for guests (at least 626)`, "mtu");
-    if (input.clusterIds) {
-      const ids = [...new Set(input.clusterIds)];
-      const known = tx.select({ id: clusters.id }).from(clusters).where(inArray(clusters.id, ids)).all();
-      if (known.length !== ids.length) throw invalid("Unknown cluster", "clusterIds");
-      const before = tx
-        .select({ c: vnetClusters.clusterId })
-        .from(vnetClusters)
-        .where(eq(vnetClusters.vnetId, v.id))
-        .all()
-        .map((r) => r.c)
-        .sort();
-      if (before.join() !== [...ids].sort().join()) {
-        tx.delete(vnetClusters).where(eq(vnetClusters.vnetId, v.id)).run();
-        tx.insert(vnetClusters)
-          .values(ids.map((clusterId) => ({ vnetId: v.id, clusterId })))
-          .run();
-        changed.push(`clusters: ${before.join(",")} → ${[...ids].sort().join(",")}`);
-      }
-    }
-    if (Object.keys(next).length) tx.update(vnets).set(next).where(eq(vnets.id, v.id)).run();
+    const { changed, name } = changeVnetConfig(tx, who, v, input);
     touch(nodesOf(tx, v.id));
     audit(tx, actor, {
       action: "vnet.update",
       objectType: "vnet",
       objectId: v.id,
-      objectName: next.name ?? v.name,
+      objectName: name,
       detail: changed.join("; ") || "no change",
     });
     return { id: v.id, changed };
   });
+}
+
+/** Refuses a non-admin's change of a restricted attribute (the caller writes nothing then: every
+ * caller runs this inside its transaction, before or instead of the write). */
+function assertMayChange(who: Subject, v: Vnet, attr: RestrictedVnetAttr, value: unknown) {
+  if (who.role === "admin") return;
+  if (JSON.stringify(value ?? null) !== JSON.stringify((v as Record<string, unknown>)[attr] ?? null))
+    throw forbidden(restrictedMessage("VNET", v.name, attr), attr);
+}
+
+/**
+ * Applies a configuration change to VNET `v` in `tx` (the caller has checked MANAGE and the lock,
+ * and audits): the one place that writes a live VNET's restricted attributes, so update, clone
+ * and instantiate all refuse them for non-admins the same way. Returns what changed.
+ */
+export function changeVnetConfig(
+  tx: Tx,
+  who: Subject,
+  v: Vnet,
+  input: Omit<Update, "id"> & { clusterIds?: number[] },
+) {
+  const next: Partial<Vnet> = {};
+  const changed: string[] = [];
+  const set = <K extends keyof Vnet>(k: K, val: Vnet[K]) => {
+    if (val !== v[k]) {
+      if (isRestrictedVnetAttr(k)) assertMayChange(who, v, k, val);
+      next[k] = val;
+      changed.push(`${k}: ${String(v[k] ?? "—")} → ${String(val ?? "—")}`);
+    }
+  };
+  // Asked-for restricted values first, in the list's order, before anything resolves them (a pool
+  // pick, a clash with another VNET's ID) and could answer with something other than the refusal.
+  if (who.role !== "admin")
+    for (const attr of Object.keys(RESTRICTED_VNET_ATTRS) as RestrictedVnetAttr[]) {
+      const asked = (input as Record<string, unknown>)[attr];
+      if (asked === undefined) continue;
+      // "auto" asks the pool for an ID: a change whatever it would pick.
+      if (asked === "auto") throw forbidden(restrictedMessage("VNET", v.name, attr), attr);
+      assertMayChange(who, v, attr, attr === "bridge" && asked === "" ? `bhbr${v.id}` : asked);
+    }
+  if (input.name !== undefined && input.name !== v.name) {
+    const taken = tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.name, input.name)).get();
+    if (taken) throw conflict(`A VNET named ${input.name} already exists; pick another name`, "name");
+    set("name", input.name);
+  }
+  if (input.description !== undefined) set("description", input.description);
+  if (input.networkType !== undefined) set("networkType", input.networkType);
+  if (input.mtu !== undefined) set("mtu", input.mtu);
+  if (input.applyBridgeAddress !== undefined) set("applyBridgeAddress", input.applyBridgeAddress);
+  if (input.antiSpoofing !== undefined) set("antiSpoofing", input.antiSpoofing);
+  if (input.bridge !== undefined) {
+    // Empty: back to the generated name, which is unique by construction (bhbr<id>).
+    const bridge = input.bridge || `bhbr${v.id}`;
+    const other = tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.bridge, bridge)).get();
+    if (other && other.id !== v.id)
+      throw conflict(
+        `Bridge ${bridge} is already used by another VNET; leave it empty to generate one`,
+        "bridge",
+      );
+    set("bridge", bridge);
+  }
+  const driver = input.driver ?? v.driver;
+  set("driver", driver);
+  const phydev = input.phydev !== undefined ? input.phydev : v.phydev;
+  set("phydev", phydev);
+  if (driver === "vlan") {
+    if (!phydev) throw invalid("The vlan driver needs a physical device", "phydev");
+    const want = input.vlanId !== undefined ? input.vlanId : v.vlanId;
+    if (want === null || want === undefined) throw invalid('Give a VLAN ID (1–4094) or "auto"', "vlanId");
+    set("vlanId", resolveVlan(tx, want, phydev, v.id));
+  } else set("vlanId", null);
+  if (driver === "vxlan") {
+    const want = input.vni !== undefined ? input.vni : v.vni;
+    if (want === null || want === undefined) throw invalid('Give a VNI (1–16777215) or "auto"', "vni");
+    set("vni", resolveVni(tx, want, v.id));
+  } else set("vni", null);
+  const effMtu = next.mtu ?? v.mtu;
+  if (driver === "vxlan" && !v.context.guestMtu && effMtu - 50 < 576)
+    throw invalid(`A VXLAN VNET's MTU must leave 576 bytes for guests (at least 626)`, "mtu");
+  if (input.clusterIds) {
+    const ids = [...new Set(input.clusterIds)];
+    const known = tx.select({ id: clusters.id }).from(clusters).where(inArray(clusters.id, ids)).all();
+    if (known.length !== ids.length) throw invalid("Unknown cluster", "clusterIds");
+    const before = tx
+      .select({ c: vnetClusters.clusterId })
+      .from(vnetClusters)
+      .where(eq(vnetClusters.vnetId, v.id))
+      .all()
+      .map((r) => r.c)
+      .sort();
+    if (before.join() !== [...ids].sort().join()) {
+      tx.delete(vnetClusters).where(eq(vnetClusters.vnetId, v.id)).run();
+      tx.insert(vnetClusters)
+        .values(ids.map((clusterId) => ({ vnetId: v.id, clusterId })))
+        .run();
+      changed.push(`clusters: ${before.join(",")} → ${[...ids].sort().join(",")}`);
+    }
+  }
+  if (Object.keys(next).length) tx.update(vnets).set(next).where(eq(vnets.id, v.id)).run();
+  return { changed, name: next.name ?? v.name };
 }
 
 /** Locks a VNET at a level (use: everything, manage: changes and deletion, admin: deletion). */

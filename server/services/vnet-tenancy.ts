@@ -13,6 +13,7 @@ import {
   vnetTemplates,
 } from "../../db/schema";
 import type { Subject } from "../../lib/permissions";
+import type { VnetRestrictedInput } from "../../lib/schemas";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { conflict } from "../errors";
@@ -20,6 +21,7 @@ import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./owner
 import { checkQuota } from "./quotas";
 import { mutate } from "./revision";
 import { pickIds } from "./templates";
+import { changeVnetConfig } from "./vnet-config";
 
 type Vnet = typeof vnets.$inferSelect;
 
@@ -32,6 +34,7 @@ export function cloneVnet(
   owner: Owner & { username?: string },
   id: number,
   name: string,
+  overrides: VnetRestrictedInput = {},
 ) {
   return mutate(app, (tx) => {
     const src = ownedFor(tx, "vnet", owner, id, "use", { doing: "clone it" }) as Vnet;
@@ -96,14 +99,19 @@ export function cloneVnet(
       tx.insert(vnetSecurityGroups)
         .values(sgs.map((s) => ({ ...s, vnetId: row.id })))
         .run();
+    // Restricted overrides go through the one writer of them: cloud admins may, others only
+    // restate what the copy already has.
+    const fresh = tx.select().from(vnets).where(eq(vnets.id, row.id)).get()!;
+    const { changed } = changeVnetConfig(tx, owner, { ...fresh, name: src.name }, overrides);
     audit(tx, actor, {
       action: "vnet.clone",
       objectType: "vnet",
       objectId: row.id,
       objectName: name,
-      detail: `from ${src.name} (#${src.id})`,
+      detail: `from ${src.name} (#${src.id})${changed.length ? `; ${changed.join("; ")}` : ""}`,
     });
-    return { id: row.id, name, bridge: `bhbr${row.id}` };
+    const out = tx.select({ bridge: vnets.bridge }).from(vnets).where(eq(vnets.id, row.id)).get()!;
+    return { id: row.id, name, bridge: out.bridge };
   });
 }
 
