@@ -59,3 +59,11 @@ export function changedKeys<K extends string>(
 
 /** The note the UI shows beside a restricted field a non-admin sees read-only. */
 export const RESTRICTED_NOTE = "set by a cloud admin";
+
+/** `o` without its restricted VNET attributes (what a non-admin's form sends). */
+export function withoutRestrictedVnetAttrs<T extends object>(o: T): Omit<T, RestrictedVnetAttr> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !isRestrictedVnetAttr(k))) as Omit<
+    T,
+    RestrictedVnetAttr
+  >;
+}

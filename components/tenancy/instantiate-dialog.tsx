@@ -8,6 +8,7 @@ import type { inferRouterOutputs } from "@trpc/server";
 import { type ReactNode, useEffect, useState } from "react";
 import { useForm } from "react-hook-form";
 import { toast } from "sonner";
+import { RESTRICTED_NOTE } from "@/lib/restricted";
 import { type InstantiateInput, instantiateInput } from "@/lib/templates";
 import { formatRate } from "@/lib/units";
 import type { AppRouter } from "@/server/routers/root";
@@ -196,6 +197,8 @@ function PreviewBox({ preview: p, loading }: { preview?: Preview; loading: boole
           "Network",
           `${p.vnet.driver.toUpperCase()}${p.vnet.vni !== null ? `, VNI ${p.vnet.vni}` : ""}${p.vnet.vlanId !== null ? `, VLAN ${p.vnet.vlanId}` : ""}${p.vnet.pool ? ` (from ${p.vnet.pool})` : ""}`,
         ],
+        ["Network type", p.vnet.networkType],
+        ["MTU", String(p.vnet.mtu)],
         ["IPv6", p.vnet.ipv6 ? "private /64 (SLAAC)" : "off"],
         ["Bandwidth", describeQos(p.vnet.qos)],
         ["Clusters", p.vnet.clusters.join(", ") || "—"],
@@ -204,6 +207,9 @@ function PreviewBox({ preview: p, loading }: { preview?: Preview; loading: boole
   return (
     <section aria-label="Preview" className="mt-5 rounded-md bg-slate-50 p-3 ring-1 ring-slate-200">
       <h3 className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Preview</h3>
+      <p className="mt-1 text-xs text-slate-500">
+        Driver, network type, VLAN / VNI and MTU come from the template: {RESTRICTED_NOTE}.
+      </p>
       {loading || !p ? (
         <div className="mt-2 grid grid-cols-2 gap-2">
           <Skeleton className="h-4" />

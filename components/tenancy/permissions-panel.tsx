@@ -8,6 +8,7 @@ import { useEffect, useState } from "react";
 import { toast } from "sonner";
 import { LOCK_LEVELS } from "@/lib/domain";
 import { CLASSES, hasBit, type Level, octalToPerms, permsToOctal, withBit } from "@/lib/permissions";
+import { RESTRICTED_NOTE } from "@/lib/restricted";
 import { labelSchema } from "@/lib/templates";
 import { errorMessage, useTRPC, useTRPCClient } from "../trpc";
 import { Button } from "../ui/button";
@@ -353,7 +354,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
         title={`Clone ${LABEL[kind]} ${o.name}`}
         description={
           kind === "vnet"
-            ? "A copy with the same address ranges and attributes, without leases, owned by you."
+            ? `A copy with the same address ranges and attributes, without leases, owned by you, on a bridge of its own. Driver, network type, device and MTU stay as they are: ${RESTRICTED_NOTE}.`
             : "A copy of this template, owned by you."
         }
         initial={`${o.name}-copy`}

@@ -10,9 +10,11 @@ import { useRouter } from "next/navigation";
 import { type Resolver, type UseFormReturn, useFieldArray, useForm } from "react-hook-form";
 import { toast } from "sonner";
 import { DRIVERS, NETWORK_TYPES } from "@/lib/domain";
+import { RESTRICTED_NOTE, RESTRICTED_TEMPLATE_ATTRS } from "@/lib/restricted";
 import type { TemplateAttrs } from "@/lib/templates";
 import { RATE_UNIT_HINT } from "@/lib/units";
 import { showServerError } from "../form";
+import { useMe } from "../session";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Dialog, DialogFooter } from "../ui/dialog";
@@ -50,6 +52,7 @@ export function TemplateFormDialog({
     trpc.template.update.mutationOptions({ onSuccess: (t) => done(`Template ${t.name} saved`) }),
   );
   const pending = allocate.isPending || update.isPending;
+  const restricted = useMe().role !== "admin";
   return (
     <Dialog
       open={open}
@@ -74,6 +77,14 @@ export function TemplateFormDialog({
             ...attrs,
             context: { ...template?.attrs.context, dns: dns.length ? dns : undefined },
           } as TemplateAttrs;
+          // Non-admins cannot change the physical attributes (the form shows them read-only):
+          // send exactly what the template has, so a round trip through the form changes none.
+          if (restricted && template)
+            for (const k of Object.keys(RESTRICTED_TEMPLATE_ATTRS)) {
+              const key = k as keyof TemplateAttrs;
+              if (key in template.attrs) (merged as Record<string, unknown>)[key] = template.attrs[key];
+              else delete (merged as Record<string, unknown>)[key];
+            }
           const onError = (err: unknown) => showServerError(err, form as unknown as UseFormReturn<FormIn>);
           if (template)
             update.mutate(
@@ -115,6 +126,9 @@ function TemplateForm({
   const tiers = useFieldArray({ control, name: "attrs.qosTiers" });
   const e = form.formState.errors.attrs;
   const driver = watch("attrs.driver");
+  // The physical attributes are cloud admins' (the server refuses anyone else).
+  const restricted = useMe().role !== "admin";
+  const note = restricted ? RESTRICTED_NOTE : undefined;
   return (
     <form noValidate aria-label="Template" onSubmit={form.handleSubmit((v) => onSubmit(v, form))}>
       <div className="grid grid-cols-2 gap-x-4 gap-y-3">
@@ -127,9 +141,9 @@ function TemplateForm({
       </div>
       <h3 className="mt-5 text-sm font-semibold text-slate-900">Physical network</h3>
       <div className="mt-2 grid grid-cols-3 gap-x-4 gap-y-3">
-        <Field label="Driver" error={e?.driver?.message}>
+        <Field label="Driver" error={e?.driver?.message} hint={note}>
           {(c) => (
-            <Select {...c} {...register("attrs.driver")}>
+            <Select {...c} {...register("attrs.driver")} disabled={restricted}>
               {DRIVERS.map((d) => (
                 <option key={d} value={d}>
                   {d}
@@ -138,9 +152,9 @@ function TemplateForm({
             </Select>
           )}
         </Field>
-        <Field label="Network type" error={e?.networkType?.message}>
+        <Field label="Network type" error={e?.networkType?.message} hint={note}>
           {(c) => (
-            <Select {...c} {...register("attrs.networkType")}>
+            <Select {...c} {...register("attrs.networkType")} disabled={restricted}>
               {NETWORK_TYPES.map((d) => (
                 <option key={d} value={d}>
                   {d}
@@ -149,12 +163,21 @@ function TemplateForm({
             </Select>
           )}
         </Field>
-        <TextField label="MTU" placeholder="1500" error={e?.mtu?.message} {...register("attrs.mtu")} />
+        <TextField
+          label="MTU"
+          placeholder="1500"
+          hint={note}
+          error={e?.mtu?.message}
+          {...register("attrs.mtu")}
+          disabled={restricted}
+        />
         <TextField
           label="Physical device"
           placeholder={driver === "vlan" ? "eth1" : "none"}
+          hint={note}
           error={e?.phydev?.message}
           {...register("attrs.phydev")}
+          disabled={restricted}
         />
         {driver === "vlan" && (
           <>
@@ -162,11 +185,15 @@ function TemplateForm({
               label="VLAN pool from"
               error={e?.vlanPool?.message ?? e?.vlanPool?.from?.message}
               {...register("attrs.vlanPool.from")}
+              hint={note}
+              disabled={restricted}
             />
             <TextField
               label="VLAN pool to"
               error={e?.vlanPool?.to?.message}
               {...register("attrs.vlanPool.to")}
+              hint={note}
+              disabled={restricted}
             />
           </>
         )}
@@ -176,11 +203,15 @@ function TemplateForm({
               label="VNI pool from"
               error={e?.vniPool?.message ?? e?.vniPool?.from?.message}
               {...register("attrs.vniPool.from")}
+              hint={note}
+              disabled={restricted}
             />
             <TextField
               label="VNI pool to"
               error={e?.vniPool?.to?.message}
               {...register("attrs.vniPool.to")}
+              hint={note}
+              disabled={restricted}
             />
           </>
         )}

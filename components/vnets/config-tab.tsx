@@ -9,8 +9,10 @@ import { toast } from "sonner";
 import type { z } from "zod";
 import { VXLAN_OVERHEAD } from "@/lib/context";
 import { DRIVERS, LOCK_LEVELS } from "@/lib/domain";
+import { RESTRICTED_NOTE, withoutRestrictedVnetAttrs } from "@/lib/restricted";
 import { vnetUpdateInput } from "@/lib/schemas";
 import { showServerError } from "../form";
+import { useMe } from "../session";
 import { errorMessage, useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Select, TextField } from "../ui/field";
@@ -70,6 +72,10 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
   const mtu = Number(form.watch("mtu"));
   const e = form.formState.errors;
   const editable = vnet.canManage && !vnet.lockLevel;
+  // Driver, type, devices, IDs, bridge and MTU decide what nodes do with their physical NICs:
+  // cloud admins only (the server refuses anyone else); others see them read-only.
+  const restricted = useMe().role !== "admin";
+  const note = (hint?: string) => (restricted ? RESTRICTED_NOTE : hint);
   const poolHint = (p: { from: number; to: number } | null | undefined) =>
     p
       ? `"auto" takes the lowest free from ${p.from}–${p.to}`
@@ -80,7 +86,9 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
         <form
           noValidate
           aria-label="Configuration"
-          onSubmit={form.handleSubmit((v) => save.mutate(v))}
+          onSubmit={form.handleSubmit((v) =>
+            save.mutate(restricted ? { ...withoutRestrictedVnetAttrs(v), id: v.id } : v),
+          )}
           className="p-4"
         >
           <fieldset disabled={!editable} className="grid grid-cols-3 gap-x-4 gap-y-3">
@@ -91,9 +99,13 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
               error={e.description?.message}
               {...form.register("description")}
             />
-            <Field label="Driver" error={e.driver?.message} hint={driver ? DRIVER_HELP[driver] : undefined}>
+            <Field
+              label="Driver"
+              error={e.driver?.message}
+              hint={note(driver ? DRIVER_HELP[driver] : undefined)}
+            >
               {(c) => (
-                <Select {...c} {...form.register("driver")}>
+                <Select {...c} {...form.register("driver")} disabled={restricted}>
                   {DRIVERS.map((d) => (
                     <option key={d} value={d}>
                       {d}
@@ -102,9 +114,9 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
                 </Select>
               )}
             </Field>
-            <Field label="Network type" error={e.networkType?.message}>
+            <Field label="Network type" error={e.networkType?.message} hint={note()}>
               {(c) => (
-                <Select {...c} {...form.register("networkType")}>
+                <Select {...c} {...form.register("networkType")} disabled={restricted}>
                   <option value="internal">Internal (isolated, NAT)</option>
                   <option value="external">External (bridged to the LAN)</option>
                 </Select>
@@ -113,44 +125,50 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
             <TextField
               label="Bridge name"
               placeholder={`generated (bhbr${vnet.id})`}
-              hint="Leave empty for the generated, collision-free name"
+              hint={note("Leave empty for the generated, collision-free name")}
               error={e.bridge?.message}
               {...form.register("bridge")}
+              disabled={restricted}
             />
             <TextField
               label="Physical device"
               placeholder={driver === "vlan" ? "required, e.g. eth1" : "optional uplink, e.g. eth1"}
+              hint={note()}
               error={e.phydev?.message}
               {...form.register("phydev")}
+              disabled={restricted}
             />
             {driver === "vlan" && (
               <TextField
                 label="VLAN ID"
                 placeholder='1–4094 or "auto"'
-                hint={poolHint(pools.data?.vlan)}
+                hint={note(poolHint(pools.data?.vlan))}
                 error={e.vlanId?.message}
                 {...form.register("vlanId")}
+                disabled={restricted}
               />
             )}
             {driver === "vxlan" && (
               <TextField
                 label="VNI"
                 placeholder='1–16777215 or "auto"'
-                hint={poolHint(pools.data?.vni)}
+                hint={note(poolHint(pools.data?.vni))}
                 error={e.vni?.message}
                 {...form.register("vni")}
+                disabled={restricted}
               />
             )}
             <TextField
               label="MTU"
               inputMode="numeric"
-              hint={
+              hint={note(
                 driver === "vxlan" && mtu > 0
                   ? `Underlay MTU; guests get ${vnet.context.guestMtu ?? mtu - VXLAN_OVERHEAD} (−${VXLAN_OVERHEAD} for VXLAN) unless the context sets one`
-                  : undefined
-              }
+                  : undefined,
+              )}
               error={e.mtu?.message}
               {...form.register("mtu")}
+              disabled={restricted}
             />
             <div className="col-span-3 flex flex-wrap gap-6 pt-1">
               <label className="flex items-center gap-2 text-sm text-slate-700">
