@@ -334,12 +334,18 @@ describe("restricted VNET attributes", () => {
   it("template.instantiate and vnet.clone refuse a non-admin's override of the template's network type", async () => {
     const { app, olga, id, tplId } = await tenantVnet();
     const before = snapshotAll(app);
-    await refusal(
+    const made = await refusal(
       olga.template.instantiate({ templateId: tplId, name: "ext", size: 4, networkType: "external" }),
       "FORBIDDEN",
       "networkType",
     );
-    await refusal(olga.vnet.clone({ id, name: "ext", phydev: "eth0" }), "FORBIDDEN", "phydev");
+    expect(made.message).toBe(
+      "Only cloud admins may change the network type (networkType) of VNET ext (made from template Private IPv4)",
+    );
+    const copy = await refusal(olga.vnet.clone({ id, name: "ext", phydev: "eth0" }), "FORBIDDEN", "phydev");
+    expect(copy.message).toBe(
+      "Only cloud admins may change the physical device (phydev) of VNET ext (a copy of mine)",
+    );
     expect(snapshotAll(app)).toEqual(before);
   });
 

@@ -355,7 +355,12 @@ export function instantiate(
       qosTier: _q,
       ...overrides
     } = input;
-    const { changed } = changeVnetConfig(tx, owner, made, overrides);
+    const { changed } = changeVnetConfig(
+      tx,
+      owner,
+      { ...made, name: `${made.name} (made from template ${t.name})` },
+      overrides,
+    );
     if (JSON.stringify(a.securityGroupIds) !== "[0]") {
       tx.delete(vnetSecurityGroups).where(eq(vnetSecurityGroups.vnetId, v.id)).run();
       if (a.securityGroupIds.length)

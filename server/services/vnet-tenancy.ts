@@ -102,7 +102,12 @@ export function cloneVnet(
     // Restricted overrides go through the one writer of them: cloud admins may, others only
     // restate what the copy already has.
     const fresh = tx.select().from(vnets).where(eq(vnets.id, row.id)).get()!;
-    const { changed } = changeVnetConfig(tx, owner, { ...fresh, name: src.name }, overrides);
+    const { changed } = changeVnetConfig(
+      tx,
+      owner,
+      { ...fresh, name: `${name} (a copy of ${src.name})` },
+      overrides,
+    );
     audit(tx, actor, {
       action: "vnet.clone",
       objectType: "vnet",
