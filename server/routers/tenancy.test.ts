@@ -349,6 +349,27 @@ describe("restricted VNET attributes", () => {
     expect(snapshotAll(app)).toEqual(before);
   });
 
+  it("vnet.clone refuses a non-admin's copy of a VNET bridged to a physical device (it would take the uplink)", async () => {
+    const { app, admin, olga } = await tenantVnet();
+    const ext = await admin.vnet.create({
+      name: "outer",
+      networkType: "external",
+      phydev: "eth0",
+      subnet: "192.0.2.0/24",
+      firstIp: "192.0.2.10",
+      size: 10,
+    });
+    await admin.vnet.chmod({ id: ext.id, perms: "664" });
+    const before = snapshotAll(app);
+    const err = await refusal(olga.vnet.clone({ id: ext.id, name: "my-outer" }), "FORBIDDEN", "phydev");
+    expect(err.message).toBe(
+      "VNET outer is bridged to the physical device eth0; only a cloud admin may create another network on it. Reserve addresses of it instead",
+    );
+    expect(snapshotAll(app)).toEqual(before);
+    const copy = await admin.vnet.clone({ id: ext.id, name: "admin-outer" });
+    expect(copy.id).toBeGreaterThan(ext.id);
+  });
+
   it("template.update needs the cloud-admin role for restricted attributes, not the ADMIN bit", async () => {
     const { app, admin, olga, tplId } = await tenantVnet();
     const copy = await olga.template.clone({ id: tplId, name: "mine-tpl" });

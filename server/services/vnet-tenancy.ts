@@ -16,7 +16,7 @@ import type { Subject } from "../../lib/permissions";
 import type { VnetRestrictedInput } from "../../lib/schemas";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
-import { conflict } from "../errors";
+import { conflict, forbidden } from "../errors";
 import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./ownership";
 import { checkQuota } from "./quotas";
 import { mutate } from "./revision";
@@ -42,6 +42,13 @@ export function cloneVnet(
     if (src.parentVnetId !== null)
       throw conflict(
         `VNET ${src.name} is a reservation; reserve addresses of its parent instead of cloning it`,
+      );
+    // A second bridge on the same physical NIC would take it from the first one on every node
+    // (a NIC has one master), so a copy of a bridged network is the cloud admin's decision.
+    if (owner.role !== "admin" && src.phydev && src.driver === "bridge")
+      throw forbidden(
+        `VNET ${src.name} is bridged to the physical device ${src.phydev}; only a cloud admin may create another network on it. Reserve addresses of it instead`,
+        "phydev",
       );
     checkQuota(tx, owner, { vnets: 1 });
     let ids = { vlanId: src.vlanId, vni: src.vni as number | null };
