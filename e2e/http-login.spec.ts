@@ -113,4 +113,47 @@ test.describe("login over plain http from another machine", () => {
     await expect(alert).toHaveText("Too many failed sign-ins for lockedout; try again in 15 minutes");
     await context.close();
   });
+
+  test("a user changes their own password: the current one is required, their other session ends", async () => {
+    test.skip(!kernel, `needs root and network namespaces: ${kernelUnavailable()}`);
+    const signInAt = async (user: { username: string; password: string }, landing: RegExp) => {
+      const context = await browser!.newContext({ baseURL: portal, viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto("/login");
+      await page.getByLabel("User name").fill(user.username);
+      await page.getByLabel("Password").fill(user.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page).toHaveURL(landing);
+      return page;
+    };
+    const gina = { username: `gina${process.pid}`, password: "gina-password-123" };
+    const admin = await signInAt(ADMIN, /\/vnets$/);
+    await admin.goto("/users");
+    await admin.getByRole("button", { name: "New user" }).first().click();
+    const create = admin.getByRole("dialog", { name: "New user" });
+    await create.getByLabel("User name").fill(gina.username);
+    await create.getByLabel("Full name").fill("Gina Example");
+    await create.getByLabel("Password").fill(gina.password);
+    await create.getByRole("button", { name: "Create user" }).click();
+    await expect(create).toBeHidden();
+
+    const elsewhere = await signInAt(gina, /\/self-service$/);
+    const page = await signInAt(gina, /\/self-service$/);
+    await page.getByRole("button", { name: "Change password" }).click();
+    const d = page.getByRole("dialog", { name: "Change your password" });
+    await d.getByLabel("Current password").fill("not-the-password");
+    await d.getByLabel("New password").fill("gina-new-password-1");
+    await d.getByRole("button", { name: "Change password" }).click();
+    await expect(d.getByText("The current password is wrong")).toBeVisible();
+    await d.getByLabel("Current password").fill(gina.password);
+    await d.getByRole("button", { name: "Change password" }).click();
+    await expect(d).toBeHidden();
+    await expect(page.getByText("Password changed; your other sessions were signed out")).toBeVisible();
+    // This session goes on; the other one is signed out.
+    await page.reload();
+    await expect(page.getByTestId("current-user")).toHaveText("Gina Example");
+    await elsewhere.reload();
+    await expect(elsewhere).toHaveURL(/\/login$/);
+    await signInAt({ ...gina, password: "gina-new-password-1" }, /\/self-service$/);
+  });
 });
