@@ -6,6 +6,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useEffect, useState } from "react";
 import { toast } from "sonner";
 import { authClient } from "./auth-client";
+import { ChangePasswordDialog } from "./change-password-dialog";
 import { SessionProvider } from "./session";
 import { useTRPC } from "./trpc";
 import { Button } from "./ui/button";
@@ -129,6 +130,7 @@ function Header({ name, username, role }: { name: string; username: string; role
   const router = useRouter();
   const queryClient = useQueryClient();
   const [pending, setPending] = useState(false);
+  const [changing, setChanging] = useState(false);
   const signOut = async () => {
     setPending(true);
     const { error } = await authClient.signOut();
@@ -150,9 +152,13 @@ function Header({ name, username, role }: { name: string; username: string; role
           {username} · {role}
         </div>
       </div>
+      <Button size="sm" variant="ghost" onClick={() => setChanging(true)}>
+        Change password
+      </Button>
       <Button size="sm" onClick={signOut} pending={pending}>
         Sign out
       </Button>
+      <ChangePasswordDialog open={changing} onClose={() => setChanging(false)} />
     </header>
   );
 }

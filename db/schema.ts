@@ -498,3 +498,16 @@ export const auditLog = sqliteTable(
   },
   (t) => [index("audit_at_idx").on(t.at), index("audit_object_idx").on(t.objectType, t.objectId)],
 );
+
+/** Failed sign-ins, one row each, for the per-account and per-address limits (server/sign-in-limit.ts).
+ * In the database so a restart does not reset the count an attacker has used up. */
+export const signInFailures = sqliteTable(
+  "sign_in_failures",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: ["account", "address"] }).notNull(),
+    key: text("key").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("sign_in_failures_key_idx").on(t.kind, t.key, t.at)],
+);

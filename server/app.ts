@@ -6,6 +6,7 @@ import { type Db, openDb } from "../db";
 import { startCheckpointer } from "../db/checkpoint";
 import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
+import { requestIsHttps } from "./forwarded";
 
 /** Live agent connections: node id → abort handles of its open subscriptions. */
 export class AgentRegistry {
@@ -38,7 +39,10 @@ export class AgentRegistry {
 export type App = {
   env: Env;
   db: Db;
+  /** better-auth for in-process calls; for requests use authFor (the cookie depends on the scheme). */
   auth: Auth;
+  /** The instance with Secure, __Secure- cookies (the same as `auth` when BRIDGEHEAD_URL is https). */
+  secureAuth: Auth;
   /** Emits `node:<id>` after a commit that changed that node's desired state. */
   bus: EventEmitter;
   agents: AgentRegistry;
@@ -51,14 +55,29 @@ export function createApp(env: Env = loadEnv()): App {
   const db = openDb(env.BRIDGEHEAD_DB);
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
+  const https = env.BRIDGEHEAD_URL?.startsWith("https:") ?? false;
+  const auth = createAuth({ db, env, secure: https });
   return {
     env,
     db,
-    auth: createAuth({ db, secret: env.secret, baseURL: env.BRIDGEHEAD_URL }),
+    auth,
+    secureAuth: https ? auth : createAuth({ db, env, secure: true }),
     bus,
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
   };
+}
+
+/** The better-auth instance whose cookies suit this request: Secure over https only. */
+export function authFor(app: App, req: { url: string; headers: Headers }): Auth {
+  return requestIsHttps(app.env, req) ? app.secureAuth : app.auth;
+}
+
+/** The instance that reads this request's session cookie (the __Secure- one if the browser sent it). */
+export function sessionAuth(app: App, headers: Headers): Auth {
+  return /(^|;\s*)__Secure-better-auth\.session_token=/.test(headers.get("cookie") ?? "")
+    ? app.secureAuth
+    : app.auth;
 }
 
 const g = globalThis as unknown as { __bridgehead?: App };

@@ -20,6 +20,8 @@ import { describe, expect, it } from "vitest";
 import { can, LEVEL_BIT, type Level } from "../lib/permissions";
 import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restricted";
 import type { App } from "./app";
+import { ALLOWED_PATHS } from "./auth";
+import { authRequest, signIn as signInAuth } from "./auth-testing";
 import { appRouter } from "./routers/root";
 import { createUser } from "./services/users";
 import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
@@ -900,5 +902,140 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
       networkType: "internal",
     });
     expect(vnetCol(fx, "network_type", "name = 'from-tpl'")).toBe("internal");
+  });
+});
+
+// ---------------------------------------------------------------------------
+// /api/auth/* (better-auth over HTTP): the portal serves only ALLOWED_PATHS; every other endpoint
+// better-auth or its plugins define (set-role, set-user-password, ban, remove-user, impersonate,
+// list/revoke sessions, …) answers 404 to every caller, changes nothing and is audited as refused.
+// The list is taken from the auth instance itself, so an endpoint a better-auth upgrade adds is
+// covered without anyone remembering it.
+// ---------------------------------------------------------------------------
+describe("authorization matrix: /api/auth endpoints", () => {
+  const AUTH_ROLES = ["admin", "user", "anonymous"] as const;
+
+  async function authFixture() {
+    const app = testApp();
+    const ids: Record<string, string> = {};
+    for (const [name, role] of [
+      ["boss", "admin"],
+      ["alice", "user"],
+    ] as const)
+      ids[name] = (
+        await createUser(
+          app,
+          { userId: null, name: "test", ip: null },
+          { username: name, name, password: "password-password", role, groupId: 1 },
+        )
+      ).id;
+    const cookies = {
+      admin: await signInAuth(app, "boss", "password-password"),
+      user: await signInAuth(app, "alice", "password-password"),
+      anonymous: "",
+    };
+    return { app, ids, cookies };
+  }
+
+  const withSessions = (app: App) => ({
+    ...snapshotAll(app),
+    session: app.db.$client.prepare("SELECT id, user_id, impersonated_by FROM session ORDER BY rowid").all(),
+  });
+
+  const endpointPaths = (app: App) =>
+    [
+      ...new Set(
+        Object.values(app.auth.api as Record<string, { path?: string }>)
+          .map((e) => e.path)
+          .filter((p): p is string => typeof p === "string" && !p.startsWith("/:")),
+      ),
+    ].sort();
+
+  it("every better-auth endpoint is either served on purpose or refused", async () => {
+    const app = testApp();
+    const paths = endpointPaths(app);
+    for (const p of ALLOWED_PATHS) expect(paths, `${p} exists`).toContain(p);
+    // The ones the issue names explicitly must be among the refused.
+    for (const p of [
+      "/admin/set-role",
+      "/admin/set-user-password",
+      "/admin/ban-user",
+      "/admin/remove-user",
+      "/admin/impersonate-user",
+      "/admin/list-user-sessions",
+      "/admin/revoke-user-session",
+      "/list-sessions",
+      "/revoke-session",
+    ])
+      expect(
+        paths.filter((x) => !ALLOWED_PATHS.has(x)),
+        p,
+      ).toContain(p);
+  });
+
+  it("every endpoint the portal does not use answers 404 to admin, user and anonymous, changes nothing, is audited", async () => {
+    const fx = await authFixture();
+    const refused = endpointPaths(fx.app).filter((p) => !ALLOWED_PATHS.has(p));
+    // A body that would do harm if the endpoint ran: make alice admin, ban her, take her password.
+    const body = {
+      userId: fx.ids.alice,
+      role: "admin",
+      newPassword: "attacker-password-1",
+      password: "attacker-password-1",
+      sessionToken: "x",
+      email: "x@example.com",
+      username: "alice",
+    };
+    for (const path of refused.map((p) => p.replace(/:(\w+)/g, "$1")))
+      for (const role of AUTH_ROLES) {
+        const before = withSessions(fx.app);
+        const auditsBefore = fx.app.db.$client.prepare("SELECT count(*) AS n FROM audit_log").get() as {
+          n: number;
+        };
+        for (const method of ["POST", "GET"] as const) {
+          const res = await authRequest(fx.app, path, { method, cookie: fx.cookies[role], body });
+          expect(res.status, `${method} ${path} as ${role}`).toBe(404);
+        }
+        expect(withSessions(fx.app), `${path} as ${role} changed nothing`).toEqual(before);
+        const last = fx.app.db.$client
+          .prepare("SELECT actor, action, outcome, object_name FROM audit_log WHERE id > ? ORDER BY id")
+          .all(auditsBefore.n) as { actor: string; action: string; outcome: string; object_name: string }[];
+        expect(last[0], `${path} as ${role} audited`).toEqual({
+          actor: role === "admin" ? "boss" : role === "user" ? "alice" : "anonymous",
+          action: "auth.disabled",
+          outcome: "refused",
+          object_name: path,
+        });
+      }
+  });
+
+  it("the served endpoints follow their rule: sign-in and get-session public, change-password and sign-out need a session", async () => {
+    const fx = await authFixture();
+    const status = async (
+      path: string,
+      role: (typeof AUTH_ROLES)[number],
+      body: unknown,
+      method: "GET" | "POST" = "POST",
+    ) => (await authRequest(fx.app, path, { method, cookie: fx.cookies[role], body })).status;
+    expect(await status("/get-session", "anonymous", undefined, "GET")).toBe(200);
+    expect(await status("/ok", "anonymous", undefined, "GET")).toBe(200);
+    const before = withSessions(fx.app);
+    expect(
+      await status("/change-password", "anonymous", {
+        currentPassword: "password-password",
+        newPassword: "a-new-password-1",
+      }),
+    ).toBe(401);
+    expect(withSessions(fx.app), "anonymous change-password changed nothing").toEqual(before);
+    // A user changes only their own password: the session decides whose, never the body.
+    expect(
+      await status("/change-password", "user", {
+        userId: fx.ids.boss,
+        currentPassword: "password-password",
+        newPassword: "a-new-password-1",
+      }),
+    ).toBe(200);
+    await signInAuth(fx.app, "boss", "password-password");
+    await signInAuth(fx.app, "alice", "a-new-password-1");
   });
 });

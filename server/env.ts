@@ -11,6 +11,12 @@ const envSchema = z.object({
   BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   BRIDGEHEAD_JOIN_TOKEN_TTL_MIN: z.coerce.number().int().min(1).max(10080).default(60),
   BRIDGEHEAD_NODE_DOWN_AFTER_S: z.coerce.number().int().min(5).max(3600).default(30),
+  // Only behind a reverse proxy that sets X-Forwarded-Proto/-For itself: otherwise any client
+  // could claim https or another address.
+  BRIDGEHEAD_TRUST_PROXY: z
+    .enum(["0", "1", "true", "false"], { message: "must be 1/true or 0/false" })
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
 });
 
 export type Env = z.infer<typeof envSchema> & { secret: string };

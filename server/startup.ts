@@ -1,12 +1,14 @@
 // Server start: validate settings, migrate, create the first admin on a fresh database, and make
 // SIGTERM end open agent subscriptions so `next start` exits promptly (STACK-NOTES pitfall 3).
 import { getApp } from "./app";
+import { scrubForwardedHeaders } from "./forwarded";
 import { bootstrapAdmin } from "./services/users";
 
 export async function startServer() {
   let app: ReturnType<typeof getApp>;
   try {
     app = getApp();
+    scrubForwardedHeaders(app.env);
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

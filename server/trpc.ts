@@ -5,9 +5,10 @@ import { and, eq, isNull } from "drizzle-orm";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import { nodes, userGroups, user as userTable } from "../db/schema";
-import type { App } from "./app";
+import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
+import { clientAddress } from "./forwarded";
 
 // ---------------------------------------------------------------------------
 // 1. Context: who is calling (a user session, an agent credential, or nobody)
@@ -47,9 +48,11 @@ export function loadSessionUser(app: App, userId: string): SessionUser | null {
 
 /** Builds the context of one request from its headers (cookie session). */
 export async function createContext(app: App, headers: Headers): Promise<Context> {
-  const session = await app.auth.api.getSession({ headers }).catch(() => null);
+  const session = await sessionAuth(app, headers)
+    .api.getSession({ headers })
+    .catch(() => null);
   const user = session ? loadSessionUser(app, session.user.id) : null;
-  const ip = headers.get("x-forwarded-for")?.split(",")[0]?.trim() || headers.get("x-real-ip") || null;
+  const ip = clientAddress(headers);
   return { app, db: app.db, user, headers, ip };
 }
 

@@ -7,6 +7,21 @@ import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
 
+/** Loopback names and addresses, where plain http never leaves the machine. */
+const isLoopback = (host: string) =>
+  host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "[::1]";
+
+/** The host, when this page came over plain http from another machine (the password would cross
+ * the network in clear text), else null. Read after mount: the server does not know the URL. */
+function usePlainHttpHost(): string | null {
+  const [host, setHost] = useState<string | null>(null);
+  useEffect(() => {
+    const { protocol, hostname, host: withPort } = window.location;
+    if (protocol === "http:" && !isLoopback(hostname)) setHost(withPort);
+  }, []);
+  return host;
+}
+
 const homeOf = (role: string) => (role === "admin" ? "/vnets" : "/self-service");
 
 export default function LoginPage() {
@@ -18,6 +33,7 @@ export default function LoginPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const plainHttpHost = usePlainHttpHost();
 
   // Already signed in (or just signed in): go to the portal.
   useEffect(() => {
@@ -73,6 +89,17 @@ export default function LoginPage() {
             </h1>
             <p className="mt-1 text-sm text-slate-600">Use the account your cloud administrator gave you.</p>
           </div>
+          {plainHttpHost && (
+            <p
+              role="status"
+              data-testid="plain-http-warning"
+              className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-300"
+            >
+              <strong className="font-semibold">Not encrypted.</strong> You reached {plainHttpHost} over plain
+              http: your password and session cross the network readable by anyone on the path. Ask your
+              administrator for an https:// address.
+            </p>
+          )}
           <TextField
             label="User name"
             name="username"

@@ -1,8 +1,8 @@
-import { toNextJsHandler } from "better-auth/next-js";
-import { getApp } from "@/server/app";
+import { authFor, getApp } from "@/server/app";
 
 export const dynamic = "force-dynamic";
 
-const handlers = () => toNextJsHandler(getApp().auth);
-export const GET = (req: Request) => handlers().GET(req);
-export const POST = (req: Request) => handlers().POST(req);
+// The cookie's Secure flag follows the scheme this request came over (server/forwarded.ts).
+const handle = (req: Request) => authFor(getApp(), req).handler(req);
+export const GET = handle;
+export const POST = handle;
