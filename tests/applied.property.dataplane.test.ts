@@ -1,7 +1,7 @@
 // "Applied" means enforced: a push may read and change only what it thinks changed (index.ts
 // pushScope, peerPlan, the nftables delta, QoS of changed NICs), but the outcome must be the one a
 // full reconcile would reach. Seeded random sequences of changes through the services (instances
-// and so NICs, NIC and VNET QoS set/changed/cleared, security groups attached/edited/detached on
+// and so NICs, on bridged and routed VNETs; NIC and VNET QoS set/changed/cleared, security groups attached/edited/detached on
 // VNETs and NICs, holds and releases, VNET MTU and anti-spoofing) against a real agent (in process,
 // reconcile interval far beyond the test, so only pushes apply anything) on a node namespace and
 // the real server over HTTP. After every push the agent reports applied, an independent dataplane
@@ -62,7 +62,13 @@ type Step =
   | { op: "vnetConfig"; vnet: number; mtu: 1500 | 1400; antiSpoofing: boolean };
 
 const pick = fc.nat(31);
-const vnet = fc.nat(1);
+/** VNETs: two bridges (a push of port changes there is scoped) and a routed one (node-wide). */
+const VNETS = [
+  { name: "pa", driver: "bridge" },
+  { name: "pb", driver: "bridge" },
+  { name: "pr", driver: "routed" },
+] as const;
+const vnet = fc.nat(VNETS.length - 1);
 /** Group choices: 0 is the default (allow all) group, 1 and 2 are ours. */
 const sg = fc.nat(2);
 const qos = fc.option(fc.nat(QOS.length - 1), { nil: null });
@@ -139,20 +145,13 @@ describe.runIf(run)("applied means enforced: after every push, a full reconcile 
 
   const nicsNow = () => instances.flatMap((i) => i.nics);
   const apply = async (s: Step) => {
-    const v =
-      vnets[
-        s.op === "create" ||
-        s.op === "vnetQos" ||
-        s.op === "sgVnet" ||
-        s.op === "hold" ||
-        s.op === "vnetConfig"
-          ? s.vnet
-          : 0
-      ]!;
+    const v = vnets["vnet" in s ? s.vnet : 0]!;
     switch (s.op) {
       case "create": {
         if (instances.length >= MAX_INSTANCES) return apply({ op: "remove", pick: s.nics });
-        const nics = Array.from({ length: s.nics }, (_, k) => ({ vnetId: vnets[(s.vnet + k) % 2]!.id }));
+        const nics = Array.from({ length: s.nics }, (_, k) => ({
+          vnetId: vnets[(s.vnet + k) % VNETS.length]!.id,
+        }));
         const i = await admin.instance.create({ name: `p${++made}`, nodeId, nics });
         instances.push({ id: i.id, nics: i.nics.map((n) => n.nicId) });
         return;
@@ -199,10 +198,11 @@ describe.runIf(run)("applied means enforced: after every push, a full reconcile 
     app = testApp(path.join(tmp, "db.sqlite"));
     srv = await serveApp(app);
     admin = await userCaller(app, "alice", "admin", 0);
-    for (const [k, name] of ["pa", "pb"].entries()) {
+    for (const [k, { name, driver }] of VNETS.entries()) {
       const net = `10.75.${k}`;
       const created = await admin.vnet.create({
         name,
+        driver,
         subnet: `${net}.0/24`,
         gateway: `${net}.1`,
         firstIp: `${net}.10`,
