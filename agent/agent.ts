@@ -105,6 +105,20 @@ export async function runAgent(
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe = () => {};
 
+  // Defined before anything can report: the restore below already talks to the server, and a
+  // refusal there (a credential revoked while the agent was down) must end the agent the same way.
+  let stopped = false;
+  const fatal = (err: unknown) => {
+    if (stopped) return;
+    stopTimers();
+    (opts.onFatal ?? defaultFatal)(
+      new AgentExit(
+        3,
+        `the server refused this node (${err instanceof Error ? err.message : err}); the dataplane is left as it is. Re-enroll with a new join token.`,
+      ),
+    );
+  };
+
   let lastResult: { desired: DesiredState; result: ReconcileResult; repairs?: string[] } | null = null;
   // The revision last applied without error: operations on a later reconcile of that same
   // revision repair drift (made by hand, or left by a crash), and are reported as such.
@@ -183,15 +197,8 @@ export async function runAgent(
     await reconciler.idle();
   }
 
-  const fatal = (err: unknown) => {
-    stopTimers();
-    (opts.onFatal ?? defaultFatal)(
-      new AgentExit(
-        3,
-        `the server refused this node (${err instanceof Error ? err.message : err}); the dataplane is left as it is. Re-enroll with a new join token.`,
-      ),
-    );
-  };
+  // Refused during the restore (and onFatal did not end the process): nothing more to start.
+  if (stopped) return { nodeId, stop: () => reconciler.idle() };
   unsubscribe = channel.watch(nodeId, {
     state: (s) => reconciler.submit(s),
     preview: (requestId, desired) =>
@@ -222,6 +229,7 @@ export async function runAgent(
   }, intervalMs);
 
   function stopTimers() {
+    stopped = true;
     if (timer) clearInterval(timer);
     unsubscribe();
   }

@@ -1,6 +1,7 @@
 // A push (reconcile with full: false) reads and touches only what changed, on the real kernel: a
 // hand-made drift on a port the push did not change stays until the periodic full reconcile, which
-// then repairs it (and finds the nftables tables the push changed in sync: no reload). Also: the
+// then repairs it (and finds the nftables tables the push changed in sync: no reload). A push's QoS
+// change is on the veth when the push returns, not only after the next full reconcile. Also: the
 // netlink helper reads a guest exactly as `ip -j` does. Everything here starts with `bht<pid>u`.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDataplane } from "./index";
@@ -84,6 +85,34 @@ await describeKernel("a push touches only what changed", () => {
     expect(r.ops.some((o) => o.includes(g(1)) || o.includes("bhv1") || o.includes("bhv2"))).toBe(false);
     expect((await dp.reconcile(gone)).ops).toEqual([]);
     expect(await ping(g(1), "10.79.0.3")).toBe(true);
+  });
+
+  it("a push that gives a port its first cap, changes it and clears it enforces each one", async () => {
+    expect((await dp.reconcile(base)).error).toBeUndefined();
+    const root = async () =>
+      (
+        JSON.parse((await run("tc", ["-n", NODE, "-j", "qdisc", "show", "dev", "bhv1"])).stdout) as {
+          kind: string;
+          root?: boolean;
+          options?: { rate?: number };
+        }[]
+      ).find((q) => q.root);
+    expect((await root())?.kind).toBe("noqueue");
+    const push = async (qos: object | undefined, revision: number) => {
+      const d = structuredClone(base);
+      d.revision += revision;
+      d.ports[0]!.qos = qos;
+      const r = await dp.reconcile(d, { full: false });
+      expect(r.error).toBeUndefined();
+      return d;
+    };
+    await push({ inboundAvgBps: 8_000_000 }, 10);
+    expect(await root()).toMatchObject({ kind: "tbf", options: { rate: 1_000_000 } });
+    await push({ inboundAvgBps: 16_000_000 }, 11);
+    expect(await root()).toMatchObject({ kind: "tbf", options: { rate: 2_000_000 } });
+    const cleared = await push(undefined, 12);
+    expect((await root())?.kind).toBe("noqueue");
+    expect((await dp.reconcile(cleared)).ops).toEqual([]);
   });
 
   it("the netlink helper reads a guest namespace exactly as ip -j does", async () => {

@@ -51,7 +51,11 @@ export async function observeTcFor(
       ? runIn(ns, "ip", ["-j", "-d", "-force", "-batch", "-"], input("link show dev", ifbs))
       : Promise.resolve({ code: 0, stdout: "", stderr: "" }),
   ]);
-  const qdiscs = splitForcedBatch(q.stdout, q.stderr, devs.length).flatMap(parseQdiscs);
+  // `tc -j qdisc show dev X` leaves the device out of each qdisc (only the all-devices listing
+  // names it), and planTc matches qdiscs to ports by device: name them from the line that asked.
+  const qdiscs = splitForcedBatch(q.stdout, q.stderr, devs.length).flatMap((doc, i) =>
+    parseQdiscs(doc).map((x) => ({ ...x, dev: x.dev ?? (devs[i] as string) })),
+  );
   const links = splitForcedBatch(l.stdout, l.stderr, ifbs.length)
     .flatMap((d) => (d ? (JSON.parse(d) as IfbJson[]) : []))
     .filter((x) => x.linkinfo?.info_kind === "ifb");
