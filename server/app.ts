@@ -7,6 +7,7 @@ import { startCheckpointer } from "../db/checkpoint";
 import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
+import { ChannelTls } from "./tls";
 
 /** Live agent connections: node id → abort handles of its open subscriptions. */
 export class AgentRegistry {
@@ -48,6 +49,8 @@ export type App = {
   agents: AgentRegistry;
   /** Aborted on SIGTERM: every open subscription ends so the process can exit promptly. */
   shutdown: AbortController;
+  /** The certificate fingerprint(s) agents pin (server/tls.ts); none while TLS is off. */
+  tls: ChannelTls;
 };
 
 /** Builds an App from settings (tests pass BRIDGEHEAD_DB=":memory:"). */
@@ -65,6 +68,7 @@ export function createApp(env: Env = loadEnv()): App {
     bus,
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
+    tls: new ChannelTls(env),
   };
 }
 
