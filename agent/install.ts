@@ -105,6 +105,7 @@ export function install(o: InstallOptions, root = "/", bundle = process.argv[1]!
     if (fs.existsSync(src)) fs.copyFileSync(src, path.join(lib, h));
   }
   const state = under(root, STATE_DIR);
+  fs.mkdirSync(path.dirname(state), { recursive: true, mode: 0o755 });
   fs.mkdirSync(state, { recursive: true, mode: 0o700 });
   fs.chmodSync(state, 0o700);
   fs.writeFileSync(path.join(state, "join-token"), `${o.token}\n`, { mode: 0o600 });
@@ -126,6 +127,7 @@ export function status(root = "/"): string[] {
   const unit = path.join(under(root, UNIT_DIR), UNIT_NAME);
   if (!fs.existsSync(unit)) {
     lines.push(`not installed (no ${unit})`);
+    console.log(lines[0]);
     return lines;
   }
   lines.push(`unit: ${unit}`);
