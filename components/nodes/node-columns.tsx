@@ -105,3 +105,50 @@ export function LastError({ node, now }: { node: NodeRow; now?: number }) {
     </p>
   );
 }
+
+/** The agent's release and channel: outdated releases, an older wire version, a plain-HTTP
+ * channel and a certificate change not yet received are flagged. */
+export function AgentVersion({ node }: { node: NodeRow }) {
+  if (!node.agentVersion) return null;
+  return (
+    <div className="mt-1 flex flex-wrap items-center gap-1 text-xs text-slate-500">
+      <span data-testid="node-agent-version">agent {node.agentVersion}</span>
+      {node.agentOutdated && (
+        <Badge
+          tone="amber"
+          data-testid="node-agent-outdated"
+          title="This agent runs another release than the portal; upgrade it"
+        >
+          outdated
+        </Badge>
+      )}
+      {node.wireOutdated && (
+        <Badge
+          tone="amber"
+          data-testid="node-wire"
+          title="It speaks the previous wire version; the portal still serves it"
+        >
+          wire {node.wireVersion}
+        </Badge>
+      )}
+      {node.insecure && (
+        <Badge
+          tone="red"
+          data-testid="node-insecure"
+          title="The agent talks plain HTTP (--insecure): anyone on the path can read its credential and push it any network state"
+        >
+          insecure channel
+        </Badge>
+      )}
+      {node.pinned === false && !node.insecure && (
+        <Badge
+          tone="amber"
+          data-testid="node-repin"
+          title="The agent has not yet received the portal's new certificate fingerprint"
+        >
+          re-pin pending
+        </Badge>
+      )}
+    </div>
+  );
+}

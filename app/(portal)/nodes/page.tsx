@@ -4,7 +4,14 @@ import { useState } from "react";
 import { toast } from "sonner";
 import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
-import { LastError, LastSeen, type NodeRow, NodeState, Revisions } from "@/components/nodes/node-columns";
+import {
+  AgentVersion,
+  LastError,
+  LastSeen,
+  type NodeRow,
+  NodeState,
+  Revisions,
+} from "@/components/nodes/node-columns";
 import { NodePlanDialog } from "@/components/nodes/plan-dialog";
 import { AdminOnly } from "@/components/session";
 import { errorMessage, useTRPC } from "@/components/trpc";
@@ -70,8 +77,8 @@ function Nodes() {
           <div className="font-medium">{n.name}</div>
           <div className="text-xs whitespace-nowrap text-slate-500">
             {n.instances} instance{n.instances === 1 ? "" : "s"}
-            {n.agentVersion ? ` · agent ${n.agentVersion}` : ""}
           </div>
+          <AgentVersion node={n} />
         </div>
       ),
     },
