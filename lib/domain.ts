@@ -94,6 +94,14 @@ export const ipv6 = z
   .trim()
   .refine(isIpv6, { error: isNot("an IPv6 address", "2001:db8::10") });
 
+/** An IPv4 or IPv6 address (a security group's remote side). */
+export const ipAddress = z
+  .string()
+  .trim()
+  .refine((s) => isIpv4(s) || isIpv6(s), {
+    error: isNot("an IPv4 or IPv6 address", "10.0.0.5 or 2001:db8::5"),
+  });
+
 /** One address of a lease: IPv4, IPv6 or MAC (a hold or release span names its ends this way). */
 export const leaseAddress = z
   .string()
