@@ -10,6 +10,7 @@ import {
   ipv4,
   ipv4Cidr,
   ipv6,
+  isMac,
   LOCK_LEVELS,
   leaseAddress,
   mtu,
@@ -210,10 +211,9 @@ const optionalMac = z
   .string()
   .trim()
   .default("")
-  .refine(
-    (s) => s === "" || /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(s),
-    "MAC must look like 02:00:0a:00:00:01",
-  )
+  .refine((s) => s === "" || isMac(s), {
+    error: ({ input }) => `${String(input)} is not a MAC address (e.g. 02:00:0a:00:00:01)`,
+  })
   .refine(
     (s) => s === "" || (Number.parseInt(s.slice(0, 2), 16) & 1) === 0,
     "The first MAC must be unicast (even first byte)",
