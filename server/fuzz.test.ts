@@ -5,7 +5,6 @@
 // procedures — with and without a node credential. No call may end in INTERNAL_SERVER_ERROR, and a
 // call that was refused must leave every table but the audit log exactly as it was.
 
-import { EventEmitter } from "node:events";
 import { TRPCError } from "@trpc/server";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
@@ -13,8 +12,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../db";
 import * as schema from "../db/schema";
-import { AgentRegistry, type App } from "./app";
-import { createAuth } from "./auth";
+import { type App, appOn } from "./app";
 import { appRouter, createCaller } from "./routers/root";
 import { fixtureUser, snapshotAll } from "./tenancy-testing";
 import { callerFor, testApp } from "./testing";
@@ -412,16 +410,7 @@ function fresh(): Fixture {
   const sqlite = new Database(image);
   sqlite.pragma("foreign_keys = ON");
   const db = drizzle(sqlite, { schema }) as Db;
-  const { env } = seeded.app;
-  const app: App = {
-    env,
-    db,
-    auth: createAuth({ db, secret: env.secret, baseURL: env.BRIDGEHEAD_URL }),
-    bus: new EventEmitter(),
-    agents: new AgentRegistry(),
-    shutdown: new AbortController(),
-  };
-  app.bus.setMaxListeners(0);
+  const app = appOn(seeded.app.env, db);
   return { ...seeded, app };
 }
 
