@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeKernel } from "../agent/dataplane/kernel-guard";
+import { runInNetns } from "../agent/dataplane/run";
 import { ping, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
 import { compileDesiredState } from "../server/services/desired";
@@ -96,8 +97,14 @@ await describeKernel("VNET isolation and peering on one node", () => {
       const r = await apply();
       const removed = performance.now();
       console.info(`[peering ${driver}] removal ops: ${r.ops.filter((o) => o.includes("ct-")).join(" | ")}`);
+      expect(r.ops.find((o) => o.includes("ct-delete.py"))).toMatch(
+        new RegExp(`→ ${b.ip.replaceAll(".", "\\.")}:${5301 + tag} \\(VNETs \\d+ and \\d+ are not peered\\)`),
+      );
       await sleep(1200);
       expect(flow.lastAt - removed).toBeLessThan(1000);
+      const ct = (await runInNetns(lab.NODE, "conntrack", ["-L", "-p", "tcp", "--dport", String(5301 + tag)]))
+        .stdout;
+      expect(ct).not.toMatch(/ESTABLISHED/);
       expect([await answered(a.ns, b.ip), await answered(b.ns, a.ip)]).toEqual([0, 0]);
       expect(await reaches(a.ns, ownGw)).toBe(true);
     });
