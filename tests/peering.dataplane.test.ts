@@ -1,13 +1,14 @@
 // VNETs are isolated from each other on a node unless peered, on the real kernel, driven by the
 // server's own code: two tenants' internal VNETs (and then two routed ones) on one node. Without a
 // peering not one ping passes either way (each guest still reaches its own gateway); a peering made
-// through the router lets them pass; removing it stops them again and cuts a live TCP flow.
+// through the router lets them pass; removing it stops them again and cuts a live TCP flow. Inside a
+// peering the security groups still decide (NETWORK_ID of the peered VNET included).
 // Everything here starts with `bht<pid>p`.
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeKernel } from "../agent/dataplane/kernel-guard";
 import { runInNetns } from "../agent/dataplane/run";
-import { ping, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
+import { ping, probe, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
 import { compileDesiredState } from "../server/services/desired";
 import { testApp, userCaller } from "../server/testing";
@@ -67,6 +68,35 @@ await describeKernel("VNET isolation and peering on one node", () => {
     };
     return [await mk(0, "bob"), await mk(1, "carol")] as const;
   }
+
+  it("security groups still filter inside a peering, and NETWORK_ID names the peered VNET's addresses", async () => {
+    const [a, b] = await twoTenants(80, "bridge");
+    await admin.peering.create({ vnetA: a.vnet, vnetB: b.vnet });
+    // carol's VNET lets in ICMP from bob's VNET only: TCP from there is dropped by the group.
+    const sg = await admin.sg.create({
+      name: "icmp-from-peer",
+      rules: [
+        { protocol: "ALL", direction: "OUTBOUND" },
+        { protocol: "ICMP", direction: "INBOUND", networkId: a.vnet },
+      ],
+    });
+    await admin.sg.setVnet({ vnetId: b.vnet, sgId: sg.id, attached: true });
+    await admin.sg.setVnet({ vnetId: b.vnet, sgId: 0, attached: false });
+    await apply();
+    expect(await reaches(a.ns, b.ip)).toBe(true);
+    expect(await probe(a.ns, [{ proto: "tcp", src: a.ip, dst: b.ip, port: 5480 }])).toEqual([false]);
+    // Without that rule the peering alone lets nothing in.
+    await admin.sg.update({
+      id: sg.id,
+      name: "icmp-from-peer",
+      description: "",
+      rules: [{ protocol: "ALL", direction: "OUTBOUND" }],
+    });
+    await apply();
+    expect(await answered(a.ns, b.ip, 2)).toBe(0);
+    // And the other way, b's outbound ALL and a's default group: b reaches a.
+    expect(await reaches(b.ns, a.ip)).toBe(true);
+  });
 
   for (const [tag, driver] of [
     [60, "bridge"],
