@@ -6,6 +6,8 @@
 // deletes the entries the new policy denies by their exact tuple, in one process (ct-delete.py
 // over ctnetlink; `conntrack -D` would dump the whole table once per entry). A flow that stays
 // allowed keeps its entry. The next packet of a cut flow is new to conntrack and meets the rules.
+// A removed peering is judged here too: an entry between ports of two internal VNETs that are no
+// longer peered is deleted (nft.ts drops their packets already; the entry would outlive them).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";

@@ -5,7 +5,8 @@
 // Layout (two tables, both named `bridgehead`, nothing else is ever touched):
 //   table bridge bridgehead   bridged guest ports: anti-spoofing at L2, by host veth name
 //   table inet bridgehead     routed guest ports: anti-spoofing at L3 by iifname; NAT of
-//                             internal networks; the security-group skeleton (issue 5)
+//                             internal networks; isolation between VNETs that are not peered;
+//                             the security-group skeleton
 // Per-port data lives in named sets keyed by the host veth name (`iifname . address`), not in
 // per-port rules: the rule count is constant, a lookup is one hash probe, and 1,000 ports cost
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
