@@ -126,6 +126,7 @@ export function PeeringsTab({ vnet }: { vnet: Vnet }) {
           {r.canAccept && (
             <Button
               size="sm"
+              variant="primary"
               aria-label={`Accept peering with ${r.peer.name}`}
               pending={m.accepting}
               onClick={() => m.accept(r)}
@@ -307,7 +308,7 @@ function PeerDialog({
           <Button type="button" variant="ghost" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" pending={create.isPending}>
+          <Button type="submit" variant="primary" pending={create.isPending}>
             Peer
           </Button>
         </DialogFooter>
