@@ -56,4 +56,18 @@ describe("renderNft: isolation between VNETs", () => {
     const chains = renderNft(state([net(10)], [port(1, 1, 10)])).tables.inet?.model.chains.map((c) => c.name);
     expect(chains).toEqual(["postrouting"]);
   });
+
+  it("VXLAN and 802.1Q VNETs are isolated by their bridge (their tunnel or VLAN port stays bridged L2 inside the VNET)", () => {
+    const d = state(
+      [
+        net(20, { driver: "vxlan", vni: 6100, bridge: "bhbr20" }),
+        net(21, { driver: "vlan", vlanId: 42, phydev: "ul0", bridge: "bhbr21" }),
+      ],
+      [port(1, 1, 20), port(2, 2, 21)],
+    );
+    const s = sets(d);
+    expect(s.iso_ifs).toEqual(['"bhbr20"', '"bhbr21"']);
+    expect(s.iso_reach_v20).toEqual(['"bhbr20"']);
+    expect(s.iso_reach_v21).toEqual(['"bhbr21"']);
+  });
 });
