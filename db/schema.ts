@@ -12,6 +12,7 @@ import {
   LOCK_LEVELS,
   NETWORK_TYPES,
   type NodeReport,
+  PEERING_STATES,
   type Qos,
   QUOTA_SUBJECTS,
   SG_DIRECTIONS,
@@ -369,6 +370,32 @@ export const vnetSecurityGroups = sqliteTable(
       .references(() => securityGroups.id, { onDelete: "restrict" }),
   },
   (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
+);
+
+/** A peering between two VNETs: without one, a node routes nothing between them. Stored with
+ * vnet_a < vnet_b so a pair exists once; `proposed` until the manager of the other side accepts. */
+export const vnetPeerings = sqliteTable(
+  "vnet_peerings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    vnetA: integer("vnet_a")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    vnetB: integer("vnet_b")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    state: text("state", { enum: PEERING_STATES }).notNull(),
+    proposedBy: text("proposed_by").references(() => user.id, { onDelete: "set null" }),
+    /** The VNET whose manager proposed it: the other side accepts. */
+    proposedFrom: integer("proposed_from").notNull(),
+    acceptedBy: text("accepted_by").references(() => user.id, { onDelete: "set null" }),
+    acceptedAt: integer("accepted_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("vnet_peerings_pair_idx").on(t.vnetA, t.vnetB),
+    index("vnet_peerings_b_idx").on(t.vnetB),
+  ],
 );
 
 /** A rule's counter on one node, as its agent last reported it. The kernel counts since the rule was

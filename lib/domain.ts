@@ -13,6 +13,8 @@ export const AR_TYPES = ["ip4", "ip6", "ip6_static", "ip4_6", "ether"] as const;
 export const LEASE_STATES = ["used", "hold"] as const;
 export const LEASE_ACTIONS = ["allocate", "release", "hold", "unhold"] as const;
 export const LOCK_LEVELS = ["use", "manage", "admin"] as const;
+/** A VNET peering: proposed by the manager of one side, active once the other side accepted. */
+export const PEERING_STATES = ["proposed", "active"] as const;
 export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as const;
 export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
 export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;

@@ -55,6 +55,11 @@ export const desiredNetworkSchema = z
     /** Security groups applied to every port of this network (issue 5); absent, empty or
      * containing the default group 0: no filtering. */
     securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
+    /** VNETs peered with this one (their subnets for reference): the node routes between this
+     * network and those only; absent or empty: isolated from every other VNET on the node. */
+    peers: z
+      .array(z.object({ vnetId: z.number().int().positive(), subnet: ipv4Cidr.optional() }).strict())
+      .optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;

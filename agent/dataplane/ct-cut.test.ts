@@ -113,4 +113,29 @@ describe("conntrack cut", () => {
     expect(tupleLine(e[4]!)).toBe("6 fd00:77::3 fd00:77:0:0::2 1000 5201 - - -");
     expect(tupleLine(e[6]!)).toBe("47 10.77.0.3 10.77.0.2 0 0 - - -");
   });
+
+  it("a removed peering narrows the ports of both VNETs and cuts the flows between them only", () => {
+    // Guest 1 (10.60.0.2) on VNET 60, guest 2 (10.61.0.3) on VNET 61, no security groups.
+    const two = (peered: boolean): DesiredState =>
+      state(
+        [
+          net(60, peered ? { peers: [{ vnetId: 61 }] } : {}),
+          net(61, peered ? { peers: [{ vnetId: 60 }] } : {}),
+        ],
+        [port(1, 1, 60), port(2, 2, 61)],
+      );
+    expect(narrowedPorts(two(false), two(true))).toEqual([]);
+    expect(narrowedPorts(two(true), two(false))).toEqual([1, 2]);
+    // An agent that just started does not know what was in force: every port of the internal VNETs.
+    expect(narrowedPorts(undefined, two(false))).toEqual([1, 2]);
+    const listing =
+      parseConntrack(`ipv4     2 tcp      6 431999 ESTABLISHED src=10.60.0.2 dst=10.61.0.3 sport=40000 dport=5361 src=10.61.0.3 dst=10.60.0.2 sport=5361 dport=40000 [ASSURED] mark=0 use=1
+ipv4     2 icmp     1 29 src=10.60.0.2 dst=10.60.0.1 type=8 code=0 id=7 src=10.60.0.1 dst=10.60.0.2 type=0 code=0 id=7 mark=0 use=1
+ipv4     2 tcp      6 431999 ESTABLISHED src=10.60.0.2 dst=198.51.100.7 sport=40001 dport=443 src=198.51.100.7 dst=198.18.0.1 sport=443 dport=40001 [ASSURED] mark=0 use=1`);
+    const cuts = flowsToCut(two(false), listing, [1, 2]);
+    expect(cuts.map((c) => `${describeEntry(c.entry)} (${c.reason})`)).toEqual([
+      "tcp 10.60.0.2:40000 → 10.61.0.3:5361 (VNETs 60 and 61 are not peered)",
+    ]);
+    expect(flowsToCut(two(true), listing, [1, 2])).toEqual([]);
+  });
 });

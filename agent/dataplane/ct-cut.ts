@@ -6,6 +6,8 @@
 // deletes the entries the new policy denies by their exact tuple, in one process (ct-delete.py
 // over ctnetlink; `conntrack -D` would dump the whole table once per entry). A flow that stays
 // allowed keeps its entry. The next packet of a cut flow is new to conntrack and meets the rules.
+// A removed peering is judged here too: an entry between ports of two internal VNETs that are no
+// longer peered is deleted (nft.ts drops their packets already; the entry would outlive them).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -75,6 +77,11 @@ const canon = (a: string) => (isIp6(a) ? bigToIp6(ip6ToBig(a)) : String(ip4ToInt
 
 interface PortView {
   nicId: number;
+  /** The port's VNET, and whether it is isolated from the node's other VNETs (internal) with the
+   * VNETs it is peered with. */
+  vnetId: number;
+  internal: boolean;
+  peers: Set<number>;
   policy: NicPolicy;
   /** The content of every rule in force (direction, protocol, addresses, ports, ICMP type); one
    * object per distinct group list. */
@@ -114,6 +121,9 @@ function portViews(d: DesiredState): Map<number, PortView> {
     }
     out.set(port.nicId, {
       nicId: port.nicId,
+      vnetId: net.vnetId,
+      internal: net.networkType === "internal",
+      peers: new Set((net.peers ?? []).map((p) => p.vnetId)),
       ...view,
       addrs: () =>
         [
@@ -126,9 +136,15 @@ function portViews(d: DesiredState): Map<number, PortView> {
   return out;
 }
 
+/** Whether the node routes nothing between the VNETs of two ports (nft.ts isolation): both are
+ * internal VNETs, different and not peered. */
+const isolated = (a: PortView, b: PortView) =>
+  a.internal && b.internal && a.vnetId !== b.vnetId && !a.peers.has(b.vnetId);
+
 /** NICs whose policy lets less through than under `prev`: a rule of theirs is gone or changed, or
- * they are filtered now and were not. Without `prev` (the agent just started, so what was in force
- * before is unknown), every filtered NIC. Pure. */
+ * they are filtered now and were not, or their VNET lost a peering. Without `prev` (the agent just
+ * started, so what was in force before is unknown), every filtered NIC and every NIC of an internal
+ * VNET when the node has several. Pure. */
 export function narrowedPorts(prev: DesiredState | undefined, next: DesiredState): number[] {
   const before = prev ? portViews(prev) : undefined;
   const lost = new Map<Set<string>, Map<Set<string>, boolean>>();
@@ -143,10 +159,15 @@ export function narrowedPorts(prev: DesiredState | undefined, next: DesiredState
     return v;
   };
   const out: number[] = [];
-  for (const [nicId, now] of portViews(next)) {
-    if (now.policy.allowAll) continue;
+  const views = portViews(next);
+  const internalNets = new Set([...views.values()].filter((v) => v.internal).map((v) => v.vnetId));
+  for (const [nicId, now] of views) {
     const was = before?.get(nicId);
-    if (!was || was.policy.allowAll || narrower(was.rules, now.rules)) out.push(nicId);
+    const lostPeer =
+      now.internal && (was ? [...was.peers].some((p) => !now.peers.has(p)) : internalNets.size > 1);
+    if (lostPeer) out.push(nicId);
+    else if (now.policy.allowAll) continue;
+    else if (!was || was.policy.allowAll || narrower(was.rules, now.rules)) out.push(nicId);
   }
   return out;
 }
@@ -208,6 +229,12 @@ export function flowsToCut(next: DesiredState, entries: CtEntry[], nicIds: Itera
     const from = byAddr.get(src) ?? [];
     const to = byAddr.get(dst) ?? [];
     if (![...from, ...to].some((v) => affected.has(v.nicId)) || infrastructure(e)) continue;
+    // Between two VNETs the node no longer routes between: every port with the source address is
+    // isolated from every port with the destination address.
+    if (from.length && to.length && from.every((f) => to.every((t) => isolated(f, t)))) {
+      cuts.push({ entry: e, reason: `VNETs ${from[0]!.vnetId} and ${to[0]!.vnetId} are not peered` });
+      continue;
+    }
     const allows = (v: PortView, dir: "INBOUND" | "OUTBOUND", remote: string) => {
       // Many entries ask the same question of the same policy (one per client port).
       const memo = verdicts.get(v.policy) ?? new Map<string, boolean>();
@@ -300,7 +327,7 @@ export function describeEntry(e: CtEntry): string {
 function summary(ns: string | undefined, cuts: CtCut[], verb: string): string {
   const shown = cuts.slice(0, 5).map((c) => `${describeEntry(c.entry)} (${c.reason})`);
   const more = cuts.length > shown.length ? `; and ${cuts.length - shown.length} more` : "";
-  return `${inNs(ns, "ct-delete.py")}  # ${verb} ${cuts.length} connection(s) the security groups no longer allow: ${shown.join("; ")}${more}`;
+  return `${inNs(ns, "ct-delete.py")}  # ${verb} ${cuts.length} connection(s) no longer allowed: ${shown.join("; ")}${more}`;
 }
 
 /** Lists the node's conntrack table and judges it (one process). */

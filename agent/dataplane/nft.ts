@@ -5,7 +5,8 @@
 // Layout (two tables, both named `bridgehead`, nothing else is ever touched):
 //   table bridge bridgehead   bridged guest ports: anti-spoofing at L2, by host veth name
 //   table inet bridgehead     routed guest ports: anti-spoofing at L3 by iifname; NAT of
-//                             internal networks; the security-group skeleton (issue 5)
+//                             internal networks; isolation between VNETs that are not peered;
+//                             the security-group skeleton
 // Per-port data lives in named sets keyed by the host veth name (`iifname . address`), not in
 // per-port rules: the rule count is constant, a lookup is one hash probe, and 1,000 ports cost
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
@@ -253,6 +254,95 @@ function bridgeTable(ports: PortFacts[], sg: SgCompiled | undefined): NftTable {
   };
 }
 
+/** Every interface through which a VNET's traffic enters the node's routing: its bridge, or for a
+ * routed network (no bridge) each of its ports' host veths. */
+function vnetInterfaces(ports: PortFacts[], networks: DesiredNetwork[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const n of networks) out.set(n.vnetId, n.driver === "routed" ? [] : [n.bridge]);
+  for (const p of ports) if (p.net.driver === "routed") out.get(p.net.vnetId)?.push(p.iif);
+  return out;
+}
+
+/** Isolation between VNETs: the node routes between two of its VNETs only when they are peered.
+ * One chain per VNET, reached by input interface through a verdict map, drops what leaves through
+ * another VNET's interface that is not one of its peers'; the rule count grows with the VNETs, not
+ * with the ports. It is stateless on purpose: once a peering goes, even packets of established
+ * flows stop at once (and the agent deletes their conntrack entries). Traffic to anything that is
+ * not an internal VNET (the uplink, external networks: NAT to the outside) passes as before, and so does traffic within one
+ * VNET (its bridge, or between its routed ports). Security groups (priority 0) still judge what a
+ * peering lets through. On input, a guest reaches its own gateway address (DHCP, DNS, the node)
+ * but not another VNET's, unless peered. */
+function isolation(ports: PortFacts[], networks: DesiredNetwork[]): { sets: NftSet[]; chains: NftChain[] } {
+  const ifs = vnetInterfaces(ports, networks);
+  // An external network is the outer network itself (its bridge may even carry the node's uplink,
+  // and so its route to the outside): reaching it is reaching the outside, as through the uplink.
+  const nets = networks.filter((n) => n.networkType === "internal").sort((a, b) => a.vnetId - b.vnetId);
+  if (nets.length < 2) return { sets: [], chains: [] };
+  const reach = (n: DesiredNetwork) => [n.vnetId, ...(n.peers ?? []).map((p) => p.vnetId)];
+  const gw = (n: DesiredNetwork) => (n.bridgeAddress ? ipOf(n.bridgeAddress) : undefined);
+  const byId = new Map(nets.map((n) => [n.vnetId, n]));
+  const sets: NftSet[] = [
+    {
+      name: "iso_ifs",
+      why: "Every interface of a VNET on this node (bridges; routed networks' host veths).",
+      decl: "type ifname",
+      elements: nets.flatMap((n) => (ifs.get(n.vnetId) ?? []).map(q)),
+    },
+    {
+      name: "iso_from",
+      why: "Each VNET interface's isolation chain.",
+      decl: "type ifname : verdict",
+      elements: nets.flatMap((n) => (ifs.get(n.vnetId) ?? []).map((i) => `${q(i)} : jump iso_v${n.vnetId}`)),
+    },
+    ...nets.map((n) => ({
+      name: `iso_reach_v${n.vnetId}`,
+      why: `Where VNET ${n.vnetId} may be routed to among the VNETs: its own interfaces and its peers'.`,
+      decl: "type ifname",
+      elements: reach(n).flatMap((id) => (ifs.get(id) ?? []).map(q)),
+    })),
+    {
+      name: "iso_gw",
+      why: "The gateway addresses of the VNETs on this node.",
+      decl: "type ipv4_addr",
+      elements: nets.flatMap((n) => gw(n) ?? []),
+    },
+    {
+      name: "iso_gw_reach",
+      why: "Which gateway addresses each VNET interface may reach: its own VNET's and its peers'.",
+      decl: "type ifname . ipv4_addr",
+      elements: nets.flatMap((n) =>
+        (ifs.get(n.vnetId) ?? []).flatMap((i) =>
+          reach(n).flatMap((id) => {
+            const a = byId.get(id);
+            const g = a && gw(a);
+            return g ? [`${q(i)} . ${g}`] : [];
+          }),
+        ),
+      ),
+    },
+  ];
+  const chains: NftChain[] = [
+    {
+      name: "iso_forward",
+      why: "Traffic routed by the node from one VNET to another passes only between peers (each VNET's chain decides).",
+      hook: "type filter hook forward priority -10; policy accept;",
+      rules: ["oifname @iso_ifs iifname vmap @iso_from"],
+    },
+    {
+      name: "iso_input",
+      why: "A guest reaches its own gateway address and its peers', not the other VNETs' gateways on this node.",
+      hook: "type filter hook input priority -10; policy accept;",
+      rules: ["iifname @iso_ifs ip daddr @iso_gw iifname . ip daddr != @iso_gw_reach drop"],
+    },
+    ...nets.map((n) => ({
+      name: `iso_v${n.vnetId}`,
+      why: `VNET ${n.vnetId} is routed to its own interfaces and its peers' only.`,
+      rules: [`oifname != @iso_reach_v${n.vnetId} drop`],
+    })),
+  ];
+  return { sets, chains };
+}
+
 /** The inet table: routed ports (no bridge; the host veth is the input interface at L3), NAT of
  * internal networks, and the security-group skeleton. */
 function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompiled | undefined): NftTable {
@@ -295,13 +385,16 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
       }),
     });
   }
+  const iso = isolation(ports, networks);
+  sets.push(...iso.sets);
+  chains.push(...iso.chains);
   if (sg) {
     sets.push(...sg.inet.sets);
     chains.push(...sg.inet.chains);
   }
   return {
     family: "inet",
-    why: "Routed-port anti-spoofing, NAT of internal networks, security groups' outbound checks (dispatched on the mark the bridge table sets after anti-spoofing: bridge-family tables lack `ct state` on kernels without nf_conntrack_bridge).",
+    why: "Routed-port anti-spoofing, NAT of internal networks, isolation between VNETs that are not peered, security groups' outbound checks (dispatched on the mark the bridge table sets after anti-spoofing: bridge-family tables lack `ct state` on kernels without nf_conntrack_bridge).",
     counters: sg?.inet.counters ?? [],
     sets,
     chains,

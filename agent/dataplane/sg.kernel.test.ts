@@ -149,12 +149,25 @@ await describeKernel("security groups against the kernel", () => {
           : []),
       ],
     });
+    const peers = (self: number) => [77, 78, 79].filter((v) => v !== self).map((vnetId) => ({ vnetId }));
     const three: DesiredState = {
       ...state(
         [
-          net(77, { bridge: "br77", bridgeAddress: "10.77.0.1/24", securityGroupIds: [200] }),
-          net(78, { bridge: "br78", bridgeAddress: "10.78.0.1/24", securityGroupIds: [201] }),
-          net(79, { bridge: "br79", bridgeAddress: "10.79.0.1/24", securityGroupIds: [0] }),
+          // All three peered with each other: the node routes between VNETs only when peered, and
+          // the groups decide what a peering lets through.
+          net(77, {
+            bridge: "br77",
+            bridgeAddress: "10.77.0.1/24",
+            securityGroupIds: [200],
+            peers: peers(77),
+          }),
+          net(78, {
+            bridge: "br78",
+            bridgeAddress: "10.78.0.1/24",
+            securityGroupIds: [201],
+            peers: peers(78),
+          }),
+          net(79, { bridge: "br79", bridgeAddress: "10.79.0.1/24", securityGroupIds: [0], peers: peers(79) }),
         ],
         [77, 78, 79].map((v, i) =>
           port(i + 1, i + 1, v, { addresses: [`10.${v}.0.2/24`], gateway: `10.${v}.0.1` }),

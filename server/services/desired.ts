@@ -12,6 +12,7 @@ import {
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
+import { activePeers } from "./peerings";
 import { nicSgIds, vnetSgIds, wireGroups } from "./sg-policy";
 
 type Vnet = typeof vnets.$inferSelect;
@@ -128,6 +129,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
     for (const [vnetId, peers] of vxlanPeers(tx, node.id, vx)) {
       const n = networks.get(vnetId);
       if (n) n.vxlanPeers = peers;
+    }
+    for (const [vnetId, peers] of activePeers(tx, [...networks.keys()])) {
+      const n = networks.get(vnetId);
+      if (n && peers.length) n.peers = peers;
     }
     return {
       wireVersion: WIRE_VERSION,
