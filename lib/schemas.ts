@@ -22,7 +22,7 @@ import {
 } from "./domain";
 import { isIp6, isSlaacPrefix } from "./ipam";
 import { selectionSchema } from "./tenancy";
-import { parseRate, parseSize } from "./units";
+import { rateText, sizeText } from "./units";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -404,32 +404,9 @@ export const contextInput = z
   .strict();
 export const setContextInput = z.object({ id, context: contextInput });
 
-const rate = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseRate(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-const size = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseSize(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+// An omitted cap is a blank one (the API takes a partial set, e.g. {} to remove every cap).
+const rate = rateText().optional();
+const size = sizeText().optional();
 
 /** QoS caps as typed by users ("100 Mbit/s", "12.5 MB/s", "64 KB"), producing canonical units. */
 export const qosInput = z
