@@ -6,7 +6,7 @@
 // entry with explain + deleting the denied ones (ct-delete.py). Median of five. Prints one JSON
 // line last.
 import { rm, writeFile } from "node:fs/promises";
-import { cutFlows, narrowedPorts } from "../agent/dataplane/ct-cut";
+import { cutFlows, narrowedPorts } from "../agent/dataplane/nft/ct-cut";
 import { run } from "../agent/dataplane/run";
 import { net, port, state } from "../agent/dataplane/testing";
 import type { DesiredSgRule, DesiredState } from "../lib/wire";

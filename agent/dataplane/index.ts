@@ -3,19 +3,19 @@
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import { existsSync } from "node:fs";
 import type { DesiredState } from "../../lib/wire";
-import { normCidr, vxlanName, ZERO_MAC } from "./drivers";
-import { type ExecuteResult, execute } from "./execute";
-import type { NftCounters } from "./nft-apply";
-import { warmNetlink } from "./nl";
-import { observe, observeGuest, observeSome } from "./observe";
-import { linksOf, plan, planPreview } from "./plan";
+import { normCidr, vxlanName, ZERO_MAC } from "./links/drivers";
+import { type ExecuteResult, execute } from "./links/execute";
+import { warmNetlink } from "./links/nl";
+import { observe, observeGuest, observeSome } from "./links/observe";
+import { linksOf, plan, planPreview } from "./links/plan";
+import type { NftCounters } from "./nft/apply";
 import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
-import { portQos } from "./tc";
+import { portQos } from "./tc/plan";
 import { guestNsName, hostVethName, type Observed, type Op, type Plan } from "./types";
 
-export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
-export { observe } from "./observe";
-export { plan, planPreview } from "./plan";
+export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./links/drivers";
+export { observe } from "./links/observe";
+export { plan, planPreview } from "./links/plan";
 export { run, runInNetns } from "./run";
 export type { Observed, Op, Plan } from "./types";
 export { guestNsName, hostVethName, planOps } from "./types";

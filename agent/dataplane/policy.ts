@@ -2,8 +2,6 @@
 // and QoS. Both are level-based like the ip plan: read the kernel, compare, act only on a
 // difference, so a second reconcile of the same state runs nothing.
 import { existsSync } from "node:fs";
-import type { DesiredState } from "../../lib/wire";
-import { cutFlows, narrowedPorts, previewCut } from "./ct-cut";
 import {
   LOCKDOWN_CHAIN,
   NFT_FAMILIES,
@@ -11,7 +9,8 @@ import {
   type NftRender,
   renderLockdown,
   renderNft,
-} from "./nft";
+} from "../../lib/nft/render";
+import type { DesiredState } from "../../lib/wire";
 import {
   inNs,
   loadNft,
@@ -23,10 +22,11 @@ import {
   recordSeen,
   runIn,
   withCounters,
-} from "./nft-apply";
-import { renderDelta } from "./nft-delta";
-import { planTc, portQos, type TcPlan } from "./tc";
-import { applyTc, observeTc, observeTcFor } from "./tc-apply";
+} from "./nft/apply";
+import { cutFlows, narrowedPorts, previewCut } from "./nft/ct-cut";
+import { renderDelta } from "./nft/delta";
+import { applyTc, observeTc, observeTcFor } from "./tc/apply";
+import { planTc, portQos, type TcPlan } from "./tc/plan";
 
 export interface PolicyResult {
   /** Command lines run, in order (the plan preview's vocabulary). */

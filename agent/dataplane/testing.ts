@@ -1,7 +1,7 @@
 // Test helpers: desired states and the Observed a kernel would show once they are applied, so
 // planner tests can start from "in sync" and add one drift at a time.
 import { type DesiredNetwork, type DesiredPort, type DesiredState, ROUTED_GATEWAY } from "../../lib/wire";
-import { confKey, IP_FORWARD, neighKey, vlanName, vxlanName, ZERO_MAC } from "./drivers";
+import { confKey, IP_FORWARD, neighKey, vlanName, vxlanName, ZERO_MAC } from "./links/drivers";
 import {
   bridgeMac,
   deviceAlias,
