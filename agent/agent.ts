@@ -2,10 +2,10 @@
 // one authenticated channel to the server, applies each pushed desired state to the kernel (or to a
 // network namespace standing in for a node) and reports what it applied. Re-reconciles on a timer
 // to repair drift; that report is its heartbeat. main.ts is its command line.
-import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { ifName, ipv4 } from "../lib/domain";
+import { hashSecret } from "../lib/secret";
 import {
   type AgentReport,
   type DesiredState,
@@ -76,7 +76,7 @@ export async function runAgent(
   };
 
   let state = loadState(stateFile);
-  const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
+  const tokenHash = args.token ? hashSecret(args.token) : undefined;
   // A join token not used before means "enroll (again) now"; otherwise the saved credential is used.
   if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
     if (!args.server || !args.token)

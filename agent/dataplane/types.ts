@@ -1,5 +1,6 @@
 // Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
 // tests can build fixtures by hand.
+export { hostVethName } from "../../lib/nft/names";
 
 /** Every kernel object Bridgehead creates in a node namespace carries an ifalias with this prefix;
  * it is the only proof of ownership we trust, so only links carrying it are ever deleted. */
@@ -25,8 +26,6 @@ export const vxlanMac = (vnetId: number) =>
   `02:62:78:${hex2(vnetId >>> 16)}:${hex2(vnetId >>> 8)}:${hex2(vnetId)}`;
 /** MAC prefixes only Bridgehead gives to the devices it creates (bridge, host veth, VXLAN). */
 export const OWNED_MAC_PREFIXES = ["02:62:68:", "02:62:76:", "02:62:78:"];
-/** Host-side veth of a NIC, in the node namespace. */
-export const hostVethName = (nicId: number) => `bhv${nicId}`;
 /** One namespace per guest instance; all NICs of that instance share it. */
 export const guestNsName = (guestPrefix: string, instanceId: number) => `${guestPrefix}-i${instanceId}`;
 

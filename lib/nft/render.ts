@@ -10,68 +10,36 @@
 // per-port rules: the rule count is constant, a lookup is one hash probe, and 1,000 ports cost
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
 import { createHash } from "node:crypto";
-import { hostVethName } from "../../agent/dataplane/types";
 import { bigToIp6, ip6ToBig, slaac } from "../ipam";
 import type { DesiredNetwork, DesiredPort, DesiredState } from "../wire";
+import {
+  DIGEST_CHAIN_PREFIX,
+  NFT_FAMILIES,
+  NFT_TABLE,
+  type NftChain,
+  type NftFamily,
+  type NftRender,
+  type NftSet,
+  type NftShape,
+  type NftTable,
+} from "./model";
+import { hostVethName } from "./names";
 import { compileSecurityGroups, type SgCompiled } from "./sg";
 
-/** The one table name per family; namespaced so no other tool's tables are ever touched. */
-export const NFT_TABLE = "bridgehead";
-export const NFT_FAMILIES = ["bridge", "inet"] as const;
-export type NftFamily = (typeof NFT_FAMILIES)[number];
+export {
+  DIGEST_CHAIN_PREFIX,
+  NFT_FAMILIES,
+  NFT_TABLE,
+  type NftChain,
+  type NftFamily,
+  type NftRender,
+  type NftSet,
+  type NftShape,
+  type NftTable,
+};
+
 /** Every host veth starts with this; a port the loaded table does not know is dropped. */
 const PORT_GLOB = "bhv*";
-
-export interface NftSet {
-  name: string;
-  /** Why the set exists (rendered as a comment above it). */
-  why: string;
-  /** `type ...` or `typeof ...` and flags, without the trailing `;`. */
-  decl: string;
-  elements: string[];
-}
-
-export interface NftChain {
-  name: string;
-  why: string;
-  /** e.g. `type filter hook prerouting priority -300; policy accept;` for base chains. */
-  hook?: string;
-  /** One nft rule per entry (the observed rule count is compared with this length). */
-  rules: string[];
-}
-
-export interface NftTable {
-  family: NftFamily;
-  why: string;
-  /** Named counters (security-group rules). */
-  counters: string[];
-  sets: NftSet[];
-  chains: NftChain[];
-}
-
-/** What a correctly loaded table looks like: chains with their rule counts, sets with their
- * element counts. Observed tables are compared with this (nft-apply.ts). */
-export interface NftShape {
-  chains: Record<string, number>;
-  sets: Record<string, number>;
-}
-
-export interface NftRender {
-  /** The whole transaction: delete-and-recreate of each table (or only delete when not needed). */
-  script: string;
-  /** Per family: the table's content (model), digest and expected shape, or null when the table
-   * must not exist. */
-  tables: Record<NftFamily, { digest: string; shape: NftShape; model: NftTable } | null>;
-  /** Kernel settings these tables rely on ("key=value"): forwarding for NAT, br_netfilter's
-   * hand-over of bridged traffic to the inet hooks for security groups. */
-  sysctls: string[];
-  /** NICs that need security groups but got no mark slot (over 65,535 on one node). */
-  unfiltered: number[];
-}
-
-/** A chain whose name carries the digest of its table's content: what was loaded is readable from
- * `nft -j list table` without keeping any state on the agent (and it survives agent restarts). */
-export const DIGEST_CHAIN_PREFIX = "digest_";
 
 /** The link-local address a guest derives from its MAC (modified EUI-64, Linux's default). */
 export const linkLocal = (mac: string) => slaac("fe80::/64", mac);

@@ -4,7 +4,7 @@
 import { intToIp4, ip4ToInt } from "../domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "../ipam";
 import { type DesiredSgRule, sgCounterName } from "../wire";
-import type { NftChain, NftSet } from "./render";
+import type { NftChain, NftSet } from "./model";
 
 /** Sets, chains and counters one part of the compiler adds to one table. */
 export interface SgTablePart {

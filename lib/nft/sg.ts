@@ -25,7 +25,7 @@
 // postrouting (before NAT), with `ct state` right there; their groups' inbound chains are then
 // rendered in the inet table too.
 import type { DesiredNetwork, DesiredState } from "../wire";
-import type { NftChain } from "./render";
+import type { NftChain } from "./model";
 import { groupChain, type SgTablePart } from "./sg-rules";
 
 /** The default group: allows everything; while attached, a network is not filtered. */
