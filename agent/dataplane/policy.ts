@@ -12,7 +12,6 @@ import {
 } from "../../lib/nft/render";
 import type { DesiredState } from "../../lib/wire";
 import {
-  inNs,
   loadNft,
   type NftCounters,
   nftDrift,
@@ -20,11 +19,11 @@ import {
   observedCounters,
   observeNft,
   recordSeen,
-  runIn,
   withCounters,
 } from "./nft/apply";
 import { cutFlows, narrowedPorts, previewCut } from "./nft/ct-cut";
 import { renderDelta } from "./nft/delta";
+import { inNs, runIn } from "./run";
 import { applyTc, observeTc, observeTcFor } from "./tc/apply";
 import { planTc, portQos, type TcPlan } from "./tc/plan";
 

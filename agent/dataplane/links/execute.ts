@@ -3,10 +3,9 @@
 // failure to the desired object it served. Objects created in this run that end up failed are
 // rolled back (Incus-style revert stack), so a port or network is never left half-applied.
 import { setTimeout as sleep } from "node:timers/promises";
-import { type BatchResult, ipIn, pool, runBatch, runSysctl } from "../run";
+import { type BatchResult, ipIn, pool, runBatch, runSysctl, splitForcedBatch } from "../run";
 import type { ObjectRef, ObjectStatus, Op, Plan, Tool } from "../types";
 import { nlBatches } from "./nl";
-import { splitForcedBatch } from "./observe";
 
 export interface ExecuteResult {
   /** Operations attempted, rollback included. */

@@ -9,8 +9,8 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { deleteNamespaces, nsPrefix } from "../../../tests/kernel";
 import { describeKernel } from "../kernel-guard.testing";
-import { runBatch } from "../run";
-import { NO_PYROUTE2, nlBatches, nlReadGuest, nlReadGuests, PYTHON } from "./nl";
+import { NO_PYROUTE2, PYTHON, runBatch } from "../run";
+import { nlBatches, nlReadGuest, nlReadGuests } from "./nl";
 
 const PREFIX = nsPrefix("n");
 const HELPER = path.join(import.meta.dirname, "nlhelper.py");

@@ -6,11 +6,10 @@
 // The planner still emits `ip` lines (they are the plan preview and the fallback): toNetlink()
 // translates the small set the guest planner writes; a batch with any other line, or a machine
 // without python3 or pyroute2 (the helper exits with NO_PYROUTE2), runs through `ip` as before.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { BatchResult } from "../run";
+import { type BatchResult, NO_PYROUTE2, PYTHON, spawnPython } from "../run";
 
 /** One request of the helper (see nlhelper.py's do_op). */
 export type NlOp =
@@ -90,15 +89,6 @@ interface Answer {
 
 const SCRIPT = fileURLToPath(new URL("./nlhelper.py", import.meta.url));
 
-/** The interpreter of the python helpers (nlhelper.py, ct-delete.py): BRIDGEHEAD_PYTHON, else the
- * distribution's /usr/bin/python3 (the one Debian's python3-pyroute2 installs for; a python3 found
- * first on PATH, e.g. pyenv's, usually lacks it), else python3 on PATH. */
-export const PYTHON =
-  process.env.BRIDGEHEAD_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-
-/** The exit code of a python helper whose interpreter cannot import pyroute2 (EX_UNAVAILABLE). */
-export const NO_PYROUTE2 = 69;
-
 /** How many helper processes share the guest namespaces: the helper's work is mostly Python (CPU
  * bound), so one per core, at most 2 (the kernel side is serialised by RTNL anyway). */
 const HELPERS = Math.min(2, availableParallelism());
@@ -112,9 +102,7 @@ class Helper {
   unavailable?: string;
 
   private start(): ChildProcessWithoutNullStreams {
-    const child = spawn(PYTHON, [SCRIPT], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawnPython(SCRIPT);
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-2000);

@@ -1,7 +1,7 @@
 // Reads what *is*: the node namespace's links and addresses, the named namespaces, and each of our
 // guest namespaces — always through `ip -j` (JSON), never by scraping text output.
 import { readdir } from "node:fs/promises";
-import { ipIn, pool, toolIn } from "../run";
+import { ipIn, pool, runIn, splitForcedBatch } from "../run";
 import type {
   Observed,
   ObservedFdb,
@@ -208,10 +208,10 @@ async function observeNode(ns: string | undefined): Promise<NodeState> {
   const unbridged = links.filter((l) => l.kind === "veth" && l.name.startsWith("bhv") && !l.master);
   const [fdb, sys] = await Promise.all([
     vx.length
-      ? toolIn("bridge", ns, ["-j", "-force", "-batch", "-"], vx.map((d) => `fdb show dev ${d}\n`).join(""))
+      ? runIn(ns, "bridge", ["-j", "-force", "-batch", "-"], vx.map((d) => `fdb show dev ${d}\n`).join(""))
       : Promise.resolve(undefined),
     unbridged.length
-      ? toolIn("sysctl", ns, ["-e", ...unbridged.map((l) => neighKey(l.name, "proxy_delay"))])
+      ? runIn(ns, "sysctl", ["-e", ...unbridged.map((l) => neighKey(l.name, "proxy_delay"))])
       : Promise.resolve(undefined),
   ]);
   return {
@@ -254,17 +254,6 @@ export async function observe(opts: {
     namespaces: namespaces.filter((n) => !vanished.has(n)),
     guests,
   };
-}
-
-/** Splits the stdout of an `ip|tc -j -force -batch -` run of `count` commands into one JSON
- * document per command: a command that failed (listed on stderr as "Command failed -:N") printed
- * nothing, so its document is "" (a missing device reads as absent). */
-export function splitForcedBatch(stdout: string, stderr: string, count: number): string[] {
-  const failed = new Set([...stderr.matchAll(/^Command failed -:(\d+)$/gm)].map((m) => Number(m[1]) - 1));
-  const docs = stdout.split("\n").filter((l) => l.trim());
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(failed.has(i) ? "" : (docs.shift() ?? ""));
-  return out;
 }
 
 /** Reads only what a push of changed ports touches (index.ts decides when that is enough): the

@@ -17,7 +17,7 @@ import {
   type NftRender,
   type NftShape,
 } from "../../../lib/nft/render";
-import { run } from "../run";
+import { runIn } from "../run";
 
 /** A chain whose name records the hash of the table's normalised form right after a load. */
 export const SEEN_CHAIN_PREFIX = "seen_";
@@ -155,24 +155,6 @@ export function withCounters(script: string, values: NftCounters): string {
       : line;
   });
 }
-
-let nsenterAvailable: Promise<boolean> | undefined;
-
-/** Runs `cmd args` inside namespace `ns` (undefined: the agent's own) with `input` on stdin.
- * nsenter joins only the network namespace (cheaper than `ip netns exec`, see run.ts). */
-export async function runIn(ns: string | undefined, cmd: string, args: string[], input = "") {
-  if (!ns) return run(cmd, args, input);
-  nsenterAvailable ??= run("nsenter", ["--version"]).then(
-    (r) => r.code === 0,
-    () => false,
-  );
-  return (await nsenterAvailable)
-    ? run("nsenter", [`--net=/run/netns/${ns}`, cmd, ...args], input)
-    : run("ip", ["netns", "exec", ns, cmd, ...args], input);
-}
-
-/** The shell-equivalent prefix shown in the plan preview. */
-export const inNs = (ns: string | undefined, cmd: string) => (ns ? `ip netns exec ${ns} ${cmd}` : cmd);
 
 /** Reads our tables (absent ones as null), one `nft -j list table` per family, in parallel (a
  * `list tables` first would cost a third process: nft's start-up dominates at this size).

@@ -16,9 +16,8 @@ import { portGroups } from "../../../lib/nft/sg";
 import { explain, type NicPolicy, type Probe } from "../../../lib/sg";
 import { wirePolicy } from "../../../lib/sg-wire";
 import type { DesiredState } from "../../../lib/wire";
-import { NO_PYROUTE2, PYTHON } from "../links/nl";
+import { inNs, NO_PYROUTE2, PYTHON, runIn } from "../run";
 import { hostVethName } from "../types";
-import { inNs, runIn } from "./apply";
 
 /** One conntrack entry, its original direction as `conntrack -L -o extended` prints it. */
 export interface CtEntry {

@@ -3,9 +3,7 @@
 // Each failed line is attributed to its NIC, and the creations of a failed NIC are undone
 // (newest first), so a port never keeps half a QoS setup.
 
-import { splitForcedBatch } from "../links/observe";
-import { runIn } from "../nft/apply";
-import { ip, runBatch } from "../run";
+import { ip, runBatch, runIn, splitForcedBatch } from "../run";
 import {
   ifbName,
   type ObservedTc,
@@ -89,26 +87,6 @@ async function withRedirects(
   };
 }
 
-/** Runs `tc -force -batch -`; failures by 0-based line, like run.ts' runBatch for ip. */
-async function runTcBatch(ns: string | undefined, lines: string[]) {
-  const failures = new Map<number, string>();
-  if (lines.length === 0) return { failures, fatal: undefined };
-  const r = await runIn(ns, "tc", ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
-  let pending: string[] = [];
-  for (const raw of r.stderr.split("\n")) {
-    const line = raw.trim();
-    if (!line) continue;
-    const m = /^Command failed -:(\d+)$/.exec(line);
-    if (m) {
-      failures.set(Number(m[1]) - 1, pending.join("; ") || "failed");
-      pending = [];
-    } else pending.push(line);
-  }
-  const fatal =
-    r.code !== 0 && failures.size === 0 ? r.stderr.trim() || `tc exited with code ${r.code}` : undefined;
-  return { failures, fatal };
-}
-
 export interface TcResult {
   ops: string[];
   /** NICs whose QoS could not be applied, with the reason. */
@@ -127,15 +105,11 @@ export async function applyTc(ns: string | undefined, plan: TcPlan): Promise<TcR
     const live = lines.filter((l) => l.nicId === undefined || !out.failed.has(l.nicId));
     if (live.length === 0) return;
     out.ops.push(...live.map((l) => (tc ? tcText(l.line) : ipText(l.line))));
-    const r = tc
-      ? await runTcBatch(
-          ns,
-          live.map((l) => l.line),
-        )
-      : await runBatch(
-          ns,
-          live.map((l) => l.line),
-        );
+    const r = await runBatch(
+      ns,
+      live.map((l) => l.line),
+      tc ? "tc" : "ip",
+    );
     live.forEach((l, i) => {
       const err = r.fatal ?? r.failures.get(i);
       const text = tc ? tcText(l.line) : ipText(l.line);
@@ -155,7 +129,7 @@ export async function applyTc(ns: string | undefined, plan: TcPlan): Promise<TcR
     const lines = todo.filter((u) => u.tc === tc).map((u) => u.l.undo as string);
     if (lines.length === 0) continue;
     out.ops.push(...lines.map(tc ? tcText : ipText));
-    const r = tc ? await runTcBatch(ns, lines) : await runBatch(ns, lines);
+    const r = await runBatch(ns, lines, tc ? "tc" : "ip");
     for (const [i, err] of r.failures) out.errors.push(`QoS rollback "${lines[i]}" failed: ${err}`);
     if (r.fatal) out.errors.push(`QoS rollback failed: ${r.fatal}`);
   }
