@@ -14,7 +14,7 @@ import { nlBatches, nlReadGuest, nlReadGuests } from "./nl";
 
 const PREFIX = nsPrefix("n");
 const HELPER = path.join(import.meta.dirname, "nlhelper.py");
-const CT_DELETE = path.join(import.meta.dirname, "ct-delete.py");
+const CT_DELETE = path.join(import.meta.dirname, "../nft/ct-delete.py");
 
 /** A guest namespace as the agent leaves it before its batch: eth0 (a veth end, down) and a stale
  * eth1 (a bridge) for the batch to delete. */
