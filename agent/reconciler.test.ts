@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { DesiredState } from "../lib/wire";
+import { type DesiredState, WIRE_VERSION } from "../lib/wire";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 
 const state = (revision: number): DesiredState => ({
-  wireVersion: 1,
+  wireVersion: WIRE_VERSION,
   nodeId: 1,
   nodeName: "n",
   revision,

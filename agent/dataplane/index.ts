@@ -2,7 +2,7 @@
 // periodic timer never reconcile at the same time. Nothing here throws for a kernel refusal: every
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import { existsSync } from "node:fs";
-import type { DesiredState } from "../../lib/wire";
+import { type DesiredState, WIRE_VERSION } from "../../lib/wire";
 import { normCidr, vxlanName, ZERO_MAC } from "./links/drivers";
 import { type ExecuteResult, execute } from "./links/execute";
 import { warmNetlink } from "./links/nl";
@@ -122,7 +122,7 @@ export interface Dataplane {
 }
 
 const EMPTY: DesiredState = {
-  wireVersion: 1,
+  wireVersion: WIRE_VERSION,
   nodeId: 1,
   nodeName: "teardown",
   revision: 0,
