@@ -10,7 +10,7 @@ const state = (revision: number): DesiredState => ({
   networks: [],
   ports: [],
 });
-const ok: ReconcileResult = { ok: true, operations: 1, durationMs: 1, networks: [], ports: [] };
+const ok: ReconcileResult = { ok: true, operations: 1, ops: [], durationMs: 1, networks: [], ports: [] };
 
 describe("Reconciler", () => {
   it("runs one reconcile at a time and coalesces a burst into the newest state", async () => {

@@ -8,16 +8,15 @@ import { type ExecuteResult, execute } from "./links/execute";
 import { warmNetlink } from "./links/nl";
 import { observe, observeGuest, observeSome } from "./links/observe";
 import { linksOf, plan, planPreview } from "./links/plan";
-import type { NftCounters } from "./nft/apply";
 import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
 import { portQos } from "./tc/plan";
-import { guestNsName, hostVethName, type Observed, type Op, type Plan } from "./types";
+import { guestNsName, hostVethName, type Observed, type Op, type Plan, type ReconcileResult } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./links/drivers";
 export { observe } from "./links/observe";
 export { plan, planPreview } from "./links/plan";
 export { run, runInNetns } from "./run";
-export type { Observed, Op, Plan } from "./types";
+export type { Observed, Op, Plan, ReconcileResult } from "./types";
 export { guestNsName, hostVethName, planOps } from "./types";
 
 /** Per guest namespace, a fingerprint of the desired ports (and their networks) living in it. */
@@ -85,21 +84,6 @@ export interface DataplaneOptions {
   guestPrefix: string;
   /** Fault injection for tests (policy.ts). */
   policy?: PolicyOptions;
-}
-
-export interface ReconcileResult {
-  operations: number;
-  /** The command lines executed, in order. */
-  ops: string[];
-  networks: { vnetId: number; ok: boolean; error?: string }[];
-  ports: { nicId: number; ok: boolean; error?: string }[];
-  ok: boolean;
-  error?: string;
-  durationMs: number;
-  /** Security-group rule counters read during this reconcile, by counter name (`sg<g>_r<rule>`). */
-  counters?: NftCounters;
-  /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
-  phases?: Record<string, number>;
 }
 
 export interface Dataplane {

@@ -1,5 +1,7 @@
 // Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
 // tests can build fixtures by hand.
+import type { NftCounters } from "../../lib/nft/model";
+
 export { hostVethName } from "../../lib/nft/names";
 
 /** Every kernel object Bridgehead creates in a node namespace carries an ifalias with this prefix;
@@ -181,4 +183,21 @@ export function planOps(plan: Plan): Op[] {
 export interface ObjectStatus {
   ok: boolean;
   error?: string;
+}
+
+/** What one reconcile did, shaped like the AgentReport's fields: the dataplane returns it, the
+ * reconcile loop hands it to the agent's report. */
+export interface ReconcileResult {
+  operations: number;
+  /** The command lines executed, in order. */
+  ops: string[];
+  networks: { vnetId: number; ok: boolean; error?: string }[];
+  ports: { nicId: number; ok: boolean; error?: string }[];
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  /** Security-group rule counters read during this reconcile, by counter name (`sg<g>_r<rule>`). */
+  counters?: NftCounters;
+  /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
+  phases?: Record<string, number>;
 }

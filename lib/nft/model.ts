@@ -57,3 +57,6 @@ export interface NftRender {
 /** A chain whose name carries the digest of its table's content: what was loaded is readable from
  * `nft -j list table` without keeping any state on the agent (and it survives agent restarts). */
 export const DIGEST_CHAIN_PREFIX = "digest_";
+
+/** Named counter values by counter name (security-group rules), as the kernel counted them. */
+export type NftCounters = Record<string, { packets: number; bytes: number }>;

@@ -8,7 +8,7 @@
 //      the name of a `seen_<hash>` chain (excluded from the hash; see recordSeen).
 // All three live in the kernel, so they hold across agent restarts, with no state on disk.
 import { createHash } from "node:crypto";
-
+import type { NftCounters } from "../../../lib/nft/model";
 import {
   DIGEST_CHAIN_PREFIX,
   NFT_FAMILIES,
@@ -36,8 +36,7 @@ export interface ObservedNftTable {
   counters: NftCounters;
 }
 
-/** Named counter values by counter name. */
-export type NftCounters = Record<string, { packets: number; bytes: number }>;
+export type { NftCounters };
 
 export type ObservedNft = Record<NftFamily, ObservedNftTable | null>;
 
