@@ -201,3 +201,18 @@ export interface ReconcileResult {
   /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
   phases?: Record<string, number>;
 }
+
+/** What a policy step (nftables, QoS) did, folded into the ip executor's result by index.ts. */
+export interface PolicyResult {
+  /** Command lines run, in order (the plan preview's vocabulary). */
+  ops: string[];
+  /** Node-level failures (an nftables load refused: the previous tables stay in force). */
+  errors: string[];
+  /** NICs whose QoS failed (rolled back), with the reason. */
+  ports: Map<number, string>;
+  /** The security-group rule counters as last read from the kernel during this reconcile (the
+   * same `nft -j list table` read that checks for drift: no extra process). */
+  counters?: NftCounters;
+  /** Wall time of each step (nft, tc), ms. */
+  phases?: Record<string, number>;
+}

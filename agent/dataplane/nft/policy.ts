@@ -1,6 +1,7 @@
-// What runs after the `ip` plan: the node's nftables tables (anti-spoofing, NAT, security groups)
-// and QoS. Both are level-based like the ip plan: read the kernel, compare, act only on a
-// difference, so a second reconcile of the same state runs nothing.
+// The node's nftables tables (anti-spoofing, NAT, security groups) as a policy step after (or,
+// for a trusted push, beside) the `ip` plan: level-based like the ip plan: read the kernel, compare,
+// act only on a difference, so a second reconcile of the same state runs nothing. The lockdown
+// guard, the delta loads of a push, and the conntrack cut of what a new policy no longer allows.
 import { existsSync } from "node:fs";
 import {
   LOCKDOWN_CHAIN,
@@ -9,65 +10,21 @@ import {
   type NftRender,
   renderLockdown,
   renderNft,
-} from "../../lib/nft/render";
-import type { DesiredState } from "../../lib/wire";
+} from "../../../lib/nft/render";
+import type { DesiredState } from "../../../lib/wire";
+import { inNs, runIn } from "../run";
+import type { PolicyResult } from "../types";
 import {
   loadNft,
-  type NftCounters,
   nftDrift,
   type ObservedNft,
   observedCounters,
   observeNft,
   recordSeen,
   withCounters,
-} from "./nft/apply";
-import { cutFlows, narrowedPorts, previewCut } from "./nft/ct-cut";
-import { renderDelta } from "./nft/delta";
-import { inNs, runIn } from "./run";
-import { applyTc, observeTc, observeTcFor } from "./tc/apply";
-import { planTc, portQos, type TcPlan } from "./tc/plan";
-
-export interface PolicyResult {
-  /** Command lines run, in order (the plan preview's vocabulary). */
-  ops: string[];
-  /** Node-level failures (an nftables load refused: the previous tables stay in force). */
-  errors: string[];
-  /** NICs whose QoS failed (rolled back), with the reason. */
-  ports: Map<number, string>;
-  /** The security-group rule counters as last read from the kernel during this reconcile (the
-   * same `nft -j list table` read that checks for drift: no extra process). */
-  counters?: NftCounters;
-  /** Wall time of each step (nft, tc), ms. */
-  phases?: Record<string, number>;
-}
-
-export interface Policy {
-  /** Runs once the node namespace exists and before any port is created or changed: on this
-   * agent's first reconcile (no ruleset loaded by it yet), every nftables family without a table of
-   * ours gets the lockdown table (nft.ts renderLockdown), so no guest port is open before the first
-   * full load, nor after one that is refused. */
-  guard(out: PolicyResult): Promise<void>;
-  /** With `push` (a push that changed only the NICs `changed`): nftables loads only the difference
-   * without reading the tables back first, and QoS reads and plans only the NICs of `qos` (changed
-   * NICs that had or have QoS: a NIC without either has no tc object of ours to look at). */
-  reconcile(
-    desired: DesiredState,
-    push?: { changed: Set<number>; qos: Set<number> },
-    /** One step only: nftables (names ports, so it may run beside the ip plan) or QoS (after it). */
-    only?: "nft" | "tc",
-  ): Promise<PolicyResult>;
-  /** Whether the current reconcile creates the node namespace: then the guard, nftables and QoS
-   * read nothing first (there is nothing of ours to find). Set before each reconcile's execution. */
-  freshNode(on: boolean): void;
-  /** Whether this policy knows what the kernel holds (it loaded it, and recorded it): a push's
-   * nftables step then reads nothing and may run beside the ip plan (the guard is a no-op). */
-  trusted(): boolean;
-  /** Bookkeeping a push deferred (recording the loaded nftables form); run before the next reconcile. */
-  settle(): Promise<void>;
-  /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
-   * ports whose veth the ip plan has yet to create is not listed. */
-  preview(desired: DesiredState): Promise<string[]>;
-}
+} from "./apply";
+import { cutFlows, narrowedPorts, previewCut } from "./ct-cut";
+import { renderDelta } from "./delta";
 
 /** Kernel settings the tables rely on ("key=value"), set when they differ: forwarding for NAT,
  * br_netfilter's hand-over of bridged traffic to the inet hooks for security groups. */
@@ -85,20 +42,39 @@ async function ensureSysctls(ns: string | undefined, wanted: string[], out: Poli
   }
 }
 
-export interface PolicyOptions {
+export interface NftPolicyOptions {
   /** Fault injection for tests: rewrites the rendered nft script before it is loaded. */
   script?: (script: string) => string;
-  /** Fault injection for tests: rewrites the QoS plan before it runs. */
-  tcPlan?: (plan: TcPlan) => TcPlan;
   /** Fault injection for tests: replaces the connection cut (ct-cut.ts cutFlows). */
   cutFlows?: typeof cutFlows;
+}
+
+export interface NftPolicy {
+  /** Runs once the node namespace exists and before any port is created or changed: on this
+   * agent's first reconcile (no ruleset loaded by it yet), every nftables family without a table of
+   * ours gets the lockdown table (lib/nft/render.ts renderLockdown), so no guest port is open before
+   * the first full load, nor after one that is refused. */
+  guard(out: PolicyResult): Promise<void>;
+  /** Makes the tables match `desired`. With `push`: only the difference is loaded, without reading
+   * the tables back first (see nftPush). */
+  reconcile(desired: DesiredState, out: PolicyResult, push: boolean): Promise<void>;
+  /** Errors of a settle, handed to the next reconcile's report (once). */
+  takeLater(): string[];
+  /** The node namespace is created by the current reconcile (see Policy.freshNode). */
+  freshNode(on: boolean): void;
+  /** Whether this policy knows what the kernel holds (it loaded it, and recorded it). */
+  trusted(): boolean;
+  /** Bookkeeping a push deferred (recording the loaded nftables form). */
+  settle(): Promise<void>;
+  /** The nft and conntrack command lines reconcile would run now; changes nothing. */
+  preview(desired: DesiredState): Promise<string[]>;
 }
 
 const UNFILTERED =
   "security groups: more than 65,535 NICs with groups of their own on this node (no mark slot left)";
 
-/** nftables and QoS for one node (namespace). */
-export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
+/** nftables for one node (namespace). */
+export function createNftPolicy(ns: string | undefined, opts: NftPolicyOptions = {}): NftPolicy {
   /** What the kernel holds as far as we know: the render we loaded (or found) last. */
   let last: NftRender | undefined;
   /** The desired state `last` was rendered from (what the previous policy allowed). */
@@ -108,7 +84,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
   const pendingCut = new Set<number>();
 
   /** Loads `want`: only the difference when the kernel still holds `last` untouched (see
-   * nft-delta.ts), else the whole tables. True when the kernel now holds `want`. */
+   * delta.ts), else the whole tables. True when the kernel now holds `want`. */
   const load = async (want: NftRender, have: ObservedNft, drift: string[], out: PolicyResult) => {
     const run = (script: string) => loadNft(ns, opts.script ? opts.script(script) : script);
     const delta = last && nftDrift(last, have).length === 0 ? renderDelta(last, want) : undefined;
@@ -200,7 +176,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     for (const nicId of want.unfiltered) out.ports.set(nicId, UNFILTERED);
   };
 
-  /** Records the loaded form after a push's delta (see nft-apply.ts: the seen_ chain), outside the
+  /** Records the loaded form after a push's delta (see apply.ts: the seen_ chain), outside the
    * push's latency; the dataplane runs it right after, before any other reconcile. A hand change
    * in between would be recorded as ours: that window is one nft process long. */
   const settle = async () => {
@@ -264,23 +240,7 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     }
   };
 
-  const qos = async (desired: DesiredState, out: PolicyResult, changed?: Set<number>) => {
-    const all = portQos(desired);
-    // A push reads and plans only the changed ports (and the ifb devices of removed ones).
-    const want = changed ? all.filter((p) => changed.has(p.nicId)) : all;
-    if (changed?.size === 0) return;
-    // A fresh node has no qdisc or ifb of ours: only wanted QoS needs a look.
-    if (fresh && !want.some((p) => p.inbound || p.outbound)) return;
-    const seen = changed ? await observeTcFor(ns, want, [...changed]) : await observeTc(ns, want);
-    const plan = planTc(want, seen);
-    const r = await applyTc(ns, opts.tcPlan ? opts.tcPlan(plan) : plan);
-    out.ops.push(...r.ops);
-    out.errors.push(...r.errors);
-    for (const [nicId, err] of r.failed) out.ports.set(nicId, err);
-  };
-
   const preview = async (desired: DesiredState): Promise<string[]> => {
-    if (ns && !existsSync(`/run/netns/${ns}`)) return [`${inNs(ns, "nft -f -")}  # create the tables`];
     const want = renderNft(desired);
     const have = await observeNft(ns);
     const drift = nftDrift(want, have);
@@ -291,17 +251,14 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
     const cuts = await previewCut(ns, desired, [...new Set([...pendingCut, ...narrowed])]).catch((e) => [
       `${inNs(ns, "conntrack -L")}  # cannot list the connections a cut would judge: ${(e as Error).message}`,
     ]);
-    const qos = portQos(desired);
-    const p = planTc(qos, await observeTc(ns, qos));
-    const ip = (l: { line: string }) => `ip ${ns ? `-n ${ns} ` : ""}${l.line}`;
-    const tc = (l: { line: string }) => `tc ${ns ? `-n ${ns} ` : ""}${l.line}`;
-    return [...lines, ...cuts, ...p.ipAdd.map(ip), ...p.tc.map(tc), ...p.ipDel.map(ip)];
+    return [...lines, ...cuts];
   };
 
   return {
     preview,
     guard,
     settle,
+    takeLater: () => later.splice(0),
     trusted: () => last !== undefined && !unrecorded,
     freshNode: (on) => {
       fresh = on;
@@ -312,25 +269,6 @@ export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): 
         unrecorded = false;
       }
     },
-    async reconcile(desired, push, only) {
-      const out: PolicyResult = { ops: [], errors: only === "tc" ? [] : later.splice(0), ports: new Map() };
-      // The node namespace is gone (teardown) or could not be created (reported by the ip plan).
-      if (ns && !existsSync(`/run/netns/${ns}`)) return out;
-      out.phases = {};
-      const steps = [
-        ["nftables", "nft", (d: DesiredState, o: PolicyResult) => (push ? nftPush(d, o) : nft(d, o))],
-        ["QoS", "tc", (d: DesiredState, o: PolicyResult) => qos(d, o, push?.qos)],
-      ] as const;
-      for (const [what, key, step] of steps.filter(([, k]) => only === undefined || k === only)) {
-        const t0 = performance.now();
-        try {
-          await step(desired, out);
-        } catch (e) {
-          out.errors.push(`${what}: ${(e as Error).message}`);
-        }
-        out.phases[key] = performance.now() - t0;
-      }
-      return out;
-    },
+    reconcile: (desired, out, push) => (push ? nftPush(desired, out) : nft(desired, out)),
   };
 }
