@@ -1,4 +1,4 @@
-// Level-based reconcile loop (STYLE.md #12): one reconcile at a time, always of the latest
+// Level-based reconcile loop (the latest whole state wins, never a queue of deltas): one reconcile at a time, always of the latest
 // desired state; a state that arrives mid-run is applied right after (intermediate ones skipped).
 import type { DesiredState } from "../lib/wire";
 import type { ReconcileResult } from "./dataplane/types";

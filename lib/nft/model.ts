@@ -35,7 +35,7 @@ export interface NftTable {
 }
 
 /** What a correctly loaded table looks like: chains with their rule counts, sets with their
- * element counts. Observed tables are compared with this (nft-apply.ts). */
+ * element counts. Observed tables are compared with this (agent/dataplane/nft/apply.ts). */
 export interface NftShape {
   chains: Record<string, number>;
   sets: Record<string, number>;

@@ -1,11 +1,12 @@
 // The nftables renderer: a pure function from a node's desired state to ONE script that replaces
-// all of Bridgehead's nftables state on that node in one `nft -f -` transaction (STYLE.md #10).
-// No I/O: golden-tested in nft.test.ts, applied and observed by nft-apply.ts.
+// all of Bridgehead's nftables state on that node in one `nft -f -` transaction (a refused load
+// leaves the previous tables in force). No I/O: golden-tested in agent/dataplane/nft/nft.test.ts,
+// applied and observed by agent/dataplane/nft/apply.ts.
 //
 // Layout (two tables, both named `bridgehead`, nothing else is ever touched):
 //   table bridge bridgehead   bridged guest ports: anti-spoofing at L2, by host veth name
 //   table inet bridgehead     routed guest ports: anti-spoofing at L3 by iifname; NAT of
-//                             internal networks; the security-group skeleton (issue 5)
+//                             internal networks; the security-group skeleton
 // Per-port data lives in named sets keyed by the host veth name (`iifname . address`), not in
 // per-port rules: the rule count is constant, a lookup is one hash probe, and 1,000 ports cost
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.

@@ -1,6 +1,6 @@
 // One security group's rules as nftables text: the protocol, port and address matches of each
 // rule, its named counter, and the interval sets holding its address spans. Pure; the layout that
-// dispatches ports to these chains is nft-sg.ts.
+// dispatches ports to these chains is sg.ts.
 import { intToIp4, ip4ToInt } from "../domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "../ipam";
 import { type DesiredSgRule, sgCounterName } from "../wire";

@@ -1,4 +1,4 @@
-// Security groups (issue 5) compiled into the node's two bridgehead tables. Pure; nft.ts merges
+// Security groups compiled into the node's two bridgehead tables. Pure; render.ts merges
 // the result into its tables, so SGs land in the same single transaction as anti-spoofing and NAT.
 //
 // Why it looks like this (this kernel has no nf_conntrack_bridge, so the bridge family cannot

@@ -244,7 +244,7 @@ export const vxlanDriver: NetworkDriver = {
 };
 
 /** The 802.1Q sub-interface of `phydev` for `vid`: `phydev.vid` when that fits in 15 characters,
- * else `bhl<vnet>` (not bhq<…>: that is QoS's ifb of a NIC, tc.ts; a sub-interface left under the
+ * else `bhl<vnet>` (not bhq<…>: that is QoS's ifb of a NIC, tc/plan.ts; a sub-interface left under the
  * old bhq name by an earlier agent is stale and replaced). */
 export const vlanName = (net: DesiredNetwork) => {
   const conventional = `${net.phydev}.${net.vlanId}`;

@@ -148,7 +148,7 @@ async function waitGone(nodeNs: string | undefined, names: string[], timeoutMs =
 /** Runs a plan and reports per network and per port. Never throws for a kernel refusal. */
 export async function execute(
   plan: Plan,
-  /** Runs once the namespaces exist, before the node's links change (policy.ts guard); the
+  /** Runs once the namespaces exist, before the node's links change (nft/policy.ts guard); the
    * command lines it ran join the result's, in order. */
   beforeNode?: () => Promise<string[]>,
 ): Promise<ExecuteResult> {

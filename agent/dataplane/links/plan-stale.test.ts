@@ -103,7 +103,7 @@ describe("plan rejects invalid desired state per object", () => {
   });
 });
 
-describe("plan keeps the QoS ifb names (bhq<nic>) to tc-apply.ts", () => {
+describe("plan keeps the QoS ifb names (bhq<nic>) to tc/apply.ts", () => {
   it("refuses a bridge named like a QoS ifb device, with the reason, and plans nothing for it", () => {
     const d = state([net(1), net(2, { bridge: "bhq7" })], [port(1, 1, 1), port(7, 2, 2)]);
     const p = plan(d, emptyObserved(), opts);
@@ -123,7 +123,7 @@ describe("plan keeps the QoS ifb names (bhq<nic>) to tc-apply.ts", () => {
     const o = inSync(d);
     o.links.push(
       { name: "bhq1", ifindex: 80, kind: "ifb", alias: "bhqos:nic:1", mtu: 1500, up: true, ipv4: [] },
-      // A stale NIC's ifb (tc-apply.ts removes it), even one mislabelled with our alias or MAC.
+      // A stale NIC's ifb (tc/apply.ts removes it), even one mislabelled with our alias or MAC.
       { name: "bhq2", ifindex: 81, kind: "ifb", alias: "bridgehead:nic:2", mtu: 1500, up: true, ipv4: [] },
       { name: "bhq3", ifindex: 82, kind: "ifb", mac: "02:62:76:00:00:03", mtu: 1500, up: false, ipv4: [] },
     );

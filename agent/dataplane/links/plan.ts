@@ -34,11 +34,11 @@ export interface PlanOptions {
 
 const IFNAME_MAX = 15;
 const HOST_VETH_PREFIX = "bhv";
-/** QoS's ifb devices (tc.ts ifbName: bhq<nic>, alias bhqos:nic:<nic>): tc-apply.ts owns them. */
+/** QoS's ifb devices (tc/plan.ts ifbName: bhq<nic>, alias bhqos:nic:<nic>): tc/apply.ts owns them. */
 export const IFB_PREFIX = "bhq";
 /** Link name prefixes reserved for per-NIC devices: no network link may use them. */
 const RESERVED_PREFIXES = [HOST_VETH_PREFIX, IFB_PREFIX];
-/** A QoS ifb device: never stale for the ip planner, whatever its alias (tc-apply.ts removes it). */
+/** A QoS ifb device: never stale for the ip planner, whatever its alias (tc/apply.ts removes it). */
 const isIfb = (l: ObservedLink) =>
   l.name.startsWith(IFB_PREFIX) && (l.kind === "ifb" || l.kind === undefined);
 

@@ -1,4 +1,4 @@
-// Applies and observes the node's nftables state. The script from nft.ts goes through ONE
+// Applies and observes the node's nftables state. The script from lib/nft/render.ts goes through ONE
 // `nft -f -` (a single kernel transaction): either the new tables replace the old ones, or nothing
 // changes and the last good tables keep filtering — never an open port. Drift (a table flushed, a
 // rule deleted or replaced by hand) is found by reading `nft -j list table` back and comparing:

@@ -1,4 +1,4 @@
-// A deleted rule cuts the connections it allowed (issue 5). nftables only judges the first packet of
+// A deleted rule cuts the connections it allowed. nftables only judges the first packet of
 // a connection: later ones pass as `ct state established`, so removing or narrowing a rule would
 // leave every live flow it let in running. Right after a load that narrowed what some ports allow,
 // the agent lists the node's conntrack table, judges each entry touching such a port by its
@@ -150,7 +150,7 @@ export function narrowedPorts(prev: DesiredState | undefined, next: DesiredState
   return out;
 }
 
-/** Traffic every guest needs whatever its groups say (nft-sg.ts INFRASTRUCTURE): DHCP, ND. */
+/** Traffic every guest needs whatever its groups say (lib/nft/sg.ts INFRASTRUCTURE): DHCP, ND. */
 function infrastructure(e: CtEntry): boolean {
   const pair = `${e.sport}>${e.dport}`;
   if (e.proto === "udp") return ["68>67", "67>68", "546>547", "547>546"].includes(pair);

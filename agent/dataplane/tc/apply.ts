@@ -1,4 +1,4 @@
-// Observes and applies QoS (plan in tc.ts): three processes per reconcile at most — `ip -batch` for
+// Observes and applies QoS (plan in plan.ts): three processes per reconcile at most — `ip -batch` for
 // the ifb devices, one `tc -force -batch`, `ip -batch` for removals — whatever the port count.
 // Each failed line is attributed to its NIC, and the creations of a failed NIC are undone
 // (newest first), so a port never keeps half a QoS setup.

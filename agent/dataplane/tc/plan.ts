@@ -1,6 +1,6 @@
 // QoS per NIC with tc: a pure planner from (desired ports, observed qdiscs) to `ip`/`tc` batch
 // lines. Applying the same state twice plans nothing; a cap is changed in place (`replace` of the
-// same qdisc), and removed when cleared. I/O lives in tc-apply.ts.
+// same qdisc), and removed when cleared. I/O lives in apply.ts.
 //
 // Guest inbound (what the guest receives) = egress of its host veth bhv<nic>: a tbf there.
 // Guest outbound (what the guest sends) = ingress of bhv<nic>. Ingress cannot queue, so it is
@@ -14,7 +14,7 @@ import type { DesiredState } from "../../../lib/wire";
 import { hostVethName } from "../types";
 
 /** ifb devices carry this alias; only those are ever deleted by the QoS code. It deliberately does
- * not start with "bridgehead:" (plan.ts removes every such link it does not know). */
+ * not start with "bridgehead:" (links/plan.ts removes every such link it does not know). */
 export const IFB_ALIAS_PREFIX = "bhqos:nic:";
 export const ifbName = (nicId: number) => `bhq${nicId}`;
 const LATENCY = "50ms";
