@@ -9,7 +9,15 @@ import { warmNetlink } from "./links/nl";
 import { observe, observeSome } from "./links/observe";
 import { plan, planPreview } from "./links/plan";
 import { createNftPolicy, type NftPolicyOptions } from "./nft/policy";
-import { carry, expectGuests, guestKeys, peerPlan, portChanges, pushScope, type Synced } from "./push-scope";
+import {
+  carried,
+  expectGuests,
+  guestKeys,
+  peerPlan,
+  portChanges,
+  pushScope,
+  type Synced,
+} from "./push-scope";
 import { inNs } from "./run";
 import { portQos } from "./tc/plan";
 import { createQos, type QosOptions } from "./tc/policy";
@@ -298,25 +306,7 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
       const r = withPolicy(executed, x);
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
       const scoped = seen.scope !== undefined || seen.peers !== undefined;
-      const unknown = "not planned by this push, and no status from the last reconcile";
-      const networks = scoped
-        ? carry(
-            desired.networks.map((n) => n.vnetId),
-            (n) => n.vnetId,
-            r.networks,
-            base?.networks,
-            (vnetId) => ({ vnetId, ok: false, error: unknown }),
-          )
-        : r.networks;
-      const ports = scoped
-        ? carry(
-            desired.ports.map((n) => n.nicId),
-            (n) => n.nicId,
-            r.ports,
-            base?.ports,
-            (nicId) => ({ nicId, ok: false, error: unknown }),
-          )
-        : r.ports;
+      const { networks, ports } = scoped ? carried(desired, r, base) : r;
       const ok = r.ok && networks.every((n) => n.ok) && ports.every((n) => n.ok);
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (ok) {

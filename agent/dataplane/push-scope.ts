@@ -202,7 +202,7 @@ export function portChanges(base: Synced, desired: DesiredState): { changed: Set
 
 /** Statuses of every desired object (by id): the fresh ones, else those the last reconcile
  * reported (a push only plans what it changed; the rest was in sync). */
-export function carry<T extends { ok: boolean; error?: string }>(
+function carry<T extends { ok: boolean; error?: string }>(
   wanted: number[],
   id: (s: T) => number,
   fresh: T[],
@@ -212,4 +212,30 @@ export function carry<T extends { ok: boolean; error?: string }>(
   const now = new Map(fresh.map((s) => [id(s), s]));
   const old = new Map((known ?? []).map((s) => [id(s), s]));
   return wanted.map((w) => now.get(w) ?? old.get(w) ?? missing(w));
+}
+
+const UNKNOWN = "not planned by this push, and no status from the last reconcile";
+
+/** The networks' and ports' statuses of a scoped push: what it planned, else what `base` reported. */
+export function carried(
+  desired: DesiredState,
+  fresh: Pick<ReconcileResult, "networks" | "ports">,
+  base: Synced | undefined,
+): Pick<ReconcileResult, "networks" | "ports"> {
+  return {
+    networks: carry(
+      desired.networks.map((n) => n.vnetId),
+      (n) => n.vnetId,
+      fresh.networks,
+      base?.networks,
+      (vnetId) => ({ vnetId, ok: false, error: UNKNOWN }),
+    ),
+    ports: carry(
+      desired.ports.map((p) => p.nicId),
+      (p) => p.nicId,
+      fresh.ports,
+      base?.ports,
+      (nicId) => ({ nicId, ok: false, error: UNKNOWN }),
+    ),
+  };
 }
