@@ -148,7 +148,7 @@ export const sgCounterSchema = z
   .strict();
 export type SgCounter = z.infer<typeof sgCounterSchema>;
 
-/** The name of a rule's nftables counter (agent/dataplane/nft-sg.ts) and back. */
+/** The name of a rule's nftables counter (lib/nft/sg.ts) and back. */
 export const sgCounterName = (sgId: number, ruleId: number) => `sg${sgId}_r${ruleId}`;
 const COUNTER_NAME = /^sg\d+_r(\d+)$/;
 

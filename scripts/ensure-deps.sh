@@ -12,8 +12,8 @@ missing=()
 for cmd in "${!pkg_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
 done
-# The agent's python helpers (agent/dataplane/nlhelper.py, ct-delete.py) need pyroute2, under the
-# interpreter the agent runs them with (agent/dataplane/nl.ts PYTHON): BRIDGEHEAD_PYTHON, else
+# The agent's python helpers (agent/dataplane/links/nlhelper.py, nft/ct-delete.py) need pyroute2, under the
+# interpreter the agent runs them with (agent/dataplane/run.ts PYTHON): BRIDGEHEAD_PYTHON, else
 # Debian's /usr/bin/python3, else python3 on PATH.
 python="${BRIDGEHEAD_PYTHON:-python3}"
 [ -z "${BRIDGEHEAD_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && python=/usr/bin/python3

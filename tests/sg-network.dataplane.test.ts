@@ -5,7 +5,7 @@
 // dataplane applied it, a sender from that address passes — or, released, is dropped again.
 // Everything here starts with `bht<pid>w`.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeKernel } from "../agent/dataplane/kernel-guard";
+import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { run } from "../agent/dataplane/run";
 import { ping, reaches, sgLab } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
