@@ -13,12 +13,11 @@ import { ip4ToInt } from "../../lib/domain";
 import { bigToIp6, ip6ToBig, isIp6 } from "../../lib/ipam";
 import { explain, type NicPolicy, type Probe } from "../../lib/sg";
 import { wirePolicy } from "../../lib/sg-wire";
-import type { DesiredState } from "../../lib/wire";
+import { type DesiredState, portDevice } from "../../lib/wire";
 import { linkLocal } from "./nft";
 import { inNs, runIn } from "./nft-apply";
 import { portGroups } from "./nft-sg";
 import { NO_PYROUTE2, PYTHON } from "./nl";
-import { hostVethName } from "./types";
 
 /** One conntrack entry, its original direction as `conntrack -L -o extended` prints it. */
 export interface CtEntry {
@@ -95,7 +94,7 @@ function portViews(d: DesiredState): Map<number, PortView> {
     if (!net) continue;
     const sgIds = portGroups({
       nicId: port.nicId,
-      iif: hostVethName(port.nicId),
+      iif: portDevice(port),
       net,
       sgIds: port.securityGroupIds,
     });

@@ -10,6 +10,7 @@ import { warmNetlink } from "./nl";
 import { observe, observeGuest, observeSome } from "./observe";
 import { linksOf, plan, planPreview } from "./plan";
 import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
+import { type TapPorts, withTapPorts } from "./ports";
 import { portQos } from "./tc";
 import { guestNsName, hostVethName, type Observed, type Op, type Plan } from "./types";
 
@@ -303,8 +304,13 @@ function carry<T extends { ok: boolean; error?: string }>(
   return wanted.map((w) => now.get(w) ?? old.get(w) ?? missing(w));
 }
 
-/** A dataplane for one node (namespace) and one guest prefix. */
-export function createDataplane(opts: DataplaneOptions): Dataplane {
+/** A dataplane for one node (namespace) and one guest prefix, hypervisor (tap) ports included. */
+export function createDataplane(opts: DataplaneOptions): Dataplane & { taps: TapPorts } {
+  return withTapPorts(createPortDataplane(opts), opts.nodeNetns);
+}
+
+/** The dataplane of lab guest ports, networks, nftables and QoS (tap ports: ports/). */
+function createPortDataplane(opts: DataplaneOptions): Dataplane {
   // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
   if (!/^[A-Za-z0-9_.]{2,}[A-Za-z0-9_.-]*$/.test(opts.guestPrefix)) {
     throw new Error(`guestPrefix "${opts.guestPrefix}" must be at least 2 letters, digits, "_" or "." first`);

@@ -11,9 +11,14 @@
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
 import { createHash } from "node:crypto";
 import { bigToIp6, ip6ToBig, slaac } from "../../lib/ipam";
-import type { DesiredNetwork, DesiredPort, DesiredState } from "../../lib/wire";
+import {
+  type DesiredNetwork,
+  type DesiredPort,
+  type DesiredState,
+  portDevice,
+  TAP_PREFIX,
+} from "../../lib/wire";
 import { compileSecurityGroups, type SgCompiled } from "./nft-sg";
-import { hostVethName } from "./types";
 
 /** The one table name per family; namespaced so no other tool's tables are ever touched. */
 export const NFT_TABLE = "bridgehead";
@@ -118,7 +123,7 @@ function portFacts(desired: DesiredState): PortFacts[] {
     out.push({
       port,
       net,
-      iif: hostVethName(port.nicId),
+      iif: portDevice(port),
       mac,
       v4,
       v6: [linkLocal(mac), ...leased6],
@@ -294,6 +299,26 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
         return `ip saddr ${net} ip daddr != ${local} oifname != ${q(n.bridge)} masquerade`;
       }),
     });
+  }
+  if (ports.some((p) => p.port.kind === "tap")) {
+    // A tap the hypervisor created but the agent has not enslaved yet is an L3 interface of the
+    // node: what the VM sends there would reach the node's own stack (and its forwarding). Once
+    // enslaved, bridged traffic shows the bridge as iifname here, so only unplugged taps match.
+    const taps = q(`${TAP_PREFIX}*`);
+    chains.push(
+      {
+        name: "tap_unplugged_in",
+        why: "Until a tap is plugged into its bridge, nothing it sends reaches the node.",
+        hook: "type filter hook prerouting priority -300; policy accept;",
+        rules: [`iifname ${taps} drop`],
+      },
+      {
+        name: "tap_unplugged_out",
+        why: "Until a tap is plugged into its bridge, the node sends nothing out of it.",
+        hook: "type filter hook output priority -300; policy accept;",
+        rules: [`oifname ${taps} drop`],
+      },
+    );
   }
   if (sg) {
     sets.push(...sg.inet.sets);
