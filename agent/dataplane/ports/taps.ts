@@ -72,9 +72,6 @@ export function createTapPorts(nodeNetns: string | undefined): TapPorts {
   let monitor: ChildProcess | undefined;
   let stopped = false;
   const listeners: ((e: { dev: string; nicId: number; ms: number; error?: string }) => void)[] = [];
-  // One plug at a time per device; an event during a plug re-checks after it.
-  const busy = new Set<string>();
-  const again = new Set<string>();
 
   const wanted = () => {
     const d = desired;
@@ -88,38 +85,81 @@ export function createTapPorts(nodeNetns: string | undefined): TapPorts {
     return out;
   };
 
-  const plugOne = async (dev: string, t0: number) => {
-    if (busy.has(dev)) {
-      again.add(dev);
-      return;
-    }
-    const w = wanted().get(dev);
-    const line = w && plugLine(w.port, w.bridge, links.get(dev));
-    if (!w || !line) return;
-    busy.add(dev);
-    const r = await ipIn(nodeNetns, line.split(" "));
-    busy.delete(dev);
-    // Removed while we plugged it (the VM stopped at once): forgotten, not an error.
-    if (r.code !== 0 && /Cannot find device/.test(r.stderr)) {
-      links.delete(dev);
-      again.delete(dev);
-      return;
-    }
-    const error = r.code === 0 ? undefined : `cannot plug tap ${dev}: ${r.stderr.trim()}`;
-    if (r.code === 0) {
-      const l = links.get(dev);
-      if (l) links.set(dev, { ...l, master: w.bridge, mtu: w.port.mtu, up: true });
-    }
+  // Event-driven plugs go to one long-lived `ip -force -batch -` in the node namespace: each line
+  // runs as soon as it is read, without a process start (tens of ms on a loaded node). It exits at
+  // the end of its stdin, i.e. with the agent. Its outcome is read back from the link events (the
+  // tap shows the bridge as master) and its failures from stderr ("Command failed -:N").
+  let batch: ChildProcess | undefined;
+  let written = 0;
+  const sent = new Map<number, string>(); // batch line number → device
+  const pending = new Map<string, { t0: number; nicId: number; bridge: string }>();
+  const report = (dev: string, error?: string) => {
+    const p = pending.get(dev);
+    if (!p) return;
+    pending.delete(dev);
     for (const fn of listeners)
-      fn({ dev, nicId: w.port.nicId, ms: performance.now() - t0, ...(error ? { error } : {}) });
-    if (again.delete(dev)) void plugOne(dev, performance.now());
+      fn({ dev, nicId: p.nicId, ms: performance.now() - p.t0, ...(error ? { error } : {}) });
+  };
+  const startBatch = async () => {
+    if (batch || stopped) return;
+    const [cmd, args] = await ipArgv(nodeNetns, ["-force", "-batch", "-"]);
+    if (batch || stopped) return;
+    const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    child.stdin?.on("error", () => {});
+    child.stderr?.setEncoding("utf8");
+    let err = "";
+    child.stderr?.on("data", (chunk: string) => {
+      err += chunk;
+      for (const m of err.matchAll(/Command failed -:(\d+)/g)) {
+        const dev = sent.get(Number(m[1]));
+        sent.delete(Number(m[1]));
+        if (!dev) continue;
+        // Removed while we plugged it (the VM stopped at once): forgotten, not an error.
+        if (/Cannot find device/.test(err)) {
+          links.delete(dev);
+          pending.delete(dev);
+        } else report(dev, `cannot plug tap ${dev}: ${err.trim().split("\n")[0]}`);
+      }
+      if (/Command failed/.test(err)) err = "";
+    });
+    child.on("exit", () => {
+      if (batch === child) batch = undefined;
+      written = 0;
+      sent.clear();
+    });
+    batch = child;
+    written = 0;
+  };
+
+  const plugOne = (dev: string, t0: number) => {
+    const w = wanted().get(dev);
+    const l = links.get(dev);
+    const p = pending.get(dev);
+    if (p && l?.master === p.bridge) return report(dev);
+    const line = w && plugLine(w.port, w.bridge, l);
+    if (!w || !line || p || !batch?.stdin) return;
+    pending.set(dev, { t0, nicId: w.port.nicId, bridge: w.bridge });
+    written += 1;
+    sent.set(written, dev);
+    batch.stdin.write(`${line}\n`);
   };
 
   const startMonitor = async () => {
     if (monitor || stopped) return;
     const [cmd, args] = await ipArgv(nodeNetns, ["-o", "monitor", "link"]);
     if (monitor || stopped) return;
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] });
+    // Under a shell that ends the monitor when our end of its stdin closes: on stop(), and when
+    // the agent dies (even by SIGKILL), so no monitor outlives its agent.
+    const child = spawn("sh", ["-c", '"$@" & read _; kill $! 2>/dev/null', "sh", cmd, ...args], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    // The monitor never keeps the agent's event loop alive on its own.
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     monitor = child;
     let buf = "";
     child.stdout?.setEncoding("utf8");
@@ -135,13 +175,14 @@ export function createTapPorts(nodeNetns: string | undefined): TapPorts {
         if (e.deleted) {
           // The hypervisor removed its tap (VM stopped): nothing to undo, nothing to report.
           links.delete(e.link.name);
+          pending.delete(e.link.name);
           touched.delete(e.link.name);
         } else {
           links.set(e.link.name, e.link);
           touched.add(e.link.name);
         }
       }
-      for (const dev of touched) void plugOne(dev, t0);
+      for (const dev of touched) plugOne(dev, t0);
     });
     // The node namespace went away (teardown) or ip died: the next sync starts a new monitor.
     child.on("exit", () => {
@@ -170,6 +211,7 @@ export function createTapPorts(nodeNetns: string | undefined): TapPorts {
       const w = wanted();
       if (w.size === 0 && !monitor) return out;
       // The monitor first, then the listing: a tap created in between is seen by one of them.
+      await startBatch();
       await startMonitor();
       await list();
       const lines: { line: string; nicId: number }[] = [];
@@ -206,8 +248,10 @@ export function createTapPorts(nodeNetns: string | undefined): TapPorts {
     },
     stop() {
       stopped = true;
-      monitor?.kill();
+      monitor?.stdin?.end();
       monitor = undefined;
+      batch?.stdin?.end();
+      batch = undefined;
     },
   };
 }
