@@ -13,6 +13,7 @@ import {
   NETWORK_TYPES,
   type NodeReport,
   PEERING_STATES,
+  PORT_KINDS,
   type Qos,
   QUOTA_SUBJECTS,
   SG_DIRECTIONS,
@@ -480,6 +481,9 @@ export const instances = sqliteTable(
     nodeId: integer("node_id")
       .notNull()
       .references(() => nodes.id, { onDelete: "restrict" }),
+    // SHA-256 (hex) of the secret in the instance's cloud-init seed URL; the secret itself is
+    // shown once and never stored. Null: no seed URL issued yet.
+    seedSecretHash: text("seed_secret_hash").unique(),
     createdAt: createdAt(),
   },
   (t) => [index("instances_node_idx").on(t.nodeId)],
@@ -498,6 +502,9 @@ export const nics = sqliteTable(
       .notNull()
       .references(() => vnets.id, { onDelete: "restrict" }),
     qos: text("qos", { mode: "json" }).$type<Qos>(),
+    // guest: the agent creates a lab namespace and veth; tap: the hypervisor creates the device
+    // (lib/wire.ts tapDeviceName) and the agent plugs it when it appears.
+    portKind: text("port_kind", { enum: PORT_KINDS }).notNull().default("guest"),
     // Per-NIC context overrides: resolved NIC > address range > VNET.
     context: text("context", { mode: "json" }).$type<ContextAttrs>(),
     createdAt: createdAt(),

@@ -19,6 +19,10 @@ export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as 
 export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
 export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;
 export const QUOTA_SUBJECTS = ["user", "group"] as const;
+/** How a NIC meets its VNET on the node: a lab guest (a namespace the agent creates, with a veth)
+ * or a hypervisor port (a tap device QEMU/libvirt creates under the name Bridgehead gives it). */
+export const PORT_KINDS = ["guest", "tap"] as const;
+export type PortKind = (typeof PORT_KINDS)[number];
 
 export type Driver = (typeof DRIVERS)[number];
 export type NetworkType = (typeof NETWORK_TYPES)[number];

@@ -17,6 +17,7 @@ import {
   NETWORK_TYPES,
   name,
   networkOf,
+  PORT_KINDS,
   vlanId,
   vni,
 } from "./domain";
@@ -159,25 +160,39 @@ export const vnetCreateInput = z
   });
 export type VnetCreateInput = z.input<typeof vnetCreateInput>;
 
+/** One NIC of an instance: its VNET (or "auto"), requested addresses and port kind. */
+export const nicInput = z.object({
+  // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
+  vnetId: z.union([
+    z.literal("auto"),
+    z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+  ]),
+  auto: selectionSchema.optional(),
+  ip: blankOr(ipv4),
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).default("guest"),
+});
+export type NicInput = z.input<typeof nicInput>;
+
 export const instanceCreateInput = z.object({
   name,
   nodeId: z.coerce.number({ error: "Pick a node" }).int().positive("Pick a node"),
-  nics: z
-    .array(
-      z.object({
-        // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
-        vnetId: z.union([
-          z.literal("auto"),
-          z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
-        ]),
-        auto: selectionSchema.optional(),
-        ip: blankOr(ipv4),
-      }),
-    )
-    .min(1, "Add at least one NIC")
-    .max(8, "At most 8 NICs"),
+  nics: z.array(nicInput).min(1, "Add at least one NIC").max(8, "At most 8 NICs"),
 });
 export type InstanceCreateInput = z.input<typeof instanceCreateInput>;
+
+/** NIC hot-plug: a new NIC on an existing instance. */
+export const nicAddInput = z.object({ instanceId: id, nic: nicInput });
+/** NIC hot-plug: a changed NIC (another VNET, a requested address, the port kind). Absent fields
+ * stay; a new VNET or address re-leases the NIC. */
+export const nicUpdateInput = z.object({
+  nicId: id,
+  vnetId: z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network").optional(),
+  ip: nicInput.shape.ip,
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).optional(),
+});
+export const nicRemoveInput = z.object({ nicId: id });
 
 export const nodeCreateInput = z.object({
   name: z

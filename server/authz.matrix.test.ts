@@ -103,6 +103,15 @@ const MATRIX: Record<string, Entry> = {
     input: (fx) => ({ name: "i-new", nodeId: fx.ids.node, nics: [{ vnetId: fx.ids.vnet }] }),
   },
   "instance.remove": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
+  "instance.addNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ instanceId: fx.ids.instance, nic: { vnetId: fx.ids.vnet } }),
+  },
+  "instance.updateNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ nicId: fx.ids.nic, portKind: "tap" }),
+  },
+  "instance.removeNic": { rule: { kind: "instanceOwner" }, input: (fx) => ({ nicId: fx.ids.nic }) },
   // VNETs
   "vnet.list": { rule: { kind: "list", object: "vnet", ids: idsOf } },
   "vnet.mine": { rule: { kind: "user" } },

@@ -6,7 +6,7 @@
 // Everything here starts with `bht<pid>p`.
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeKernel } from "../agent/dataplane/kernel-guard";
+import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { runInNetns } from "../agent/dataplane/run";
 import { probe, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";

@@ -9,6 +9,7 @@ import { warmNetlink } from "./links/nl";
 import { observe, observeSome } from "./links/observe";
 import { plan, planPreview } from "./links/plan";
 import { createNftPolicy, type NftPolicyOptions } from "./nft/policy";
+import { type TapPorts, withTapPorts } from "./ports";
 import {
   carried,
   expectGuests,
@@ -204,8 +205,13 @@ function recreatedCapped(desired: DesiredState, p: Plan): number[] {
   );
 }
 
-/** A dataplane for one node (namespace) and one guest prefix. */
-export function createDataplane(opts: DataplaneOptions): Dataplane {
+/** A dataplane for one node (namespace) and one guest prefix, hypervisor (tap) ports included. */
+export function createDataplane(opts: DataplaneOptions): Dataplane & { taps: TapPorts } {
+  return withTapPorts(createPortDataplane(opts), opts.nodeNetns);
+}
+
+/** The dataplane of lab guest ports, networks, nftables and QoS (tap ports: ports/). */
+function createPortDataplane(opts: DataplaneOptions): Dataplane {
   // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
   if (!/^[A-Za-z0-9_.]{2,}[A-Za-z0-9_.-]*$/.test(opts.guestPrefix)) {
     throw new Error(`guestPrefix "${opts.guestPrefix}" must be at least 2 letters, digits, "_" or "." first`);

@@ -13,7 +13,7 @@
 // 1,000 set elements. Names (not ifindexes) also let the table land before or after the veth.
 import { createHash } from "node:crypto";
 import { bigToIp6, ip6ToBig, slaac } from "../ipam";
-import type { DesiredNetwork, DesiredPort, DesiredState } from "../wire";
+import { type DesiredNetwork, type DesiredPort, type DesiredState, portDevice, TAP_PREFIX } from "../wire";
 import {
   DIGEST_CHAIN_PREFIX,
   NFT_FAMILIES,
@@ -25,7 +25,6 @@ import {
   type NftShape,
   type NftTable,
 } from "./model";
-import { hostVethName } from "./names";
 import { compileSecurityGroups, type SgCompiled } from "./sg";
 
 export {
@@ -88,7 +87,7 @@ function portFacts(desired: DesiredState): PortFacts[] {
     out.push({
       port,
       net,
-      iif: hostVethName(port.nicId),
+      iif: portDevice(port),
       mac,
       v4,
       v6: [linkLocal(mac), ...leased6],
@@ -357,6 +356,26 @@ function inetTable(ports: PortFacts[], networks: DesiredNetwork[], sg: SgCompile
   const iso = isolation(ports, networks);
   sets.push(...iso.sets);
   chains.push(...iso.chains);
+  if (ports.some((p) => p.port.kind === "tap")) {
+    // A tap the hypervisor created but the agent has not enslaved yet is an L3 interface of the
+    // node: what the VM sends there would reach the node's own stack (and its forwarding). Once
+    // enslaved, bridged traffic shows the bridge as iifname here, so only unplugged taps match.
+    const taps = q(`${TAP_PREFIX}*`);
+    chains.push(
+      {
+        name: "tap_unplugged_in",
+        why: "Until a tap is plugged into its bridge, nothing it sends reaches the node.",
+        hook: "type filter hook prerouting priority -300; policy accept;",
+        rules: [`iifname ${taps} drop`],
+      },
+      {
+        name: "tap_unplugged_out",
+        why: "Until a tap is plugged into its bridge, the node sends nothing out of it.",
+        hook: "type filter hook output priority -300; policy accept;",
+        rules: [`oifname ${taps} drop`],
+      },
+    );
+  }
   if (sg) {
     sets.push(...sg.inet.sets);
     chains.push(...sg.inet.chains);

@@ -9,6 +9,7 @@ import {
   type DesiredPort,
   type DesiredState,
   ROUTED_GATEWAY,
+  tapDeviceName,
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
@@ -108,6 +109,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,
+        ...(nic.portKind === "tap" ? { kind: "tap" as const, dev: tapDeviceName(nic.id) } : {}),
         instanceId: inst.id,
         instanceName: inst.name,
         vnetId: vnet.id,

@@ -1,7 +1,7 @@
 // The planner: a pure function from (desired, observed) to ordered `ip` operations. No I/O, so it is
 // tested exhaustively with hand-built kernel states. Its central promise is level-triggered
 // idempotence: when the kernel already matches, the plan is empty.
-import type { DesiredNetwork, DesiredState } from "../../../lib/wire";
+import { type DesiredNetwork, type DesiredState, isTapPort } from "../../../lib/wire";
 import {
   guestNsName,
   hostVethName,
@@ -204,7 +204,11 @@ function planStale(desired: DesiredState, observed: Observed, guestPrefix: strin
 }
 
 /** Ordered operations that make `observed` match `desired`; empty when it already does. */
-export function plan(desired: DesiredState, observed: Observed, opts: PlanOptions): Plan {
+export function plan(wanted: DesiredState, observed: Observed, opts: PlanOptions): Plan {
+  // Hypervisor (tap) ports are created by QEMU/libvirt and plugged by ports/taps.ts: the ip plan
+  // creates and removes nothing for them, and only reports them with their network.
+  const taps = wanted.ports.filter(isTapPort);
+  const desired = taps.length ? { ...wanted, ports: wanted.ports.filter((p) => !isTapPort(p)) } : wanted;
   const nodeNs = observed.nodeNetns;
   const mk = opMaker(nodeNs);
   const out: Plan = {
@@ -234,6 +238,10 @@ export function plan(desired: DesiredState, observed: Observed, opts: PlanOption
   const ports = acceptPorts(desired, networks, links, opts.guestPrefix, out);
   out.networks = [...networks.keys()];
   out.ports = ports.map((a) => ({ nicId: a.port.nicId, vnetId: a.net.vnetId, ns: a.ns }));
+  for (const t of taps) {
+    if (networks.has(t.vnetId)) out.ports.push({ nicId: t.nicId, vnetId: t.vnetId, ns: "" });
+    else out.rejectedPorts.push({ nicId: t.nicId, error: `VNET ${t.vnetId} is not applied on this node` });
+  }
 
   planStale(desired, observed, opts.guestPrefix, mk, out);
 

@@ -17,9 +17,8 @@ import { linkLocal } from "../../../lib/nft/render";
 import { portGroups } from "../../../lib/nft/sg";
 import { explain, type NicPolicy, type Probe } from "../../../lib/sg";
 import { wirePolicy } from "../../../lib/sg-wire";
-import type { DesiredState } from "../../../lib/wire";
+import { type DesiredState, portDevice } from "../../../lib/wire";
 import { inNs, NO_PYROUTE2, PYTHON, runIn } from "../run";
-import { hostVethName } from "../types";
 
 /** One conntrack entry, its original direction as `conntrack -L -o extended` prints it. */
 export interface CtEntry {
@@ -101,7 +100,7 @@ function portViews(d: DesiredState): Map<number, PortView> {
     if (!net) continue;
     const sgIds = portGroups({
       nicId: port.nicId,
-      iif: hostVethName(port.nicId),
+      iif: portDevice(port),
       net,
       sgIds: port.securityGroupIds,
     });

@@ -1,9 +1,9 @@
 // Isolation between VNETs in the rendered ruleset (pure): which interfaces each VNET may be routed
 // to, and the golden script of three internal VNETs (two bridged, one routed) with one peering.
 import { describe, expect, it } from "vitest";
-import type { DesiredState } from "../../lib/wire";
-import { renderNft } from "./nft";
-import { net, port, state } from "./testing";
+import { renderNft } from "../../../lib/nft/render";
+import type { DesiredState } from "../../../lib/wire";
+import { net, port, state } from "../testing";
 
 /** VNETs 10 and 11 bridged, 12 routed; 10 and 12 peered; 13 external. */
 const three = (peered = true): DesiredState =>

@@ -10,8 +10,7 @@
 // 3 s, measured here), inside the ±15 % the issue asks for.
 // Why tbf and not htb: tbf's rate/burst/peakrate is exactly average/burst/peak; a single htb
 // class at the root has nothing to borrow from, so its ceil (the peak) would mean nothing.
-import type { DesiredState } from "../../../lib/wire";
-import { hostVethName } from "../types";
+import { type DesiredState, portDevice } from "../../../lib/wire";
 
 /** ifb devices carry this alias; only those are ever deleted by the QoS code. It deliberately does
  * not start with "bridgehead:" (links/plan.ts removes every such link it does not know). */
@@ -61,7 +60,7 @@ export function tbfFor(
 export function portQos(desired: DesiredState): PortQos[] {
   return desired.ports.map((p) => {
     const q = p.qos ?? {};
-    const pq: PortQos = { nicId: p.nicId, dev: hostVethName(p.nicId), ifb: ifbName(p.nicId) };
+    const pq: PortQos = { nicId: p.nicId, dev: portDevice(p), ifb: ifbName(p.nicId) };
     const inbound = tbfFor(q.inboundAvgBps, q.inboundPeakBps, q.inboundBurstBytes, p.mtu);
     const outbound = tbfFor(q.outboundAvgBps, q.outboundPeakBps, q.outboundBurstBytes, p.mtu);
     if (inbound) pq.inbound = inbound;
