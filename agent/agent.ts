@@ -2,10 +2,10 @@
 // one authenticated channel to the server, applies each pushed desired state to the kernel (or to a
 // network namespace standing in for a node) and reports what it applied. Re-reconciles on a timer
 // to repair drift; that report is its heartbeat. main.ts is its command line.
-import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { ifName, ipv4 } from "../lib/domain";
+import { hashSecret } from "../lib/secret";
 import { VERSION } from "../lib/version";
 import {
   type AgentReport,
@@ -16,6 +16,7 @@ import {
   type SgCounter,
   WIRE_VERSION,
 } from "../lib/wire";
+import { parseArrival, refusalReport } from "./arrival";
 import { connect, isFatal, join } from "./channel";
 import { createDataplane } from "./dataplane";
 import { ipIn } from "./dataplane/run";
@@ -82,7 +83,7 @@ export async function runAgent(
   };
 
   let state = loadState(stateFile);
-  const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
+  const tokenHash = args.token ? hashSecret(args.token) : undefined;
   // BRIDGEHEAD_AGENT_INSECURE=1 is the same explicit permission for test and bench harnesses.
   const insecure = args.insecure === true || process.env.BRIDGEHEAD_AGENT_INSECURE === "1";
   // The pins this agent accepts: the join token's when enrolling, then the saved ones (the server
@@ -134,6 +135,11 @@ export async function runAgent(
   const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
   const channelTransport = transport(server);
   const channel = connect(server, channelTransport, credential);
+  /** What every report says about the channel: the wire spoken, and how the server is trusted. */
+  const channelFacts = () => ({
+    wireVersion: WIRE_VERSION,
+    ...(channelTransport.insecure ? { insecure: true } : { pins }),
+  });
   /** Takes the pins the server pushes (a certificate change staged by an admin) and keeps them. */
   const repin = (next: string[] | undefined) => {
     if (!next || !state || next.join() === pins.join()) return;
@@ -173,7 +179,11 @@ export async function runAgent(
     // Over the cap (a contract error would stop the agent), the rest follows on the next reports.
     return changed.length > 0 ? changed.slice(0, MAX_REPORTED_COUNTERS) : undefined;
   };
+  /** A pushed state this agent could not read (arrival.ts): reported instead of the last result
+   * until a readable one arrives, so the server shows why the node does not apply its revision. */
+  let refused: { revision: number; error: string } | undefined;
   const report = async () => {
+    if (refused) return reportRefusal(refused);
     if (!lastResult) return;
     const { desired, result, repairs } = lastResult;
     const counters = countersToSend(result.counters);
@@ -188,8 +198,7 @@ export async function runAgent(
       ports: result.ports,
       agentVersion: VERSION,
       hostname: os.hostname(),
-      wireVersion: WIRE_VERSION,
-      ...(channelTransport.insecure ? { insecure: true } : { pins }),
+      ...channelFacts(),
       ...(await underlay()),
       ...(result.operations > 0
         ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
@@ -215,6 +224,18 @@ export async function runAgent(
       },
     );
   };
+  const reportRefusal = (r: { revision: number; error: string }) =>
+    channel
+      .report(refusalReport(nodeId, r, { agentVersion: VERSION, hostname: os.hostname(), ...channelFacts() }))
+      .then(
+        () => {},
+        (err) => {
+          if (isFatal(err)) fatal(err);
+          log(
+            `refusal of revision ${r.revision} not delivered (${err instanceof Error ? err.message : err})`,
+          );
+        },
+      );
   const reconciler = new Reconciler(
     (d, o) => dataplane.reconcile(d, o),
     async (desired, result) => {
@@ -242,13 +263,23 @@ export async function runAgent(
   // Refused during the restore (and onFatal did not end the process): nothing more to start.
   if (stopped) return { nodeId, stop: () => reconciler.idle() };
   unsubscribe = channel.watch(nodeId, {
-    state: (s) => {
-      repin(s.serverPins);
-      reconciler.submit(s);
+    state: (raw) => {
+      const a = parseArrival(raw);
+      if (!a.ok) {
+        refused = a;
+        log(`revision ${a.revision}: ${a.error}`);
+        return void report();
+      }
+      refused = undefined;
+      repin(a.desired.serverPins);
+      reconciler.submit(a.desired);
     },
-    preview: (requestId, desired) =>
-      void dataplane
-        .preview(desired)
+    preview: (requestId, raw) =>
+      void (async () => {
+        const a = parseArrival(raw);
+        if (!a.ok) throw new Error(a.error);
+        return dataplane.preview(a.desired);
+      })()
         .then(
           (lines) => ({ nodeId, requestId, lines: lines.slice(0, 20000) }),
           (err) => ({

@@ -11,13 +11,7 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
-import {
-  type AgentReport,
-  type DesiredState,
-  type JoinResponse,
-  type PreviewAnswer,
-  WIRE_VERSION,
-} from "../lib/wire";
+import { type AgentReport, type JoinResponse, type PreviewAnswer, WIRE_VERSION } from "../lib/wire";
 import type { AppRouter } from "../server/routers/root";
 import type { Transport } from "./tls";
 
@@ -81,9 +75,10 @@ export type Channel = {
   watch(
     nodeId: number,
     on: {
-      state(s: DesiredState): void;
+      /** A pushed desired state, as it came off the wire: unchecked until parsed (arrival.ts). */
+      state(s: unknown): void;
       /** A plan preview request: plan `desired` against the kernel, run nothing, answer. */
-      preview(requestId: string, desired: DesiredState): void;
+      preview(requestId: string, desired: unknown): void;
       error(err: unknown): void;
       connected(up: boolean): void;
     },

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { immediate } from "../../db";
 import { clusters, instances, nodes } from "../../db/schema";
 import type { nodeCreateInput } from "../../lib/schemas";
+import { hashSecret } from "../../lib/secret";
 import { VERSION } from "../../lib/version";
 import {
   type AgentReport,
@@ -18,7 +19,6 @@ import {
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { conflict, forbidden, invalid, notFound } from "../errors";
-import { hashSecret } from "../trpc";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
 import { mutate } from "./revision";
 import { recordCounters } from "./sg-counters";
