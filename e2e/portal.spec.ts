@@ -179,7 +179,12 @@ test.describe("signed in as admin", () => {
     await expect(done.getByTestId("agent-command")).toHaveText(
       `npm run agent -- --server http://localhost:${E2E_PORT} --token ${token} --insecure`,
     );
+    await expect(done.getByTestId("agent-install-command")).toHaveText(
+      `node bridgehead-agent.mjs install --server http://localhost:${E2E_PORT} --token ${token} --insecure`,
+    );
+    // This portal serves no TLS (next start), so the token pins nothing and the dialog warns.
     await expect(done.getByTestId("agent-insecure-note")).toBeVisible();
+    await expect(done.getByTestId("agent-pin-note")).toHaveCount(0);
     await expect(done.getByTestId("agent-lab-flag")).toHaveText("--netns bh-node1");
     await expect(done.getByTestId("join-token-expiry")).toBeVisible();
     await expect(done.getByRole("button", { name: "Copy join token" })).toBeVisible();
@@ -203,7 +208,7 @@ test.describe("signed in as admin", () => {
     // The agent reports its release and that it talks plain HTTP (--insecure): the row says so.
     await expect(row.getByTestId("node-agent-version")).toHaveText(`agent ${VERSION}`);
     await expect(row.getByTestId("node-agent-outdated")).toHaveCount(0);
-    await expect(row.getByTestId("node-insecure")).toHaveText("insecure channel");
+    await expect(row.getByTestId("node-channel")).toHaveText("⚠ insecure channel");
     await expect(row.getByTestId("node-underlay")).toHaveCount(0);
     await shot(page, "nodes");
     // The live plan: asked of the agent over its channel; in sync, it would run nothing.

@@ -28,7 +28,10 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
   const origin = typeof window === "undefined" ? "" : window.location.origin;
   const command = agentCommand(origin, token.joinToken);
   const service = installCommand(origin, token.joinToken);
-  const pinned = token.joinToken.includes(".");
+  // What follows the dot is the certificate's fingerprint (bhj_<secret>.<fingerprint>).
+  const pin = token.joinToken.includes(".")
+    ? token.joinToken.slice(token.joinToken.lastIndexOf(".") + 1)
+    : null;
   return (
     <div className="flex flex-col gap-4 text-sm">
       <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 ring-1 ring-amber-200">
@@ -77,10 +80,13 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           {service}
         </code>
       </section>
-      {pinned ? (
+      {pin ? (
         <p className="text-slate-600" data-testid="agent-pin-note">
-          The token ends with the SHA-256 fingerprint of this portal&apos;s certificate: the agent accepts no
-          other certificate, and sends nothing to a server that shows one.
+          The token ends with the SHA-256 fingerprint of this portal&apos;s certificate,{" "}
+          <code className="rounded bg-slate-100 px-1 font-mono text-[13px] break-all" data-testid="agent-pin">
+            {pin}
+          </code>
+          : the agent accepts no other certificate, and sends nothing to a server that shows another one.
         </p>
       ) : (
         <p

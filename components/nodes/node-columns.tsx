@@ -131,24 +131,39 @@ export function AgentVersion({ node }: { node: NodeRow }) {
           wire {node.wireVersion}
         </Badge>
       )}
-      {node.insecure && (
-        <Badge
-          tone="red"
-          data-testid="node-insecure"
-          title="The agent talks plain HTTP (--insecure): anyone on the path can read its credential and push it any network state"
-        >
-          insecure channel
-        </Badge>
-      )}
-      {node.pinned === false && !node.insecure && (
-        <Badge
-          tone="amber"
-          data-testid="node-repin"
-          title="The agent has not yet received the portal's new certificate fingerprint"
-        >
-          re-pin pending
-        </Badge>
-      )}
+      <Channel node={node} />
     </div>
+  );
+}
+
+/** How the agent trusts the portal: TLS with the certificate pinned, a re-pin still on its way, or
+ * plain HTTP (--insecure), which is flagged loudly: its credential crosses the network in clear. */
+function Channel({ node }: { node: NodeRow }) {
+  if (node.insecure)
+    return (
+      <Badge
+        tone="red"
+        data-testid="node-channel"
+        title="The agent talks plain HTTP (--insecure): anyone on the path can read its credential and push it any network state. Enroll it again over HTTPS with a new join token."
+      >
+        ⚠ insecure channel
+      </Badge>
+    );
+  if (node.pinned === false)
+    return (
+      <Badge
+        tone="amber"
+        data-testid="node-channel"
+        title="The agent has not yet received the portal's new certificate fingerprint"
+      >
+        re-pin pending
+      </Badge>
+    );
+  const pins = node.report?.pins ?? [];
+  if (pins.length === 0) return null;
+  return (
+    <Badge tone="green" data-testid="node-channel" title={`Pinned SHA-256: ${pins.join(", ")}`}>
+      TLS pinned
+    </Badge>
   );
 }
