@@ -11,6 +11,7 @@ import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
 import { templateRouter } from "./template";
+import { tokenRouter } from "./token";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
@@ -27,6 +28,7 @@ export const appRouter = router({
   template: templateRouter,
   group: groupRouter,
   quota: quotaRouter,
+  token: tokenRouter,
 });
 
 export type AppRouter = typeof appRouter;
