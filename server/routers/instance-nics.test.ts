@@ -115,7 +115,9 @@ describe("NIC hot-plug (instance.addNic / updateNic / removeNic)", () => {
       admin.instance.addNic({ instanceId, nic: { vnetId: v6Id, ip6: "fe80::zz" } }),
     );
     expect(badIp6.code).toBe("BAD_REQUEST");
-    expect(fieldErrorsOf(badIp6.cause)).toEqual({ "nic.ip6": [expect.stringContaining("fe80::zz is not an IPv6 address")] });
+    expect(fieldErrorsOf(badIp6.cause)).toEqual({
+      "nic.ip6": [expect.stringContaining("fe80::zz is not an IPv6 address")],
+    });
     const moveUsed = await refusal(admin.instance.updateNic({ nicId: eth0!.nicId, ip: "10.1.0.99" }));
     expect(moveUsed.code).toBe("BAD_REQUEST");
     expect(fieldErrorsOf(moveUsed.cause)).toEqual({
