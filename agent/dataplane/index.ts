@@ -22,7 +22,7 @@ import {
 import { inNs } from "./run";
 import { portQos } from "./tc/plan";
 import { createQos, type QosOptions } from "./tc/policy";
-import type { Observed, Plan, PolicyResult, ReconcileResult } from "./types";
+import type { Dataplane, Observed, Plan, PolicyResult } from "./types";
 
 export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./links/drivers";
 export { observe } from "./links/observe";
@@ -43,24 +43,7 @@ export interface DataplaneOptions {
   policy?: PolicyOptions;
 }
 
-export interface Dataplane {
-  /** The kernel's current state as this dataplane sees it. */
-  observe(): Promise<Observed>;
-  /** What reconcile would do now (the plan preview); changes nothing. */
-  plan(desired: DesiredState): Promise<Plan>;
-  /** The exact command lines reconcile would run now, in order; changes nothing. */
-  preview(desired: DesiredState): Promise<string[]>;
-  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations.
-   * With `full: false` (a push), guest namespaces whose ports did not change since a reconcile
-   * that found them in sync are not read again; `full` (the default, and the periodic drift
-   * check) reads everything. */
-  reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
-  /** The nftables/QoS command lines reconcile would run after the plan (createPolicy); changes nothing. */
-  policyPreview(desired: DesiredState): Promise<string[]>;
-  /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
-   * removeNodeNetns, the node namespace too. */
-  teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
-}
+export type { Dataplane } from "./types";
 
 const EMPTY: DesiredState = {
   wireVersion: WIRE_VERSION,

@@ -1,6 +1,7 @@
 // Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
 // tests can build fixtures by hand.
 import type { NftCounters } from "../../lib/nft/model";
+import type { DesiredState } from "../../lib/wire";
 
 export { hostVethName } from "../../lib/nft/names";
 
@@ -215,4 +216,24 @@ export interface PolicyResult {
   counters?: NftCounters;
   /** Wall time of each step (nft, tc), ms. */
   phases?: Record<string, number>;
+}
+
+/** A node's dataplane as the reconciler drives it (created by index.ts; ports/ wraps it). */
+export interface Dataplane {
+  /** The kernel's current state as this dataplane sees it. */
+  observe(): Promise<Observed>;
+  /** What reconcile would do now (the plan preview); changes nothing. */
+  plan(desired: DesiredState): Promise<Plan>;
+  /** The exact command lines reconcile would run now, in order; changes nothing. */
+  preview(desired: DesiredState): Promise<string[]>;
+  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations.
+   * With `full: false` (a push), guest namespaces whose ports did not change since a reconcile
+   * that found them in sync are not read again; `full` (the default, and the periodic drift
+   * check) reads everything. */
+  reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
+  /** The nftables/QoS command lines reconcile would run after the plan (createPolicy); changes nothing. */
+  policyPreview(desired: DesiredState): Promise<string[]>;
+  /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
+   * removeNodeNetns, the node namespace too. */
+  teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
 }

@@ -2,7 +2,7 @@
 // and tc key them by device name like host veths, and taps.ts plugs each one into its bridge when
 // it appears. Only this file knows both sides.
 import { type DesiredState, isTapPort } from "../../../lib/wire";
-import type { Dataplane, ReconcileResult } from "../index";
+import type { Dataplane, ReconcileResult } from "../types";
 import { createTapPorts, plugLine, type TapPorts } from "./taps";
 
 export { createTapPorts, parseLinkLine, plugLine, type TapPorts } from "./taps";
