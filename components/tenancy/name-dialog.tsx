@@ -39,7 +39,6 @@ export function NameDialog<TData>({
       onClose={onClose}
       title={title}
       description={description}
-      label={title}
       submitLabel={submitLabel}
       resolver={zodResolver(nameForm)}
       defaultValues={{ name: initial }}

@@ -38,8 +38,8 @@ export type Send<TVars> = (vars: TVars) => void;
 export type FormOf<TIn extends FieldValues, TOut = TIn> = UseFormReturn<TIn, unknown, TOut>;
 
 export type MutationFormProps<TIn extends FieldValues, TOut, TVars, TData = unknown> = {
-  /** The form's accessible name. */
-  label: string;
+  /** The form's accessible name (none where it would repeat a field's label: "Rename" ~ "Name"). */
+  label?: string;
   submitLabel: ReactNode;
   /** Validation as you type (none: the server's refusals are all there is). */
   resolver?: Resolver<TIn, unknown, TOut>;
