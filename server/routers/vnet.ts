@@ -24,8 +24,9 @@ import {
   updateVnet,
   vnetNics,
 } from "../services/vnet-config";
+import { createVnet, getPools, setPools } from "../services/vnet-create";
 import { cloneVnet, myVnets, setLabels } from "../services/vnet-tenancy";
-import { createVnet, getPools, getVnet, listVnets, removeVnet, setPools } from "../services/vnets";
+import { getVnet, listVnets, removeVnet } from "../services/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

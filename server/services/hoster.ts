@@ -11,7 +11,7 @@ import type { Actor } from "../audit";
 import { permitted } from "../authz";
 import { invalid } from "../errors";
 import { mutate } from "./revision";
-import { insertVnet } from "./vnets";
+import { insertVnet } from "./vnet-create";
 
 type Owner = Subject & { primaryGroupId: number };
 

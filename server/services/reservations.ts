@@ -15,7 +15,7 @@ import { holdSpan, releaseSpan } from "./ipam";
 import { assertNameFree, assertUnlocked, type Owner, ownedFor } from "./ownership";
 import { checkQuota } from "./quotas";
 import { mutate } from "./revision";
-import { insertVnet } from "./vnets";
+import { insertVnet } from "./vnet-create";
 
 type Vnet = typeof vnets.$inferSelect;
 type Ar = typeof addressRanges.$inferSelect;

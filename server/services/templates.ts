@@ -34,7 +34,7 @@ import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./owner
 import { checkQuota, quotaOf } from "./quotas";
 import { mutate } from "./revision";
 import { changeVnetConfig } from "./vnet-config";
-import { insertVnet } from "./vnets";
+import { insertVnet } from "./vnet-create";
 
 type Template = typeof vnetTemplates.$inferSelect;
 type Allocate = z.output<typeof templateAllocateInput> & { groupId?: number; perms?: number };

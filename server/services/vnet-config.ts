@@ -36,7 +36,7 @@ import { permitted } from "../authz";
 import { conflict, forbidden, invalid, notFound } from "../errors";
 import { assertUnlocked, manageableVnet, nodesUsing } from "./ranges";
 import { mutate } from "./revision";
-import { resolveVlan, resolveVni } from "./vnets";
+import { resolveVlan, resolveVni } from "./vnet-create";
 
 type Update = z.output<typeof vnetUpdateInput>;
 type Vnet = typeof vnets.$inferSelect;
