@@ -60,10 +60,12 @@ describe("folder boundaries (biome.jsonc)", () => {
     "agent/channel.ts":
       'import type { AppRouter } from "../server/routers/root";\nexport type Client = AppRouter;\n',
     "agent/store.ts": 'import { n } from "../db/schema";\nexport const store = n;\n',
-    "agent/state.ts": 'import { appRouter } from "../server/routers/root";\nexport const state = appRouter;\n',
+    "agent/state.ts":
+      'import { appRouter } from "../server/routers/root";\nexport const state = appRouter;\n',
     "components/list.tsx": 'import { n } from "@/db/schema";\nexport const list = n;\n',
     "components/call.tsx": 'import { t } from "@/server/trpc";\nexport const call = t;\n',
-    "components/typed.tsx": 'import type { AppRouter } from "@/server/routers/root";\nexport type R = AppRouter;\n',
+    "components/typed.tsx":
+      'import type { AppRouter } from "@/server/routers/root";\nexport type R = AppRouter;\n',
   };
   let found: Diagnostic[];
 
@@ -124,7 +126,10 @@ describe("folder boundaries (biome.jsonc)", () => {
         .overrides.filter((o) => o.linter?.rules?.style?.noRestrictedImports === "off")
         .flatMap((o) => o.includes),
     );
-    const real = lint(root, RULES.map((r) => `--only=${r}`));
+    const real = lint(
+      root,
+      RULES.map((r) => `--only=${r}`),
+    );
     expect(real.filter((d) => d.level === "error")).toEqual([]);
     expect(real.filter((d) => !exempt.has(d.file))).toEqual([]);
   });
