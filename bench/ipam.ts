@@ -14,7 +14,7 @@ import { immediate } from "../db";
 import { startCheckpointer } from "../db/checkpoint";
 import { vnets } from "../db/schema";
 import { createInstance } from "../server/services/instances";
-import { allocateLease } from "../server/services/ipam";
+import { allocateLease } from "../server/services/leases/ipam";
 import { testApp, userCaller } from "../server/testing";
 import { loadSessionUser } from "../server/trpc";
 

@@ -12,7 +12,7 @@ import {
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
-import { nicSgIds, vnetSgIds, wireGroups } from "./sg-policy";
+import { nicSgIds, vnetSgIds, wireGroups } from "./security-groups/sg-policy";
 
 type Vnet = typeof vnets.$inferSelect;
 

@@ -11,7 +11,7 @@ import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
 import { conflict, invalid, notFound } from "../errors";
 import { vxlanNodesOf } from "./desired";
-import { allocateLease, releaseNicLease } from "./ipam";
+import { allocateLease, releaseNicLease } from "./leases/ipam";
 import { assertUnlocked } from "./ownership";
 import { checkQuota } from "./quotas";
 import { mutate } from "./revision";

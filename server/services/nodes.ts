@@ -13,7 +13,7 @@ import { conflict, forbidden, invalid, notFound } from "../errors";
 import { hashSecret } from "../trpc";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
 import { mutate } from "./revision";
-import { recordCounters } from "./sg-counters";
+import { recordCounters } from "./security-groups/sg-counters";
 
 const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
 

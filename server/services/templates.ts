@@ -33,8 +33,8 @@ import { conflict, forbidden, invalid } from "../errors";
 import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./ownership";
 import { checkQuota, quotaOf } from "./quotas";
 import { mutate } from "./revision";
-import { changeVnetConfig } from "./vnet-config";
-import { insertVnet } from "./vnet-create";
+import { changeVnetConfig } from "./vnets/vnet-config";
+import { insertVnet } from "./vnets/vnet-create";
 
 type Template = typeof vnetTemplates.$inferSelect;
 type Allocate = z.output<typeof templateAllocateInput> & { groupId?: number; perms?: number };

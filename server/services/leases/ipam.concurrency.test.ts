@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { testApp, userCaller } from "../testing";
+import { testApp, userCaller } from "../../testing";
 
 const run = promisify(execFile);
 const WORKERS = 8;
@@ -45,7 +45,7 @@ describe("IPAM under concurrency", () => {
               String(PER_WORKER),
               `w${w}`,
             ],
-            { cwd: path.resolve(import.meta.dirname, "../..") },
+            { cwd: path.resolve(import.meta.dirname, "../../..") },
           ),
         ),
       );

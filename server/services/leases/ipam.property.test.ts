@@ -6,11 +6,11 @@
 import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { immediate } from "../../db";
-import { vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt } from "../../lib/domain";
-import { DomainError } from "../errors";
-import { testApp, userCaller } from "../testing";
+import { immediate } from "../../../db";
+import { vnets } from "../../../db/schema";
+import { intToIp4, ip4ToInt } from "../../../lib/domain";
+import { DomainError } from "../../errors";
+import { testApp, userCaller } from "../../testing";
 import { allocateLease, holdSpan, releaseNicLease, releaseSpan } from "./ipam";
 
 const FIRST = "10.9.0.10";

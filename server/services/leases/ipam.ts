@@ -4,11 +4,11 @@
 // (every offset below it is taken), so an allocation costs O(log n) on a filling range. A lease's
 // history events are written when it ends (`dropLease`); until then the lease row is its entry.
 import { and, asc, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
-import { compile, connectionOf, type Tx } from "../../db";
-import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../db/schema";
-import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
-import { conflict, invalid } from "../errors";
-import { leasesChanged } from "./sg-followers";
+import { compile, connectionOf, type Tx } from "../../../db";
+import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../../db/schema";
+import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../../lib/ipam";
+import { conflict, invalid } from "../../errors";
+import { leasesChanged } from "../security-groups/sg-followers";
 
 type Vnet = typeof vnets.$inferSelect;
 type LeaseAction = (typeof leaseHistory.$inferSelect)["action"];

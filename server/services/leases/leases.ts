@@ -3,19 +3,19 @@
 // (free ones included, computed from the ranges), so a /16 is 65k rows the browser never loads at once.
 import { and, asc, count, desc, eq, gte, inArray, lte, or, type SQL, sql } from "drizzle-orm";
 import ipaddr from "ipaddr.js";
-import { snapshot } from "../../db";
-import { addressRanges, instances, leaseHistory, leases, nics, user, vnets } from "../../db/schema";
-import { ip4ToInt } from "../../lib/domain";
-import { type ArSpec, addressAt, bigToIp6, ip6ToBig, offsetOfIp4, offsetOfIp6 } from "../../lib/ipam";
-import type { Subject } from "../../lib/permissions";
-import type { LEASE_FILTERS } from "../../lib/schemas";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { notFound } from "../errors";
+import { snapshot } from "../../../db";
+import { addressRanges, instances, leaseHistory, leases, nics, user, vnets } from "../../../db/schema";
+import { ip4ToInt } from "../../../lib/domain";
+import { type ArSpec, addressAt, bigToIp6, ip6ToBig, offsetOfIp4, offsetOfIp6 } from "../../../lib/ipam";
+import type { Subject } from "../../../lib/permissions";
+import type { LEASE_FILTERS } from "../../../lib/schemas";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { notFound } from "../../errors";
+import { mutate } from "../revision";
+import { assertUnlocked, manageableVnet } from "../vnets/ranges";
 import { holdSpan, releaseSpan } from "./ipam";
-import { assertUnlocked, manageableVnet } from "./ranges";
-import { mutate } from "./revision";
 
 function visibleVnet(app: App, who: Subject, vnetId: number) {
   const v = app.db

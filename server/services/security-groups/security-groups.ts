@@ -2,7 +2,7 @@
 // rollout status of every NIC a group affects and `commit` (re-push). The compiled policy of a NIC
 // is sg-policy.ts; the per-NIC preview and explain tools are sg-tools.ts.
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import { snapshot, type Tx } from "../../db";
+import { snapshot, type Tx } from "../../../db";
 import {
   instances,
   nicSecurityGroups,
@@ -13,15 +13,15 @@ import {
   user as users,
   vnetSecurityGroups,
   vnets,
-} from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import { lintRules, ruleKey, type SgRule } from "../../lib/sg";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, invalid, notFound } from "../errors";
-import { assertUnlocked } from "./ownership";
-import { mutate } from "./revision";
+} from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import { lintRules, ruleKey, type SgRule } from "../../../lib/sg";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, invalid, notFound } from "../../errors";
+import { assertUnlocked } from "../ownership";
+import { mutate } from "../revision";
 import { DEFAULT_SG, networkAddrs, nodesUsingGroups, rulesOf, stampGroups } from "./sg-policy";
 
 type Owner = Subject & { primaryGroupId: number };

@@ -4,11 +4,11 @@
 // deleted by hand) is seen as a value going down and folded into a base, so a rule's figure is
 // its total since it was created (see sgRuleCounters in db/schema.ts).
 import { and, asc, eq, sql } from "drizzle-orm";
-import { snapshot, type Tx } from "../../db";
-import { sgRuleCounters, sgRules } from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import type { SgCounter } from "../../lib/wire";
-import type { App } from "../app";
+import { snapshot, type Tx } from "../../../db";
+import { sgRuleCounters, sgRules } from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import type { SgCounter } from "../../../lib/wire";
+import type { App } from "../../app";
 import { visible } from "./security-groups";
 
 /** Stores one report's counters for `nodeId` (rules deleted meanwhile are skipped); returns how

@@ -2,9 +2,9 @@
 // created or deleted, hold placed or released) bumps the nodes whose NICs are under such a rule, and
 // their desired state carries the VNET's addresses as they are now; other nodes are left alone.
 import { beforeEach, describe, expect, it } from "vitest";
-import { desiredStateSchema } from "../../lib/wire";
-import type { App } from "../app";
-import { testApp, userCaller } from "../testing";
+import { desiredStateSchema } from "../../../lib/wire";
+import type { App } from "../../app";
+import { testApp, userCaller } from "../../testing";
 
 describe("NETWORK_ID rules follow the leases of their VNET", () => {
   let app: App;

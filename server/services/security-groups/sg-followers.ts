@@ -4,8 +4,8 @@
 // though none of their own objects changed. The lease writers mark the VNET here; mutate() bumps
 // those nodes in the same transaction and stamps the groups (their NICs are outdated until applied).
 import { inArray } from "drizzle-orm";
-import type { Tx } from "../../db";
-import { sgRules } from "../../db/schema";
+import type { Tx } from "../../../db";
+import { sgRules } from "../../../db/schema";
 import { nodesUsingGroups, stampGroups } from "./sg-policy";
 
 // Keyed by the transaction handle. immediate() passes the connection's drizzle handle itself as

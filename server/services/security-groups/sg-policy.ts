@@ -3,7 +3,7 @@
 // into the form the agent renders into nftables and the explain tool evaluates; and which nodes
 // host NICs under given groups, with the revision stamp a group change rolls out at.
 import { asc, eq, inArray } from "drizzle-orm";
-import type { Tx } from "../../db";
+import type { Tx } from "../../../db";
 import {
   counters,
   instances,
@@ -13,9 +13,9 @@ import {
   securityGroups,
   sgRules,
   vnetSecurityGroups,
-} from "../../db/schema";
-import { ip4ToInt } from "../../lib/domain";
-import { ip6ToBig } from "../../lib/ipam";
+} from "../../../db/schema";
+import { ip4ToInt } from "../../../lib/domain";
+import { ip6ToBig } from "../../../lib/ipam";
 import {
   type AddrSpan,
   compileRule,
@@ -23,8 +23,8 @@ import {
   type NicPolicy,
   ruleToWire,
   type StoredRule,
-} from "../../lib/sg";
-import type { DesiredSecurityGroup } from "../../lib/wire";
+} from "../../../lib/sg";
+import type { DesiredSecurityGroup } from "../../../lib/wire";
 
 /** The built-in group that allows everything both ways (DESIGN.md). */
 export const DEFAULT_SG = 0;

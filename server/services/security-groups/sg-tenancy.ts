@@ -1,11 +1,11 @@
 // The tenancy side of security groups: clone (a copy of the rules owned by the caller). The
 // group's lifecycle and rules live in security-groups.ts; ownership operations are generic.
 import { asc, eq } from "drizzle-orm";
-import { securityGroups, sgRules } from "../../db/schema";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { assertNameFree, type Owner, ownedFor } from "./ownership";
-import { mutate } from "./revision";
+import { securityGroups, sgRules } from "../../../db/schema";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { assertNameFree, type Owner, ownedFor } from "../ownership";
+import { mutate } from "../revision";
 
 /** Copies a security group (USE on it) with its rules, owned by the caller and attached nowhere. */
 export function cloneSg(app: App, actor: Actor, owner: Owner, id: number, name: string) {

@@ -1,13 +1,13 @@
 // The per-NIC security-group tools: the compiled policy of one NIC (the SG editor's preview) and
 // which rule decides a given connection (explain), both from sg-policy.ts, the agent's input.
 import { and, eq, inArray } from "drizzle-orm";
-import { snapshot, type Tx } from "../../db";
-import { instances, nics, securityGroups, vnets } from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import { explain, type Probe } from "../../lib/sg";
-import type { App } from "../app";
-import { permitted } from "../authz";
-import { notFound } from "../errors";
+import { snapshot, type Tx } from "../../../db";
+import { instances, nics, securityGroups, vnets } from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import { explain, type Probe } from "../../../lib/sg";
+import type { App } from "../../app";
+import { permitted } from "../../authz";
+import { notFound } from "../../errors";
 import { DEFAULT_SG, nicPolicy, rulesOf } from "./sg-policy";
 
 /** A NIC the caller may USE (through its VNET), or NOT_FOUND. */

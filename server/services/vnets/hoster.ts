@@ -2,15 +2,15 @@
 // "bridge_interface": "None" is Hoster's internal network; any other value is the physical
 // interface an external network is bridged to. Import is all-or-nothing.
 import { and, asc, eq, inArray } from "drizzle-orm";
-import { addressRanges, vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt } from "../../lib/domain";
-import type { Subject } from "../../lib/permissions";
-import { hosterNetworkSchema, vnetCreateInput } from "../../lib/schemas";
-import type { App } from "../app";
-import type { Actor } from "../audit";
-import { permitted } from "../authz";
-import { invalid } from "../errors";
-import { mutate } from "./revision";
+import { addressRanges, vnets } from "../../../db/schema";
+import { intToIp4, ip4ToInt } from "../../../lib/domain";
+import type { Subject } from "../../../lib/permissions";
+import { hosterNetworkSchema, vnetCreateInput } from "../../../lib/schemas";
+import type { App } from "../../app";
+import type { Actor } from "../../audit";
+import { permitted } from "../../authz";
+import { invalid } from "../../errors";
+import { mutate } from "../revision";
 import { insertVnet } from "./vnet-create";
 
 type Owner = Subject & { primaryGroupId: number };

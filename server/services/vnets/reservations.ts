@@ -4,17 +4,17 @@
 // addresses, with the same MACs, and shares the parent's physical attributes. Deleting the child
 // gives the addresses back; a parent with reservations cannot be deleted.
 import { asc, eq } from "drizzle-orm";
-import type { Tx } from "../../db";
-import { addressRanges, leases, vnetClusters, vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt, networkOf } from "../../lib/domain";
-import { addressAt } from "../../lib/ipam";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { conflict, DomainError, invalid } from "../errors";
-import { holdSpan, releaseSpan } from "./ipam";
-import { assertNameFree, assertUnlocked, type Owner, ownedFor } from "./ownership";
-import { checkQuota } from "./quotas";
-import { mutate } from "./revision";
+import type { Tx } from "../../../db";
+import { addressRanges, leases, vnetClusters, vnets } from "../../../db/schema";
+import { intToIp4, ip4ToInt, networkOf } from "../../../lib/domain";
+import { addressAt } from "../../../lib/ipam";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { conflict, DomainError, invalid } from "../../errors";
+import { holdSpan, releaseSpan } from "../leases/ipam";
+import { assertNameFree, assertUnlocked, type Owner, ownedFor } from "../ownership";
+import { checkQuota } from "../quotas";
+import { mutate } from "../revision";
 import { insertVnet } from "./vnet-create";
 
 type Vnet = typeof vnets.$inferSelect;

@@ -2,7 +2,7 @@
 // guest context, QoS, and the per-NIC overrides of both. Every change bumps the nodes it touches.
 import { and, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
-import type { Tx } from "../../db";
+import type { Tx } from "../../../db";
 import {
   addressRanges,
   clusters,
@@ -12,7 +12,7 @@ import {
   nodes,
   vnetClusters,
   vnets,
-} from "../../db/schema";
+} from "../../../db/schema";
 import {
   cloudInitNetworkConfig,
   contextVariables,
@@ -20,22 +20,22 @@ import {
   guestMtu,
   type NicContextInput,
   resolveContext,
-} from "../../lib/context";
-import type { ContextAttrs, Qos } from "../../lib/domain";
-import type { Subject } from "../../lib/permissions";
+} from "../../../lib/context";
+import type { ContextAttrs, Qos } from "../../../lib/domain";
+import type { Subject } from "../../../lib/permissions";
 import {
   isRestrictedVnetAttr,
   RESTRICTED_VNET_ATTRS,
   type RestrictedVnetAttr,
   restrictedMessage,
-} from "../../lib/restricted";
-import type { vnetUpdateInput } from "../../lib/schemas";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, forbidden, invalid, notFound } from "../errors";
+} from "../../../lib/restricted";
+import type { vnetUpdateInput } from "../../../lib/schemas";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, forbidden, invalid, notFound } from "../../errors";
+import { mutate } from "../revision";
 import { assertUnlocked, manageableVnet, nodesUsing } from "./ranges";
-import { mutate } from "./revision";
 import { resolveVlan, resolveVni } from "./vnet-create";
 
 type Update = z.output<typeof vnetUpdateInput>;

@@ -3,16 +3,23 @@
 // instantiation create their VNETs through insertVnet, inside their own transactions.
 import { and, eq, inArray, isNotNull, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { Tx } from "../../db";
-import { addressRanges, clusters, settings, vnetClusters, vnetSecurityGroups, vnets } from "../../db/schema";
-import { intToIp4, ip4ToInt, networkOf } from "../../lib/domain";
-import type { Subject } from "../../lib/permissions";
-import type { Pools, vnetCreateInput } from "../../lib/schemas";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { conflict, invalid } from "../errors";
+import type { Tx } from "../../../db";
+import {
+  addressRanges,
+  clusters,
+  settings,
+  vnetClusters,
+  vnetSecurityGroups,
+  vnets,
+} from "../../../db/schema";
+import { intToIp4, ip4ToInt, networkOf } from "../../../lib/domain";
+import type { Subject } from "../../../lib/permissions";
+import type { Pools, vnetCreateInput } from "../../../lib/schemas";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { conflict, invalid } from "../../errors";
+import { mutate } from "../revision";
 import { crossVnetOverlaps } from "./ranges";
-import { mutate } from "./revision";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
 type Owner = Subject & { primaryGroupId: number };

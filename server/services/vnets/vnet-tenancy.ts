@@ -11,16 +11,16 @@ import {
   vnetSecurityGroups,
   vnets,
   vnetTemplates,
-} from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import type { VnetRestrictedInput } from "../../lib/schemas";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { conflict, forbidden } from "../errors";
-import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./ownership";
-import { checkQuota } from "./quotas";
-import { mutate } from "./revision";
-import { pickIds } from "./templates";
+} from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import type { VnetRestrictedInput } from "../../../lib/schemas";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { conflict, forbidden } from "../../errors";
+import { assertNameFree, describeOwnership, type Owner, ownedFor } from "../ownership";
+import { checkQuota } from "../quotas";
+import { mutate } from "../revision";
+import { pickIds } from "../templates";
 import { changeVnetConfig } from "./vnet-config";
 
 type Vnet = typeof vnets.$inferSelect;

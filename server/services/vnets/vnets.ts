@@ -12,18 +12,18 @@ import {
   vnetClusters,
   vnetSecurityGroups,
   vnets,
-} from "../../db/schema";
-import { guestMtu } from "../../lib/context";
-import { prefixToMask } from "../../lib/domain";
-import { can, type Subject } from "../../lib/permissions";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, notFound } from "../errors";
-import { endLeasesOfVnet } from "./ipam";
+} from "../../../db/schema";
+import { guestMtu } from "../../../lib/context";
+import { prefixToMask } from "../../../lib/domain";
+import { can, type Subject } from "../../../lib/permissions";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, notFound } from "../../errors";
+import { endLeasesOfVnet } from "../leases/ipam";
+import { mutate } from "../revision";
 import { assertUnlocked } from "./ranges";
 import { beforeVnetRemove } from "./reservations";
-import { mutate } from "./revision";
 
 /** VNETs the subject may USE, with size, used and held counts, owner and clusters (for the filters). */
 export function listVnets(app: App, who: Subject) {
