@@ -62,7 +62,7 @@ try {
     createInstance(app, actor, owner, {
       name: `i${i}`,
       nodeId: node.id,
-      nics: [{ vnetId: vnet.id, ip: undefined }],
+      nics: [{ vnetId: vnet.id, ip: undefined, ip6: undefined, portKind: "guest" }],
     });
     inst.push(performance.now() - s);
   }

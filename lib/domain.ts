@@ -13,10 +13,16 @@ export const AR_TYPES = ["ip4", "ip6", "ip6_static", "ip4_6", "ether"] as const;
 export const LEASE_STATES = ["used", "hold"] as const;
 export const LEASE_ACTIONS = ["allocate", "release", "hold", "unhold"] as const;
 export const LOCK_LEVELS = ["use", "manage", "admin"] as const;
+/** A VNET peering: proposed by the manager of one side, active once the other side accepted. */
+export const PEERING_STATES = ["proposed", "active"] as const;
 export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as const;
 export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
 export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;
 export const QUOTA_SUBJECTS = ["user", "group"] as const;
+/** How a NIC meets its VNET on the node: a lab guest (a namespace the agent creates, with a veth)
+ * or a hypervisor port (a tap device QEMU/libvirt creates under the name Bridgehead gives it). */
+export const PORT_KINDS = ["guest", "tap"] as const;
+export type PortKind = (typeof PORT_KINDS)[number];
 
 export type Driver = (typeof DRIVERS)[number];
 export type NetworkType = (typeof NETWORK_TYPES)[number];
@@ -56,30 +62,93 @@ export const vni = z
   .min(1, "VNI must be 1–16777215")
   .max(16777215, "VNI must be 1–16777215");
 
+// Addresses: one predicate per kind, and validators whose message names what was typed
+// ("10.1.0.999 is not an IPv4 address"), so a form shows the mistake at its field and no
+// malformed address ever reaches the address math (ipaddr.js throws on one).
+const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+/** Dotted-quad IPv4, no prefix. */
+export const isIpv4 = (s: string) => ipaddr.IPv4.isValidFourPartDecimal(s);
+/** IPv6, no prefix and no zone (a zone names a link of one host, never an address of a range). */
+export const isIpv6 = (s: string) => ipaddr.IPv6.isValid(s) && !/[/%]/.test(s);
+/** Six colon-separated hex bytes. */
+export const isMac = (s: string) => MAC_RE.test(s);
+
+/** What the user typed, short enough for a message. */
+function typed(input: unknown): string {
+  const s = String(input);
+  return s.length > 45 ? `${s.slice(0, 40)}…` : s;
+}
+/** "<typed> is not <what> (e.g. <example>)"; an empty field asks for the value instead. */
+const isNot =
+  (what: string, example: string) =>
+  ({ input }: { input: unknown }) =>
+    input === "" ? `Give ${what} (e.g. ${example})` : `${typed(input)} is not ${what} (e.g. ${example})`;
+
 export const mac = z
   .string()
-  .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, "MAC must look like 02:00:0a:00:00:01")
+  .trim()
+  .refine(isMac, { error: isNot("a MAC address", "02:00:0a:00:00:01") })
   .transform((s) => s.toLowerCase());
 
 export const ipv4 = z
   .string()
   .trim()
-  .refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), "Not a valid IPv4 address (e.g. 10.0.0.1)");
+  .refine(isIpv4, { error: isNot("an IPv4 address", "10.0.0.1") });
+
+export const ipv6 = z
+  .string()
+  .trim()
+  .refine(isIpv6, { error: isNot("an IPv6 address", "2001:db8::10") });
+
+/** An IPv4 or IPv6 address (a security group's remote side). */
+export const ipAddress = z
+  .string()
+  .trim()
+  .refine((s) => isIpv4(s) || isIpv6(s), {
+    error: isNot("an IPv4 or IPv6 address", "10.0.0.5 or 2001:db8::5"),
+  });
+
+/** One address of a lease: IPv4, IPv6 or MAC (a hold or release span names its ends this way). */
+export const leaseAddress = z
+  .string()
+  .trim()
+  .refine((s) => isIpv4(s) || isIpv6(s) || isMac(s), {
+    error: isNot("an IPv4, IPv6 or MAC address", "10.0.0.5"),
+  });
 
 /** IPv4 CIDR, e.g. 10.0.0.0/24 (host bits allowed: 10.0.0.1/24 names the gateway's subnet). */
 export const ipv4Cidr = z
   .string()
   .trim()
-  .refine((s) => {
-    const [ip, len] = s.split("/");
-    return (
-      ip !== undefined &&
-      len !== undefined &&
-      /^\d{1,2}$/.test(len) &&
-      Number(len) <= 32 &&
-      ipaddr.IPv4.isValidFourPartDecimal(ip)
-    );
-  }, "Not a valid IPv4 CIDR (e.g. 10.0.0.0/24)");
+  .refine(
+    (s) => {
+      const [ip, len, extra] = s.split("/");
+      return (
+        ip !== undefined &&
+        len !== undefined &&
+        extra === undefined &&
+        /^\d{1,2}$/.test(len) &&
+        Number(len) <= 32 &&
+        isIpv4(ip)
+      );
+    },
+    { error: isNot("an IPv4 network in CIDR form", "10.0.0.0/24") },
+  );
+
+/** An optional text field of a form: blank (or absent) is undefined, anything else must pass `v`,
+ * whose messages are kept. */
+export const blankOr = <T extends z.ZodType<string, string>>(v: T) =>
+  z
+    .string()
+    .trim()
+    .default("")
+    .transform((s, ctx): z.output<T> | undefined => {
+      if (s === "") return undefined;
+      const r = v.safeParse(s);
+      if (r.success) return r.data;
+      for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+      return z.NEVER;
+    });
 
 // ---------------------------------------------------------------------------
 // IPv4 address math (pure)

@@ -2,7 +2,7 @@
 // offset of a range gets, how large a range's spans are (for overlap checks), IPv6 SLAAC from a MAC.
 // IPv6 math uses BigInt over ipaddr.js's parsing; nothing here parses addresses by hand.
 import ipaddr from "ipaddr.js";
-import { intToIp4, ip4ToInt, macFromIp4 } from "./domain";
+import { intToIp4, ip4ToInt, isIpv6, macFromIp4 } from "./domain";
 
 // ---------------------------------------------------------------------------
 // IPv6 and MAC as integers
@@ -23,7 +23,7 @@ export function bigToIp6(n: bigint): string {
 
 /** Whether `s` is an IPv6 address (no prefix). */
 export function isIp6(s: string): boolean {
-  return ipaddr.IPv6.isValid(s) && !s.includes("/");
+  return isIpv6(s);
 }
 
 /** MAC text → 48-bit BigInt. */

@@ -2,23 +2,28 @@
 // so a field is validated the same way in both places and errors land at the same field.
 import { z } from "zod";
 import {
+  blankOr,
   DRIVERS,
   ifName,
   intToIp4,
   ip4ToInt,
   ipv4,
   ipv4Cidr,
+  ipv6,
+  isMac,
   LOCK_LEVELS,
+  leaseAddress,
   mtu,
   NETWORK_TYPES,
   name,
   networkOf,
+  PORT_KINDS,
   vlanId,
   vni,
 } from "./domain";
 import { isIp6, isSlaacPrefix } from "./ipam";
 import { selectionSchema } from "./tenancy";
-import { parseRate, parseSize } from "./units";
+import { rateText, sizeText } from "./units";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -107,12 +112,7 @@ const optionalSlaacPrefix = z
   .default("")
   .refine((s) => s === "" || isSlaacPrefix(s), "Use a /64 prefix without host bits, e.g. 2001:db8:1::/64")
   .transform((s) => (s ? `${s.split("/")[0]}/64` : undefined));
-const optionalIp6 = z
-  .string()
-  .trim()
-  .default("")
-  .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address (e.g. 2001:db8::10)")
-  .transform((s) => s || undefined);
+const optionalIp6 = blankOr(ipv6);
 
 /** What each driver needs (DESIGN.md): vlan a physical device and a VLAN ID, vxlan a VNI. */
 function checkDriver(
@@ -139,12 +139,7 @@ export const vnetCreateInput = z
     bridge: optionalIfName,
     mtu: z.coerce.number().pipe(mtu).default(1500),
     subnet: ipv4Cidr.refine((s) => Number(s.split("/")[1]) >= 8, "Subnets larger than /8 are not supported"),
-    gateway: z
-      .string()
-      .trim()
-      .default("")
-      .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.1)")
-      .transform((s) => s || undefined),
+    gateway: blankOr(ipv4),
     dns: ipv4List,
     firstIp: ipv4,
     size: z.coerce
@@ -165,30 +160,39 @@ export const vnetCreateInput = z
   });
 export type VnetCreateInput = z.input<typeof vnetCreateInput>;
 
+/** One NIC of an instance: its VNET (or "auto"), requested addresses and port kind. */
+export const nicInput = z.object({
+  // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
+  vnetId: z.union([
+    z.literal("auto"),
+    z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+  ]),
+  auto: selectionSchema.optional(),
+  ip: blankOr(ipv4),
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).default("guest"),
+});
+export type NicInput = z.input<typeof nicInput>;
+
 export const instanceCreateInput = z.object({
   name,
   nodeId: z.coerce.number({ error: "Pick a node" }).int().positive("Pick a node"),
-  nics: z
-    .array(
-      z.object({
-        // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
-        vnetId: z.union([
-          z.literal("auto"),
-          z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
-        ]),
-        auto: selectionSchema.optional(),
-        ip: z
-          .string()
-          .trim()
-          .default("")
-          .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.5)")
-          .transform((s) => s || undefined),
-      }),
-    )
-    .min(1, "Add at least one NIC")
-    .max(8, "At most 8 NICs"),
+  nics: z.array(nicInput).min(1, "Add at least one NIC").max(8, "At most 8 NICs"),
 });
 export type InstanceCreateInput = z.input<typeof instanceCreateInput>;
+
+/** NIC hot-plug: a new NIC on an existing instance. */
+export const nicAddInput = z.object({ instanceId: id, nic: nicInput });
+/** NIC hot-plug: a changed NIC (another VNET, a requested address, the port kind). Absent fields
+ * stay; a new VNET or address re-leases the NIC. */
+export const nicUpdateInput = z.object({
+  nicId: id,
+  vnetId: z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network").optional(),
+  ip: nicInput.shape.ip,
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).optional(),
+});
+export const nicRemoveInput = z.object({ nicId: id });
 
 export const nodeCreateInput = z.object({
   name: z
@@ -222,10 +226,9 @@ const optionalMac = z
   .string()
   .trim()
   .default("")
-  .refine(
-    (s) => s === "" || /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(s),
-    "MAC must look like 02:00:0a:00:00:01",
-  )
+  .refine((s) => s === "" || isMac(s), {
+    error: ({ input }) => `${String(input)} is not a MAC address (e.g. 02:00:0a:00:00:01)`,
+  })
   .refine(
     (s) => s === "" || (Number.parseInt(s.slice(0, 2), 16) & 1) === 0,
     "The first MAC must be unicast (even first byte)",
@@ -251,7 +254,7 @@ export const arInput = z
     }),
     z.object({
       type: z.literal("ip6_static"),
-      ip6: z.string().trim().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::10)"),
+      ip6: ipv6,
       prefixLength6: prefix6.default(64),
       size: arSize,
       mac: optionalMac,
@@ -293,12 +296,8 @@ export const arResizeInput = z.object({ id, size: arSize });
 /** A span of addresses (IPv4, IPv6 or MAC) of one VNET: `from` alone is a single address. */
 export const spanInput = z.object({
   vnetId: id,
-  from: z.string().trim().min(1, "Give an address"),
-  to: z
-    .string()
-    .trim()
-    .default("")
-    .transform((s) => s || undefined),
+  from: leaseAddress,
+  to: blankOr(leaseAddress),
 });
 export const holdInput = spanInput.extend({
   reason: z.string().trim().min(1, "Say why the address is held").max(200),
@@ -378,18 +377,8 @@ export const contextInput = z
         const [ip, len] = s.split("/") as [string, string];
         return `${intToIp4(networkOf(ip4ToInt(ip), Number(len)))}/${len}`;
       }),
-    gateway: z
-      .string()
-      .trim()
-      .default("")
-      .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address")
-      .transform((s) => s || undefined),
-    gateway6: z
-      .string()
-      .trim()
-      .default("")
-      .refine((s) => s === "" || isIp6(s), "Not a valid IPv6 address")
-      .transform((s) => s || undefined),
+    gateway: blankOr(ipv4),
+    gateway6: blankOr(ipv6),
     dns: z
       .string()
       .trim()
@@ -430,32 +419,9 @@ export const contextInput = z
   .strict();
 export const setContextInput = z.object({ id, context: contextInput });
 
-const rate = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseRate(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-const size = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseSize(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+// An omitted cap is a blank one (the API takes a partial set, e.g. {} to remove every cap).
+const rate = rateText().optional();
+const size = sizeText().optional();
 
 /** QoS caps as typed by users ("100 Mbit/s", "12.5 MB/s", "64 KB"), producing canonical units. */
 export const qosInput = z

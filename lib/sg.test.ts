@@ -8,9 +8,28 @@ import {
   lintRules,
   type Probe,
   parsePortRange,
+  probeInput,
   type StoredRule,
   sgRuleInput,
 } from "./sg";
+
+describe("rule addresses", () => {
+  // ipaddr.js reads a leading zero as octal (010.1.1.1 is 8.1.1.1), so such a rule would silently
+  // match another host than the one typed.
+  it.each(["010.1.1.1", "10.01.0.1", "10.1.0.999", "fe80::1%eth0", "2001:db8::/64"])(
+    "a rule's ip %s is refused at the ip field, and so is an explain probe's remote",
+    (ip) => {
+      const r = sgRuleInput.safeParse({ protocol: "ALL", direction: "INBOUND", ip });
+      expect(r.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+        ["ip", `${ip} is not an IPv4 or IPv6 address (e.g. 10.0.0.5 or 2001:db8::5)`],
+      ]);
+      const p = probeInput.safeParse({ nicId: 1, direction: "INBOUND", remote: ip, protocol: "icmp" });
+      expect(p.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+        ["remote", `${ip} is not an IPv4 or IPv6 address (e.g. 10.0.0.5 or 2001:db8::5)`],
+      ]);
+    },
+  );
+});
 
 describe("port ranges", () => {
   it("parses OpenNebula's RANGE syntax and prints it canonically", () => {

@@ -3,8 +3,8 @@
 // same compiled policy for one packet, and a lint for shadowed, duplicate and overly wide rules.
 // Pure code: no I/O, so every function here is unit- and property-tested.
 import { z } from "zod";
-import { intToIp4, ip4ToInt, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
-import { bigToIp6, ip6ToBig, isIp6 } from "./ipam";
+import { intToIp4, ip4ToInt, ipAddress, isIpv6, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
+import { bigToIp6, ip6ToBig } from "./ipam";
 import type { DesiredSgRule } from "./wire";
 
 export type SgProtocol = (typeof SG_PROTOCOLS)[number];
@@ -38,9 +38,6 @@ export function formatPorts(spans: PortSpan[]): string {
     .map(([a, b]) => (a === b ? `${a}` : `${a}:${b}`))
     .join(",");
 }
-
-const isIp4 = (s: string) =>
-  /^(\d{1,3})(\.\d{1,3}){3}$/.test(s) && s.split(".").every((o) => Number(o) <= 255);
 
 /** A rule as users write it (OpenNebula's attribute names, camel-cased). */
 export const sgRuleInput = z
@@ -78,9 +75,10 @@ export const sgRuleInput = z
     if (r.icmpType !== undefined && r.protocol !== "ICMP" && r.protocol !== "ICMPv6")
       at("icmpType", `An ICMP type applies to ICMP and ICMPv6 only, not ${r.protocol}`);
     if (r.ip !== undefined) {
-      if (!isIp4(r.ip) && !isIp6(r.ip)) at("ip", `"${r.ip}" is not an IPv4 or IPv6 address`);
+      const valid = ipAddress.safeParse(r.ip);
+      if (!valid.success) at("ip", valid.error.issues[0]!.message);
       else {
-        const v6 = isIp6(r.ip);
+        const v6 = isIpv6(r.ip);
         if (r.protocol === "ICMP" && v6) at("ip", "ICMP is IPv4; use ICMPv6 for IPv6 addresses");
         if (r.protocol === "ICMPv6" && !v6) at("ip", "ICMPv6 is IPv6; use ICMP for IPv4 addresses");
         const last = v6 ? (1n << 128n) - 1n : (1n << 32n) - 1n;
@@ -113,10 +111,7 @@ export const probeInput = z
   .object({
     nicId: z.coerce.number().int().positive(),
     direction: z.enum(SG_DIRECTIONS),
-    remote: z
-      .string()
-      .trim()
-      .refine((s) => isIp4(s) || isIp6(s), "An IPv4 or IPv6 address"),
+    remote: ipAddress,
     protocol: z.enum(["tcp", "udp", "icmp", "icmpv6", "esp", "ah"]),
     port: z.coerce.number().int().min(1, "Port is 1–65535").max(65535, "Port is 1–65535").optional(),
     icmpType: z.coerce.number().int().min(0).max(255).optional(),
@@ -134,7 +129,7 @@ export type SgRule = z.output<typeof sgRuleInput>;
 /** A rule's identity for duplicate detection (order of ports and spelling do not matter). */
 export function ruleKey(r: RuleFields): string {
   const ports = r.range ? formatPorts(parsePortRange(r.range)) : "";
-  const ip = r.ip ? (isIp6(r.ip) ? ip6ToBig(r.ip).toString() : String(ip4ToInt(r.ip))) : "";
+  const ip = r.ip ? (isIpv6(r.ip) ? ip6ToBig(r.ip).toString() : String(ip4ToInt(r.ip))) : "";
   return [
     r.direction,
     r.protocol,
@@ -214,7 +209,7 @@ export function compileRule(rule: StoredRule, networks: Map<number, NetworkAddrs
     rule.protocol === "ICMP" ? "ip" : rule.protocol === "ICMPv6" ? "ip6" : undefined;
   let matches: CompiledMatch[];
   if (rule.ip !== undefined) {
-    const v6 = isIp6(rule.ip);
+    const v6 = isIpv6(rule.ip);
     const start = v6 ? ip6ToBig(rule.ip) : BigInt(ip4ToInt(rule.ip));
     matches = [{ ...base, family: v6 ? "ip6" : "ip", addrs: [[start, start + BigInt(rule.size ?? 1) - 1n]] }];
   } else if (rule.networkId !== undefined) {
@@ -257,7 +252,7 @@ export interface NicPolicy {
 }
 
 /** A rule as the node receives it: the user's words, with NETWORK_ID resolved to address spans
- * (the agent renders these into one chain per group, agent/dataplane/nft-sg.ts). */
+ * (the agent renders these into one chain per group, lib/nft/sg.ts). */
 export function ruleToWire(rule: StoredRule, networks: Map<number, NetworkAddrs>): DesiredSgRule | null {
   let spans: { first: string; size: number }[] | undefined;
   if (rule.ip !== undefined) spans = [{ first: rule.ip, size: rule.size ?? 1 }];
@@ -317,7 +312,7 @@ export function matchCovers(m: CompiledMatch, p: Probe, family: Family, addr: bi
 export function explain(policy: NicPolicy, p: Probe): Verdict {
   if (policy.allowAll) return { verdict: "accept", by: "default-sg" };
   if (policy.sgIds.length === 0) return { verdict: "accept", by: "no-groups" };
-  const v6 = isIp6(p.remote);
+  const v6 = isIpv6(p.remote);
   const family: Family = v6 ? "ip6" : "ip";
   const addr = v6 ? ip6ToBig(p.remote) : BigInt(ip4ToInt(p.remote));
   for (const r of policy.rules) {
@@ -386,7 +381,7 @@ export function lintRules(rules: StoredRule[], networks: Map<number, NetworkAddr
       });
     if (r.protocol !== "ICMP" && r.protocol !== "ICMPv6" && r.direction === "INBOUND") {
       const anyAddr = r.ip === undefined && r.networkId === undefined;
-      const prefixWide = r.ip !== undefined && (r.size ?? 1) >= (isIp6(r.ip) ? 2 ** 32 : 2 ** 24);
+      const prefixWide = r.ip !== undefined && (r.size ?? 1) >= (isIpv6(r.ip) ? 2 ** 32 : 2 ** 24);
       const allPorts = r.range === undefined || parsePortRange(r.range).some(([a, b]) => b - a >= 60000);
       if ((anyAddr || prefixWide) && allPorts && r.protocol !== "IPSEC")
         out.push({

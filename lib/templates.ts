@@ -2,6 +2,7 @@
 // address plan and pool pick that instantiation (and its preview) derive from them. No I/O.
 import { z } from "zod";
 import {
+  blankOr,
   contextSchema,
   DRIVERS,
   ifName,
@@ -106,12 +107,7 @@ export const instantiateInput = z.object({
     .int("Size must be a whole number")
     .min(1, "Size must be at least 1")
     .max(65536, "Size must be at most 65536"),
-  firstIp: z
-    .string()
-    .trim()
-    .default("")
-    .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.5)")
-    .transform((s) => s || undefined),
+  firstIp: blankOr(ipv4),
   ipv6: z.boolean().default(false),
   qosTier: z
     .string()

@@ -2,7 +2,7 @@
 // clone), groups, users, quotas, reservations and automatic network selection. Shared by the
 // server (tRPC .input) and the forms, like lib/schemas.ts.
 import { z } from "zod";
-import { ipv4, LOCK_LEVELS, name, QUOTA_SUBJECTS, USER_ROLES } from "./domain";
+import { blankOr, ipv4, LOCK_LEVELS, name, QUOTA_SUBJECTS, USER_ROLES } from "./domain";
 import { octalToPerms } from "./permissions";
 import { labelSchema } from "./templates";
 
@@ -69,12 +69,7 @@ export const reserveInput = z.object({
     .int("Size must be a whole number")
     .min(1, "Reserve at least 1 address")
     .max(65536, "At most 65536 addresses"),
-  firstIp: z
-    .string()
-    .trim()
-    .default("")
-    .refine((s) => s === "" || ipv4.safeParse(s).success, "Not a valid IPv4 address (e.g. 10.0.0.5)")
-    .transform((s) => s || undefined),
+  firstIp: blankOr(ipv4),
 });
 
 export const labelsInput = z.object({ id, labels: z.array(labelSchema).max(16) });

@@ -1,6 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatBytesShort, formatCountShort, formatRate, formatSize, parseRate, parseSize } from "./units";
+import {
+  formatBytesShort,
+  formatCountShort,
+  formatRate,
+  formatSize,
+  parseRate,
+  parseSize,
+  RATE_UNIT_HINT,
+  rateText,
+  sizeText,
+} from "./units";
 
 describe("QoS units", () => {
   it("parses the units peers use into bit/s", () => {
@@ -31,6 +41,19 @@ describe("QoS units", () => {
     expect(formatSize(64_000)).toBe("64 KB");
     fc.assert(fc.property(fc.integer({ min: 1, max: 1e11 }), (n) => parseRate(formatRate(n)) === n));
     fc.assert(fc.property(fc.integer({ min: 1, max: 1e10 }), (n) => parseSize(formatSize(n)) === n));
+  });
+  it("reads a form's rate and size text: blank is no value, a bad one is the field's message", () => {
+    expect(rateText().parse(" 100 Mbit/s ")).toBe(100_000_000);
+    expect(sizeText().parse("64 KiB")).toBe(65_536);
+    expect(rateText().parse("  ")).toBeUndefined();
+    const bad = rateText().safeParse("100");
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.message)).toEqual([
+      `Rate must be a number with a unit (${RATE_UNIT_HINT}), e.g. "100 Mbit/s"`,
+    ]);
+    const zero = sizeText().safeParse("0 KB");
+    expect(zero.success ? [] : zero.error.issues.map((i) => i.message)).toEqual([
+      "Size must be greater than zero",
+    ]);
   });
 });
 

@@ -52,7 +52,11 @@ export type App = {
 
 /** Builds an App from settings (tests pass BRIDGEHEAD_DB=":memory:"). */
 export function createApp(env: Env = loadEnv()): App {
-  const db = openDb(env.BRIDGEHEAD_DB);
+  return appOn(env, openDb(env.BRIDGEHEAD_DB));
+}
+
+/** The container around an already open database (tests that copy a seeded database use it). */
+export function appOn(env: Env, db: Db): App {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   const https = env.BRIDGEHEAD_URL?.startsWith("https:") ?? false;

@@ -103,6 +103,15 @@ const MATRIX: Record<string, Entry> = {
     input: (fx) => ({ name: "i-new", nodeId: fx.ids.node, nics: [{ vnetId: fx.ids.vnet }] }),
   },
   "instance.remove": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
+  "instance.addNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ instanceId: fx.ids.instance, nic: { vnetId: fx.ids.vnet } }),
+  },
+  "instance.updateNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ nicId: fx.ids.nic, portKind: "tap" }),
+  },
+  "instance.removeNic": { rule: { kind: "instanceOwner" }, input: (fx) => ({ nicId: fx.ids.nic }) },
   // VNETs
   "vnet.list": { rule: { kind: "list", object: "vnet", ids: idsOf } },
   "vnet.mine": { rule: { kind: "user" } },
@@ -373,7 +382,35 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "sg", level: "use" },
     input: (fx) => ({ id: fx.ids.sg, name: "sg-clone" }),
   },
+  // VNET peerings: both VNETs carry the same bits here, so MANAGE means MANAGE on both (create is
+  // active at once); USE on both but MANAGE on neither is FORBIDDEN. The one-side cases
+  // (proposed, accepted by the other side) are in server/routers/peering.test.ts.
+  "peering.list": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ vnetId: fx.ids.vnet }),
+  },
+  "peering.create": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetA: fx.ids.vnet, vnetB: fx.ids.vnet2 }),
+  },
+  "peering.accept": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: peeringOf(fx, "proposed") }),
+  },
+  "peering.remove": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: peeringOf(fx, "active") }),
+  },
 };
+
+/** The fixture's peering of its two VNETs in `state` (proposed from the second one), made once. */
+function peeringOf(fx: Fx, state: "proposed" | "active"): number {
+  const s = fx.app.db.$client;
+  s.prepare(
+    "INSERT OR IGNORE INTO vnet_peerings (vnet_a, vnet_b, state, proposed_from) VALUES (?, ?, ?, ?)",
+  ).run(fx.ids.vnet, fx.ids.vnet2, state, fx.ids.vnet2);
+  return (s.prepare("SELECT id FROM vnet_peerings").get() as { id: number }).id;
+}
 
 /** A fresh database: four users, a team group, two VNETs and a template owned by `owner` in team. */
 async function build() {

@@ -46,7 +46,7 @@ for (let i = 0; i < Number(count); i++) {
       createInstance(app, { userId, name: "worker", ip: null }, owner, {
         name: `${tag}-${i}`,
         nodeId: Number(nodeId),
-        nics: [{ vnetId: Number(vnetId), ip: undefined }],
+        nics: [{ vnetId: Number(vnetId), ip: undefined, ip6: undefined, portKind: "guest" }],
       }),
     );
     ok++;

@@ -3,17 +3,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
+import type { Resolver } from "react-hook-form";
 import { toast } from "sonner";
 import { userCreateInput } from "@/lib/schemas";
 import { userUpdateInput } from "@/lib/tenancy";
 import type { AppRouter } from "@/server/routers/root";
-import { showServerError } from "../form";
 import { limitText, parseLimit, QuotaFields, type QuotaText } from "../tenancy/quota-fields";
 import { errorMessage, fieldErrors, useTRPC, useTRPCClient } from "../trpc";
 import { Button } from "../ui/button";
 import { Dialog, DialogFooter } from "../ui/dialog";
 import { Field, FormError, Select, TextField } from "../ui/field";
+import { type FormOf, MutationForm } from "../ui/mutation-dialog";
 
 type User = inferRouterOutputs<AppRouter>["user"]["list"][number];
 type Values = {
@@ -61,82 +61,21 @@ export function UserEditDialog({ user, onClose }: { user: User | null; onClose: 
       title={`Edit user ${user?.username ?? ""}`}
     >
       {user && (
-        <UserForm
-          user={user}
-          pending={save.isPending}
-          onCancel={onClose}
-          onSubmit={(v, form) => save.mutate(v, { onError: (e) => showServerError(e, form) })}
-        />
-      )}
-    </Dialog>
-  );
-}
-
-function UserForm({
-  user,
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  user: User;
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (
-    v: {
-      update: {
-        id: string;
-        name: string;
-        role: "admin" | "user";
-        groupIds: number[];
-        primaryGroupId: number;
-      };
-      maxVnets: number | null;
-      maxLeases: number | null;
-    },
-    form: ReturnType<typeof useForm<Values>>,
-  ) => void;
-}) {
-  const trpc = useTRPC();
-  const groups = useQuery(trpc.user.groups.queryOptions());
-  const form = useForm<Values>({
-    mode: "onChange",
-    defaultValues: {
-      name: user.name,
-      role: user.role,
-      groupIds: user.groups.map((g) => String(g.groupId)),
-      primaryGroupId: String(user.groups.find((g) => g.primary)?.groupId ?? user.groups[0]?.groupId ?? 1),
-      quota: { maxVnets: limitText(user.quota.maxVnets), maxLeases: limitText(user.quota.maxLeases) },
-    },
-    resolver: (values) => {
-      const errors: Record<string, unknown> = {};
-      const u = userUpdateInput.safeParse({
-        id: user.id,
-        name: values.name,
-        role: values.role,
-        groupIds: (values.groupIds || []).map(Number),
-        primaryGroupId: Number(values.primaryGroupId),
-      });
-      if (!u.success)
-        for (const i of u.error.issues) errors[String(i.path[0])] = { type: "zod", message: i.message };
-      const quota: Record<string, unknown> = {};
-      for (const k of ["maxVnets", "maxLeases"] as const) {
-        const r = parseLimit(values.quota[k]);
-        if (typeof r === "string") quota[k] = { type: "zod", message: r };
-      }
-      if (Object.keys(quota).length) errors.quota = quota;
-      return Object.keys(errors).length ? { values: {}, errors } : { values, errors: {} };
-    },
-  });
-  const { register } = form;
-  const errors = form.formState.errors;
-  const chosen = form.watch("groupIds") || [];
-  return (
-    <form
-      noValidate
-      aria-label="Edit user"
-      onSubmit={form.handleSubmit((v) =>
-        onSubmit(
-          {
+        <MutationForm
+          label="Edit user"
+          submitLabel="Save user"
+          resolver={userResolver(user)}
+          defaultValues={{
+            name: user.name,
+            role: user.role,
+            groupIds: user.groups.map((g) => String(g.groupId)),
+            primaryGroupId: String(
+              user.groups.find((g) => g.primary)?.groupId ?? user.groups[0]?.groupId ?? 1,
+            ),
+            quota: { maxVnets: limitText(user.quota.maxVnets), maxLeases: limitText(user.quota.maxLeases) },
+          }}
+          mutation={save}
+          toVariables={(v) => ({
             update: {
               id: user.id,
               name: v.name.trim(),
@@ -146,67 +85,92 @@ function UserForm({
             },
             maxVnets: parseLimit(v.quota.maxVnets) as number | null,
             maxLeases: parseLimit(v.quota.maxLeases) as number | null,
-          },
-          form,
-        ),
-      )}
-    >
-      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-        <TextField label="Full name" autoFocus error={errors.name?.message} {...register("name")} />
-        <Field label="Role" error={errors.role?.message}>
-          {(c) => (
-            <Select {...c} {...register("role")}>
-              <option value="user">user</option>
-              <option value="admin">admin</option>
-            </Select>
-          )}
-        </Field>
-        <fieldset>
-          <legend className="text-sm font-medium text-slate-700">Groups</legend>
-          <div className="mt-1 flex flex-col gap-1">
-            {groups.data?.map((g) => (
-              <label key={g.id} className="flex items-center gap-2 text-sm">
-                <input
-                  type="checkbox"
-                  className="size-4 accent-sky-700"
-                  value={String(g.id)}
-                  {...register("groupIds")}
-                />
-                {g.name}
-              </label>
-            ))}
-          </div>
-          {errors.groupIds?.message && <p className="mt-1 text-xs text-red-600">{errors.groupIds.message}</p>}
-        </fieldset>
-        <Field
-          label="Primary group"
-          error={errors.primaryGroupId?.message}
-          hint="New objects of the user go to this group"
+          })}
+          onCancel={onClose}
         >
-          {(c) => (
-            <Select {...c} {...register("primaryGroupId")}>
-              {groups.data
-                ?.filter((g) => chosen.includes(String(g.id)))
-                .map((g) => (
-                  <option key={g.id} value={String(g.id)}>
-                    {g.name}
-                  </option>
-                ))}
-            </Select>
-          )}
-        </Field>
-        <QuotaFields register={register} errors={errors.quota} />
-      </div>
-      <FormError message={errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          Save user
-        </Button>
-      </DialogFooter>
-    </form>
+          {(form: FormOf<Values>) => <UserFields form={form} />}
+        </MutationForm>
+      )}
+    </Dialog>
+  );
+}
+
+/** The user's fields with the API's schema, the quota's with the limits' own reading. */
+function userResolver(user: User): Resolver<Values> {
+  return (values) => {
+    const errors: Record<string, unknown> = {};
+    const u = userUpdateInput.safeParse({
+      id: user.id,
+      name: values.name,
+      role: values.role,
+      groupIds: (values.groupIds || []).map(Number),
+      primaryGroupId: Number(values.primaryGroupId),
+    });
+    if (!u.success)
+      for (const i of u.error.issues) errors[String(i.path[0])] = { type: "zod", message: i.message };
+    const quota: Record<string, unknown> = {};
+    for (const k of ["maxVnets", "maxLeases"] as const) {
+      const r = parseLimit(values.quota[k]);
+      if (typeof r === "string") quota[k] = { type: "zod", message: r };
+    }
+    if (Object.keys(quota).length) errors.quota = quota;
+    return Object.keys(errors).length ? { values: {}, errors } : { values, errors: {} };
+  };
+}
+
+function UserFields({ form }: { form: FormOf<Values> }) {
+  const trpc = useTRPC();
+  const groups = useQuery(trpc.user.groups.queryOptions());
+  const { register } = form;
+  const errors = form.formState.errors;
+  const chosen = form.watch("groupIds") || [];
+  return (
+    <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+      <TextField label="Full name" autoFocus error={errors.name?.message} {...register("name")} />
+      <Field label="Role" error={errors.role?.message}>
+        {(c) => (
+          <Select {...c} {...register("role")}>
+            <option value="user">user</option>
+            <option value="admin">admin</option>
+          </Select>
+        )}
+      </Field>
+      <fieldset>
+        <legend className="text-sm font-medium text-slate-700">Groups</legend>
+        <div className="mt-1 flex flex-col gap-1">
+          {groups.data?.map((g) => (
+            <label key={g.id} className="flex items-center gap-2 text-sm">
+              <input
+                type="checkbox"
+                className="size-4 accent-sky-700"
+                value={String(g.id)}
+                {...register("groupIds")}
+              />
+              {g.name}
+            </label>
+          ))}
+        </div>
+        {errors.groupIds?.message && <p className="mt-1 text-xs text-red-600">{errors.groupIds.message}</p>}
+      </fieldset>
+      <Field
+        label="Primary group"
+        error={errors.primaryGroupId?.message}
+        hint="New objects of the user go to this group"
+      >
+        {(c) => (
+          <Select {...c} {...register("primaryGroupId")}>
+            {groups.data
+              ?.filter((g) => chosen.includes(String(g.id)))
+              .map((g) => (
+                <option key={g.id} value={String(g.id)}>
+                  {g.name}
+                </option>
+              ))}
+          </Select>
+        )}
+      </Field>
+      <QuotaFields register={register} errors={errors.quota} />
+    </div>
   );
 }
 

@@ -33,7 +33,9 @@ describe("instance router", () => {
         vnetId: expect.any(Number),
         vnet: "tiny",
         ip: "10.1.0.10",
+        ip6: null,
         mac: "02:00:0a:01:00:0a",
+        portKind: "guest",
       },
     ]);
     const after = (await admin.node.list())[0]!.desiredRevision;

@@ -1,5 +1,6 @@
-import { idInput, instanceCreateInput } from "../../lib/schemas";
+import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
 import { createInstance, listInstances, removeInstance } from "../services/instances";
+import { addNic, removeNic, updateNic } from "../services/nic-hotplug";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({
@@ -10,4 +11,14 @@ export const instanceRouter = router({
   remove: protectedProcedure
     .input(idInput)
     .mutation(({ ctx, input }) => removeInstance(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  /** NIC hot-plug: the node applies each change live. */
+  addNic: protectedProcedure
+    .input(nicAddInput)
+    .mutation(({ ctx, input }) => addNic(ctx.app, actorOf(ctx), ctx.user, input)),
+  updateNic: protectedProcedure
+    .input(nicUpdateInput)
+    .mutation(({ ctx, input }) => updateNic(ctx.app, actorOf(ctx), ctx.user, input)),
+  removeNic: protectedProcedure
+    .input(nicRemoveInput)
+    .mutation(({ ctx, input }) => removeNic(ctx.app, actorOf(ctx), ctx.user, input.nicId)),
 });

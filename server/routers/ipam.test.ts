@@ -386,4 +386,22 @@ describe("address ranges and leases", () => {
     await admin.range.remove({ id: second.range.id });
     expect((await admin.vnet.get({ id: vnetId })).ranges.map((r) => r.id)).toEqual([arId]);
   });
+
+  it("lease.hold and lease.release refuse a malformed address at its field with BAD_REQUEST naming it, writing nothing", async () => {
+    const before = snapshot(app);
+    for (const bad of ["not-an-ip", "10.0.0.0/99", "10.1.0.999"]) {
+      for (const call of [
+        () => admin.lease.hold({ vnetId, from: bad, reason: "x" }),
+        () => admin.lease.release({ vnetId, from: bad }),
+      ]) {
+        const err = await refusal(call(), "BAD_REQUEST");
+        expect(fieldErrorsOf(err.cause)).toEqual({
+          from: [`${bad} is not an IPv4, IPv6 or MAC address (e.g. 10.0.0.5)`],
+        });
+      }
+      const err = await refusal(admin.lease.hold({ vnetId, from: "10.5.0.12", to: bad, reason: "x" }));
+      expect(fieldErrorsOf(err.cause)).toEqual({ to: [expect.stringContaining(`${bad} is not an IPv4`)] });
+    }
+    expect(snapshot(app)).toEqual(before);
+  });
 });

@@ -9,9 +9,11 @@ import {
   type DesiredPort,
   type DesiredState,
   ROUTED_GATEWAY,
+  tapDeviceName,
   VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../lib/wire";
+import { activePeers } from "./peerings";
 import { nicSgIds, vnetSgIds, wireGroups } from "./security-groups/sg-policy";
 
 type Vnet = typeof vnets.$inferSelect;
@@ -107,6 +109,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       const sgIds = nicSgIds(tx, nic.id);
       ports.push({
         nicId: nic.id,
+        ...(nic.portKind === "tap" ? { kind: "tap" as const, dev: tapDeviceName(nic.id) } : {}),
         instanceId: inst.id,
         instanceName: inst.name,
         vnetId: vnet.id,
@@ -128,6 +131,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
     for (const [vnetId, peers] of vxlanPeers(tx, node.id, vx)) {
       const n = networks.get(vnetId);
       if (n) n.vxlanPeers = peers;
+    }
+    for (const [vnetId, peers] of activePeers(tx, [...networks.keys()])) {
+      const n = networks.get(vnetId);
+      if (n && peers.length) n.peers = peers;
     }
     return {
       wireVersion: WIRE_VERSION,

@@ -2,10 +2,12 @@
 // the node's revision in the same transaction; the agent then creates the guest ports.
 import { and, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
+import type { Tx } from "../../db";
 import { instances, leases, nics, nodes, vnets } from "../../db/schema";
 import type { Subject } from "../../lib/permissions";
-import type { instanceCreateInput } from "../../lib/schemas";
+import type { instanceCreateInput, nicInput } from "../../lib/schemas";
 import { selectionSchema } from "../../lib/tenancy";
+import { tapDeviceName } from "../../lib/wire";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { permitted } from "../authz";
@@ -18,7 +20,78 @@ import { mutate } from "./revision";
 import { selectVnet } from "./selection";
 
 type CreateInstance = z.output<typeof instanceCreateInput>;
+type NicIn = z.output<typeof nicInput>;
 type Owner = Subject & { primaryGroupId: number };
+type Node = typeof nodes.$inferSelect;
+
+/** Creates NIC `idx` of instance `instanceId` on its VNET (picked when "auto") with a lease: the
+ * requested IPv4 and/or IPv6 address if free, else the lowest free one. `field` prefixes errors. */
+export function attachNic(
+  tx: Tx,
+  owner: Owner,
+  node: Node,
+  instanceId: number,
+  idx: number,
+  n: NicIn,
+  field: string,
+) {
+  const vnet =
+    n.vnetId === "auto"
+      ? selectVnet(tx, owner, node, selectionSchema.parse(n.auto ?? {}), `${field}.vnetId`)
+      : tx
+          .select()
+          .from(vnets)
+          .where(and(eq(vnets.id, n.vnetId), permitted(vnets, owner, "use")))
+          .get();
+  if (!vnet) throw invalid(`VNET ${n.vnetId} not found`, `${field}.vnetId`);
+  assertUnlocked("vnet", vnet, "use");
+  // A routed port is a host veth with /32 routes and proxy ARP that the agent creates; a tap the
+  // hypervisor creates is only ever plugged into a bridge.
+  if (n.portKind === "tap" && vnet.driver === "routed")
+    throw invalid(
+      `VNET ${vnet.name} is routed: a hypervisor (tap) port needs a bridged VNET; use a lab guest port or another VNET`,
+      `${field}.portKind`,
+    );
+  const nic = tx
+    .insert(nics)
+    .values({ instanceId, idx, vnetId: vnet.id, portKind: n.portKind })
+    .returning()
+    .get();
+  const lease = leaseFor(tx, vnet, nic.id, owner.id, n, field);
+  return {
+    nicId: nic.id,
+    vnetId: vnet.id,
+    vnet: vnet.name,
+    ip: lease.ip,
+    ip6: lease.ip6,
+    mac: lease.mac,
+    portKind: n.portKind,
+  };
+}
+
+/** The lease of a NIC: by requested IPv4, else requested IPv6, else the lowest free address; both
+ * requested must be the same lease (one range offset holds both in a dual-stack range). */
+function leaseFor(
+  tx: Tx,
+  vnet: typeof vnets.$inferSelect,
+  nicId: number,
+  userId: string,
+  n: { ip?: string; ip6?: string },
+  field: string,
+) {
+  const lease = allocateLease(tx, vnet, {
+    ip: n.ip ?? n.ip6,
+    nicId,
+    userId,
+    field: n.ip ? `${field}.ip` : n.ip6 ? `${field}.ip6` : `${field}.vnetId`,
+  });
+  if (n.ip && n.ip6 && lease.ip6 !== n.ip6)
+    throw invalid(
+      `${n.ip6} is not the IPv6 address that goes with ${n.ip} in VNET ${vnet.name} (${lease.ip6 ?? "none"}); request one of them`,
+      `${field}.ip6`,
+    );
+  return lease;
+}
 
 /** Creates an instance on a node with NICs on VNETs the owner may USE. */
 export function createInstance(app: App, actor: Actor, owner: Owner, input: CreateInstance) {
@@ -34,27 +107,7 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
       .values({ name: input.name, ownerId: owner.id, groupId: owner.primaryGroupId, nodeId: node.id })
       .returning()
       .get();
-    const created = input.nics.map((n, idx) => {
-      const field = `nics.${idx}`;
-      const vnet =
-        n.vnetId === "auto"
-          ? selectVnet(tx, owner, node, selectionSchema.parse(n.auto ?? {}), `${field}.vnetId`)
-          : tx
-              .select()
-              .from(vnets)
-              .where(and(eq(vnets.id, n.vnetId), permitted(vnets, owner, "use")))
-              .get();
-      if (!vnet) throw invalid(`VNET ${n.vnetId} not found`, `${field}.vnetId`);
-      assertUnlocked("vnet", vnet, "use");
-      const nic = tx.insert(nics).values({ instanceId: inst.id, idx, vnetId: vnet.id }).returning().get();
-      const lease = allocateLease(tx, vnet, {
-        ip: n.ip,
-        nicId: nic.id,
-        userId: owner.id,
-        field: n.ip ? `${field}.ip` : `${field}.vnetId`,
-      });
-      return { nicId: nic.id, vnetId: vnet.id, vnet: vnet.name, ip: lease.ip, mac: lease.mac };
-    });
+    const created = input.nics.map((n, idx) => attachNic(tx, owner, node, inst.id, idx, n, `nics.${idx}`));
     touch([node.id]);
     // Other nodes on the same VXLAN VNETs gain this node as a peer.
     touch(
@@ -99,7 +152,9 @@ export function listInstances(app: App, who: Subject) {
       vnetId: nics.vnetId,
       vnetName: vnets.name,
       ip: leases.ip,
+      ip6: leases.ip6,
       mac: leases.mac,
+      portKind: nics.portKind,
     })
     .from(nics)
     .innerJoin(vnets, eq(vnets.id, nics.vnetId))
@@ -112,7 +167,12 @@ export function listInstances(app: App, who: Subject) {
     )
     .orderBy(nics.idx)
     .all();
-  return rows.map((r) => ({ ...r, nics: nicRows.filter((n) => n.instanceId === r.id) }));
+  return rows.map((r) => ({
+    ...r,
+    nics: nicRows
+      .filter((n) => n.instanceId === r.id)
+      .map((n) => ({ ...n, dev: n.portKind === "tap" ? tapDeviceName(n.nicId) : null })),
+  }));
 }
 
 /** Deletes an instance: releases its leases and bumps its node so the agent removes the ports. */

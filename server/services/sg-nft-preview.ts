@@ -1,8 +1,8 @@
 // The nftables script a node loads for one NIC alone: its node's desired state narrowed to that
 // port, rendered by the agent's own (pure) renderer. Shown in the security-group editor.
 import { eq } from "drizzle-orm";
-import { renderNft } from "../../agent/dataplane/nft";
 import { instances, nics } from "../../db/schema";
+import { renderNft } from "../../lib/nft/render";
 import type { App } from "../app";
 import { compileDesiredState } from "./desired";
 

@@ -6,6 +6,7 @@
 import { and, asc, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { compile, connectionOf, type Tx } from "../../../db";
 import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from "../../../db/schema";
+import { isIpv4, isIpv6, isMac } from "../../../lib/domain";
 import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../../lib/ipam";
 import { conflict, invalid } from "../../errors";
 import { leasesChanged } from "../security-groups/sg-followers";
@@ -139,8 +140,6 @@ function ranges(tx: Tx, vnetId: number): Ar[] {
   return stmts(tx).ranges.all({ vnetId });
 }
 
-const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
-
 /** Offset of `mac` inside `ar` (the range's first MAC plus the offset), or null when outside. */
 function offsetOfMac(ar: ArSpec, mac: string): number | null {
   const off = macToBig(mac.toLowerCase()) - macToBig(addressAt(ar, 0).mac);
@@ -149,7 +148,9 @@ function offsetOfMac(ar: ArSpec, mac: string): number | null {
 
 /** Finds the range and offset of a requested IPv4, IPv6 or MAC address in a VNET. */
 function locate(all: Ar[], addr: string): { ar: Ar; offset: number } | null {
-  const offsetIn = MAC_RE.test(addr) ? offsetOfMac : addr.includes(":") ? offsetOfIp6 : offsetOfIp4;
+  // Anything but a well-formed address is in no range (the address math throws on it).
+  const offsetIn = isMac(addr) ? offsetOfMac : isIpv6(addr) ? offsetOfIp6 : isIpv4(addr) ? offsetOfIp4 : null;
+  if (!offsetIn) return null;
   for (const ar of all) {
     const off = offsetIn(ar as ArSpec, addr);
     if (off !== null) return { ar, offset: off };
