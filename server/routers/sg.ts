@@ -16,9 +16,9 @@ import {
   vnetSgs,
 } from "../services/security-groups/security-groups";
 import { sgCounters } from "../services/security-groups/sg-counters";
+import { nicNftScript } from "../services/security-groups/sg-nft-preview";
 import { cloneSg } from "../services/security-groups/sg-tenancy";
 import { explainNic, previewNic } from "../services/security-groups/sg-tools";
-import { nicNftScript } from "../services/sg-nft-preview";
 import { actorOf, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

@@ -20,7 +20,7 @@ import { conflict, forbidden } from "../../errors";
 import { assertNameFree, describeOwnership, type Owner, ownedFor } from "../ownership";
 import { checkQuota } from "../quotas";
 import { mutate } from "../revision";
-import { pickIds } from "../templates";
+import { pickIds } from "./templates";
 import { changeVnetConfig } from "./vnet-config";
 
 type Vnet = typeof vnets.$inferSelect;

@@ -2,21 +2,21 @@
 // the node's revision in the same transaction; the agent then creates the guest ports.
 import { and, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
-import type { Tx } from "../../db";
-import { instances, leases, nics, nodes, vnets } from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import type { instanceCreateInput, nicInput } from "../../lib/schemas";
-import { selectionSchema } from "../../lib/tenancy";
-import { tapDeviceName } from "../../lib/wire";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, invalid, notFound } from "../errors";
-import { vxlanNodesOf } from "./desired";
-import { allocateLease, releaseNicLease } from "./leases/ipam";
-import { assertUnlocked } from "./ownership";
-import { checkQuota } from "./quotas";
-import { mutate } from "./revision";
+import type { Tx } from "../../../db";
+import { instances, leases, nics, nodes, vnets } from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import type { instanceCreateInput, nicInput } from "../../../lib/schemas";
+import { selectionSchema } from "../../../lib/tenancy";
+import { tapDeviceName } from "../../../lib/wire";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, invalid, notFound } from "../../errors";
+import { allocateLease, releaseNicLease } from "../leases/ipam";
+import { vxlanNodesOf } from "../nodes/desired";
+import { assertUnlocked } from "../ownership";
+import { checkQuota } from "../quotas";
+import { mutate } from "../revision";
 import { selectVnet } from "./selection";
 
 type CreateInstance = z.output<typeof instanceCreateInput>;

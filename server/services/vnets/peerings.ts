@@ -6,15 +6,15 @@
 // (and cut the flows that were running between them).
 import { and, eq, inArray, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Db, Tx } from "../../db";
-import { instances, nics, user, vnetPeerings, vnets } from "../../db/schema";
-import { can, type Subject } from "../../lib/permissions";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, DomainError, forbidden, invalid, notFound } from "../errors";
-import { assertUnlocked } from "./ownership";
-import { mutate } from "./revision";
+import type { Db, Tx } from "../../../db";
+import { instances, nics, user, vnetPeerings, vnets } from "../../../db/schema";
+import { can, type Subject } from "../../../lib/permissions";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, DomainError, forbidden, invalid, notFound } from "../../errors";
+import { assertUnlocked } from "../ownership";
+import { mutate } from "../revision";
 
 type Vnet = typeof vnets.$inferSelect;
 

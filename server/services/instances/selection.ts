@@ -3,12 +3,12 @@
 // (and that are not locked against use), filtered by the NIC's requirements and ordered by its
 // rank. Runs inside the placing transaction, so the free-lease counts are the ones allocation sees.
 import { and, count, eq, exists, sql } from "drizzle-orm";
-import type { Tx } from "../../db";
-import { addressRanges, clusters, leases, vnetClusters, vnets } from "../../db/schema";
-import { lockBlocks, type Subject } from "../../lib/permissions";
-import type { Selection } from "../../lib/tenancy";
-import { permitted } from "../authz";
-import { conflict } from "../errors";
+import type { Tx } from "../../../db";
+import { addressRanges, clusters, leases, vnetClusters, vnets } from "../../../db/schema";
+import { lockBlocks, type Subject } from "../../../lib/permissions";
+import type { Selection } from "../../../lib/tenancy";
+import { permitted } from "../../authz";
+import { conflict } from "../../errors";
 
 type Vnet = typeof vnets.$inferSelect;
 export type Candidate = { vnet: Vnet; free: number };

@@ -2,9 +2,9 @@
 // and each NIC's leased IPv6 addresses, read from a real migrated database.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { vnets } from "../../db/schema";
-import { desiredStateSchema } from "../../lib/wire";
-import { testApp, userCaller } from "../testing";
+import { vnets } from "../../../db/schema";
+import { desiredStateSchema } from "../../../lib/wire";
+import { testApp, userCaller } from "../../testing";
 
 describe("compileDesiredState for the agent's nftables rules", () => {
   it("sends antiSpoofing only when it is off, and the IPv6 address of a dual-stack lease", async () => {

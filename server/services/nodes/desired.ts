@@ -1,9 +1,9 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
 import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
-import { type Db, snapshot, type Tx } from "../../db";
-import { addressRanges, instances, leases, nics, nodes, vnets } from "../../db/schema";
-import { gatewayNic, guestMtu, resolveContext } from "../../lib/context";
+import { type Db, snapshot, type Tx } from "../../../db";
+import { addressRanges, instances, leases, nics, nodes, vnets } from "../../../db/schema";
+import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
 import {
   type DesiredNetwork,
   type DesiredPort,
@@ -12,9 +12,9 @@ import {
   tapDeviceName,
   VXLAN_OVERHEAD,
   WIRE_VERSION,
-} from "../../lib/wire";
-import { activePeers } from "./peerings";
-import { nicSgIds, vnetSgIds, wireGroups } from "./security-groups/sg-policy";
+} from "../../../lib/wire";
+import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
+import { activePeers } from "../vnets/peerings";
 
 type Vnet = typeof vnets.$inferSelect;
 

@@ -3,17 +3,17 @@
 import crypto from "node:crypto";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { immediate } from "../../db";
-import { clusters, instances, nodes } from "../../db/schema";
-import type { nodeCreateInput } from "../../lib/schemas";
-import { hashSecret } from "../../lib/secret";
-import { type AgentReport, CREDENTIAL_PREFIX, JOIN_TOKEN_PREFIX, type JoinResponse } from "../../lib/wire";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { conflict, forbidden, invalid, notFound } from "../errors";
+import { immediate } from "../../../db";
+import { clusters, instances, nodes } from "../../../db/schema";
+import type { nodeCreateInput } from "../../../lib/schemas";
+import { hashSecret } from "../../../lib/secret";
+import { type AgentReport, CREDENTIAL_PREFIX, JOIN_TOKEN_PREFIX, type JoinResponse } from "../../../lib/wire";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { conflict, forbidden, invalid, notFound } from "../../errors";
+import { mutate } from "../revision";
+import { recordCounters } from "../security-groups/sg-counters";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
-import { mutate } from "./revision";
-import { recordCounters } from "./security-groups/sg-counters";
 
 const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
 

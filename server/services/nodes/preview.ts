@@ -3,8 +3,8 @@
 // agent can see its kernel, so the request travels down its open channel (an event on its watch
 // stream) and the answer comes back as a call; a node that is not connected cannot be previewed.
 import crypto from "node:crypto";
-import type { DesiredState } from "../../lib/wire";
-import type { App } from "../app";
+import type { DesiredState } from "../../../lib/wire";
+import type { App } from "../../app";
 import { compileDesiredState } from "./desired";
 
 /** What the watch stream yields besides desired states: a request to plan without applying. */

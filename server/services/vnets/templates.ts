@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { z } from "zod";
-import { type Db, snapshot, type Tx } from "../../db";
+import { type Db, snapshot, type Tx } from "../../../db";
 import {
   addressRanges,
   clusters,
@@ -13,10 +13,10 @@ import {
   vnetSecurityGroups,
   vnets,
   vnetTemplates,
-} from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import { changedKeys, RESTRICTED_TEMPLATE_ATTRS, restrictedMessage } from "../../lib/restricted";
-import type { VnetRestrictedInput } from "../../lib/schemas";
+} from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import { changedKeys, RESTRICTED_TEMPLATE_ATTRS, restrictedMessage } from "../../../lib/restricted";
+import type { VnetRestrictedInput } from "../../../lib/schemas";
 import {
   type AddressPlan,
   type instantiateInput,
@@ -25,16 +25,16 @@ import {
   randomUla64,
   type TemplateAttrs,
   type templateAllocateInput,
-} from "../../lib/templates";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, forbidden, invalid } from "../errors";
-import { assertNameFree, describeOwnership, type Owner, ownedFor } from "./ownership";
-import { checkQuota, quotaOf } from "./quotas";
-import { mutate } from "./revision";
-import { changeVnetConfig } from "./vnets/vnet-config";
-import { insertVnet } from "./vnets/vnet-create";
+} from "../../../lib/templates";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, forbidden, invalid } from "../../errors";
+import { assertNameFree, describeOwnership, type Owner, ownedFor } from "../ownership";
+import { checkQuota, quotaOf } from "../quotas";
+import { mutate } from "../revision";
+import { changeVnetConfig } from "./vnet-config";
+import { insertVnet } from "./vnet-create";
 
 type Template = typeof vnetTemplates.$inferSelect;
 type Allocate = z.output<typeof templateAllocateInput> & { groupId?: number; perms?: number };

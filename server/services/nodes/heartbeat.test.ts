@@ -2,8 +2,8 @@
 // the latest BRIDGEHEAD_NODE_DOWN_AFTER_S after its last report while the channel stays open.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { nodes } from "../../db/schema";
-import { callerFor, testApp, userCaller } from "../testing";
+import { nodes } from "../../../db/schema";
+import { callerFor, testApp, userCaller } from "../../testing";
 
 describe("node liveness from agent reports", () => {
   it("is connected while reports are fresh, disconnected after BRIDGEHEAD_NODE_DOWN_AFTER_S or when the channel closes", async () => {

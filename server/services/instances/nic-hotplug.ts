@@ -3,20 +3,20 @@
 // involved), so the agent applies it live: a new port, a moved port, a port gone.
 import { and, eq, max } from "drizzle-orm";
 import type { z } from "zod";
-import type { Tx } from "../../db";
-import { instances, leases, nics, nodes, vnets } from "../../db/schema";
-import type { Subject } from "../../lib/permissions";
-import type { nicAddInput, nicUpdateInput } from "../../lib/schemas";
-import type { App } from "../app";
-import { type Actor, audit } from "../audit";
-import { permitted } from "../authz";
-import { conflict, invalid, notFound } from "../errors";
-import { vxlanNodesOf } from "./desired";
+import type { Tx } from "../../../db";
+import { instances, leases, nics, nodes, vnets } from "../../../db/schema";
+import type { Subject } from "../../../lib/permissions";
+import type { nicAddInput, nicUpdateInput } from "../../../lib/schemas";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { permitted } from "../../authz";
+import { conflict, invalid, notFound } from "../../errors";
+import { allocateLease, releaseNicLease } from "../leases/ipam";
+import { vxlanNodesOf } from "../nodes/desired";
+import { assertUnlocked } from "../ownership";
+import { checkQuota } from "../quotas";
+import { mutate } from "../revision";
 import { attachNic } from "./instances";
-import { allocateLease, releaseNicLease } from "./leases/ipam";
-import { assertUnlocked } from "./ownership";
-import { checkQuota } from "./quotas";
-import { mutate } from "./revision";
 
 type Owner = Subject & { primaryGroupId: number };
 /** At most this many NICs per instance (the create form's limit). */

@@ -3,10 +3,10 @@
 // hosting the VNET (and the bumps that keep them current), VXLAN MTU, routed gateway, external uplink.
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { nodes, vnets } from "../../db/schema";
-import { setVnetDriver } from "../../lab/cluster";
-import type { App } from "../app";
-import { callerFor, testApp, userCaller } from "../testing";
+import { nodes, vnets } from "../../../db/schema";
+import { setVnetDriver } from "../../../lab/cluster";
+import type { App } from "../../app";
+import { callerFor, testApp, userCaller } from "../../testing";
 
 describe("compiled desired state of multi-node networks", () => {
   let app: App;
