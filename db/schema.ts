@@ -18,9 +18,9 @@ import {
   QUOTA_SUBJECTS,
   SG_DIRECTIONS,
   SG_PROTOCOLS,
-  type TemplateAttrs,
   USER_ROLES,
 } from "../lib/domain";
+import type { TemplateAttrs } from "../lib/templates";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull().default(now);

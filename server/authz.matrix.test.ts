@@ -20,6 +20,7 @@ import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { can, LEVEL_BIT, type Level } from "../lib/permissions";
 import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restricted";
+import { hashSecret } from "../lib/secret";
 import type { App } from "./app";
 import { ALLOWED_PATHS } from "./auth";
 import { authRequest, signIn as signInAuth } from "./auth-testing";
@@ -27,7 +28,7 @@ import { appRouter, createCaller } from "./routers/root";
 import { createUser } from "./services/users";
 import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
 import { callerFor, testApp } from "./testing";
-import { createContext, hashSecret } from "./trpc";
+import { createContext } from "./trpc";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
 type Role = (typeof ROLES)[number];

@@ -184,8 +184,6 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
   return next();
 });
 
-export { hashSecret };
-
 /** Agents authenticate every call with `Authorization: Bearer <node credential>`. */
 const requireNode = t.middleware(({ ctx, next }) => {
   const header = ctx.headers.get("authorization") ?? "";

@@ -1,10 +1,11 @@
 // API tokens end to end through the real context builder: a token acts as its user exactly like
 // their session, read-only tokens change nothing, and only hashes are stored.
 import { beforeEach, describe, expect, it } from "vitest";
+import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
 import { fixtureUser, refusal, snapshotAll } from "../tenancy-testing";
 import { testApp } from "../testing";
-import { createContext, hashSecret } from "../trpc";
+import { createContext } from "../trpc";
 import { createCaller } from "./root";
 
 /** A caller that authenticates the way an HTTP request does, with `Authorization: Bearer …`. */

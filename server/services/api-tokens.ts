@@ -6,11 +6,14 @@ import type { z } from "zod";
 import { immediate } from "../../db";
 import { apiTokens, user as userTable } from "../../db/schema";
 import { API_TOKEN_PREFIX, type tokenCreateInput } from "../../lib/api-tokens";
+import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { notFound } from "../errors";
-import type { SessionUser } from "../trpc";
-import { hashSecret } from "../trpc";
+
+/** What these functions read of the calling user (trpc.ts's SessionUser fits; services do not import
+ * the tRPC layer, which calls them). */
+type SessionUser = { id: string; role: "admin" | "user" };
 
 /** The caller's last use is written at most this often (a busy script must not write per call). */
 const LAST_USED_EVERY_MS = 60_000;
