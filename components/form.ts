@@ -15,6 +15,16 @@ export function apiSchema<S extends z.ZodType<unknown, FieldValues>>(
   return zodResolver(schema, undefined, { raw: true });
 }
 
+/** A refusal from outside tRPC (the auth client) that names the form field it concerns. */
+export class FieldRefusal extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Sets each server field error (paths like "name" or "nics.0.ip") on the matching form field and
  * focuses the first; a refusal with no field of its own becomes the form's `root.server` error
@@ -27,7 +37,8 @@ export function showServerError<T extends FieldValues, C, O>(
   const values = form.getValues();
   let placed = 0;
   const elsewhere: string[] = [];
-  for (const [path, messages] of Object.entries(fieldErrors(err))) {
+  const fields = err instanceof FieldRefusal ? { [err.field]: [err.message] } : fieldErrors(err);
+  for (const [path, messages] of Object.entries(fields)) {
     if (get(values, path) !== undefined) {
       form.setError(
         path as Path<T>,

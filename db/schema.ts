@@ -18,9 +18,9 @@ import {
   QUOTA_SUBJECTS,
   SG_DIRECTIONS,
   SG_PROTOCOLS,
-  type TemplateAttrs,
   USER_ROLES,
 } from "../lib/domain";
+import type { TemplateAttrs } from "../lib/templates";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull().default(now);
@@ -529,6 +529,8 @@ export const auditLog = sqliteTable(
     outcome: text("outcome", { enum: AUDIT_OUTCOMES }).notNull(),
     detail: text("detail"),
     sourceIp: text("source_ip"),
+    /** How the actor authenticated when not by a session, e.g. `token:ci (#3)`. */
+    via: text("via"),
   },
   (t) => [index("audit_at_idx").on(t.at), index("audit_object_idx").on(t.objectType, t.objectId)],
 );
@@ -544,4 +546,27 @@ export const signInFailures = sqliteTable(
     at: integer("at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [index("sign_in_failures_key_idx").on(t.kind, t.key, t.at)],
+);
+
+// ---------------------------------------------------------------------------
+// 9. API tokens: personal bearer tokens for scripts (stored only as a sha256 hash)
+// ---------------------------------------------------------------------------
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The first characters of the token, shown in lists so its owner can tell tokens apart. */
+    prefix: text("prefix").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    readOnly: integer("read_only", { mode: "boolean" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("api_tokens_user_idx").on(t.userId)],
 );

@@ -227,9 +227,6 @@ export const contextSchema = z
   .strict();
 export type ContextAttrs = z.infer<typeof contextSchema>;
 
-/** Physical attributes and user inputs of a VNET template (defined with its schema in lib/templates). */
-export type { TemplateAttrs } from "./templates";
-
 /** What the agent last reported, stored per node and shown on the Nodes page. */
 export type NodeReport = {
   revision: number;

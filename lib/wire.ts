@@ -24,7 +24,7 @@ import { hostVethName } from "./nft/names";
 const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
 
 /** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
- * older shape for older agents, see server/services/wire-compat.ts), so a fleet is upgraded node
+ * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
  * by node. 2 added the server certificate pins to the desired state. */
 export const WIRE_VERSION = 2;
 export const MIN_WIRE_VERSION = 1;

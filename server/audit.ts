@@ -4,7 +4,8 @@
 import type { Db, Tx } from "../db";
 import { auditLog } from "../db/schema";
 
-export type Actor = { userId: string | null; name: string; ip: string | null };
+/** `via` names the API token when the caller used one instead of a session. */
+export type Actor = { userId: string | null; name: string; ip: string | null; via?: string };
 
 export type AuditEntry = {
   action: string;
@@ -28,6 +29,7 @@ export function audit(db: Db | Tx, actor: Actor, e: AuditEntry) {
       outcome: e.outcome ?? "ok",
       detail: e.detail?.slice(0, 2000) ?? null,
       sourceIp: actor.ip,
+      via: actor.via ?? null,
     })
     .run();
 }

@@ -14,25 +14,28 @@
 //           `adminRole`: cloud admins only whatever the bits (chown); `also`: an extra condition
 //   list    the object appears in the list exactly when the caller may USE it
 //   instanceOwner  the instance's owner or an admin; anybody else → NOT_FOUND
+//   tokenOwner     the API token's user or an admin; anybody else → NOT_FOUND
 // Every refusal leaves every table as it was (the audit log aside).
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { can, LEVEL_BIT, type Level } from "../lib/permissions";
 import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restricted";
+import { hashSecret } from "../lib/secret";
 import type { App } from "./app";
 import { ALLOWED_PATHS } from "./auth";
 import { authRequest, signIn as signInAuth } from "./auth-testing";
-import { appRouter } from "./routers/root";
+import { appRouter, createCaller } from "./routers/root";
 import { createUser } from "./services/users";
 import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
 import { callerFor, testApp } from "./testing";
+import { createContext } from "./trpc";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
 type Role = (typeof ROLES)[number];
 type ObjectKind = "vnet" | "template" | "sg";
 
 type Rule =
-  | { kind: "public" | "user" | "admin" | "node" | "token" | "instanceOwner" }
+  | { kind: "public" | "user" | "admin" | "node" | "token" | "instanceOwner" | "tokenOwner" }
   | {
       kind: "object";
       object: ObjectKind;
@@ -112,6 +115,11 @@ const MATRIX: Record<string, Entry> = {
     input: (fx) => ({ nicId: fx.ids.nic, portKind: "tap" }),
   },
   "instance.removeNic": { rule: { kind: "instanceOwner" }, input: (fx) => ({ nicId: fx.ids.nic }) },
+  // API tokens (managed from a session; the token block below shows tokens cannot)
+  "token.list": { rule: { kind: "user" } },
+  "token.listAll": { rule: { kind: "admin" } },
+  "token.create": { rule: { kind: "user" }, input: () => ({ name: "t", expiresInDays: 7, readOnly: true }) },
+  "token.revoke": { rule: { kind: "tokenOwner" }, input: (fx) => ({ id: fx.ids.ownerToken }) },
   // VNETs
   "vnet.list": { rule: { kind: "list", object: "vnet", ids: idsOf } },
   "vnet.mine": { rule: { kind: "user" } },
@@ -443,6 +451,7 @@ async function build() {
   s.prepare("UPDATE vnet_templates SET perms = 0 WHERE id != ?").run(tpl.id);
   s.prepare("UPDATE instances SET owner_id = ?, group_id = 2").run(owner.id);
   s.prepare("UPDATE security_groups SET owner_id = ?, group_id = 2 WHERE id = ?").run(owner.id, sg.id);
+  const tokens = mintTokens(app, { admin: admin.id, owner: owner.id, member: member.id, other: other.id });
   let real: string | null = null;
   return {
     app,
@@ -474,7 +483,9 @@ async function build() {
       sg: sg.id,
       nic: nic.id,
       emptyGroup: 3,
+      ownerToken: tokens.ownerTokenId,
     },
+    tokens: tokens.secrets,
     templateAttrs: privateIpv4.attrs,
     /** A user with a real password account (created once, on demand: hashing is slow). */
     realUser: async () => {
@@ -489,6 +500,26 @@ async function build() {
       return real;
     },
   };
+}
+
+/** A read-write and a read-only API token for each user, inserted directly (hash only, as the
+ * service stores them). */
+function mintTokens(app: App, users: Record<Exclude<Role, "anonymous">, string>) {
+  const secrets = {} as Record<Exclude<Role, "anonymous">, { rw: string; ro: string }>;
+  let ownerTokenId = 0;
+  for (const [role, userId] of Object.entries(users) as [Exclude<Role, "anonymous">, string][]) {
+    const pair = { rw: `bht_${role}-rw-${"x".repeat(30)}`, ro: `bht_${role}-ro-${"x".repeat(30)}` };
+    for (const [kind, secret] of Object.entries(pair)) {
+      const r = app.db.$client
+        .prepare(
+          "INSERT INTO api_tokens (user_id, name, prefix, token_hash, read_only) VALUES (?, ?, ?, ?, ?)",
+        )
+        .run(userId, `${role}-${kind}`, secret.slice(0, 10), hashSecret(secret), kind === "ro" ? 1 : 0);
+      if (role === "owner" && kind === "rw") ownerTokenId = Number(r.lastInsertRowid);
+    }
+    secrets[role] = pair;
+  }
+  return { secrets, ownerTokenId };
 }
 
 function setPerms(app: App, object: ObjectKind, perms: number) {
@@ -579,6 +610,7 @@ describe("authorization matrix", () => {
               expect(res.ok ? "ok" : res.code, `${label} (same refusal for everyone)`).toBe(tokenOutcome);
               break;
             case "instanceOwner":
+            case "tokenOwner":
               expectOk = role === "admin" || role === "owner";
               allowedCodes = [signedIn ? "NOT_FOUND" : "UNAUTHORIZED"];
               break;
@@ -618,6 +650,81 @@ describe("authorization matrix", () => {
           // A successful mutation changed the fixture: the next caller starts from a fresh one.
           if (res.ok && typeOf(path) === "mutation") fx = null;
         }
+      }
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// API tokens: a call with `Authorization: Bearer <token>` (through the real context builder) has
+// the very outcome of the same call from the token user's session, for every procedure; a
+// read-only token gets the same answers to queries and FORBIDDEN on every mutation, nothing
+// written. Token management itself is session-only: any token is FORBIDDEN there. One fixture
+// per procedure, the permission level's group bit set (member holds it, other does not).
+// ---------------------------------------------------------------------------------------------
+describe("authorization matrix: API tokens act exactly as their user's session", () => {
+  const procedures = Object.keys(MATRIX)
+    .filter((p) => typeOf(p) !== "subscription")
+    .sort();
+  const TOKEN_ROLES = ["admin", "owner", "member", "other"] as const;
+
+  async function viaToken(fx: Fx, secret: string, path: string, input: unknown) {
+    const caller = createCaller(
+      await createContext(fx.app, new Headers({ authorization: `Bearer ${secret}` })),
+    );
+    const before = snapshotAll(fx.app);
+    let fn: unknown = caller;
+    for (const k of path.split(".")) fn = (fn as Record<string, unknown>)[k];
+    try {
+      return { before, ok: true as const, out: await (fn as (i: unknown) => Promise<unknown>)(input) };
+    } catch (e) {
+      if (!(e instanceof TRPCError)) throw e;
+      return { before, ok: false as const, code: e.code, message: e.message };
+    }
+  }
+  const outcome = (r: { ok: boolean; code?: string }) => (r.ok ? "ok" : r.code);
+
+  it.each(procedures)(
+    "%s: a token's outcome is its user's session outcome; read-only refuses mutations",
+    async (path) => {
+      const { rule, input: mkInput } = MATRIX[path]!;
+      const mutation = typeOf(path) === "mutation";
+      const perms =
+        rule.kind === "object"
+          ? LEVEL_BIT[rule.level] << 3
+          : rule.kind === "list"
+            ? LEVEL_BIT.use << 3
+            : null;
+      let fx: Fx | null = null;
+      const fresh = async () => {
+        const f = await build();
+        if (perms !== null && (rule.kind === "object" || rule.kind === "list"))
+          setPerms(f.app, rule.object, perms);
+        return f;
+      };
+      for (const role of TOKEN_ROLES) {
+        fx ??= await fresh();
+        const session = await call(fx, role, path, mkInput ? await mkInput(fx) : undefined);
+        if (session.ok && mutation) fx = await fresh();
+        const rw = await viaToken(fx, fx.tokens[role].rw, path, mkInput ? await mkInput(fx) : undefined);
+        const label = `${path} as ${role}: session ${outcome(session)}, token ${outcome(rw)} ${rw.ok ? "" : rw.message}`;
+        if (path.startsWith("token.")) {
+          expect(outcome(rw), label).toBe("FORBIDDEN");
+        } else if (path.startsWith("agent.")) {
+          // The agent channel takes node credentials only: a user's token is no credential there.
+          expect(outcome(rw), label).toBe(outcome(session));
+        } else {
+          expect(outcome(rw), label).toBe(outcome(session));
+          if (rw.ok && !mutation) expect(rw.out, `${label}: same answer`).toEqual(session.out);
+        }
+        if (!rw.ok) expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(rw.before);
+        if (rw.ok && mutation) fx = await fresh();
+        const ro = await viaToken(fx, fx.tokens[role].ro, path, mkInput ? await mkInput(fx) : undefined);
+        const roLabel = `${path} as ${role} read-only: ${outcome(ro)} ${ro.ok ? "" : ro.message}`;
+        if (mutation || path.startsWith("token.")) {
+          expect(outcome(ro), roLabel).toBe("FORBIDDEN");
+          expect(snapshotAll(fx.app), `${roLabel} changed nothing`).toEqual(ro.before);
+        } else expect(outcome(ro), roLabel).toBe(outcome(session));
       }
     },
   );

@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { normalizeFingerprint } from "./tls";
+import { normalizeFingerprint } from "../lib/fingerprint";
 
 const envSchema = z.object({
   BRIDGEHEAD_DB: z.string().min(1).default("./data/bridgehead.db"),

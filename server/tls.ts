@@ -19,19 +19,6 @@ export function fingerprintOf(certPem: string): string {
   return crypto.createHash("sha256").update(der).digest("base64url");
 }
 
-/** A fingerprint as people paste it (openssl's `AA:BB:…` hex, or base64url) → base64url. */
-export function normalizeFingerprint(input: string): string | null {
-  const s = input.trim();
-  if (/^[A-Za-z0-9_-]{43}$/.test(s)) return s;
-  const hex = s.replace(/^sha256( fingerprint)?=/i, "").replace(/:/g, "");
-  if (/^[0-9a-fA-F]{64}$/.test(hex)) return Buffer.from(hex, "hex").toString("base64url");
-  return null;
-}
-
-/** The colon-separated hex form (what `openssl x509 -fingerprint -sha256` prints), for people. */
-export const fingerprintHex = (fp: string) =>
-  Buffer.from(fp, "base64url").toString("hex").toUpperCase().match(/../g)!.join(":");
-
 /** Generates a self-signed ECDSA P-256 certificate with Debian's openssl (no extra npm package:
  * the `selfsigned` package does RSA in pure JavaScript through node-forge). Files mode 600. */
 export function generateSelfSigned(certFile: string, keyFile: string) {

@@ -4,11 +4,13 @@ import { and, eq, isNull } from "drizzle-orm";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import { nodes, userGroups, user as userTable } from "../db/schema";
+import { API_TOKEN_PREFIX } from "../lib/api-tokens";
 import { hashSecret } from "../lib/secret";
 import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
 import { clientAddress } from "./forwarded";
+import { resolveToken, type TokenAuth } from "./services/api-tokens";
 
 // ---------------------------------------------------------------------------
 // 1. Context: who is calling (a user session, an agent credential, or nobody)
@@ -28,6 +30,10 @@ export type Context = {
   user: SessionUser | null;
   headers: Headers;
   ip: string | null;
+  /** Set when the caller authenticated with an API token instead of a session cookie. */
+  token?: TokenAuth | null;
+  /** Why a presented credential was not accepted (the UNAUTHORIZED message then says so). */
+  authError?: string;
 };
 
 /** Loads a user with their groups; null when the user does not exist. */
@@ -46,21 +52,47 @@ export function loadSessionUser(app: App, userId: string): SessionUser | null {
   };
 }
 
-/** Builds the context of one request from its headers (cookie session). */
+const TOKEN_REFUSED = {
+  unknown: "This API token is not known; check it was copied whole, or create a new one on your profile page",
+  expired: "This API token has expired; create a new one on your profile page",
+  revoked: "This API token was revoked; create a new one on your profile page",
+  user: "The user of this API token no longer exists or is banned",
+} as const;
+
+/** Builds the context of one request from its headers: an API token (`Authorization: Bearer bht_…`)
+ * acts as its user, exactly like their session; otherwise the cookie session. */
 export async function createContext(app: App, headers: Headers): Promise<Context> {
+  const ip = clientAddress(headers);
+  const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get("authorization") ?? "")?.[1];
+  if (bearer?.startsWith(API_TOKEN_PREFIX)) {
+    const t = resolveToken(app, bearer);
+    const user = typeof t === "string" ? null : loadSessionUser(app, t.userId);
+    if (typeof t !== "string" && user) return { app, db: app.db, user, headers, ip, token: t };
+    const reason = typeof t === "string" ? t : "user";
+    audit(
+      app.db,
+      { userId: null, name: "anonymous", ip },
+      {
+        action: "token.auth",
+        outcome: "refused",
+        detail: `${reason} API token ${bearer.slice(0, API_TOKEN_PREFIX.length + 6)}…`,
+      },
+    );
+    return { app, db: app.db, user: null, headers, ip, token: null, authError: TOKEN_REFUSED[reason] };
+  }
   const session = await sessionAuth(app, headers)
     .api.getSession({ headers })
     .catch(() => null);
   const user = session ? loadSessionUser(app, session.user.id) : null;
-  const ip = clientAddress(headers);
   return { app, db: app.db, user, headers, ip };
 }
 
 /** The actor written to the audit log for this context. */
 export function actorOf(ctx: Context, node?: { id: number; name: string }): Actor {
   if (node) return { userId: null, name: `node:${node.name}`, ip: ctx.ip };
+  const via = ctx.token ? `token:${ctx.token.name} (#${ctx.token.id})` : undefined;
   return ctx.user
-    ? { userId: ctx.user.id, name: ctx.user.username, ip: ctx.ip }
+    ? { userId: ctx.user.id, name: ctx.user.username, ip: ctx.ip, via }
     : { userId: null, name: "anonymous", ip: ctx.ip };
 }
 
@@ -128,10 +160,21 @@ const auditFailures = t.middleware(async ({ ctx, next, type, path, getRawInput }
   return res;
 });
 
-const base = t.procedure.use(auditFailures).use(mapDomainErrors);
+/** A read-only API token may call every query its user may, and no mutation. */
+const refuseReadOnly = t.middleware(({ ctx, next, type }) => {
+  if (type === "mutation" && ctx.token?.readOnly)
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "This API token is read-only; create a read-write token to change things",
+    });
+  return next();
+});
+
+const base = t.procedure.use(auditFailures).use(mapDomainErrors).use(refuseReadOnly);
 
 const requireUser = t.middleware(({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue" });
+  if (!ctx.user)
+    throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.authError ?? "Sign in to continue" });
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
 
@@ -140,8 +183,6 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
     throw new TRPCError({ code: "FORBIDDEN", message: "This action needs the admin role" });
   return next();
 });
-
-export { hashSecret };
 
 /** Agents authenticate every call with `Authorization: Bearer <node credential>`. */
 const requireNode = t.middleware(({ ctx, next }) => {
@@ -175,4 +216,15 @@ const requireNode = t.middleware(({ ctx, next }) => {
 export const publicProcedure = base;
 export const protectedProcedure = base.use(requireUser);
 export const adminProcedure = protectedProcedure.use(requireAdmin);
+/** Managing API tokens needs the session itself: a leaked token must not mint or revoke tokens. */
+export const sessionProcedure = protectedProcedure.use(
+  t.middleware(({ ctx, next }) => {
+    if (ctx.token)
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: "API tokens are managed from a signed-in session (the profile page), not with a token",
+      });
+    return next();
+  }),
+);
 export const nodeProcedure = base.use(requireNode);

@@ -10,7 +10,7 @@ import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { runInNetns } from "../agent/dataplane/run";
 import { probe, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
-import { compileDesiredState } from "../server/services/desired";
+import { compileDesiredState } from "../server/services/nodes/desired";
 import { testApp, userCaller } from "../server/testing";
 
 const lab = sgLab("p");

@@ -9,7 +9,7 @@ import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { run } from "../agent/dataplane/run";
 import { ping, reaches, sgLab } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
-import { compileDesiredState } from "../server/services/desired";
+import { compileDesiredState } from "../server/services/nodes/desired";
 import { testApp, userCaller } from "../server/testing";
 
 const lab = sgLab("w");

@@ -2,7 +2,6 @@
 // "New instance": a name, a node, and NIC rows (VNET + optional fixed IP).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useFieldArray } from "react-hook-form";
-import { toast } from "sonner";
 import { type InstanceCreateInput, instanceCreateInput } from "@/lib/schemas";
 import { apiSchema } from "../form";
 import { AutoSelectionFields } from "../tenancy/auto-selection-fields";
@@ -18,17 +17,12 @@ export function InstanceCreateDialog({ open, onClose }: { open: boolean; onClose
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.instance.create.mutationOptions({
-      onSuccess: (inst) => {
-        toast.success(
-          `Instance ${inst.name} created: ${inst.nics.map((n) => `${n.vnet} ${n.ip}`).join(", ")}`,
-        );
-        onClose();
-        return Promise.all([
+      onSuccess: () =>
+        Promise.all([
           queryClient.invalidateQueries(trpc.instance.list.queryFilter()),
           queryClient.invalidateQueries(trpc.vnet.pathFilter()),
           queryClient.invalidateQueries(trpc.node.pathFilter()),
-        ]);
-      },
+        ]),
     }),
   );
   return (
@@ -43,6 +37,9 @@ export function InstanceCreateDialog({ open, onClose }: { open: boolean; onClose
       resolver={apiSchema(instanceCreateInput)}
       defaultValues={{ name: "", nodeId: "", nics: [{ vnetId: "", ip: "" }] }}
       mutation={create}
+      success={(inst) =>
+        `Instance ${inst.name} created: ${inst.nics.map((n) => `${n.vnet} ${n.ip}`).join(", ")}`
+      }
     >
       {(form: FormOf<InstanceCreateInput>) => <InstanceFields form={form} />}
     </MutationDialog>

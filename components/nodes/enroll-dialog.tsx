@@ -53,10 +53,7 @@ function EnrollForm({ onCancel, onEnrolled }: { onCancel: () => void; onEnrolled
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.node.create.mutationOptions({
-      onSuccess: (n) => {
-        onEnrolled({ name: n.name, joinToken: n.joinToken, expiresAt: n.expiresAt });
-        return queryClient.invalidateQueries(trpc.node.pathFilter());
-      },
+      onSuccess: () => queryClient.invalidateQueries(trpc.node.pathFilter()),
     }),
   );
   return (
@@ -66,7 +63,9 @@ function EnrollForm({ onCancel, onEnrolled }: { onCancel: () => void; onEnrolled
       resolver={apiSchema(nodeCreateInput)}
       defaultValues={{ name: "", clusterId: "0" }}
       mutation={create}
-      onCancel={onCancel}
+      // The dialog stays open: it shows the one-time token next.
+      onSuccess={(n) => onEnrolled({ name: n.name, joinToken: n.joinToken, expiresAt: n.expiresAt })}
+      onClose={onCancel}
     >
       {(form: FormOf<NodeInput>) => <EnrollFields form={form} />}
     </MutationForm>

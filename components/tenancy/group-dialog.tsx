@@ -2,7 +2,6 @@
 // "New group" / "Edit group": name, description and the group's quota.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { Resolver } from "react-hook-form";
-import { toast } from "sonner";
 import { groupInput } from "@/lib/tenancy";
 import { useTRPC, useTRPCClient } from "../trpc";
 import { TextField } from "../ui/field";
@@ -41,14 +40,11 @@ export function GroupDialog({ open, group, onClose }: { open: boolean; group?: G
         });
       return g;
     },
-    onSuccess: (g) => {
-      toast.success(`Group ${g.name} ${group ? "saved" : "created"}`);
-      onClose();
-      return Promise.all([
+    onSuccess: () =>
+      Promise.all([
         queryClient.invalidateQueries(trpc.group.pathFilter()),
         queryClient.invalidateQueries(trpc.user.pathFilter()),
-      ]);
-    },
+      ]),
   });
   return (
     <MutationDialog
@@ -67,6 +63,7 @@ export function GroupDialog({ open, group, onClose }: { open: boolean; group?: G
         },
       }}
       mutation={save}
+      success={(g) => `Group ${g.name} ${group ? "saved" : "created"}`}
       toVariables={(v) => ({
         name: v.name.trim(),
         description: v.description.trim(),

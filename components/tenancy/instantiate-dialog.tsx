@@ -5,7 +5,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { type ReactNode, useEffect, useState } from "react";
-import { toast } from "sonner";
 import { RESTRICTED_NOTE } from "@/lib/restricted";
 import { type InstantiateInput, instantiateInput } from "@/lib/templates";
 import { formatRate } from "@/lib/units";
@@ -34,15 +33,12 @@ export function InstantiateDialog({ template, onClose }: { template: Template | 
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.template.instantiate.mutationOptions({
-      onSuccess: (v) => {
-        toast.success(`Network ${v.name} created: ${v.firstIp}–${v.lastIp}`);
-        onClose();
-        return Promise.all([
+      onSuccess: () =>
+        Promise.all([
           queryClient.invalidateQueries(trpc.vnet.pathFilter()),
           queryClient.invalidateQueries(trpc.quota.pathFilter()),
           queryClient.invalidateQueries(trpc.template.preview.pathFilter()),
-        ]);
-      },
+        ]),
     }),
   );
   return (
@@ -68,7 +64,8 @@ export function InstantiateDialog({ template, onClose }: { template: Template | 
             qosTier: template.attrs.qosTiers[0]?.name ?? "",
           }}
           mutation={create}
-          onCancel={onClose}
+          success={(v) => `Network ${v.name} created: ${v.firstIp}–${v.lastIp}`}
+          onClose={onClose}
         >
           {(form: FormOf<InstantiateInput>) => <InstantiateFields template={template} form={form} />}
         </MutationForm>

@@ -1,7 +1,6 @@
 "use client";
 // "Reserve addresses": N consecutive addresses of a shared VNET into a new VNET of the user's own.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { toast } from "sonner";
 import type { z } from "zod";
 import { reserveInput } from "@/lib/tenancy";
 import { apiSchema } from "../form";
@@ -18,14 +17,11 @@ export function ReserveDialog({ parent, onClose }: { parent: Parent | null; onCl
   const queryClient = useQueryClient();
   const reserve = useMutation(
     trpc.vnet.reserve.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Reserved ${r.firstIp}–${r.lastIp} into ${r.name}`);
-        onClose();
-        return Promise.all([
+      onSuccess: () =>
+        Promise.all([
           queryClient.invalidateQueries(trpc.vnet.pathFilter()),
           queryClient.invalidateQueries(trpc.quota.pathFilter()),
-        ]);
-      },
+        ]),
     }),
   );
   return (
@@ -47,7 +43,8 @@ export function ReserveDialog({ parent, onClose }: { parent: Parent | null; onCl
           resolver={apiSchema(reserveInput)}
           defaultValues={{ vnetId: parent.id, name: "", size: "4", firstIp: "" }}
           mutation={reserve}
-          onCancel={onClose}
+          success={(r) => `Reserved ${r.firstIp}–${r.lastIp} into ${r.name}`}
+          onClose={onClose}
         >
           {(form: FormOf<ReserveIn>) => <ReserveFields form={form} />}
         </MutationForm>

@@ -8,7 +8,6 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type Resolver, useFieldArray } from "react-hook-form";
-import { toast } from "sonner";
 import { DRIVERS, NETWORK_TYPES } from "@/lib/domain";
 import { RESTRICTED_NOTE, RESTRICTED_TEMPLATE_ATTRS } from "@/lib/restricted";
 import type { TemplateAttrs } from "@/lib/templates";
@@ -34,29 +33,16 @@ export function TemplateFormDialog({
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
-  const done = (msg: string) => {
-    toast.success(msg);
-    onClose();
-    return queryClient.invalidateQueries(trpc.template.pathFilter());
-  };
-  const allocate = useMutation(
-    trpc.template.allocate.mutationOptions({
-      onSuccess: async (t) => {
-        await done(`Template ${t.name} created`);
-        router.push(`/templates/${t.id}`);
-      },
-    }),
-  );
-  const update = useMutation(
-    trpc.template.update.mutationOptions({ onSuccess: (t) => done(`Template ${t.name} saved`) }),
-  );
+  const refresh = () => queryClient.invalidateQueries(trpc.template.pathFilter());
+  const allocate = useMutation(trpc.template.allocate.mutationOptions({ onSuccess: refresh }));
+  const update = useMutation(trpc.template.update.mutationOptions({ onSuccess: refresh }));
   // One template, created or saved: the form sends through whichever applies.
-  const save: MutationLike<Saved> = {
+  const save: MutationLike<Saved, { id: number; name: string }> = {
     isPending: allocate.isPending || update.isPending,
-    mutate: (v, options) =>
+    mutate: (v, { onSuccess, onError }) =>
       template
-        ? update.mutate({ id: template.id, ...v }, options)
-        : allocate.mutate({ ...v, groupId: 1, perms: "640" }, options),
+        ? update.mutate({ id: template.id, ...v }, { onSuccess: (t) => onSuccess(t, v), onError })
+        : allocate.mutate({ ...v, groupId: 1, perms: "640" }, { onSuccess: (t) => onSuccess(t, v), onError }),
   };
   const restricted = useMe().role !== "admin";
   return (
@@ -75,6 +61,11 @@ export function TemplateFormDialog({
       resolver={zodResolver(formSchema) as unknown as Resolver<FormIn, unknown, FormOut>}
       defaultValues={defaults(template)}
       mutation={save}
+      success={(t) => `Template ${t.name} ${template ? "saved" : "created"}`}
+      onSuccess={(t) => {
+        onClose();
+        if (!template) router.push(`/templates/${t.id}`);
+      }}
       toVariables={(v) => {
         const { dns, ...attrs } = v.attrs;
         const merged = {

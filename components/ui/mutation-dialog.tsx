@@ -1,8 +1,9 @@
 "use client";
 // The one shape of a form that sends a mutation: validated as you type, server refusals at the
 // field they concern (else under the form), Cancel and a submit button that shows progress and
-// holds the dialog open while the request is pending. The caller's mutation options keep the
-// success side (toast, close, invalidate) so `isPending` lasts until the refetch landed.
+// holds the dialog open while the request is pending, then the success toast and closing. The
+// caller's mutation options keep only the cache side (invalidate, returning its promise): the
+// mutation is pending until the refetch landed, so the dialog closes on fresh data.
 import type { ReactNode } from "react";
 import {
   type DefaultValues,
@@ -12,15 +13,19 @@ import {
   type UseFormReturn,
   useForm,
 } from "react-hook-form";
+import { toast } from "sonner";
 import { showServerError } from "../form";
 import { Button } from "./button";
 import { Dialog, DialogFooter } from "./dialog";
 import { FormError } from "./field";
 
 /** What the shell needs of a TanStack mutation (any `useMutation` result fits). */
-export type MutationLike<TVars> = {
+export type MutationLike<TVars, TData = unknown> = {
   isPending: boolean;
-  mutate: (vars: TVars, options: { onError: (err: unknown) => void }) => void;
+  mutate: (
+    vars: TVars,
+    options: { onSuccess: (data: TData, vars: TVars) => void; onError: (err: unknown) => void },
+  ) => void;
 };
 
 /** Sends variables through the mutation with the form's server-error handling (for extra buttons). */
@@ -32,22 +37,29 @@ export type Send<TVars> = (vars: TVars) => void;
  */
 export type FormOf<TIn extends FieldValues, TOut = TIn> = UseFormReturn<TIn, unknown, TOut>;
 
-export type MutationFormProps<TIn extends FieldValues, TOut, TVars> = {
-  /** The form's accessible name. */
-  label: string;
+export type MutationFormProps<TIn extends FieldValues, TOut, TVars, TData = unknown> = {
+  /** The form's accessible name (none where it would repeat a field's label: "Rename" ~ "Name"). */
+  label?: string;
   submitLabel: ReactNode;
   /** Validation as you type (none: the server's refusals are all there is). */
   resolver?: Resolver<TIn, unknown, TOut>;
   defaultValues: NoInfer<DefaultValues<TIn>>;
   /** When fields are validated; as you type unless said otherwise. */
   mode?: Mode;
-  mutation: MutationLike<TVars>;
+  mutation: MutationLike<TVars, TData>;
+  /** The success toast; the form closes (onClose) after it. */
+  success?: (data: TData, vars: TVars) => string;
+  /** Warnings the server returned with a success, one toast each. */
+  warnings?: (data: TData) => string[];
+  /** What a success leads to instead of closing (a result to show, a page to open). */
+  onSuccess?: (data: TData, vars: TVars) => void;
   /** The mutation's variables from the form's values (the values themselves if not given);
    * undefined sends nothing (it may set a field error instead). */
   toVariables?: (values: TOut, form: FormOf<TIn, TOut>) => TVars | undefined;
   /** Buttons between Cancel and submit (e.g. "Inherit"), sending through the same mutation. */
   extraButtons?: (send: Send<TVars>) => ReactNode;
-  onCancel: () => void;
+  /** Cancel, and the end of a success unless onSuccess is given. */
+  onClose: () => void;
   /** The fields, given the form. */
   children: (form: FormOf<TIn, TOut>) => ReactNode;
 };
@@ -56,8 +68,8 @@ export type MutationFormProps<TIn extends FieldValues, TOut, TVars> = {
  * A form whose submit sends `toVariables(values)` (or the values) through `mutation`; returning
  * undefined from `toVariables` sends nothing (it may set a field error instead).
  */
-export function MutationForm<TIn extends FieldValues, TOut, TVars>(
-  props: MutationFormProps<TIn, TOut, TVars>,
+export function MutationForm<TIn extends FieldValues, TOut, TVars, TData = unknown>(
+  props: MutationFormProps<TIn, TOut, TVars, TData>,
 ) {
   const {
     label,
@@ -67,10 +79,18 @@ export function MutationForm<TIn extends FieldValues, TOut, TVars>(
     mode = "onChange",
     mutation,
     extraButtons,
-    onCancel,
+    onClose,
   } = props;
   const form = useForm<TIn, unknown, TOut>({ resolver, mode, defaultValues });
-  const send: Send<TVars> = (vars) => mutation.mutate(vars, { onError: (err) => showServerError(err, form) });
+  const succeeded = (data: TData, vars: TVars) => {
+    const message = props.success?.(data, vars);
+    if (message) toast.success(message);
+    for (const w of props.warnings?.(data) ?? []) toast.warning(w);
+    if (props.onSuccess) props.onSuccess(data, vars);
+    else onClose();
+  };
+  const send: Send<TVars> = (vars) =>
+    mutation.mutate(vars, { onSuccess: succeeded, onError: (err) => showServerError(err, form) });
   const pending = mutation.isPending;
   return (
     <form
@@ -84,7 +104,7 @@ export function MutationForm<TIn extends FieldValues, TOut, TVars>(
       {props.children(form)}
       <FormError message={form.formState.errors.root?.server?.message} />
       <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
+        <Button onClick={onClose} disabled={pending}>
           Cancel
         </Button>
         {extraButtons?.(send)}
@@ -109,8 +129,8 @@ type DialogProps = {
  * A dialog around a MutationForm: it cannot be dismissed while the request is pending, and the
  * form starts fresh every time it opens (the dialog mounts its content only while open).
  */
-export function MutationDialog<TIn extends FieldValues, TOut, TVars>(
-  props: DialogProps & Omit<MutationFormProps<TIn, TOut, TVars>, "onCancel">,
+export function MutationDialog<TIn extends FieldValues, TOut, TVars, TData = unknown>(
+  props: DialogProps & MutationFormProps<TIn, TOut, TVars, TData>,
 ) {
   const { open = true, onClose, title, description, size, ...form } = props;
   return (
@@ -122,7 +142,7 @@ export function MutationDialog<TIn extends FieldValues, TOut, TVars>(
       title={title}
       description={description}
     >
-      <MutationForm {...form} onCancel={onClose} />
+      <MutationForm {...form} onClose={onClose} />
     </Dialog>
   );
 }

@@ -1,7 +1,6 @@
 "use client";
 // "New user": user name, display name, password, role and primary group.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { toast } from "sonner";
 import type { z } from "zod";
 import { userCreateInput } from "@/lib/schemas";
 import { apiSchema } from "../form";
@@ -17,11 +16,7 @@ export function UserCreateDialog({ open, onClose }: { open: boolean; onClose: ()
   const groups = useQuery({ ...trpc.user.groups.queryOptions(), enabled: open });
   const create = useMutation(
     trpc.user.create.mutationOptions({
-      onSuccess: (u) => {
-        toast.success(`User ${u.username} created`);
-        onClose();
-        return queryClient.invalidateQueries(trpc.user.list.queryFilter());
-      },
+      onSuccess: () => queryClient.invalidateQueries(trpc.user.list.queryFilter()),
     }),
   );
   return (
@@ -34,6 +29,7 @@ export function UserCreateDialog({ open, onClose }: { open: boolean; onClose: ()
       resolver={apiSchema(userCreateInput)}
       defaultValues={{ username: "", name: "", password: "", role: "user", groupId: "1" }}
       mutation={create}
+      success={(u) => `User ${u.username} created`}
     >
       {(form: FormOf<UserInput>) => <UserFields form={form} groups={groups.data ?? []} />}
     </MutationDialog>

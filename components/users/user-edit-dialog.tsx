@@ -2,18 +2,17 @@
 // "Edit user": name, role, groups (one of them primary) and the user's quota; and "Set password".
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
-import { useState } from "react";
 import type { Resolver } from "react-hook-form";
-import { toast } from "sonner";
+import { z } from "zod";
 import { userCreateInput } from "@/lib/schemas";
 import { userUpdateInput } from "@/lib/tenancy";
 import type { AppRouter } from "@/server/routers/root";
+import { apiSchema } from "../form";
 import { limitText, parseLimit, QuotaFields, type QuotaText } from "../tenancy/quota-fields";
-import { errorMessage, fieldErrors, useTRPC, useTRPCClient } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
-import { type FormOf, MutationForm } from "../ui/mutation-dialog";
+import { useTRPC, useTRPCClient } from "../trpc";
+import { Dialog } from "../ui/dialog";
+import { Field, Select, TextField } from "../ui/field";
+import { type FormOf, MutationDialog, MutationForm } from "../ui/mutation-dialog";
 
 type User = inferRouterOutputs<AppRouter>["user"]["list"][number];
 type Values = {
@@ -44,14 +43,11 @@ export function UserEditDialog({ user, onClose }: { user: User | null; onClose: 
         });
       return r;
     },
-    onSuccess: (r) => {
-      toast.success(`User ${r.username} saved`);
-      onClose();
-      return Promise.all([
+    onSuccess: () =>
+      Promise.all([
         queryClient.invalidateQueries(trpc.user.pathFilter()),
         queryClient.invalidateQueries(trpc.group.pathFilter()),
-      ]);
-    },
+      ]),
   });
   return (
     <Dialog
@@ -75,6 +71,7 @@ export function UserEditDialog({ user, onClose }: { user: User | null; onClose: 
             quota: { maxVnets: limitText(user.quota.maxVnets), maxLeases: limitText(user.quota.maxLeases) },
           }}
           mutation={save}
+          success={(r) => `User ${r.username} saved`}
           toVariables={(v) => ({
             update: {
               id: user.id,
@@ -86,7 +83,7 @@ export function UserEditDialog({ user, onClose }: { user: User | null; onClose: 
             maxVnets: parseLimit(v.quota.maxVnets) as number | null,
             maxLeases: parseLimit(v.quota.maxLeases) as number | null,
           })}
-          onCancel={onClose}
+          onClose={onClose}
         >
           {(form: FormOf<Values>) => <UserFields form={form} />}
         </MutationForm>
@@ -174,63 +171,36 @@ function UserFields({ form }: { form: FormOf<Values> }) {
   );
 }
 
+const passwordForm = z.object({ password: userCreateInput.shape.password });
+type PasswordForm = z.input<typeof passwordForm>;
+
 export function PasswordDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
   const trpc = useTRPC();
-  const [password, setPassword] = useState("");
-  const [touched, setTouched] = useState(false);
-  const [server, setServer] = useState<string | null>(null);
-  const set = useMutation(
-    trpc.user.setPassword.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Password of ${r.username} changed; their sessions were ended`);
-        setPassword("");
-        onClose();
-      },
-      onError: (err) => setServer(fieldErrors(err).password?.join(" ") ?? errorMessage(err)),
-    }),
-  );
-  const check = userCreateInput.shape.password.safeParse(password);
-  const error = touched && !check.success ? check.error.issues[0]?.message : undefined;
+  const set = useMutation(trpc.user.setPassword.mutationOptions());
   return (
-    <Dialog
+    <MutationDialog
       open={user !== null}
       onClose={onClose}
-      dismissable={!set.isPending}
       title={`Set password of ${user?.username ?? ""}`}
+      label="Set password"
+      submitLabel="Set password"
+      resolver={apiSchema(passwordForm)}
+      defaultValues={{ password: "" }}
+      mutation={set}
+      toVariables={(v) => (user ? { id: user.id, password: v.password } : undefined)}
+      success={(r) => `Password of ${r.username} changed; their sessions were ended`}
     >
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          setTouched(true);
-          if (!check.success || !user) return;
-          setServer(null);
-          set.mutate({ id: user.id, password });
-        }}
-      >
+      {(form: FormOf<PasswordForm>) => (
         <TextField
           label="New password"
           type="password"
           autoFocus
           autoComplete="new-password"
           hint="At least 12 characters"
-          value={password}
-          error={error}
-          onChange={(e) => {
-            setPassword(e.target.value);
-            setTouched(true);
-          }}
+          error={form.formState.errors.password?.message}
+          {...form.register("password")}
         />
-        <FormError message={server ?? undefined} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={set.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={set.isPending}>
-            Set password
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+      )}
+    </MutationDialog>
   );
 }

@@ -176,11 +176,7 @@ export function RangeContextDialog({
   const refresh = useRefreshVnet();
   const save = useMutation(
     trpc.range.setContext.mutationOptions({
-      onSuccess: () => {
-        toast.success(`Context overrides of range ${rangeId} saved`);
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -194,6 +190,7 @@ export function RangeContextDialog({
       resolver={apiSchema(rangeContextInput)}
       defaultValues={{ id: rangeId, context: contextToForm(context) }}
       mutation={save}
+      success={() => `Context overrides of range ${rangeId} saved`}
     >
       {(form: UseFormReturn<RangeCtxForm, unknown, RangeCtxForm>) => (
         <ContextFields form={form} inherited={inherited} showDefaultRoute={false} />
@@ -222,13 +219,7 @@ export function NicContextDialog({
   const refresh = useRefreshVnet();
   const save = useMutation(
     trpc.vnet.setNicContext.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(
-          r.context ? `Context overrides of ${title} saved` : `${title} inherits the context again`,
-        );
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -242,6 +233,9 @@ export function NicContextDialog({
       resolver={apiSchema(nicContextInput)}
       defaultValues={{ nicId, context: contextToForm(context) }}
       mutation={save}
+      success={(r) =>
+        r.context ? `Context overrides of ${title} saved` : `${title} inherits the context again`
+      }
       extraButtons={(send) =>
         context && (
           <Button onClick={() => send({ nicId, context: null })} disabled={save.isPending}>

@@ -19,14 +19,7 @@ export function HosterImportDialog({ onClose }: { onClose: () => void }) {
   const qc = useQueryClient();
   const run = useMutation(
     trpc.vnet.importHoster.mutationOptions({
-      onSuccess: (created) => {
-        toast.success(
-          `Imported ${created.length} network${created.length > 1 ? "s" : ""}: ${created.map((c) => c.name).join(", ")}`,
-        );
-        for (const w of created.flatMap((c) => c.warnings)) toast.warning(w);
-        onClose();
-        return qc.invalidateQueries(trpc.vnet.pathFilter());
-      },
+      onSuccess: () => qc.invalidateQueries(trpc.vnet.pathFilter()),
     }),
   );
   return (
@@ -41,6 +34,10 @@ export function HosterImportDialog({ onClose }: { onClose: () => void }) {
       mode="onSubmit"
       defaultValues={{ json: "" }}
       mutation={run}
+      success={(created) =>
+        `Imported ${created.length} network${created.length > 1 ? "s" : ""}: ${created.map((c) => c.name).join(", ")}`
+      }
+      warnings={(created) => created.flatMap((c) => c.warnings)}
       toVariables={(v, form) => {
         if (v.json.trim()) return v;
         form.setError("json", { message: "Choose a file or paste its content" });
@@ -166,11 +163,7 @@ function PoolsForm({
   const trpc = useTRPC();
   const save = useMutation(
     trpc.vnet.setPools.mutationOptions({
-      onSuccess: () => {
-        toast.success("ID pools saved");
-        onClose();
-        return onSaved();
-      },
+      onSuccess: () => onSaved(),
     }),
   );
   return (
@@ -180,8 +173,9 @@ function PoolsForm({
       resolver={poolsResolver}
       defaultValues={initial}
       mutation={save}
+      success={() => "ID pools saved"}
       toVariables={(v) => toPoolsInput(v) as never}
-      onCancel={onClose}
+      onClose={onClose}
     >
       {(form: FormOf<PoolForm>) => <PoolsFields form={form} />}
     </MutationForm>

@@ -320,15 +320,7 @@ function HoldDialog({
   const refresh = useRefreshVnet();
   const hold = useMutation(
     trpc.lease.hold.mutationOptions({
-      onSuccess: (r, v) => {
-        toast.success(
-          r.held === 1
-            ? `${v.from} is on hold: ${v.reason}`
-            : `${r.held} addresses from ${v.from} to ${v.to} are on hold: ${v.reason}`,
-        );
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -347,6 +339,11 @@ function HoldDialog({
         expiresAt: undefined,
       }}
       mutation={hold}
+      success={(r, v) =>
+        r.held === 1
+          ? `${v.from} is on hold: ${v.reason}`
+          : `${r.held} addresses from ${v.from} to ${v.to} are on hold: ${v.reason}`
+      }
     >
       {(form: FormOf<HoldForm>) => {
         const e = form.formState.errors;
@@ -396,11 +393,7 @@ function ReleaseSpanDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void 
   const refresh = useRefreshVnet();
   const release = useMutation(
     trpc.lease.release.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`${r.released} held address${r.released === 1 ? "" : "es"} released`);
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -413,6 +406,7 @@ function ReleaseSpanDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void 
       resolver={apiSchema(spanInput)}
       defaultValues={{ vnetId: vnet.id, from: "", to: "" }}
       mutation={release}
+      success={(r) => `${r.released} held address${r.released === 1 ? "" : "es"} released`}
     >
       {(form: FormOf<SpanForm>) => (
         <div className="grid grid-cols-2 gap-x-4 gap-y-3">

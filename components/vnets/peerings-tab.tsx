@@ -3,18 +3,21 @@
 // VNET and any other. Lists each peering (the other VNET, its state, who proposed it), proposes or
 // creates one ("Peer with…"), accepts a proposal waiting on this side, and removes one after a
 // confirmation.
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { toast } from "sonner";
+import { z } from "zod";
 import { can } from "@/lib/permissions";
 import { useMe } from "../session";
-import { errorMessage, fieldErrors, useTRPC } from "../trpc";
+import { errorMessage, useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
-import { ConfirmDialog, Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select } from "../ui/field";
+import { ConfirmDialog } from "../ui/dialog";
+import { Field, Select } from "../ui/field";
 import { Badge, EmptyState, Panel } from "../ui/misc";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import type { Vnet } from "./shared";
 
 type Row = {
@@ -237,82 +240,58 @@ function PeerDialog({
 }) {
   const trpc = useTRPC();
   const vnets = useQuery(trpc.vnet.list.queryOptions());
-  const [pick, setPick] = useState("");
-  const [error, setError] = useState<{ field?: string; form?: string }>({});
   const choices = (vnets.data ?? []).filter((v) => v.id !== vnet.id && !exclude.has(v.id));
-  const chosen = choices.find((v) => String(v.id) === pick);
-  const create = useMutation(
-    trpc.peering.create.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(
-          r.state === "active"
-            ? `VNETs ${vnet.name} and ${chosen?.name} are peered`
-            : `Peering proposed to ${chosen?.name}; a manager of it has to accept`,
-        );
-        onClose();
-        return onDone();
-      },
-      onError: (err) => {
-        const fe = fieldErrors(err).vnetB;
-        setError(fe ? { field: fe.join(" ") } : { form: errorMessage(err) });
-      },
-    }),
-  );
-  const submit = () => {
-    if (!chosen) return setError({ field: "Pick the VNET to peer with" });
-    setError({});
-    create.mutate({ vnetA: vnet.id, vnetB: chosen.id });
-  };
+  // Named from the whole list: once the peering exists the refetch no longer offers it as a choice.
+  const nameOf = (id: number) => vnets.data?.find((v) => v.id === id)?.name;
+  const create = useMutation(trpc.peering.create.mutationOptions({ onSuccess: () => onDone() }));
   return (
-    <Dialog
-      open
+    <MutationDialog
       onClose={onClose}
       title={`Peer ${vnet.name} with…`}
       description="The two VNETs may then route to each other through the nodes that host them."
+      label={`Peer ${vnet.name}`}
+      submitLabel="Peer"
+      resolver={zodResolver(peerForm)}
+      defaultValues={{ vnetB: "" }}
+      mutation={create}
+      toVariables={(v) => ({ vnetA: vnet.id, vnetB: Number(v.vnetB) })}
+      success={(r) => {
+        const peer = nameOf(r.vnetA === vnet.id ? r.vnetB : r.vnetA);
+        return r.state === "active"
+          ? `VNETs ${vnet.name} and ${peer} are peered`
+          : `Peering proposed to ${peer}; a manager of it has to accept`;
+      }}
     >
-      <form
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          submit();
-        }}
-      >
-        <Field label="VNET" error={error.field}>
-          {(control) => (
-            <Select
-              {...control}
-              value={pick}
-              onChange={(e) => {
-                setPick(e.target.value);
-                setError({});
-              }}
-            >
-              <option value="">
-                {vnets.isPending ? "Loading…" : choices.length ? "Pick a VNET" : "No other VNET to peer with"}
-              </option>
-              {choices.map((v) => (
-                <option key={v.id} value={String(v.id)}>
-                  {v.name}
-                  {v.owner ? ` (owned by ${v.owner})` : ""}
+      {(form: FormOf<PeerForm>) => (
+        <div className="flex flex-col gap-4">
+          <Field label="VNET" error={form.formState.errors.vnetB?.message}>
+            {(control) => (
+              <Select {...control} {...form.register("vnetB")}>
+                <option value="">
+                  {vnets.isPending
+                    ? "Loading…"
+                    : choices.length
+                      ? "Pick a VNET"
+                      : "No other VNET to peer with"}
                 </option>
-              ))}
-            </Select>
-          )}
-        </Field>
-        <p className="text-sm text-slate-600">
-          If you manage both VNETs the peering is active at once; otherwise it is proposed, and a manager of
-          the other VNET accepts it on its Peerings tab.
-        </p>
-        <FormError message={error.form} />
-        <DialogFooter>
-          <Button type="button" variant="ghost" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={create.isPending}>
-            Peer
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+                {choices.map((v) => (
+                  <option key={v.id} value={String(v.id)}>
+                    {v.name}
+                    {v.owner ? ` (owned by ${v.owner})` : ""}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <p className="text-sm text-slate-600">
+            If you manage both VNETs the peering is active at once; otherwise it is proposed, and a manager of
+            the other VNET accepts it on its Peerings tab.
+          </p>
+        </div>
+      )}
+    </MutationDialog>
   );
 }
+
+const peerForm = z.object({ vnetB: z.string().min(1, "Pick the VNET to peer with") });
+type PeerForm = z.infer<typeof peerForm>;

@@ -194,11 +194,7 @@ function NicQosDialog({ nic, onClose }: { nic: VnetNic; onClose: () => void }) {
   const title = `${nic.instance} eth${nic.idx}`;
   const save = useMutation(
     trpc.vnet.setNicQos.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(r.qos ? `QoS of ${title} saved` : `${title} inherits the VNET's QoS again`);
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -211,6 +207,7 @@ function NicQosDialog({ nic, onClose }: { nic: VnetNic; onClose: () => void }) {
       resolver={apiSchema(nicQosInput)}
       defaultValues={{ nicId: nic.nicId, qos: qosToForm(nic.qosOverride ?? nic.qos) }}
       mutation={save}
+      success={(r) => (r.qos ? `QoS of ${title} saved` : `${title} inherits the VNET's QoS again`)}
       extraButtons={(send) =>
         nic.qosOverride && (
           <Button onClick={() => send({ nicId: nic.nicId, qos: null })} disabled={save.isPending}>

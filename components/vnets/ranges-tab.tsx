@@ -233,12 +233,7 @@ function AddRangeDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) 
   const refresh = useRefreshVnet();
   const add = useMutation(
     trpc.range.add.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Address range ${r.range.id} added (${r.range.size} addresses)`);
-        for (const w of r.warnings) toast.warning(w);
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -265,6 +260,8 @@ function AddRangeDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) 
         },
       }}
       mutation={add}
+      success={(r) => `Address range ${r.range.id} added (${r.range.size} addresses)`}
+      warnings={(r) => r.warnings}
       toVariables={(v) => v as unknown as z.input<typeof arAddInput>}
     >
       {(form: FormOf<AddForm>) => <AddRangeFields form={form} />}
@@ -344,12 +341,7 @@ function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void })
   const refresh = useRefreshVnet();
   const resize = useMutation(
     trpc.range.resize.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Range ${r.id} now has ${r.size} addresses`);
-        for (const w of r.warnings) toast.warning(w);
-        onClose();
-        return refresh();
-      },
+      onSuccess: () => refresh(),
     }),
   );
   return (
@@ -361,6 +353,8 @@ function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void })
       resolver={apiSchema(arResizeInput)}
       defaultValues={{ id: range.id, size: String(range.size) }}
       mutation={resize}
+      success={(r) => `Range ${r.id} now has ${r.size} addresses`}
+      warnings={(r) => r.warnings}
     >
       {(form: FormOf<ResizeForm>) => (
         <>

@@ -2,7 +2,6 @@
 // "New VNET": the fields of vnetCreateInput, validated as you type with the server's own schema.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { toast } from "sonner";
 import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
 import { apiSchema, revalidateTogether } from "../form";
 import { useTRPC } from "../trpc";
@@ -35,12 +34,7 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.vnet.create.mutationOptions({
-      onSuccess: (v) => {
-        toast.success(`VNET ${v.name} created (bridge ${v.bridge})`);
-        for (const w of v.warnings) toast.warning(w);
-        onClose();
-        return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
-      },
+      onSuccess: () => queryClient.invalidateQueries(trpc.vnet.list.queryFilter()),
     }),
   );
   return (
@@ -55,6 +49,8 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
       resolver={apiSchema(vnetCreateInput)}
       defaultValues={DEFAULTS}
       mutation={create}
+      success={(v) => `VNET ${v.name} created (bridge ${v.bridge})`}
+      warnings={(v) => v.warnings}
     >
       {(form: FormOf<VnetCreateInput>) => <VnetFields form={form} />}
     </MutationDialog>

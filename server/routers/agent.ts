@@ -8,10 +8,10 @@ import { z } from "zod";
 import { nodes } from "../../db/schema";
 import { agentReportSchema, joinRequestSchema, previewAnswerSchema } from "../../lib/wire";
 import { audit } from "../audit";
-import { compileDesiredState } from "../services/desired";
-import { joinNode, recordReport } from "../services/nodes";
-import { type PreviewRequest, previewAnswered } from "../services/preview";
-import { agentWire, refuseWire, stateForWire } from "../services/wire-compat";
+import { compileDesiredState } from "../services/nodes/desired";
+import { joinNode, recordReport } from "../services/nodes/nodes";
+import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
+import { agentWire, refuseWire, stateForWire } from "../services/nodes/wire-compat";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
 
 export const agentRouter = router({

@@ -1,6 +1,6 @@
 import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
-import { createInstance, listInstances, removeInstance } from "../services/instances";
-import { addNic, removeNic, updateNic } from "../services/nic-hotplug";
+import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
+import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({

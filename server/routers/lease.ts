@@ -1,5 +1,5 @@
 import { holdInput, leaseHistoryInput, leaseListInput, spanInput } from "../../lib/schemas";
-import { history, hold, listLeases, release } from "../services/leases";
+import { history, hold, listLeases, release } from "../services/leases/leases";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const leaseRouter = router({

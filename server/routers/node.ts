@@ -1,8 +1,8 @@
 import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
-import { compileDesiredState } from "../services/desired";
-import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes";
-import { previewPlan } from "../services/preview";
+import { compileDesiredState } from "../services/nodes/desired";
+import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
+import { previewPlan } from "../services/nodes/preview";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({

@@ -6,7 +6,7 @@
 // desired state as the peered VNET's id and subnet.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { compileDesiredState } from "../services/desired";
+import { compileDesiredState } from "../services/nodes/desired";
 import { fixtureUser, refusal, snapshotAll } from "../tenancy-testing";
 import { testApp } from "../testing";
 

@@ -1,7 +1,7 @@
 // VNET peerings: list (per VNET or all the caller sees), create, accept, remove. Permissions on
 // both VNETs are checked in each service's query.
 import { peeringCreateInput, peeringIdInput, peeringListInput } from "../../lib/peering";
-import { acceptPeering, createPeering, listPeerings, removePeering } from "../services/peerings";
+import { acceptPeering, createPeering, listPeerings, removePeering } from "../services/vnets/peerings";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const peeringRouter = router({

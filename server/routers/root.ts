@@ -12,6 +12,7 @@ import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
 import { templateRouter } from "./template";
+import { tokenRouter } from "./token";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 
@@ -29,6 +30,7 @@ export const appRouter = router({
   group: groupRouter,
   quota: quotaRouter,
   peering: peeringRouter,
+  token: tokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

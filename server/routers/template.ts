@@ -12,7 +12,7 @@ import {
   previewInstantiate,
   removeTemplate,
   updateTemplate,
-} from "../services/templates";
+} from "../services/vnets/templates";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

@@ -13,8 +13,8 @@ import {
   vnetUpdateInput,
 } from "../../lib/schemas";
 import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
-import { exportHoster, importHoster } from "../services/hoster";
-import { reserve } from "../services/reservations";
+import { exportHoster, importHoster } from "../services/vnets/hoster";
+import { reserve } from "../services/vnets/reservations";
 import {
   setLock,
   setNicContext,
@@ -23,9 +23,10 @@ import {
   setVnetQos,
   updateVnet,
   vnetNics,
-} from "../services/vnet-config";
-import { cloneVnet, myVnets, setLabels } from "../services/vnet-tenancy";
-import { createVnet, getPools, getVnet, listVnets, removeVnet, setPools } from "../services/vnets";
+} from "../services/vnets/vnet-config";
+import { createVnet, getPools, setPools } from "../services/vnets/vnet-create";
+import { cloneVnet, myVnets, setLabels } from "../services/vnets/vnet-tenancy";
+import { getVnet, listVnets, removeVnet } from "../services/vnets/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

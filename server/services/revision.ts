@@ -4,7 +4,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { immediate, type Tx } from "../../db";
 import { counters, nodes } from "../../db/schema";
 import type { App } from "../app";
-import { followersOfLeaseChanges, forgetLeaseChanges } from "./sg-followers";
+import { followersOfLeaseChanges, forgetLeaseChanges } from "./security-groups/sg-followers";
 
 /** Bumps the revision of `nodeIds` inside the caller's transaction; returns the new revision. */
 export function bumpNodes(tx: Tx, nodeIds: Iterable<number>): number {
