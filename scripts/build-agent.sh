@@ -9,6 +9,6 @@ npx esbuild agent/main.ts --bundle --platform=node --target=node20 --format=esm 
   --outfile=dist/bridgehead-agent.mjs --log-level=warning \
   --banner:js="#!/usr/bin/env node
 import { createRequire as __bhRequire } from 'node:module'; const require = __bhRequire(import.meta.url);"
-cp agent/dataplane/nlhelper.py agent/dataplane/ct-delete.py dist/
+cp agent/dataplane/links/nlhelper.py agent/dataplane/nft/ct-delete.py dist/
 chmod 755 dist/bridgehead-agent.mjs
 echo "dist/bridgehead-agent.mjs ($(du -k dist/bridgehead-agent.mjs | cut -f1) KiB) + nlhelper.py, ct-delete.py"
