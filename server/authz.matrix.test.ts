@@ -24,8 +24,7 @@ import { ALLOWED_PATHS } from "./auth";
 import { authRequest, signIn as signInAuth } from "./auth-testing";
 import { appRouter } from "./routers/root";
 import { createUser } from "./services/users";
-import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
-import { callerFor, testApp } from "./testing";
+import { callerFor, fixtureUser, refusal, snapshot, testApp } from "./testing";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
 type Role = (typeof ROLES)[number];
@@ -545,7 +544,7 @@ describe("authorization matrix", () => {
           if (!fx) fx = await build();
           if (perObject) setPerms(fx.app, rule.object, perms);
           const input = mkInput ? await mkInput(fx) : undefined;
-          const before = snapshotAll(fx.app);
+          const before = snapshot(fx.app);
           const res = await call(fx, role, path, input);
           const label = `${path} as ${role} with perms ${perms.toString(8).padStart(3, "0")}: ${res.ok ? "ok" : `${res.code} ${res.message}`}`;
           const signedIn = role !== "anonymous";
@@ -613,7 +612,7 @@ describe("authorization matrix", () => {
           else {
             expect(res.ok, label).toBe(false);
             if (!res.ok) expect(allowedCodes, label).toContain(res.code);
-            expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(before);
+            expect(snapshot(fx.app), `${label} changed nothing`).toEqual(before);
           }
           // A successful mutation changed the fixture: the next caller starts from a fresh one.
           if (res.ok && typeOf(path) === "mutation") fx = null;
@@ -905,7 +904,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
     async (path, attr, roleOnly, t) => {
       const fx = await buildRestricted();
       t.prepare?.(fx);
-      const before = snapshotAll(fx.app);
+      const before = snapshot(fx.app);
       const err = await refusal(
         callAs(fx.owner, path, t.input(fx)),
         "FORBIDDEN",
@@ -915,7 +914,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
         expect(err.message).toMatch(/^Only cloud admins may (change|set) the /);
         expect(err.message).toContain(`(${attr})`);
       }
-      expect(snapshotAll(fx.app), "the refusal wrote nothing").toEqual(before);
+      expect(snapshot(fx.app), "the refusal wrote nothing").toEqual(before);
       await callAs(fx.admin, path, t.input(fx));
       expect(t.landed(fx)).toEqual(t.expected);
     },
@@ -975,7 +974,7 @@ describe("authorization matrix: /api/auth endpoints", () => {
   }
 
   const withSessions = (app: App) => ({
-    ...snapshotAll(app),
+    ...snapshot(app),
     session: app.db.$client.prepare("SELECT id, user_id, impersonated_by FROM session ORDER BY rowid").all(),
   });
 
