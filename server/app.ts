@@ -7,6 +7,8 @@ import { startCheckpointer } from "../db/checkpoint";
 import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
+import type { LeaseChangeHook } from "./services/lease-changes";
+import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
 import { ChannelTls } from "./tls";
 
 /** Live agent connections: node id → abort handles of its open subscriptions. */
@@ -51,6 +53,8 @@ export type App = {
   shutdown: AbortController;
   /** The certificate fingerprint(s) agents pin (server/tls.ts); none while TLS is off. */
   tls: ChannelTls;
+  /** Features whose node state follows a VNET's leases; mutate() runs them on each lease change. */
+  leaseChangeHooks: LeaseChangeHook[];
 };
 
 /** Builds an App from settings (tests pass BRIDGEHEAD_DB=":memory:"). */
@@ -73,6 +77,8 @@ export function appOn(env: Env, db: Db): App {
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
     tls: new ChannelTls(env),
+    // Security groups: NETWORK_ID rules resolve to the named VNET's current leases.
+    leaseChangeHooks: [sgFollowersOfLeases],
   };
 }
 

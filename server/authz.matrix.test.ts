@@ -26,8 +26,7 @@ import { ALLOWED_PATHS } from "./auth";
 import { authRequest, signIn as signInAuth } from "./auth-testing";
 import { appRouter, createCaller } from "./routers/root";
 import { createUser } from "./services/users";
-import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
-import { callerFor, testApp } from "./testing";
+import { callerFor, fixtureUser, refusal, snapshot, testApp } from "./testing";
 import { createContext } from "./trpc";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
@@ -576,7 +575,7 @@ describe("authorization matrix", () => {
           if (!fx) fx = await build();
           if (perObject) setPerms(fx.app, rule.object, perms);
           const input = mkInput ? await mkInput(fx) : undefined;
-          const before = snapshotAll(fx.app);
+          const before = snapshot(fx.app);
           const res = await call(fx, role, path, input);
           const label = `${path} as ${role} with perms ${perms.toString(8).padStart(3, "0")}: ${res.ok ? "ok" : `${res.code} ${res.message}`}`;
           const signedIn = role !== "anonymous";
@@ -645,7 +644,7 @@ describe("authorization matrix", () => {
           else {
             expect(res.ok, label).toBe(false);
             if (!res.ok) expect(allowedCodes, label).toContain(res.code);
-            expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(before);
+            expect(snapshot(fx.app), `${label} changed nothing`).toEqual(before);
           }
           // A successful mutation changed the fixture: the next caller starts from a fresh one.
           if (res.ok && typeOf(path) === "mutation") fx = null;
@@ -672,7 +671,7 @@ describe("authorization matrix: API tokens act exactly as their user's session",
     const caller = createCaller(
       await createContext(fx.app, new Headers({ authorization: `Bearer ${secret}` })),
     );
-    const before = snapshotAll(fx.app);
+    const before = snapshot(fx.app);
     let fn: unknown = caller;
     for (const k of path.split(".")) fn = (fn as Record<string, unknown>)[k];
     try {
@@ -717,13 +716,13 @@ describe("authorization matrix: API tokens act exactly as their user's session",
           expect(outcome(rw), label).toBe(outcome(session));
           if (rw.ok && !mutation) expect(rw.out, `${label}: same answer`).toEqual(session.out);
         }
-        if (!rw.ok) expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(rw.before);
+        if (!rw.ok) expect(snapshot(fx.app), `${label} changed nothing`).toEqual(rw.before);
         if (rw.ok && mutation) fx = await fresh();
         const ro = await viaToken(fx, fx.tokens[role].ro, path, mkInput ? await mkInput(fx) : undefined);
         const roLabel = `${path} as ${role} read-only: ${outcome(ro)} ${ro.ok ? "" : ro.message}`;
         if (mutation || path.startsWith("token.")) {
           expect(outcome(ro), roLabel).toBe("FORBIDDEN");
-          expect(snapshotAll(fx.app), `${roLabel} changed nothing`).toEqual(ro.before);
+          expect(snapshot(fx.app), `${roLabel} changed nothing`).toEqual(ro.before);
         } else expect(outcome(ro), roLabel).toBe(outcome(session));
       }
     },
@@ -1012,7 +1011,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
     async (path, attr, roleOnly, t) => {
       const fx = await buildRestricted();
       t.prepare?.(fx);
-      const before = snapshotAll(fx.app);
+      const before = snapshot(fx.app);
       const err = await refusal(
         callAs(fx.owner, path, t.input(fx)),
         "FORBIDDEN",
@@ -1022,7 +1021,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
         expect(err.message).toMatch(/^Only cloud admins may (change|set) the /);
         expect(err.message).toContain(`(${attr})`);
       }
-      expect(snapshotAll(fx.app), "the refusal wrote nothing").toEqual(before);
+      expect(snapshot(fx.app), "the refusal wrote nothing").toEqual(before);
       await callAs(fx.admin, path, t.input(fx));
       expect(t.landed(fx)).toEqual(t.expected);
     },
@@ -1082,7 +1081,7 @@ describe("authorization matrix: /api/auth endpoints", () => {
   }
 
   const withSessions = (app: App) => ({
-    ...snapshotAll(app),
+    ...snapshot(app),
     session: app.db.$client.prepare("SELECT id, user_id, impersonated_by FROM session ORDER BY rowid").all(),
   });
 

@@ -7,8 +7,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
 import { compileDesiredState } from "../services/nodes/desired";
-import { fixtureUser, refusal, snapshotAll } from "../tenancy-testing";
-import { testApp } from "../testing";
+import { fixtureUser, refusal, snapshot, testApp } from "../testing";
 
 let app: App;
 let fx: Awaited<ReturnType<typeof build>>;
@@ -108,10 +107,10 @@ describe("peering", () => {
   });
 
   it("peering.create refuses another tenant's VNET it cannot see (NOT_FOUND) and changes nothing", async () => {
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.carolNet }), "NOT_FOUND");
     expect(err.message).toBe(`VNET ${fx.carolNet} not found`);
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(await fx.carol.peering.list()).toEqual([]);
   });
 
@@ -129,18 +128,18 @@ describe("peering", () => {
       ["bob-net", "proposed", "bob", true],
     ]);
     // The proposer cannot accept his own proposal, nor can dave, who only sees carol-net.
-    let before = snapshotAll(app);
+    let before = snapshot(app);
     const own = await refusal(fx.bob.peering.accept({ id: p.id }), "FORBIDDEN");
     expect(own.message).toMatch(/You need MANAGE permission on VNET carol-net to accept/);
     await refusal(fx.dave.peering.accept({ id: p.id }), "FORBIDDEN");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     // A second proposal of the same pair, from either side, is a duplicate.
-    before = snapshotAll(app);
+    before = snapshot(app);
     const dup = await refusal(fx.carol.peering.create({ vnetA: fx.carolNet, vnetB: fx.bobNet }), "NOT_FOUND");
     expect(dup.message).toBe(`VNET ${fx.bobNet} not found`);
     const dup2 = await refusal(fx.bob.peering.create({ vnetA: fx.carolNet, vnetB: fx.bobNet }), "CONFLICT");
     expect(dup2.message).toMatch(/already proposed \(peering \d+\); a manager of the other side accepts it/);
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
 
     expect(await fx.carol.peering.accept({ id: p.id })).toEqual({ id: p.id, state: "active" });
     expect(revisions().n1).toBeGreaterThan(rev0.n1!);
@@ -157,7 +156,7 @@ describe("peering", () => {
 
   it("peering.create refuses a VNET with itself at the field, a duplicate with CONFLICT, USE-only with FORBIDDEN; nothing is written", async () => {
     await fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.spare });
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const self = await refusal(
       fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.bobNet }),
       "BAD_REQUEST",
@@ -168,12 +167,12 @@ describe("peering", () => {
     expect(dup.message).toMatch(/VNETs bob-net ↔ spare are already peered \(peering \d+\)/);
     // dave may USE both of bob's VNETs (other: USE) but manages neither.
     app.db.$client.prepare("UPDATE vnets SET perms = 388 WHERE owner_id = 'u-bob'").run();
-    const snap = snapshotAll(app);
+    const snap = snapshot(app);
     const useOnly = await refusal(fx.dave.peering.create({ vnetA: fx.bob2, vnetB: fx.bobNet }), "FORBIDDEN");
     expect(useOnly.message).toMatch(/You need MANAGE permission on VNET bob-2 or bob-net/);
-    expect(snapshotAll(app)).toEqual(snap);
+    expect(snapshot(app)).toEqual(snap);
     app.db.$client.prepare("UPDATE vnets SET perms = 384 WHERE owner_id = 'u-bob'").run();
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(peerings()).toHaveLength(1);
   });
 
@@ -181,12 +180,12 @@ describe("peering", () => {
     app.db.$client.prepare("UPDATE vnets SET perms = 388 WHERE id = ?").run(fx.carolNet);
     const p = await fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.carolNet });
     await fx.carol.peering.accept({ id: p.id });
-    let before = snapshotAll(app);
+    let before = snapshot(app);
     await refusal(fx.dave.peering.remove({ id: p.id }), "FORBIDDEN"); // sees carol-net (USE)
     app.db.$client.prepare("UPDATE vnets SET perms = 384 WHERE id = ?").run(fx.carolNet);
-    before = snapshotAll(app);
+    before = snapshot(app);
     await refusal(fx.dave.peering.remove({ id: p.id }), "NOT_FOUND");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     const rev = revisions();
     expect(await fx.carol.peering.remove({ id: p.id })).toEqual({ id: p.id });
     expect(revisions().n1).toBeGreaterThan(rev.n1!);

@@ -9,7 +9,7 @@ import { addressRanges, instances, leaseHistory, leases, nics, type vnets } from
 import { isIpv4, isIpv6, isMac } from "../../../lib/domain";
 import { type ArSpec, addressAt, macToBig, offsetOfIp4, offsetOfIp6 } from "../../../lib/ipam";
 import { conflict, invalid } from "../../errors";
-import { leasesChanged } from "../security-groups/sg-followers";
+import { leasesChanged } from "../lease-changes";
 
 type Vnet = typeof vnets.$inferSelect;
 type LeaseAction = (typeof leaseHistory.$inferSelect)["action"];

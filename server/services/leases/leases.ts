@@ -13,8 +13,9 @@ import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
 import { permitted } from "../../authz";
 import { notFound } from "../../errors";
+import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
-import { assertUnlocked, manageableVnet } from "../vnets/ranges";
+import { manageableVnet } from "../vnets/ranges";
 import { holdSpan, releaseSpan } from "./ipam";
 
 function visibleVnet(app: App, who: Subject, vnetId: number) {
@@ -250,7 +251,7 @@ export function hold(
 ) {
   return mutate(app, (tx) => {
     const vnet = manageableVnet(tx, who, input.vnetId);
-    assertUnlocked(vnet, "manage");
+    assertUnlocked("vnet", vnet, "manage");
     const n = holdSpan(tx, vnet, input, { userId: who.id, reason: input.reason, expiresAt: input.expiresAt });
     audit(tx, actor, {
       action: "lease.hold",
@@ -267,7 +268,7 @@ export function hold(
 export function release(app: App, actor: Actor, who: Subject & { id: string }, input: Span) {
   return mutate(app, (tx) => {
     const vnet = manageableVnet(tx, who, input.vnetId);
-    assertUnlocked(vnet, "manage");
+    assertUnlocked("vnet", vnet, "manage");
     const n = releaseSpan(tx, vnet, input, { userId: who.id });
     audit(tx, actor, {
       action: "lease.release",

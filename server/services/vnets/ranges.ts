@@ -15,7 +15,7 @@ import { type Actor, audit } from "../../audit";
 import { permitted } from "../../authz";
 import { conflict, invalid, notFound } from "../../errors";
 import { describeLeasesFrom } from "../leases/ipam";
-import { assertUnlocked as assertObjectUnlocked } from "../ownership";
+import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
 
 type ArIn = z.output<typeof arInput>;
@@ -30,12 +30,6 @@ export function manageableVnet(tx: Tx, who: Subject, vnetId: number) {
     .get();
   if (!v) throw notFound(`VNET ${vnetId}`);
   return v;
-}
-
-/** Refuses an operation a VNET's lock forbids (OpenNebula's levels: use locks everything,
- * manage locks changes and deletion, admin locks deletion only). */
-export function assertUnlocked(v: typeof vnets.$inferSelect, op: "use" | "manage" | "admin") {
-  assertObjectUnlocked("vnet", v, op);
 }
 
 /** Nodes with instances that have a NIC on the VNET: they must get the new state. */
@@ -119,7 +113,7 @@ function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfI
 export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, input: ArIn) {
   return mutate(app, (tx, touch) => {
     const vnet = manageableVnet(tx, who, vnetId);
-    assertUnlocked(vnet, "manage");
+    assertUnlocked("vnet", vnet, "manage");
     const needsMac = !("ip" in input && input.ip) && !input.mac;
     const spec: ArSpec = {
       ...input,
@@ -160,7 +154,7 @@ function rangeOf(tx: Tx, who: Subject, id: number): { ar: Ar; vnet: typeof vnets
   const ar = tx.select().from(addressRanges).where(eq(addressRanges.id, id)).get();
   if (!ar) throw notFound(`Address range ${id}`);
   const vnet = manageableVnet(tx, who, ar.vnetId);
-  assertUnlocked(vnet, "manage");
+  assertUnlocked("vnet", vnet, "manage");
   return { ar, vnet };
 }
 

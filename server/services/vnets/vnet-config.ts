@@ -34,8 +34,9 @@ import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
 import { permitted } from "../../authz";
 import { conflict, forbidden, invalid, notFound } from "../../errors";
+import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
-import { assertUnlocked, manageableVnet, nodesUsing } from "./ranges";
+import { manageableVnet, nodesUsing } from "./ranges";
 import { resolveVlan, resolveVni } from "./vnet-create";
 
 type Update = z.output<typeof vnetUpdateInput>;
@@ -57,7 +58,7 @@ function nodesOf(tx: Tx, vnetId: number): number[] {
 export function updateVnet(app: App, actor: Actor, who: Subject, input: Update) {
   return mutate(app, (tx, touch) => {
     const v = manageableVnet(tx, who, input.id);
-    assertUnlocked(v, "manage");
+    assertUnlocked("vnet", v, "manage");
     touch(nodesOf(tx, v.id));
     const { changed, name } = changeVnetConfig(tx, who, v, input);
     touch(nodesOf(tx, v.id));
@@ -192,7 +193,7 @@ export function setLock(app: App, actor: Actor, who: Subject, id: number, level:
 export function setVnetContext(app: App, actor: Actor, who: Subject, id: number, context: ContextAttrs) {
   return mutate(app, (tx, touch) => {
     const v = manageableVnet(tx, who, id);
-    assertUnlocked(v, "manage");
+    assertUnlocked("vnet", v, "manage");
     const clean = stripUndefined(context);
     tx.update(vnets).set({ context: clean }).where(eq(vnets.id, id)).run();
     touch(nodesUsing(tx, id));
@@ -211,7 +212,7 @@ export function setVnetContext(app: App, actor: Actor, who: Subject, id: number,
 export function setVnetQos(app: App, actor: Actor, who: Subject, id: number, qos: Qos) {
   return mutate(app, (tx, touch) => {
     const v = manageableVnet(tx, who, id);
-    assertUnlocked(v, "manage");
+    assertUnlocked("vnet", v, "manage");
     tx.update(vnets).set({ qos }).where(eq(vnets.id, id)).run();
     touch(nodesUsing(tx, id));
     audit(tx, actor, {
@@ -235,7 +236,7 @@ function manageableNic(tx: Tx, who: Subject, nicId: number) {
     .where(and(eq(nics.id, nicId), permitted(vnets, who, "manage")))
     .get();
   if (!row) throw notFound(`NIC ${nicId}`);
-  assertUnlocked(row.vnet, "manage");
+  assertUnlocked("vnet", row.vnet, "manage");
   return row;
 }
 

@@ -21,8 +21,8 @@ import { type Actor, audit } from "../../audit";
 import { permitted } from "../../authz";
 import { conflict, notFound } from "../../errors";
 import { endLeasesOfVnet } from "../leases/ipam";
+import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
-import { assertUnlocked } from "./ranges";
 import { beforeVnetRemove } from "./reservations";
 
 /** VNETs the subject may USE, with size, used and held counts, owner and clusters (for the filters). */
@@ -156,7 +156,7 @@ export function removeVnet(app: App, actor: Actor, who: Subject, id: number) {
       .where(and(eq(vnets.id, id), permitted(vnets, who, "manage")))
       .get();
     if (!vnet) throw notFound(`VNET ${id}`);
-    assertUnlocked(vnet, "admin");
+    assertUnlocked("vnet", vnet, "admin");
     beforeVnetRemove(tx, vnet, who.id);
     const users = tx
       .selectDistinct({ name: instances.name })
