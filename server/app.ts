@@ -27,6 +27,10 @@ export class AgentRegistry {
     set?.delete(ac);
     if (set?.size === 0) this.conns.delete(nodeId);
   }
+  /** Agents refused for their wire version, by node: the reason the Nodes page shows. Kept in
+   * memory, not in the node's row, so a refused call writes nothing; the agent retries, so a
+   * restarted portal learns it again within seconds. */
+  readonly wireRefusals = new Map<number, { message: string; at: Date }>();
   isConnected(nodeId: number): boolean {
     return (this.conns.get(nodeId)?.size ?? 0) > 0;
   }

@@ -44,7 +44,7 @@ export const agentRouter = router({
         });
       }
       const wire = agentWire(input.wireVersion);
-      const mismatch = refuseWire(app, node.id, wire);
+      const mismatch = refuseWire(app, node, wire);
       // Retryable for the agent (not a refusal of the node): it keeps trying until one side is upgraded.
       if (mismatch) throw new TRPCError({ code: "PRECONDITION_FAILED", message: mismatch });
       const conn = app.agents.open(node.id);
@@ -94,7 +94,7 @@ export const agentRouter = router({
   }),
 
   report: nodeProcedure.input(agentReportSchema).mutation(({ ctx, input }) => {
-    const mismatch = refuseWire(ctx.app, ctx.node.id, agentWire(input.wireVersion));
+    const mismatch = refuseWire(ctx.app, ctx.node, agentWire(input.wireVersion));
     if (mismatch) throw new TRPCError({ code: "PRECONDITION_FAILED", message: mismatch });
     return recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input);
   }),

@@ -124,7 +124,10 @@ export function listNodes(app: App) {
   const pins = app.tls.pins();
   return rows.map(({ node: n, cluster, instances: count }) => {
     const connected = app.agents.isConnected(n.id);
-    const fresh = n.lastSeenAt !== null && now - n.lastSeenAt.getTime() < downAfterMs;
+    // An agent refused for its wire version is seen (it keeps calling), and that is its error.
+    const refusal = app.agents.wireRefusals.get(n.id);
+    const lastSeenAt = refusal && (!n.lastSeenAt || refusal.at > n.lastSeenAt) ? refusal.at : n.lastSeenAt;
+    const fresh = lastSeenAt !== null && now - lastSeenAt.getTime() < downAfterMs;
     const state = n.revokedAt
       ? ("revoked" as const)
       : !n.enrolledAt
@@ -151,11 +154,11 @@ export function listNodes(app: App) {
       vtep: n.vtepAddress,
       uplink: n.uplink,
       enrolledAt: n.enrolledAt,
-      lastSeenAt: n.lastSeenAt,
+      lastSeenAt,
       desiredRevision: n.desiredRevision,
       appliedRevision: n.appliedRevision,
       inSync: n.appliedRevision >= n.desiredRevision,
-      lastError: n.lastError,
+      lastError: refusal?.message ?? n.lastError,
       report: n.report,
       joinTokenExpiresAt: n.joinTokenHash ? n.joinTokenExpiresAt : null,
       instances: count,

@@ -1,10 +1,9 @@
 // The wire versions this portal speaks (the current one and the one before), so a fleet is upgraded
 // node by node: an older agent gets its state in the shape it knows; an agent outside the range is
 // refused with a retryable error and the reason lands on the Nodes page (it does not stop quietly).
-import { eq } from "drizzle-orm";
-import { nodes } from "../../../db/schema";
 import { type DesiredState, MIN_WIRE_VERSION, WIRE_VERSION, type WireVersion } from "../../../lib/wire";
 import type { App } from "../../app";
+import { audit } from "../../audit";
 
 /** The wire version an agent speaks: what it says, or 1 (version 1 agents did not say). */
 export const agentWire = (said: number | undefined) => said ?? 1;
@@ -18,11 +17,33 @@ export function wireMismatch(v: number): string | null {
   return null;
 }
 
-/** Records the mismatch on the node (its error on the Nodes page) and returns the message. */
-export function refuseWire(app: App, nodeId: number, v: number): string | null {
+/** Remembers the mismatch for the Nodes page (and audits it once per reason), or forgets an
+ * earlier one when the agent now fits; returns the message. Writes nothing to the node's row: a
+ * refused call leaves the database as it was. */
+export function refuseWire(app: App, node: { id: number; name: string }, v: number): string | null {
   const why = wireMismatch(v);
-  if (!why) return null;
-  app.db.update(nodes).set({ lastError: why, lastSeenAt: new Date() }).where(eq(nodes.id, nodeId)).run();
+  const known = app.agents.wireRefusals.get(node.id);
+  if (!why) {
+    if (known) {
+      app.agents.wireRefusals.delete(node.id);
+      app.bus.emit("nodes:changed");
+    }
+    return null;
+  }
+  if (known?.message !== why)
+    audit(
+      app.db,
+      { userId: null, name: `node:${node.name}`, ip: null },
+      {
+        action: "agent.wire",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        outcome: "refused",
+        detail: why,
+      },
+    );
+  app.agents.wireRefusals.set(node.id, { message: why, at: new Date() });
   app.bus.emit("nodes:changed");
   return why;
 }
