@@ -3,10 +3,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_DB_FILE } from "../db";
 import { normalizeFingerprint } from "../lib/fingerprint";
 
 const envSchema = z.object({
-  BRIDGEHEAD_DB: z.string().min(1).default("./data/bridgehead.db"),
+  BRIDGEHEAD_DB: z.string().min(1).default(DEFAULT_DB_FILE),
   BRIDGEHEAD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BRIDGEHEAD_URL: z.url("must be a URL such as http://portal.example:3000").optional(),
   BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
@@ -40,8 +41,10 @@ const envSchema = z.object({
         });
       return fp ?? undefined;
     }),
+  // Scheduled backups (server/services/backups.ts): where, how often, how many are kept.
   BRIDGEHEAD_BACKUP_DIR: z.string().min(1).optional(),
   BRIDGEHEAD_BACKUP_INTERVAL_MIN: z.coerce.number().int().min(1).max(10080).default(1440),
+  BRIDGEHEAD_BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(14),
 });
 
 export type Env = Omit<z.infer<typeof envSchema>, "BRIDGEHEAD_TLS"> & {

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { toast } from "sonner";
+import { BackupStatus } from "@/components/nodes/backups";
 import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
 import {
@@ -167,6 +168,9 @@ function Nodes() {
         description="Hypervisor hosts running the Bridgehead agent. Refreshed every 2 seconds."
         actions={enrollButton}
       />
+      <Panel className="mb-4 px-4 py-3">
+        <BackupStatus now={now} />
+      </Panel>
       <Panel>
         {nodes.isError ? (
           <EmptyState
