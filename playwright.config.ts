@@ -11,6 +11,8 @@ import { E2E_ADMIN_PASSWORD, E2E_PORT } from "./e2e/env";
 // per-process directory is fine. Reuse the runner's directory if a parent already chose one.
 process.env.BH_E2E_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), `bh-e2e-${Date.now()}-`));
 const dbFile = path.join(process.env.BH_E2E_DIR, "db.sqlite");
+// The e2e portal serves plain http on localhost; agents the specs start may talk to it.
+process.env.BRIDGEHEAD_AGENT_INSECURE ??= "1";
 
 export default defineConfig({
   testDir: "e2e",

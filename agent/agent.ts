@@ -6,12 +6,15 @@ import os from "node:os";
 import path from "node:path";
 import { ifName, ipv4 } from "../lib/domain";
 import { hashSecret } from "../lib/secret";
+import { VERSION } from "../lib/version";
 import {
   type AgentReport,
   type DesiredState,
   MAX_REPORTED_COUNTERS,
+  parseJoinToken,
   ruleCounters,
   type SgCounter,
+  WIRE_VERSION,
 } from "../lib/wire";
 import { parseArrival, refusalReport } from "./arrival";
 import { connect, isFatal, join } from "./channel";
@@ -19,8 +22,9 @@ import { createDataplane } from "./dataplane";
 import { ipIn } from "./dataplane/run";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 import { loadState, saveState } from "./state";
+import { transportFor } from "./tls";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Rule counters ride a report at most this often (a burst of pushes is a burst of reports). */
 export const COUNTER_REPORT_MIN_MS = 2_000;
@@ -35,6 +39,8 @@ export interface AgentArgs {
   interval: string;
   vtep?: string;
   "underlay-dev"?: string;
+  /** Allow a plain http:// server (labs and tests). */
+  insecure?: boolean;
 }
 
 /** A refusal to start (bad arguments: exit code 2) or a refusal by the server (3). */
@@ -78,31 +84,70 @@ export async function runAgent(
 
   let state = loadState(stateFile);
   const tokenHash = args.token ? hashSecret(args.token) : undefined;
+  // BRIDGEHEAD_AGENT_INSECURE=1 is the same explicit permission for test and bench harnesses.
+  const insecure = args.insecure === true || process.env.BRIDGEHEAD_AGENT_INSECURE === "1";
+  // The pins this agent accepts: the join token's when enrolling, then the saved ones (the server
+  // re-pins them over the channel when an admin changes its certificate).
+  let pins: string[] = [];
+  const transport = (server: string) => {
+    const t = transportFor(server, () => pins, insecure);
+    if (typeof t === "string") usage(t);
+    if (t.insecure)
+      log(
+        "WARNING: --insecure: talking plain HTTP to the portal. Anyone on the path can read this node's credential and push it any network state; use this in labs and tests only",
+      );
+    return t;
+  };
   // A join token not used before means "enroll (again) now"; otherwise the saved credential is used.
   if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
     if (!args.server || !args.token)
       usage(`no credential in ${stateFile}: pass --server and --token to enroll`);
-    const joined = await join(args.server, args.token, os.hostname(), VERSION, await underlay()).catch(
-      (err) => {
-        throw new AgentExit(
-          2,
-          `enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
-        );
-      },
-    );
+    const { secret, pin } = parseJoinToken(args.token);
+    pins = pin ? [pin] : [];
+    const joined = await join(
+      args.server,
+      transport(args.server),
+      secret,
+      os.hostname(),
+      VERSION,
+      await underlay(),
+    ).catch((err) => {
+      if (err instanceof AgentExit) throw err;
+      throw new AgentExit(
+        2,
+        `enrollment at ${args.server} failed: ${err instanceof Error ? err.message : err}`,
+      );
+    });
     state = {
       server: args.server,
       nodeId: joined.nodeId,
       nodeName: joined.nodeName,
       credential: joined.credential,
       joinTokenHash: tokenHash,
+      ...(pins.length ? { pins } : {}),
     };
     saveState(stateFile, state);
-    log(`enrolled as node ${joined.nodeName} (id ${joined.nodeId}); credential saved in ${stateFile}`);
-  }
+    log(
+      `enrolled as node ${joined.nodeName} (id ${joined.nodeId}); credential ${pins.length ? "and certificate pin " : ""}saved in ${stateFile}`,
+    );
+  } else pins = state.pins ?? [];
   const { server, nodeId, credential } = state;
   const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
-  const channel = connect(server, credential);
+  const channelTransport = transport(server);
+  const channel = connect(server, channelTransport, credential);
+  /** What every report says about the channel: the wire spoken, and how the server is trusted. */
+  const channelFacts = () => ({
+    wireVersion: WIRE_VERSION,
+    ...(channelTransport.insecure ? { insecure: true } : { pins }),
+  });
+  /** Takes the pins the server pushes (a certificate change staged by an admin) and keeps them. */
+  const repin = (next: string[] | undefined) => {
+    if (!next || !state || next.join() === pins.join()) return;
+    pins = next;
+    state = { ...state, pins };
+    saveState(stateFile, state);
+    log(`certificate pins updated by the server: ${pins.join(", ")}`);
+  };
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe = () => {};
 
@@ -153,6 +198,7 @@ export async function runAgent(
       ports: result.ports,
       agentVersion: VERSION,
       hostname: os.hostname(),
+      ...channelFacts(),
       ...(await underlay()),
       ...(result.operations > 0
         ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
@@ -179,13 +225,17 @@ export async function runAgent(
     );
   };
   const reportRefusal = (r: { revision: number; error: string }) =>
-    channel.report(refusalReport(nodeId, r, { agentVersion: VERSION, hostname: os.hostname() })).then(
-      () => {},
-      (err) => {
-        if (isFatal(err)) fatal(err);
-        log(`refusal of revision ${r.revision} not delivered (${err instanceof Error ? err.message : err})`);
-      },
-    );
+    channel
+      .report(refusalReport(nodeId, r, { agentVersion: VERSION, hostname: os.hostname(), ...channelFacts() }))
+      .then(
+        () => {},
+        (err) => {
+          if (isFatal(err)) fatal(err);
+          log(
+            `refusal of revision ${r.revision} not delivered (${err instanceof Error ? err.message : err})`,
+          );
+        },
+      );
   const reconciler = new Reconciler(
     (d, o) => dataplane.reconcile(d, o),
     async (desired, result) => {
@@ -221,6 +271,7 @@ export async function runAgent(
         return void report();
       }
       refused = undefined;
+      repin(a.desired.serverPins);
       reconciler.submit(a.desired);
     },
     preview: (requestId, raw) =>

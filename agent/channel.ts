@@ -11,8 +11,9 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
-import type { AgentReport, JoinResponse, PreviewAnswer } from "../lib/wire";
+import { type AgentReport, type JoinResponse, type PreviewAnswer, WIRE_VERSION } from "../lib/wire";
 import type { AppRouter } from "../server/routers/root";
+import type { Transport } from "./tls";
 
 const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_REQUEST"]);
 
@@ -24,7 +25,8 @@ export function isFatal(err: unknown): boolean {
 /** Capped exponential backoff: 0.5 s, 1 s, 2 s … 15 s. */
 export const backoffMs = (attempt: number) => Math.min(15_000, 500 * 2 ** Math.min(attempt, 5));
 
-function client(server: string, credential?: string) {
+function client(server: string, transport: Transport, credential?: string) {
+  const { fetch } = transport;
   const url = `${server.replace(/\/$/, "")}/api/trpc`;
   const headers = (): Record<string, string> => (credential ? { authorization: `Bearer ${credential}` } : {});
   return createTRPCClient<AppRouter>({
@@ -43,7 +45,7 @@ function client(server: string, credential?: string) {
             fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers() } }),
           }),
         }),
-        false: httpLink({ url, transformer: superjson, headers }),
+        false: httpLink({ url, transformer: superjson, headers, fetch }),
       }),
     ],
   });
@@ -52,12 +54,20 @@ function client(server: string, credential?: string) {
 /** Exchanges a one-time join token for this node's credential. */
 export function join(
   server: string,
+  transport: Transport,
   token: string,
   hostname: string,
   agentVersion: string,
   underlay: { vtep?: string; uplink?: string } = {},
 ): Promise<JoinResponse> {
-  return client(server).agent.join.mutate({ token, hostname, agentVersion, ...underlay });
+  return client(server, transport).agent.join.mutate({
+    token,
+    hostname,
+    agentVersion,
+    ...underlay,
+    wireVersion: WIRE_VERSION,
+    ...(transport.insecure ? { insecure: true } : {}),
+  });
 }
 
 export type Channel = {
@@ -78,12 +88,12 @@ export type Channel = {
 };
 
 /** An authenticated channel for one node. */
-export function connect(server: string, credential: string): Channel {
-  const c = client(server, credential);
+export function connect(server: string, transport: Transport, credential: string): Channel {
+  const c = client(server, transport, credential);
   return {
     watch(nodeId, on) {
       const sub = c.agent.watch.subscribe(
-        { nodeId },
+        { nodeId, wireVersion: WIRE_VERSION },
         {
           onData: (ev) =>
             "preview" in ev.data

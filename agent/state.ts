@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { desiredStateSchema } from "../lib/wire";
+import { certFingerprint, desiredStateSchema } from "../lib/wire";
 
 const stateSchema = z.object({
   server: z.string(),
@@ -12,6 +12,9 @@ const stateSchema = z.object({
   credential: z.string(),
   /** sha256 of the join token this credential came from: re-running the same command reuses it. */
   joinTokenHash: z.string().optional(),
+  /** The server certificate fingerprints this node accepts (from the join token, then re-pinned
+   * by the server over the channel). Absent: a plain-HTTP (--insecure) node. */
+  pins: z.array(certFingerprint).optional(),
   lastDesired: desiredStateSchema.optional(),
 });
 export type AgentState = z.infer<typeof stateSchema>;

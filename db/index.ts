@@ -12,9 +12,12 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 /** A transaction handle: same query API as Db. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
+/** Where the database lives unless BRIDGEHEAD_DB says otherwise (server/env.ts, db/cli.ts). */
+export const DEFAULT_DB_FILE = "./data/bridgehead.db";
+
 /** The migrations folder: beside this file when run from source (tsx, vitest), or under the working
  * directory when bundled by Next (where this module's own location is inside .next/). */
-function migrationsFolder(): string {
+export function migrationsFolder(): string {
   const candidates = [path.join(process.cwd(), "db", "migrations")];
   if (typeof import.meta.dirname === "string")
     candidates.unshift(path.join(import.meta.dirname, "migrations"));

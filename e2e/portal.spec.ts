@@ -2,8 +2,10 @@
 // node enrollment with a join token and a real agent applying to a node namespace, instances whose
 // guests ping each other, users and the audit log. One fresh database per run; the tests build on
 // each other, so they run in order.
+
 import fs from "node:fs";
 import { expect, type Page, test } from "@playwright/test";
+import { VERSION } from "../lib/version";
 import { kernelUnavailable, nsPrefix, pings, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
 import { ADMIN, ADMIN_STATE, E2eAgent, shot, signIn } from "./helpers";
@@ -175,8 +177,14 @@ test.describe("signed in as admin", () => {
     const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
     expect(token).toMatch(/^\S{32,}$/);
     await expect(done.getByTestId("agent-command")).toHaveText(
-      `npm run agent -- --server http://localhost:${E2E_PORT} --token ${token}`,
+      `npm run agent -- --server http://localhost:${E2E_PORT} --token ${token} --insecure`,
     );
+    await expect(done.getByTestId("agent-install-command")).toHaveText(
+      `node bridgehead-agent.mjs install --server http://localhost:${E2E_PORT} --token ${token} --insecure`,
+    );
+    // This portal serves no TLS (next start), so the token pins nothing and the dialog warns.
+    await expect(done.getByTestId("agent-insecure-note")).toBeVisible();
+    await expect(done.getByTestId("agent-pin-note")).toHaveCount(0);
     await expect(done.getByTestId("agent-lab-flag")).toHaveText("--netns bh-node1");
     await expect(done.getByTestId("join-token-expiry")).toBeVisible();
     await expect(done.getByRole("button", { name: "Copy join token" })).toBeVisible();
@@ -197,6 +205,10 @@ test.describe("signed in as admin", () => {
     await expect(row.getByTestId("node-state"), agent.log).toHaveText("connected", { timeout: 20_000 });
     await expect(row.getByTestId("node-sync")).toHaveText("in sync");
     await expect(row.getByTestId("node-last-seen")).toHaveText(/just now|s ago/);
+    // The agent reports its release and that it talks plain HTTP (--insecure): the row says so.
+    await expect(row.getByTestId("node-agent-version")).toHaveText(`agent ${VERSION}`);
+    await expect(row.getByTestId("node-agent-outdated")).toHaveCount(0);
+    await expect(row.getByTestId("node-channel")).toHaveText("⚠ insecure channel");
     await expect(row.getByTestId("node-underlay")).toHaveCount(0);
     await shot(page, "nodes");
     // The live plan: asked of the agent over its channel; in sync, it would run nothing.

@@ -148,6 +148,8 @@ export function startAgent(o: AgentOptions): AgentProcess {
     o.stateFile,
     "--interval",
     String(o.interval ?? 1),
+    // The lab's portal serves plain HTTP on loopback.
+    ...(o.server.startsWith("http:") ? ["--insecure"] : []),
   ];
   let out = "";
   let child: ChildProcess;

@@ -242,4 +242,10 @@ export type NodeReport = {
   /** The last drift the agent found and repaired, and when. */
   repairs?: string[];
   repairedAt?: string;
+  /** The wire version the agent speaks (absent: 1). */
+  wireVersion?: number;
+  /** The agent talks plain HTTP (--insecure). */
+  insecure?: boolean;
+  /** The certificate fingerprints the agent holds. */
+  pins?: string[];
 };

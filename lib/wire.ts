@@ -23,7 +23,18 @@ import { hostVethName } from "./nft/names";
 /** An IPv6 address without prefix length, e.g. 2001:db8::2. */
 const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
 
-export const WIRE_VERSION = 1;
+/** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
+ * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
+ * by node. 2 added the server certificate pins to the desired state. */
+export const WIRE_VERSION = 2;
+export const MIN_WIRE_VERSION = 1;
+export type WireVersion = 1 | 2;
+
+/** SHA-256 fingerprint of a DER certificate, base64url without padding (43 characters): what a
+ * join token carries after its secret and what an agent pins. */
+export const certFingerprint = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, "A certificate fingerprint is 43 base64url characters (SHA-256)");
 
 /** The gateway every guest of a routed network uses (onlink; the node answers for it). */
 export const ROUTED_GATEWAY = "169.254.0.1";
@@ -142,7 +153,7 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.literal(WIRE_VERSION),
+    wireVersion: z.union([z.literal(1), z.literal(2)]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
@@ -154,6 +165,9 @@ export const desiredStateSchema = z
     ports: z.array(desiredPortSchema),
     /** Every security group the networks above refer to (issue 5), each rule listed once. */
     securityGroups: z.array(desiredSecurityGroupSchema).optional(),
+    /** (wire 2) The server certificate fingerprints the agent accepts from now on, current first;
+     * two while an admin rotates the certificate. Absent: keep the pin it has. */
+    serverPins: z.array(certFingerprint).min(1).max(4).optional(),
   })
   .strict();
 export type DesiredState = z.infer<typeof desiredStateSchema>;
@@ -215,6 +229,13 @@ export const agentReportSchema = z
      * loaded here; the agent carries them over its own table reloads). Sent at most every few
      * seconds; absent: unchanged since the last report that had them. */
     counters: z.array(sgCounterSchema).max(MAX_REPORTED_COUNTERS).optional(),
+    /** (wire 2) The wire version the agent speaks. Absent: 1. */
+    wireVersion: z.number().int().min(0).max(1000).optional(),
+    /** (wire 2) The agent talks plain HTTP (--insecure): anyone on the path can read its
+     * credential and push it any state. Shown on the Nodes page. */
+    insecure: z.boolean().optional(),
+    /** (wire 2) The certificate fingerprints the agent holds now (proves a re-pin arrived). */
+    pins: z.array(certFingerprint).max(4).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;
@@ -238,6 +259,8 @@ export const joinRequestSchema = z
     agentVersion: z.string().max(64).optional(),
     vtep: ipv4.optional(),
     uplink: ifName.optional(),
+    wireVersion: z.number().int().min(0).max(1000).optional(),
+    insecure: z.boolean().optional(),
   })
   .strict();
 export const joinResponseSchema = z.object({
@@ -250,3 +273,11 @@ export type JoinResponse = z.infer<typeof joinResponseSchema>;
 /** Credentials and tokens are recognisable by prefix (so a leaked one is easy to grep for). */
 export const CREDENTIAL_PREFIX = "bhc_";
 export const JOIN_TOKEN_PREFIX = "bhj_";
+
+/** A join token as shown: `bhj_<secret>` or `bhj_<secret>.<fingerprint>`, where the fingerprint
+ * is the certificate the agent must see. Only the secret part is sent to the server. */
+export function parseJoinToken(token: string): { secret: string; pin?: string } {
+  const dot = token.lastIndexOf(".");
+  if (dot < 0) return { secret: token };
+  return { secret: token.slice(0, dot), pin: token.slice(dot + 1) };
+}

@@ -8,4 +8,6 @@ if [ -z "$name" ] || [ ! -f "bench/$name.ts" ]; then
   exit 2
 fi
 shift
+# The benches serve the agent channel over plain HTTP on loopback.
+export BRIDGEHEAD_AGENT_INSECURE=1
 exec npx tsx "bench/$name.ts" "$@"

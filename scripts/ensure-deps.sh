@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
   [iperf3]=iperf3 [iptables-restore]=iptables [dnsmasq]=dnsmasq-base [conntrack]=conntrack [dig]=dnsutils [udhcpc]=udhcpc
-  [arping]=arping [nsenter]=util-linux [python3]=python3
+  [arping]=arping [nsenter]=util-linux [python3]=python3 [openssl]=openssl [systemd-analyze]=systemd
   [qemu-system-x86_64]=qemu-system-x86 [dpkg-deb]=dpkg [xorriso]=xorriso
 )
 missing=()

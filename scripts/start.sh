@@ -7,4 +7,5 @@ export NEXT_TELEMETRY_DISABLED=1
 if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components server lib db package-lock.json -newer .next/BUILD_ID -print -quit)" ]; then
   npx next build
 fi
-exec npx next start -p "${PORT:-3000}"
+export PORT="${PORT:-3000}"
+exec npx tsx server/serve.ts

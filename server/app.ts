@@ -9,6 +9,7 @@ import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
 import type { LeaseChangeHook } from "./services/lease-changes";
 import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
+import { ChannelTls } from "./tls";
 
 /** Live agent connections: node id → abort handles of its open subscriptions. */
 export class AgentRegistry {
@@ -26,6 +27,10 @@ export class AgentRegistry {
     set?.delete(ac);
     if (set?.size === 0) this.conns.delete(nodeId);
   }
+  /** Agents refused for their wire version, by node: the reason the Nodes page shows. Kept in
+   * memory, not in the node's row, so a refused call writes nothing; the agent retries, so a
+   * restarted portal learns it again within seconds. */
+  readonly wireRefusals = new Map<number, { message: string; at: Date }>();
   isConnected(nodeId: number): boolean {
     return (this.conns.get(nodeId)?.size ?? 0) > 0;
   }
@@ -50,6 +55,8 @@ export type App = {
   agents: AgentRegistry;
   /** Aborted on SIGTERM: every open subscription ends so the process can exit promptly. */
   shutdown: AbortController;
+  /** The certificate fingerprint(s) agents pin (server/tls.ts); none while TLS is off. */
+  tls: ChannelTls;
   /** Features whose node state follows a VNET's leases; mutate() runs them on each lease change. */
   leaseChangeHooks: LeaseChangeHook[];
 };
@@ -73,6 +80,7 @@ export function appOn(env: Env, db: Db): App {
     bus,
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
+    tls: new ChannelTls(env),
     // Security groups: NETWORK_ID rules resolve to the named VNET's current leases.
     leaseChangeHooks: [sgFollowersOfLeases],
   };

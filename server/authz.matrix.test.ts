@@ -87,6 +87,7 @@ const MATRIX: Record<string, Entry> = {
   "audit.list": { rule: { kind: "admin" }, input: () => ({}) },
   // nodes and the agent channel
   "node.list": { rule: { kind: "admin" } },
+  "node.backups": { rule: { kind: "admin" } },
   "node.choices": { rule: { kind: "user" } },
   "node.desired": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
   "node.create": { rule: { kind: "admin" }, input: () => ({ name: "n-new" }) },

@@ -3,9 +3,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_DB_FILE } from "../db";
+import { normalizeFingerprint } from "../lib/fingerprint";
 
 const envSchema = z.object({
-  BRIDGEHEAD_DB: z.string().min(1).default("./data/bridgehead.db"),
+  BRIDGEHEAD_DB: z.string().min(1).default(DEFAULT_DB_FILE),
   BRIDGEHEAD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BRIDGEHEAD_URL: z.url("must be a URL such as http://portal.example:3000").optional(),
   BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
@@ -17,9 +19,38 @@ const envSchema = z.object({
     .enum(["0", "1", "true", "false"], { message: "must be 1/true or 0/false" })
     .default("0")
     .transform((v) => v === "1" || v === "true"),
+  // HTTPS of the portal's own server (server/serve.ts): "self-signed" generates a certificate on
+  // the first start and keeps it in <data>/tls; "files" serves BRIDGEHEAD_TLS_CERT/KEY; "off"
+  // serves plain HTTP (tests, or a TLS proxy in front: then set BRIDGEHEAD_TLS_PIN).
+  BRIDGEHEAD_TLS: z
+    .enum(["off", "self-signed", "files"], { message: "must be off, self-signed or files" })
+    .optional(),
+  BRIDGEHEAD_TLS_CERT: z.string().min(1).optional(),
+  BRIDGEHEAD_TLS_KEY: z.string().min(1).optional(),
+  // The SHA-256 fingerprint of the certificate agents see when a TLS proxy is in front.
+  BRIDGEHEAD_TLS_PIN: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      const fp = normalizeFingerprint(v);
+      if (!fp)
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a SHA-256 fingerprint (AA:BB:… as openssl prints it, or 43 base64url characters)",
+        });
+      return fp ?? undefined;
+    }),
+  // Scheduled backups (server/services/backups.ts): where, how often, how many are kept.
+  BRIDGEHEAD_BACKUP_DIR: z.string().min(1).optional(),
+  BRIDGEHEAD_BACKUP_INTERVAL_MIN: z.coerce.number().int().min(1).max(10080).default(1440),
+  BRIDGEHEAD_BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(14),
 });
 
-export type Env = z.infer<typeof envSchema> & { secret: string };
+export type Env = Omit<z.infer<typeof envSchema>, "BRIDGEHEAD_TLS"> & {
+  secret: string;
+  BRIDGEHEAD_TLS: "off" | "self-signed" | "files";
+};
 
 /** Parses process.env; throws an Error whose message names every bad variable. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
@@ -29,7 +60,16 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     throw new Error(`Invalid Bridgehead settings:\n${lines.join("\n")}`);
   }
   const env = parsed.data;
-  return { ...env, secret: env.BRIDGEHEAD_SECRET ?? persistentSecret(env.BRIDGEHEAD_DB) };
+  const tls = env.BRIDGEHEAD_TLS ?? (env.BRIDGEHEAD_TLS_CERT ? "files" : "self-signed");
+  if (tls === "files" && (!env.BRIDGEHEAD_TLS_CERT || !env.BRIDGEHEAD_TLS_KEY))
+    throw new Error(
+      "Invalid Bridgehead settings:\n  BRIDGEHEAD_TLS_CERT, BRIDGEHEAD_TLS_KEY: both are needed with BRIDGEHEAD_TLS=files",
+    );
+  return {
+    ...env,
+    BRIDGEHEAD_TLS: tls,
+    secret: env.BRIDGEHEAD_SECRET ?? persistentSecret(env.BRIDGEHEAD_DB),
+  };
 }
 
 /** No fixed default secret: generate one beside the database on first start and keep it (mode 600). */

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { Env } from "./env";
 
-const FORWARDED = [
+export const FORWARDED = [
   "x-forwarded-proto",
   "x-forwarded-for",
   "x-forwarded-host",

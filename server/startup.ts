@@ -2,6 +2,7 @@
 // SIGTERM end open agent subscriptions so `next start` exits promptly (STACK-NOTES pitfall 3).
 import { getApp } from "./app";
 import { scrubForwardedHeaders } from "./forwarded";
+import { startBackupSchedule } from "./services/backups";
 import { bootstrapAdmin } from "./services/users";
 
 export async function startServer() {
@@ -27,8 +28,14 @@ export async function startServer() {
       ].join("\n"),
     );
   }
+  const backups = startBackupSchedule(app);
+  if (backups)
+    console.log(
+      `Bridgehead: backing up the database to ${app.env.BRIDGEHEAD_BACKUP_DIR} every ${app.env.BRIDGEHEAD_BACKUP_INTERVAL_MIN} min (keeping ${app.env.BRIDGEHEAD_BACKUP_KEEP})`,
+    );
   const stop = (signal: string) => {
     console.log(`Bridgehead: ${signal}, closing agent channels`);
+    backups?.stop();
     app.shutdown.abort();
     app.agents.disconnect();
     // Give streams a moment to flush their last event, then leave even if a client holds on.

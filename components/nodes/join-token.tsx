@@ -5,9 +5,17 @@ import { CopyButton } from "../ui/copy-button";
 
 export type JoinToken = { name: string; joinToken: string; expiresAt: Date };
 
+/** Plain HTTP needs the agent's explicit --insecure (labs and tests): the credential crosses in clear. */
+const insecureFlag = (origin: string) => (origin.startsWith("http:") ? " --insecure" : "");
+
 /** The agent command for a node: run as root on the hypervisor itself. */
 export function agentCommand(origin: string, token: string): string {
-  return `npm run agent -- --server ${origin} --token ${token}`;
+  return `npm run agent -- --server ${origin} --token ${token}${insecureFlag(origin)}`;
+}
+
+/** The same agent installed as a systemd service from the bundled file (npm run build:agent). */
+export function installCommand(origin: string, token: string): string {
+  return `node bridgehead-agent.mjs install --server ${origin} --token ${token}${insecureFlag(origin)}`;
 }
 
 /** A lab stands a node in for with a network namespace; agent namespaces must start with "bh". */
@@ -19,6 +27,11 @@ export function labNamespace(name: string): string {
 export function JoinTokenPanel({ token }: { token: JoinToken }) {
   const origin = typeof window === "undefined" ? "" : window.location.origin;
   const command = agentCommand(origin, token.joinToken);
+  const service = installCommand(origin, token.joinToken);
+  // What follows the dot is the certificate's fingerprint (bhj_<secret>.<fingerprint>).
+  const pin = token.joinToken.includes(".")
+    ? token.joinToken.slice(token.joinToken.lastIndexOf(".") + 1)
+    : null;
   return (
     <div className="flex flex-col gap-4 text-sm">
       <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 ring-1 ring-amber-200">
@@ -53,6 +66,37 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           {command}
         </code>
       </section>
+      <section aria-labelledby="agent-install-label">
+        <div className="mb-1 flex items-center justify-between">
+          <span id="agent-install-label" className="font-medium text-slate-700">
+            Or install it as a service
+          </span>
+          <CopyButton text={service} label="Copy install command" />
+        </div>
+        <code
+          data-testid="agent-install-command"
+          className="block rounded-md bg-slate-900 px-3 py-2 font-mono text-[13px] break-all text-slate-100 select-all"
+        >
+          {service}
+        </code>
+      </section>
+      {pin ? (
+        <p className="text-slate-600" data-testid="agent-pin-note">
+          The token ends with the SHA-256 fingerprint of this portal&apos;s certificate,{" "}
+          <code className="rounded bg-slate-100 px-1 font-mono text-[13px] break-all" data-testid="agent-pin">
+            {pin}
+          </code>
+          : the agent accepts no other certificate, and sends nothing to a server that shows another one.
+        </p>
+      ) : (
+        <p
+          className="rounded-md bg-red-50 px-3 py-2 text-red-900 ring-1 ring-red-200"
+          data-testid="agent-insecure-note"
+        >
+          This portal serves the agent channel without TLS, so the agent needs <code>--insecure</code>: its
+          credential and the network state it applies cross the network unencrypted. Use it in labs only.
+        </p>
+      )}
       <p className="text-slate-600">
         In a lab, add{" "}
         <code className="rounded bg-slate-100 px-1 font-mono text-[13px]" data-testid="agent-lab-flag">

@@ -105,3 +105,65 @@ export function LastError({ node, now }: { node: NodeRow; now?: number }) {
     </p>
   );
 }
+
+/** The agent's release and channel: outdated releases, an older wire version, a plain-HTTP
+ * channel and a certificate change not yet received are flagged. */
+export function AgentVersion({ node }: { node: NodeRow }) {
+  if (!node.agentVersion) return null;
+  return (
+    <div className="mt-1 flex flex-wrap items-center gap-1 text-xs text-slate-500">
+      <span data-testid="node-agent-version">agent {node.agentVersion}</span>
+      {node.agentOutdated && (
+        <Badge
+          tone="amber"
+          data-testid="node-agent-outdated"
+          title="This agent runs another release than the portal; upgrade it"
+        >
+          outdated
+        </Badge>
+      )}
+      {node.wireOutdated && (
+        <Badge
+          tone="amber"
+          data-testid="node-wire"
+          title="It speaks the previous wire version; the portal still serves it"
+        >
+          wire {node.wireVersion}
+        </Badge>
+      )}
+      <Channel node={node} />
+    </div>
+  );
+}
+
+/** How the agent trusts the portal: TLS with the certificate pinned, a re-pin still on its way, or
+ * plain HTTP (--insecure), which is flagged loudly: its credential crosses the network in clear. */
+function Channel({ node }: { node: NodeRow }) {
+  if (node.insecure)
+    return (
+      <Badge
+        tone="red"
+        data-testid="node-channel"
+        title="The agent talks plain HTTP (--insecure): anyone on the path can read its credential and push it any network state. Enroll it again over HTTPS with a new join token."
+      >
+        ⚠ insecure channel
+      </Badge>
+    );
+  if (node.pinned === false)
+    return (
+      <Badge
+        tone="amber"
+        data-testid="node-channel"
+        title="The agent has not yet received the portal's new certificate fingerprint"
+      >
+        re-pin pending
+      </Badge>
+    );
+  const pins = node.report?.pins ?? [];
+  if (pins.length === 0) return null;
+  return (
+    <Badge tone="green" data-testid="node-channel" title={`Pinned SHA-256: ${pins.join(", ")}`}>
+      TLS pinned
+    </Badge>
+  );
+}

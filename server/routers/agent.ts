@@ -11,6 +11,7 @@ import { audit } from "../audit";
 import { compileDesiredState } from "../services/nodes/desired";
 import { joinNode, recordReport } from "../services/nodes/nodes";
 import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
+import { agentWire, refuseWire, stateForWire } from "../services/nodes/wire-compat";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
 
 export const agentRouter = router({
@@ -19,7 +20,14 @@ export const agentRouter = router({
     .mutation(({ ctx, input }) => joinNode(ctx.app, actorOf(ctx), input)),
 
   watch: nodeProcedure
-    .input(z.object({ nodeId: z.number().int(), lastEventId: z.string().nullish() }))
+    .input(
+      z.object({
+        nodeId: z.number().int(),
+        lastEventId: z.string().nullish(),
+        /** Absent from wire-1 agents. */
+        wireVersion: z.number().int().optional(),
+      }),
+    )
     .subscription(async function* ({ ctx, input, signal }) {
       const { app, node } = ctx;
       if (input.nodeId !== node.id) {
@@ -35,6 +43,10 @@ export const agentRouter = router({
           message: `This credential belongs to node ${node.name}, not node ${input.nodeId}`,
         });
       }
+      const wire = agentWire(input.wireVersion);
+      const mismatch = refuseWire(app, node, wire);
+      // Retryable for the agent (not a refusal of the node): it keeps trying until one side is upgraded.
+      if (mismatch) throw new TRPCError({ code: "PRECONDITION_FAILED", message: mismatch });
       const conn = app.agents.open(node.id);
       const stop = AbortSignal.any([conn.signal, app.shutdown.signal, ...(signal ? [signal] : [])]);
       app.db.update(nodes).set({ lastSeenAt: new Date() }).where(eq(nodes.id, node.id)).run();
@@ -44,8 +56,9 @@ export const agentRouter = router({
       let sent = input.lastEventId ? Number(input.lastEventId) : -1;
       try {
         while (!stop.aborted) {
-          const state = compileDesiredState(app.db, node.id);
-          if (!state) break;
+          const compiled = compileDesiredState(app.db, node.id);
+          if (!compiled) break;
+          const state = stateForWire(compiled, wire, app.tls.pins());
           if (state.revision !== sent) {
             sent = state.revision;
             yield tracked(String(state.revision), state as typeof state | PreviewRequest);
@@ -80,7 +93,9 @@ export const agentRouter = router({
     return { ok: true as const };
   }),
 
-  report: nodeProcedure
-    .input(agentReportSchema)
-    .mutation(({ ctx, input }) => recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input)),
+  report: nodeProcedure.input(agentReportSchema).mutation(({ ctx, input }) => {
+    const mismatch = refuseWire(ctx.app, ctx.node, agentWire(input.wireVersion));
+    if (mismatch) throw new TRPCError({ code: "PRECONDITION_FAILED", message: mismatch });
+    return recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input);
+  }),
 });

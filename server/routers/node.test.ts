@@ -78,6 +78,39 @@ describe("node router and agent enrollment", () => {
     expect((await admin.node.list())[0]!.state).toBe("revoked");
   });
 
+  it("an agent too new or too old for the portal is refused without a write, and the Nodes page says why until it fits", async () => {
+    const n = await admin.node.create({ name: "node1" });
+    const { credential } = await callerFor(app, null).agent.join({ token: n.joinToken });
+    const agent = callerFor(app, null, { authorization: `Bearer ${credential}` });
+    const report = {
+      nodeId: n.id,
+      revision: 0,
+      ok: true,
+      operations: 0,
+      durationMs: 1,
+      networks: [],
+      ports: [],
+    };
+    const before = snapshot(app);
+    const err = await refusal(agent.agent.report({ ...report, wireVersion: 9 }), "PRECONDITION_FAILED");
+    expect(err.message).toBe(
+      "The agent speaks wire version 9, newer than this portal (1–2): upgrade the portal first, then the agents",
+    );
+    expect(snapshot(app)).toEqual(before);
+    const shown = (await admin.node.list())[0]!;
+    expect(shown.lastError).toBe(err.message);
+    expect(shown.lastSeenAt).not.toBeNull();
+    // Audited once per reason, not on every retry.
+    await refusal(agent.agent.report({ ...report, wireVersion: 9 }), "PRECONDITION_FAILED");
+    const audited = app.db.$client
+      .prepare("SELECT outcome, detail FROM audit_log WHERE action = 'agent.wire'")
+      .all();
+    expect(audited).toEqual([{ outcome: "refused", detail: err.message }]);
+    // The agent upgraded (or the portal did): the message goes away with its first report.
+    await agent.agent.report({ ...report, wireVersion: 2 });
+    expect((await admin.node.list())[0]!.lastError).toBeNull();
+  });
+
   it("node.remove refuses a node that hosts instances, naming them", async () => {
     const n = await admin.node.create({ name: "node1" });
     const v = await admin.vnet.create({ name: "v", subnet: "10.2.0.0/24", firstIp: "10.2.0.10", size: 5 });

@@ -1,5 +1,6 @@
 import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
+import { backupStatus } from "../services/backups";
 import { compileDesiredState } from "../services/nodes/desired";
 import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
 import { previewPlan } from "../services/nodes/preview";
@@ -7,6 +8,8 @@ import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
   list: adminProcedure.query(({ ctx }) => listNodes(ctx.app)),
+  /** Whether the database is backed up on a schedule, and when the last backup was taken. */
+  backups: adminProcedure.query(({ ctx }) => backupStatus(ctx.app)),
   /** Nodes an instance may be placed on (any signed-in user creating an instance needs this). */
   choices: protectedProcedure.query(({ ctx }) =>
     listNodes(ctx.app)

@@ -2,9 +2,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { toast } from "sonner";
+import { BackupStatus } from "@/components/nodes/backups";
 import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
-import { LastError, LastSeen, type NodeRow, NodeState, Revisions } from "@/components/nodes/node-columns";
+import {
+  AgentVersion,
+  LastError,
+  LastSeen,
+  type NodeRow,
+  NodeState,
+  Revisions,
+} from "@/components/nodes/node-columns";
 import { NodePlanDialog } from "@/components/nodes/plan-dialog";
 import { AdminOnly } from "@/components/session";
 import { errorMessage, useTRPC } from "@/components/trpc";
@@ -70,8 +78,8 @@ function Nodes() {
           <div className="font-medium">{n.name}</div>
           <div className="text-xs whitespace-nowrap text-slate-500">
             {n.instances} instance{n.instances === 1 ? "" : "s"}
-            {n.agentVersion ? ` · agent ${n.agentVersion}` : ""}
           </div>
+          <AgentVersion node={n} />
         </div>
       ),
     },
@@ -160,6 +168,9 @@ function Nodes() {
         description="Hypervisor hosts running the Bridgehead agent. Refreshed every 2 seconds."
         actions={enrollButton}
       />
+      <Panel className="mb-4 px-4 py-3">
+        <BackupStatus now={now} />
+      </Panel>
       <Panel>
         {nodes.isError ? (
           <EmptyState

@@ -7,20 +7,32 @@ import { immediate } from "../../../db";
 import { clusters, instances, nodes } from "../../../db/schema";
 import type { nodeCreateInput } from "../../../lib/schemas";
 import { hashSecret } from "../../../lib/secret";
-import { type AgentReport, CREDENTIAL_PREFIX, JOIN_TOKEN_PREFIX, type JoinResponse } from "../../../lib/wire";
+import { VERSION } from "../../../lib/version";
+import {
+  type AgentReport,
+  CREDENTIAL_PREFIX,
+  JOIN_TOKEN_PREFIX,
+  type JoinResponse,
+  parseJoinToken,
+  WIRE_VERSION,
+} from "../../../lib/wire";
 import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
 import { conflict, forbidden, invalid, notFound } from "../../errors";
 import { mutate } from "../revision";
 import { recordCounters } from "../security-groups/sg-counters";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
+import { agentWire, wireMismatch } from "./wire-compat";
 
 const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
 
+/** A join token: its secret (stored hashed) and, when the agent channel has TLS, the fingerprint
+ * of the certificate the agent must see after a dot (`bhj_<secret>.<fingerprint>`). */
 function newJoinToken(app: App) {
-  const token = secret(JOIN_TOKEN_PREFIX);
+  const bare = secret(JOIN_TOKEN_PREFIX);
+  const pin = app.tls.current;
   const expiresAt = new Date(Date.now() + app.env.BRIDGEHEAD_JOIN_TOKEN_TTL_MIN * 60_000);
-  return { token, hash: hashSecret(token), expiresAt };
+  return { token: pin ? `${bare}.${pin}` : bare, hash: hashSecret(bare), expiresAt };
 }
 
 /** Enrolls a node: creates it and returns its one-time join token (shown once, stored hashed). */
@@ -109,9 +121,13 @@ export function listNodes(app: App) {
     .orderBy(nodes.name)
     .all();
   const now = Date.now();
+  const pins = app.tls.pins();
   return rows.map(({ node: n, cluster, instances: count }) => {
     const connected = app.agents.isConnected(n.id);
-    const fresh = n.lastSeenAt !== null && now - n.lastSeenAt.getTime() < downAfterMs;
+    // An agent refused for its wire version is seen (it keeps calling), and that is its error.
+    const refusal = app.agents.wireRefusals.get(n.id);
+    const lastSeenAt = refusal && (!n.lastSeenAt || refusal.at > n.lastSeenAt) ? refusal.at : n.lastSeenAt;
+    const fresh = lastSeenAt !== null && now - lastSeenAt.getTime() < downAfterMs;
     const state = n.revokedAt
       ? ("revoked" as const)
       : !n.enrolledAt
@@ -127,14 +143,22 @@ export function listNodes(app: App) {
       state,
       hostname: n.hostname,
       agentVersion: n.agentVersion,
+      /** The agent runs another release than this portal (upgrade it). */
+      agentOutdated: n.agentVersion !== null && n.agentVersion !== VERSION,
+      wireVersion: n.report ? (n.report.wireVersion ?? 1) : null,
+      wireOutdated: n.report ? (n.report.wireVersion ?? 1) < WIRE_VERSION : false,
+      /** The agent talks plain HTTP (--insecure): its credential crosses the network in clear. */
+      insecure: n.report?.insecure === true,
+      /** The agent holds every pin the portal wants (false while a certificate change reaches it). */
+      pinned: pins ? pins.every((p) => n.report?.pins?.includes(p)) : null,
       vtep: n.vtepAddress,
       uplink: n.uplink,
       enrolledAt: n.enrolledAt,
-      lastSeenAt: n.lastSeenAt,
+      lastSeenAt,
       desiredRevision: n.desiredRevision,
       appliedRevision: n.appliedRevision,
       inSync: n.appliedRevision >= n.desiredRevision,
-      lastError: n.lastError,
+      lastError: refusal?.message ?? n.lastError,
       report: n.report,
       joinTokenExpiresAt: n.joinTokenHash ? n.joinTokenExpiresAt : null,
       instances: count,
@@ -146,15 +170,26 @@ export function listNodes(app: App) {
 export function joinNode(
   app: App,
   actor: Actor,
-  input: { token: string; hostname?: string; agentVersion?: string; vtep?: string; uplink?: string },
+  input: {
+    token: string;
+    hostname?: string;
+    agentVersion?: string;
+    vtep?: string;
+    uplink?: string;
+    wireVersion?: number;
+  },
 ): JoinResponse {
+  const mismatch = wireMismatch(agentWire(input.wireVersion));
+  if (mismatch) throw invalid(mismatch, "wireVersion");
+  // An agent that does not know the pinned form (wire 1) sends the token as shown.
+  const token = parseJoinToken(input.token).secret;
   return mutate(app, (tx, touch) => {
     const node = tx
       .select()
       .from(nodes)
       .where(
         and(
-          eq(nodes.joinTokenHash, hashSecret(input.token)),
+          eq(nodes.joinTokenHash, hashSecret(token)),
           isNotNull(nodes.joinTokenExpiresAt),
           gt(nodes.joinTokenExpiresAt, new Date()),
         ),
@@ -228,6 +263,9 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
             : prev.report?.repairs
               ? { repairs: prev.report.repairs, repairedAt: prev.report.repairedAt }
               : {}),
+          wireVersion: agentWire(r.wireVersion),
+          ...(r.insecure ? { insecure: true } : {}),
+          ...(r.pins ? { pins: r.pins } : {}),
         },
       })
       .where(eq(nodes.id, node.id))

@@ -1,0 +1,59 @@
+// The wire versions this portal speaks (the current one and the one before), so a fleet is upgraded
+// node by node: an older agent gets its state in the shape it knows; an agent outside the range is
+// refused with a retryable error and the reason lands on the Nodes page (it does not stop quietly).
+import { type DesiredState, MIN_WIRE_VERSION, WIRE_VERSION, type WireVersion } from "../../../lib/wire";
+import type { App } from "../../app";
+import { audit } from "../../audit";
+
+/** The wire version an agent speaks: what it says, or 1 (version 1 agents did not say). */
+export const agentWire = (said: number | undefined) => said ?? 1;
+
+/** Why this portal cannot talk to an agent of wire version `v`, or null when it can. */
+export function wireMismatch(v: number): string | null {
+  if (v > WIRE_VERSION)
+    return `The agent speaks wire version ${v}, newer than this portal (${MIN_WIRE_VERSION}–${WIRE_VERSION}): upgrade the portal first, then the agents`;
+  if (v < MIN_WIRE_VERSION)
+    return `The agent speaks wire version ${v}, older than this portal accepts (${MIN_WIRE_VERSION}–${WIRE_VERSION}): install the agent of this release on the node`;
+  return null;
+}
+
+/** Remembers the mismatch for the Nodes page (and audits it once per reason), or forgets an
+ * earlier one when the agent now fits; returns the message. Writes nothing to the node's row: a
+ * refused call leaves the database as it was. */
+export function refuseWire(app: App, node: { id: number; name: string }, v: number): string | null {
+  const why = wireMismatch(v);
+  const known = app.agents.wireRefusals.get(node.id);
+  if (!why) {
+    if (known) {
+      app.agents.wireRefusals.delete(node.id);
+      app.bus.emit("nodes:changed");
+    }
+    return null;
+  }
+  if (known?.message !== why)
+    audit(
+      app.db,
+      { userId: null, name: `node:${node.name}`, ip: null },
+      {
+        action: "agent.wire",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        outcome: "refused",
+        detail: why,
+      },
+    );
+  app.agents.wireRefusals.set(node.id, { message: why, at: new Date() });
+  app.bus.emit("nodes:changed");
+  return why;
+}
+
+/** The desired state in the shape an agent of wire version `v` parses: version 1 had no
+ * certificate pins (its strict schema would refuse the key). */
+export function stateForWire(state: DesiredState, v: number, pins: string[] | undefined): DesiredState {
+  if (v === 1) {
+    const { serverPins: _, ...rest } = state;
+    return { ...rest, wireVersion: 1 };
+  }
+  return { ...state, wireVersion: v as WireVersion, ...(pins ? { serverPins: pins } : {}) };
+}
