@@ -10,6 +10,7 @@ import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
 import { clientAddress } from "./forwarded";
+import type { Meta } from "./rest";
 import { resolveToken, type TokenAuth } from "./services/api-tokens";
 
 // ---------------------------------------------------------------------------
@@ -115,17 +116,21 @@ export function fieldErrorsOf(cause: unknown): FieldErrors | null {
   return null;
 }
 
-const t = initTRPC.context<Context>().create({
-  transformer: superjson,
-  sse: {
-    // Pings keep proxies from cutting an idle agent channel; the client reconnects after silence.
-    ping: { enabled: true, intervalMs: 5_000 },
-    client: { reconnectAfterInactivityMs: 15_000 },
-  },
-  errorFormatter({ shape, error }) {
-    return { ...shape, data: { ...shape.data, fieldErrors: fieldErrorsOf(error.cause) } };
-  },
-});
+// Meta carries each REST route (server/rest.ts): the same procedure serves tRPC and /api/v1.
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    sse: {
+      // Pings keep proxies from cutting an idle agent channel; the client reconnects after silence.
+      ping: { enabled: true, intervalMs: 5_000 },
+      client: { reconnectAfterInactivityMs: 15_000 },
+    },
+    errorFormatter({ shape, error }) {
+      return { ...shape, data: { ...shape.data, fieldErrors: fieldErrorsOf(error.cause) } };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

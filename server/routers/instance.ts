@@ -1,13 +1,18 @@
 import { idInput, instanceCreateInput } from "../../lib/schemas";
+import { anyOut, instanceListOut, instanceOut, rest } from "../rest";
 import { createInstance, listInstances, removeInstance } from "../services/instances";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listInstances(ctx.app, ctx.user)),
+  list: protectedProcedure
+    .meta(rest("GET", "/instances", "instances", "Instances and their NICs", instanceListOut))
+    .query(({ ctx }) => listInstances(ctx.app, ctx.user)),
   create: protectedProcedure
+    .meta(rest("POST", "/instances", "instances", "Create an instance with NICs", instanceOut))
     .input(instanceCreateInput)
     .mutation(({ ctx, input }) => createInstance(ctx.app, actorOf(ctx), ctx.user, input)),
   remove: protectedProcedure
+    .meta(rest("DELETE", "/instances/{id}", "instances", "Delete an instance (its leases are freed)", anyOut))
     .input(idInput)
     .mutation(({ ctx, input }) => removeInstance(ctx.app, actorOf(ctx), ctx.user, input.id)),
 });
