@@ -2,10 +2,10 @@
 // one authenticated channel to the server, applies each pushed desired state to the kernel (or to a
 // network namespace standing in for a node) and reports what it applied. Re-reconciles on a timer
 // to repair drift; that report is its heartbeat. main.ts is its command line.
-import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { ifName, ipv4 } from "../lib/domain";
+import { hashSecret } from "../lib/secret";
 import {
   type AgentReport,
   type DesiredState,
@@ -13,6 +13,7 @@ import {
   ruleCounters,
   type SgCounter,
 } from "../lib/wire";
+import { parseArrival, refusalReport } from "./arrival";
 import { connect, isFatal, join } from "./channel";
 import { createDataplane } from "./dataplane";
 import { ipIn } from "./dataplane/run";
@@ -76,7 +77,7 @@ export async function runAgent(
   };
 
   let state = loadState(stateFile);
-  const tokenHash = args.token ? crypto.createHash("sha256").update(args.token).digest("hex") : undefined;
+  const tokenHash = args.token ? hashSecret(args.token) : undefined;
   // A join token not used before means "enroll (again) now"; otherwise the saved credential is used.
   if (!state || (tokenHash && tokenHash !== state.joinTokenHash)) {
     if (!args.server || !args.token)
@@ -133,7 +134,11 @@ export async function runAgent(
     // Over the cap (a contract error would stop the agent), the rest follows on the next reports.
     return changed.length > 0 ? changed.slice(0, MAX_REPORTED_COUNTERS) : undefined;
   };
+  /** A pushed state this agent could not read (arrival.ts): reported instead of the last result
+   * until a readable one arrives, so the server shows why the node does not apply its revision. */
+  let refused: { revision: number; error: string } | undefined;
   const report = async () => {
+    if (refused) return reportRefusal(refused);
     if (!lastResult) return;
     const { desired, result, repairs } = lastResult;
     const counters = countersToSend(result.counters);
@@ -173,6 +178,14 @@ export async function runAgent(
       },
     );
   };
+  const reportRefusal = (r: { revision: number; error: string }) =>
+    channel.report(refusalReport(nodeId, r, { agentVersion: VERSION, hostname: os.hostname() })).then(
+      () => {},
+      (err) => {
+        if (isFatal(err)) fatal(err);
+        log(`refusal of revision ${r.revision} not delivered (${err instanceof Error ? err.message : err})`);
+      },
+    );
   const reconciler = new Reconciler(
     (d, o) => dataplane.reconcile(d, o),
     async (desired, result) => {
@@ -200,10 +213,22 @@ export async function runAgent(
   // Refused during the restore (and onFatal did not end the process): nothing more to start.
   if (stopped) return { nodeId, stop: () => reconciler.idle() };
   unsubscribe = channel.watch(nodeId, {
-    state: (s) => reconciler.submit(s),
-    preview: (requestId, desired) =>
-      void dataplane
-        .preview(desired)
+    state: (raw) => {
+      const a = parseArrival(raw);
+      if (!a.ok) {
+        refused = a;
+        log(`revision ${a.revision}: ${a.error}`);
+        return void report();
+      }
+      refused = undefined;
+      reconciler.submit(a.desired);
+    },
+    preview: (requestId, raw) =>
+      void (async () => {
+        const a = parseArrival(raw);
+        if (!a.ok) throw new Error(a.error);
+        return dataplane.preview(a.desired);
+      })()
         .then(
           (lines) => ({ nodeId, requestId, lines: lines.slice(0, 20000) }),
           (err) => ({

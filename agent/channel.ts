@@ -11,7 +11,7 @@ import {
 } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
-import type { AgentReport, DesiredState, JoinResponse, PreviewAnswer } from "../lib/wire";
+import type { AgentReport, JoinResponse, PreviewAnswer } from "../lib/wire";
 import type { AppRouter } from "../server/routers/root";
 
 const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_REQUEST"]);
@@ -65,9 +65,10 @@ export type Channel = {
   watch(
     nodeId: number,
     on: {
-      state(s: DesiredState): void;
+      /** A pushed desired state, as it came off the wire: unchecked until parsed (arrival.ts). */
+      state(s: unknown): void;
       /** A plan preview request: plan `desired` against the kernel, run nothing, answer. */
-      preview(requestId: string, desired: DesiredState): void;
+      preview(requestId: string, desired: unknown): void;
       error(err: unknown): void;
       connected(up: boolean): void;
     },

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { DesiredState } from "../lib/wire";
+import { type DesiredState, WIRE_VERSION } from "../lib/wire";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 
 const state = (revision: number): DesiredState => ({
-  wireVersion: 1,
+  wireVersion: WIRE_VERSION,
   nodeId: 1,
   nodeName: "n",
   revision,
   networks: [],
   ports: [],
 });
-const ok: ReconcileResult = { ok: true, operations: 1, durationMs: 1, networks: [], ports: [] };
+const ok: ReconcileResult = { ok: true, operations: 1, ops: [], durationMs: 1, networks: [], ports: [] };
 
 describe("Reconciler", () => {
   it("runs one reconcile at a time and coalesces a burst into the newest state", async () => {

@@ -1,19 +1,9 @@
-// Level-based reconcile loop (STYLE.md #12): one reconcile at a time, always of the latest
+// Level-based reconcile loop (the latest whole state wins, never a queue of deltas): one reconcile at a time, always of the latest
 // desired state; a state that arrives mid-run is applied right after (intermediate ones skipped).
 import type { DesiredState } from "../lib/wire";
+import type { ReconcileResult } from "./dataplane/types";
 
-export type ReconcileResult = {
-  ok: boolean;
-  error?: string;
-  operations: number;
-  /** The command lines run, in order. */
-  ops?: string[];
-  durationMs: number;
-  networks: { vnetId: number; ok: boolean; error?: string }[];
-  ports: { nicId: number; ok: boolean; error?: string }[];
-  /** Security-group rule counters read during the reconcile, by counter name. */
-  counters?: Record<string, { packets: number; bytes: number }>;
-};
+export type { ReconcileResult };
 
 /** `full`: re-read everything (the periodic drift check); otherwise the dataplane may reuse what it
  * knows to be unchanged since its last reconcile (a push). */
@@ -80,6 +70,7 @@ export class Reconciler {
           ok: false,
           error: `reconcile of revision ${desired.revision} failed: ${err instanceof Error ? err.message : String(err)}`,
           operations: 0,
+          ops: [],
           durationMs: performance.now() - started,
           networks: [],
           ports: [],

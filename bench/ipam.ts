@@ -13,8 +13,8 @@ import { eq } from "drizzle-orm";
 import { immediate } from "../db";
 import { startCheckpointer } from "../db/checkpoint";
 import { vnets } from "../db/schema";
-import { createInstance } from "../server/services/instances";
-import { allocateLease } from "../server/services/ipam";
+import { createInstance } from "../server/services/instances/instances";
+import { allocateLease } from "../server/services/leases/ipam";
 import { testApp, userCaller } from "../server/testing";
 import { loadSessionUser } from "../server/trpc";
 
@@ -62,7 +62,7 @@ try {
     createInstance(app, actor, owner, {
       name: `i${i}`,
       nodeId: node.id,
-      nics: [{ vnetId: vnet.id, ip: undefined }],
+      nics: [{ vnetId: vnet.id, ip: undefined, ip6: undefined, portKind: "guest" }],
     });
     inst.push(performance.now() - s);
   }

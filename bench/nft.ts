@@ -4,13 +4,14 @@
 // tc: the same number of veth pairs (both ends in the namespace) capped both ways in one
 // `tc -batch`, then a no-op check, then one cap changed in place.
 // Everything lives in the namespace `bhb<pid>q` and is removed at the end, even on failure.
-import { renderNft } from "../agent/dataplane/nft";
-import { loadNft, nftDrift, observeNft, recordSeen } from "../agent/dataplane/nft-apply";
-import { renderDelta } from "../agent/dataplane/nft-delta";
+
+import { loadNft, nftDrift, observeNft, recordSeen } from "../agent/dataplane/nft/apply";
+import { renderDelta } from "../agent/dataplane/nft/delta";
 import { run, runBatch } from "../agent/dataplane/run";
-import { planTc, portQos } from "../agent/dataplane/tc";
-import { applyTc, observeTc } from "../agent/dataplane/tc-apply";
+import { applyTc, observeTc } from "../agent/dataplane/tc/apply";
+import { planTc, portQos } from "../agent/dataplane/tc/plan";
 import { net, port, state } from "../agent/dataplane/testing";
+import { renderNft } from "../lib/nft/render";
 
 const n = Number(process.argv[2] ?? 1000);
 const NS = `bhb${process.pid}q`;

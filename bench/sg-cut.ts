@@ -1,12 +1,12 @@
 // `npm run bench -- sg-cut [ports=1000] [entries=10000]`: the cost of cutting the connections a
-// security-group change no longer allows (agent/dataplane/ct-cut.ts). One node namespace with a
+// security-group change no longer allows (agent/dataplane/nft/ct-cut.ts). One node namespace with a
 // conntrack table of `entries` established TCP flows between `ports` guest addresses, half to
 // port 80 and half to 443; the group's inbound rule goes from "80,443" to "443", so every port's
 // policy narrowed and the 80 half must go. Timed: narrowing check + `conntrack -L` + judging every
 // entry with explain + deleting the denied ones (ct-delete.py). Median of five. Prints one JSON
 // line last.
 import { rm, writeFile } from "node:fs/promises";
-import { cutFlows, narrowedPorts } from "../agent/dataplane/ct-cut";
+import { cutFlows, narrowedPorts } from "../agent/dataplane/nft/ct-cut";
 import { run } from "../agent/dataplane/run";
 import { net, port, state } from "../agent/dataplane/testing";
 import type { DesiredSgRule, DesiredState } from "../lib/wire";

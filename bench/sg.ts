@@ -8,11 +8,12 @@
 // `iptables_legacy_restore_ms`: legacy x_tables, faster here at this size), and OpenNebula's
 // one iptables call per rule (nft backend). IPv4 only (the peers' IPv6 variant is ip6tables, not
 // measured here). Prints one JSON line last.
-import { renderNft } from "../agent/dataplane/nft";
-import { loadNft, observeNft, recordSeen } from "../agent/dataplane/nft-apply";
-import { renderDelta } from "../agent/dataplane/nft-delta";
+
+import { loadNft, observeNft, recordSeen } from "../agent/dataplane/nft/apply";
+import { renderDelta } from "../agent/dataplane/nft/delta";
 import { run, runBatch } from "../agent/dataplane/run";
 import { net, port, state } from "../agent/dataplane/testing";
+import { renderNft } from "../lib/nft/render";
 import { ruleToWire, type StoredRule } from "../lib/sg";
 import type { DesiredState } from "../lib/wire";
 import {

@@ -1,18 +1,44 @@
 "use client";
 // Putting server refusals where the user looks: at the form field they concern, else at the form.
-import { type FieldValues, get, type Path, type UseFormReturn } from "react-hook-form";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { type FieldValues, get, type Path, type Resolver, type UseFormReturn } from "react-hook-form";
+import type { z } from "zod";
 import { errorMessage, fieldErrors } from "./trpc";
+
+/**
+ * Validates a form with the API's own input schema as you type, keeping the values as typed (raw):
+ * the server parses the very same values again, so they are sent as the user wrote them.
+ */
+export function apiSchema<S extends z.ZodType<unknown, FieldValues>>(
+  schema: S,
+): Resolver<z.input<S>, unknown, z.input<S>> {
+  return zodResolver(schema, undefined, { raw: true });
+}
+
+/** A refusal from outside tRPC (the auth client) that names the form field it concerns. */
+export class FieldRefusal extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Sets each server field error (paths like "name" or "nics.0.ip") on the matching form field and
  * focuses the first; a refusal with no field of its own becomes the form's `root.server` error
  * (shown by <FormError> inside the dialog: a toast would sit behind the modal's backdrop).
  */
-export function showServerError<T extends FieldValues>(err: unknown, form: UseFormReturn<T>): void {
+export function showServerError<T extends FieldValues, C, O>(
+  err: unknown,
+  form: UseFormReturn<T, C, O>,
+): void {
   const values = form.getValues();
   let placed = 0;
   const elsewhere: string[] = [];
-  for (const [path, messages] of Object.entries(fieldErrors(err))) {
+  const fields = err instanceof FieldRefusal ? { [err.field]: [err.message] } : fieldErrors(err);
+  for (const [path, messages] of Object.entries(fields)) {
     if (get(values, path) !== undefined) {
       form.setError(
         path as Path<T>,

@@ -158,12 +158,6 @@ function Header({ name, username, role }: { name: string; username: string; role
       >
         Profile &amp; API tokens
       </Link>
-      <Link
-        href="/api-docs"
-        className="rounded-md px-2 py-1 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600"
-      >
-        API
-      </Link>
       <Button size="sm" variant="ghost" onClick={() => setChanging(true)}>
         Change password
       </Button>

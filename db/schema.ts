@@ -12,13 +12,15 @@ import {
   LOCK_LEVELS,
   NETWORK_TYPES,
   type NodeReport,
+  PEERING_STATES,
+  PORT_KINDS,
   type Qos,
   QUOTA_SUBJECTS,
   SG_DIRECTIONS,
   SG_PROTOCOLS,
-  type TemplateAttrs,
   USER_ROLES,
 } from "../lib/domain";
+import type { TemplateAttrs } from "../lib/templates";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull().default(now);
@@ -371,6 +373,32 @@ export const vnetSecurityGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
 );
 
+/** A peering between two VNETs: without one, a node routes nothing between them. Stored with
+ * vnet_a < vnet_b so a pair exists once; `proposed` until the manager of the other side accepts. */
+export const vnetPeerings = sqliteTable(
+  "vnet_peerings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    vnetA: integer("vnet_a")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    vnetB: integer("vnet_b")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    state: text("state", { enum: PEERING_STATES }).notNull(),
+    proposedBy: text("proposed_by").references(() => user.id, { onDelete: "set null" }),
+    /** The VNET whose manager proposed it: the other side accepts. */
+    proposedFrom: integer("proposed_from").notNull(),
+    acceptedBy: text("accepted_by").references(() => user.id, { onDelete: "set null" }),
+    acceptedAt: integer("accepted_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("vnet_peerings_pair_idx").on(t.vnetA, t.vnetB),
+    index("vnet_peerings_b_idx").on(t.vnetB),
+  ],
+);
+
 /** A rule's counter on one node, as its agent last reported it. The kernel counts since the rule was
  * first loaded on that node (the agent carries counts over its own table reloads); a reported value
  * below the stored one means the kernel's counter restarted (node reboot, table deleted by hand),
@@ -453,6 +481,9 @@ export const instances = sqliteTable(
     nodeId: integer("node_id")
       .notNull()
       .references(() => nodes.id, { onDelete: "restrict" }),
+    // SHA-256 (hex) of the secret in the instance's cloud-init seed URL; the secret itself is
+    // shown once and never stored. Null: no seed URL issued yet.
+    seedSecretHash: text("seed_secret_hash").unique(),
     createdAt: createdAt(),
   },
   (t) => [index("instances_node_idx").on(t.nodeId)],
@@ -471,6 +502,9 @@ export const nics = sqliteTable(
       .notNull()
       .references(() => vnets.id, { onDelete: "restrict" }),
     qos: text("qos", { mode: "json" }).$type<Qos>(),
+    // guest: the agent creates a lab namespace and veth; tap: the hypervisor creates the device
+    // (lib/wire.ts tapDeviceName) and the agent plugs it when it appears.
+    portKind: text("port_kind", { enum: PORT_KINDS }).notNull().default("guest"),
     // Per-NIC context overrides: resolved NIC > address range > VNET.
     context: text("context", { mode: "json" }).$type<ContextAttrs>(),
     createdAt: createdAt(),

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import { listNamespaces } from "../agent/dataplane/observe";
+import { listNamespaces } from "../agent/dataplane/links/observe";
 import { run, runBatch } from "../agent/dataplane/run";
 import { nodes, vnets } from "../db/schema";
 import type { Driver } from "../lib/domain";

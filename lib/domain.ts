@@ -13,10 +13,16 @@ export const AR_TYPES = ["ip4", "ip6", "ip6_static", "ip4_6", "ether"] as const;
 export const LEASE_STATES = ["used", "hold"] as const;
 export const LEASE_ACTIONS = ["allocate", "release", "hold", "unhold"] as const;
 export const LOCK_LEVELS = ["use", "manage", "admin"] as const;
+/** A VNET peering: proposed by the manager of one side, active once the other side accepted. */
+export const PEERING_STATES = ["proposed", "active"] as const;
 export const SG_PROTOCOLS = ["ALL", "TCP", "UDP", "ICMP", "ICMPv6", "IPSEC"] as const;
 export const SG_DIRECTIONS = ["INBOUND", "OUTBOUND"] as const;
 export const AUDIT_OUTCOMES = ["ok", "refused", "error"] as const;
 export const QUOTA_SUBJECTS = ["user", "group"] as const;
+/** How a NIC meets its VNET on the node: a lab guest (a namespace the agent creates, with a veth)
+ * or a hypervisor port (a tap device QEMU/libvirt creates under the name Bridgehead gives it). */
+export const PORT_KINDS = ["guest", "tap"] as const;
+export type PortKind = (typeof PORT_KINDS)[number];
 
 export type Driver = (typeof DRIVERS)[number];
 export type NetworkType = (typeof NETWORK_TYPES)[number];
@@ -220,9 +226,6 @@ export const contextSchema = z
   })
   .strict();
 export type ContextAttrs = z.infer<typeof contextSchema>;
-
-/** Physical attributes and user inputs of a VNET template (defined with its schema in lib/templates). */
-export type { TemplateAttrs } from "./templates";
 
 /** What the agent last reported, stored per node and shown on the Nodes page. */
 export type NodeReport = {

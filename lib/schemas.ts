@@ -17,12 +17,13 @@ import {
   NETWORK_TYPES,
   name,
   networkOf,
+  PORT_KINDS,
   vlanId,
   vni,
 } from "./domain";
 import { isIp6, isSlaacPrefix } from "./ipam";
 import { selectionSchema } from "./tenancy";
-import { parseRate, parseSize } from "./units";
+import { rateText, sizeText } from "./units";
 
 const id = z.coerce.number().int().nonnegative();
 
@@ -159,25 +160,39 @@ export const vnetCreateInput = z
   });
 export type VnetCreateInput = z.input<typeof vnetCreateInput>;
 
+/** One NIC of an instance: its VNET (or "auto"), requested addresses and port kind. */
+export const nicInput = z.object({
+  // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
+  vnetId: z.union([
+    z.literal("auto"),
+    z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
+  ]),
+  auto: selectionSchema.optional(),
+  ip: blankOr(ipv4),
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).default("guest"),
+});
+export type NicInput = z.input<typeof nicInput>;
+
 export const instanceCreateInput = z.object({
   name,
   nodeId: z.coerce.number({ error: "Pick a node" }).int().positive("Pick a node"),
-  nics: z
-    .array(
-      z.object({
-        // "auto": any VNET, chosen when the instance is placed on its node (lib/tenancy selection).
-        vnetId: z.union([
-          z.literal("auto"),
-          z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network"),
-        ]),
-        auto: selectionSchema.optional(),
-        ip: blankOr(ipv4),
-      }),
-    )
-    .min(1, "Add at least one NIC")
-    .max(8, "At most 8 NICs"),
+  nics: z.array(nicInput).min(1, "Add at least one NIC").max(8, "At most 8 NICs"),
 });
 export type InstanceCreateInput = z.input<typeof instanceCreateInput>;
+
+/** NIC hot-plug: a new NIC on an existing instance. */
+export const nicAddInput = z.object({ instanceId: id, nic: nicInput });
+/** NIC hot-plug: a changed NIC (another VNET, a requested address, the port kind). Absent fields
+ * stay; a new VNET or address re-leases the NIC. */
+export const nicUpdateInput = z.object({
+  nicId: id,
+  vnetId: z.coerce.number({ error: "Pick a network" }).int().positive("Pick a network").optional(),
+  ip: nicInput.shape.ip,
+  ip6: optionalIp6,
+  portKind: z.enum(PORT_KINDS).optional(),
+});
+export const nicRemoveInput = z.object({ nicId: id });
 
 export const nodeCreateInput = z.object({
   name: z
@@ -404,32 +419,9 @@ export const contextInput = z
   .strict();
 export const setContextInput = z.object({ id, context: contextInput });
 
-const rate = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseRate(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-const size = z
-  .string()
-  .trim()
-  .default("")
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseSize(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+// An omitted cap is a blank one (the API takes a partial set, e.g. {} to remove every cap).
+const rate = rateText().optional();
+const size = sizeText().optional();
 
 /** QoS caps as typed by users ("100 Mbit/s", "12.5 MB/s", "64 KB"), producing canonical units. */
 export const qosInput = z

@@ -252,7 +252,7 @@ export interface NicPolicy {
 }
 
 /** A rule as the node receives it: the user's words, with NETWORK_ID resolved to address spans
- * (the agent renders these into one chain per group, agent/dataplane/nft-sg.ts). */
+ * (the agent renders these into one chain per group, lib/nft/sg.ts). */
 export function ruleToWire(rule: StoredRule, networks: Map<number, NetworkAddrs>): DesiredSgRule | null {
   let spans: { first: string; size: number }[] | undefined;
   if (rule.ip !== undefined) spans = [{ first: rule.ip, size: rule.size ?? 1 }];

@@ -1,6 +1,8 @@
 // QoS units: users come with OpenNebula's KB/s, Neutron's kbit/s, Proxmox's MB/s. We store bit/s
 // for rates and bytes for bursts, accept any of those (SI: k = 1000; Ki = 1024), and always show
 // the unit. Pure; shared by the API schemas and the forms.
+import { z } from "zod";
+
 const RATE_UNITS: Record<string, number> = {
   "bit/s": 1,
   bps: 1,
@@ -61,6 +63,26 @@ export const SIZE_UNIT_HINT = "B, KB, MB, KiB, MiB, kbit, Mbit";
 export const parseRate = (text: string) => parse(text, RATE_UNITS, "Rate", RATE_UNIT_HINT);
 /** "64 KB" → 64000 (bytes). Throws an Error with a user-facing message. */
 export const parseSize = (text: string) => parse(text, SIZE_UNITS, "Size", SIZE_UNIT_HINT);
+
+/** A text field with a unit → its value; blank → undefined; a parse error is the field's message. */
+function unitText(parse: (text: string) => number) {
+  return z
+    .string()
+    .trim()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      try {
+        return parse(s);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+/** A rate as typed ("100 Mbit/s") → bit/s, blank → undefined; for the API schemas and the forms. */
+export const rateText = () => unitText(parseRate);
+/** A size as typed ("64 KB") → bytes, blank → undefined; for the API schemas and the forms. */
+export const sizeText = () => unitText(parseSize);
 
 function fmt(n: number, steps: [number, string][]): string {
   for (const [f, u] of steps) if (n >= f && n % (f / 1000) === 0) return `${n / f} ${u}`;

@@ -10,6 +10,7 @@ import {
   mac,
   mtu,
   NETWORK_TYPES,
+  PORT_KINDS,
   qosSchema,
   SG_DIRECTIONS,
   SG_PROTOCOLS,
@@ -17,6 +18,7 @@ import {
   vni,
 } from "./domain";
 import { isIp6 } from "./ipam";
+import { hostVethName } from "./nft/names";
 
 /** An IPv6 address without prefix length, e.g. 2001:db8::2. */
 const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
@@ -55,14 +57,33 @@ export const desiredNetworkSchema = z
     /** Security groups applied to every port of this network (issue 5); absent, empty or
      * containing the default group 0: no filtering. */
     securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
+    /** VNETs peered with this one (their subnets for reference): the node routes between this
+     * network and those only; absent or empty: isolated from every other VNET on the node. */
+    peers: z
+      .array(z.object({ vnetId: z.number().int().positive(), subnet: ipv4Cidr.optional() }).strict())
+      .optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;
 
-/** One guest NIC: a container-style port (a namespace per instance, a veth into the bridge). */
+/** The tap device a hypervisor port of NIC `nicId` must be created under (QEMU `ifname=`, libvirt
+ * `<target dev=…/>`): stable per NIC, at most 15 characters. It starts with the host-veth prefix
+ * `bhv` on purpose: every fail-closed nftables rule already drops unknown `bhv*` ports, so a tap
+ * the loaded tables do not know sends nothing; the `t` keeps it apart from `bhv<nicId>`. */
+export const tapDeviceName = (nicId: number) => `bhvt${nicId}`;
+/** Every tap device name starts with this (nft globs, the agent's link watcher). */
+export const TAP_PREFIX = "bhvt";
+
+/** One guest NIC: a container-style port (a namespace per instance, a veth into the bridge), or
+ * with `kind: "tap"` a hypervisor port (a tap device named `dev` that QEMU/libvirt creates and the
+ * agent plugs into the network when it appears). */
 export const desiredPortSchema = z
   .object({
     nicId: z.number().int().positive(),
+    /** Absent: guest. */
+    kind: z.enum(PORT_KINDS).optional(),
+    /** The tap's device name (tapDeviceName) when kind is tap. */
+    dev: ifName.optional(),
     instanceId: z.number().int().positive(),
     instanceName: z.string(),
     vnetId: z.number().int().positive(),
@@ -83,8 +104,15 @@ export const desiredPortSchema = z
      * securityGroupIds. Containing the default group 0: no filtering beyond anti-spoofing. */
     securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.kind !== "tap" || p.dev !== undefined, "A tap port names its device (dev)");
 export type DesiredPort = z.infer<typeof desiredPortSchema>;
+
+/** The node device of a port: the tap for hypervisor ports, the host veth bhv<nicId> otherwise.
+ * nftables sets and tc are keyed by it. */
+export const portDevice = (p: Pick<DesiredPort, "nicId" | "kind" | "dev">) =>
+  p.kind === "tap" && p.dev ? p.dev : hostVethName(p.nicId);
+export const isTapPort = (p: Pick<DesiredPort, "kind">) => p.kind === "tap";
 
 /** One security-group rule as the agent applies it (issue 5): an allow rule. */
 export const desiredSgRuleSchema = z
@@ -143,7 +171,7 @@ export const sgCounterSchema = z
   .strict();
 export type SgCounter = z.infer<typeof sgCounterSchema>;
 
-/** The name of a rule's nftables counter (agent/dataplane/nft-sg.ts) and back. */
+/** The name of a rule's nftables counter (lib/nft/sg.ts) and back. */
 export const sgCounterName = (sgId: number, ruleId: number) => `sg${sgId}_r${ruleId}`;
 const COUNTER_NAME = /^sg\d+_r(\d+)$/;
 

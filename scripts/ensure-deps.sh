@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when any of their commands is missing:
 # Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks, and
-# pyroute2 for the agent's python helpers.
+# pyroute2 for the agent's python helpers, QEMU for the real-VM test (tests/vm/; large, but CI
+# needs it too) and xorriso for cloud-init ISOs.
 set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
   [iperf3]=iperf3 [iptables-restore]=iptables [dnsmasq]=dnsmasq-base [conntrack]=conntrack [dig]=dnsutils [udhcpc]=udhcpc
   [arping]=arping [nsenter]=util-linux [python3]=python3
+  [qemu-system-x86_64]=qemu-system-x86 [dpkg-deb]=dpkg [xorriso]=xorriso
 )
 missing=()
 for cmd in "${!pkg_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
 done
-# The agent's python helpers (agent/dataplane/nlhelper.py, ct-delete.py) need pyroute2, under the
-# interpreter the agent runs them with (agent/dataplane/nl.ts PYTHON): BRIDGEHEAD_PYTHON, else
+# The agent's python helpers (agent/dataplane/links/nlhelper.py, nft/ct-delete.py) need pyroute2, under the
+# interpreter the agent runs them with (agent/dataplane/run.ts PYTHON): BRIDGEHEAD_PYTHON, else
 # Debian's /usr/bin/python3, else python3 on PATH.
 python="${BRIDGEHEAD_PYTHON:-python3}"
 [ -z "${BRIDGEHEAD_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && python=/usr/bin/python3

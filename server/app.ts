@@ -7,6 +7,8 @@ import { startCheckpointer } from "../db/checkpoint";
 import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
+import type { LeaseChangeHook } from "./services/lease-changes";
+import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
 
 /** Live agent connections: node id → abort handles of its open subscriptions. */
 export class AgentRegistry {
@@ -48,6 +50,8 @@ export type App = {
   agents: AgentRegistry;
   /** Aborted on SIGTERM: every open subscription ends so the process can exit promptly. */
   shutdown: AbortController;
+  /** Features whose node state follows a VNET's leases; mutate() runs them on each lease change. */
+  leaseChangeHooks: LeaseChangeHook[];
 };
 
 /** Builds an App from settings (tests pass BRIDGEHEAD_DB=":memory:"). */
@@ -69,6 +73,8 @@ export function appOn(env: Env, db: Db): App {
     bus,
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
+    // Security groups: NETWORK_ID rules resolve to the named VNET's current leases.
+    leaseChangeHooks: [sgFollowersOfLeases],
   };
 }
 

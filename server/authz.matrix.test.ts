@@ -20,14 +20,14 @@ import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { can, LEVEL_BIT, type Level } from "../lib/permissions";
 import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restricted";
+import { hashSecret } from "../lib/secret";
 import type { App } from "./app";
 import { ALLOWED_PATHS } from "./auth";
 import { authRequest, signIn as signInAuth } from "./auth-testing";
 import { appRouter, createCaller } from "./routers/root";
 import { createUser } from "./services/users";
-import { fixtureUser, refusal, snapshotAll } from "./tenancy-testing";
-import { callerFor, testApp } from "./testing";
-import { createContext, hashSecret } from "./trpc";
+import { callerFor, fixtureUser, refusal, snapshot, testApp } from "./testing";
+import { createContext } from "./trpc";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;
 type Role = (typeof ROLES)[number];
@@ -105,6 +105,15 @@ const MATRIX: Record<string, Entry> = {
     input: (fx) => ({ name: "i-new", nodeId: fx.ids.node, nics: [{ vnetId: fx.ids.vnet }] }),
   },
   "instance.remove": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
+  "instance.addNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ instanceId: fx.ids.instance, nic: { vnetId: fx.ids.vnet } }),
+  },
+  "instance.updateNic": {
+    rule: { kind: "instanceOwner" },
+    input: (fx) => ({ nicId: fx.ids.nic, portKind: "tap" }),
+  },
+  "instance.removeNic": { rule: { kind: "instanceOwner" }, input: (fx) => ({ nicId: fx.ids.nic }) },
   // API tokens (managed from a session; the token block below shows tokens cannot)
   "token.list": { rule: { kind: "user" } },
   "token.listAll": { rule: { kind: "admin" } },
@@ -380,7 +389,35 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "sg", level: "use" },
     input: (fx) => ({ id: fx.ids.sg, name: "sg-clone" }),
   },
+  // VNET peerings: both VNETs carry the same bits here, so MANAGE means MANAGE on both (create is
+  // active at once); USE on both but MANAGE on neither is FORBIDDEN. The one-side cases
+  // (proposed, accepted by the other side) are in server/routers/peering.test.ts.
+  "peering.list": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ vnetId: fx.ids.vnet }),
+  },
+  "peering.create": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ vnetA: fx.ids.vnet, vnetB: fx.ids.vnet2 }),
+  },
+  "peering.accept": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: peeringOf(fx, "proposed") }),
+  },
+  "peering.remove": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: peeringOf(fx, "active") }),
+  },
 };
+
+/** The fixture's peering of its two VNETs in `state` (proposed from the second one), made once. */
+function peeringOf(fx: Fx, state: "proposed" | "active"): number {
+  const s = fx.app.db.$client;
+  s.prepare(
+    "INSERT OR IGNORE INTO vnet_peerings (vnet_a, vnet_b, state, proposed_from) VALUES (?, ?, ?, ?)",
+  ).run(fx.ids.vnet, fx.ids.vnet2, state, fx.ids.vnet2);
+  return (s.prepare("SELECT id FROM vnet_peerings").get() as { id: number }).id;
+}
 
 /** A fresh database: four users, a team group, two VNETs and a template owned by `owner` in team. */
 async function build() {
@@ -538,7 +575,7 @@ describe("authorization matrix", () => {
           if (!fx) fx = await build();
           if (perObject) setPerms(fx.app, rule.object, perms);
           const input = mkInput ? await mkInput(fx) : undefined;
-          const before = snapshotAll(fx.app);
+          const before = snapshot(fx.app);
           const res = await call(fx, role, path, input);
           const label = `${path} as ${role} with perms ${perms.toString(8).padStart(3, "0")}: ${res.ok ? "ok" : `${res.code} ${res.message}`}`;
           const signedIn = role !== "anonymous";
@@ -607,7 +644,7 @@ describe("authorization matrix", () => {
           else {
             expect(res.ok, label).toBe(false);
             if (!res.ok) expect(allowedCodes, label).toContain(res.code);
-            expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(before);
+            expect(snapshot(fx.app), `${label} changed nothing`).toEqual(before);
           }
           // A successful mutation changed the fixture: the next caller starts from a fresh one.
           if (res.ok && typeOf(path) === "mutation") fx = null;
@@ -634,7 +671,7 @@ describe("authorization matrix: API tokens act exactly as their user's session",
     const caller = createCaller(
       await createContext(fx.app, new Headers({ authorization: `Bearer ${secret}` })),
     );
-    const before = snapshotAll(fx.app);
+    const before = snapshot(fx.app);
     let fn: unknown = caller;
     for (const k of path.split(".")) fn = (fn as Record<string, unknown>)[k];
     try {
@@ -679,13 +716,13 @@ describe("authorization matrix: API tokens act exactly as their user's session",
           expect(outcome(rw), label).toBe(outcome(session));
           if (rw.ok && !mutation) expect(rw.out, `${label}: same answer`).toEqual(session.out);
         }
-        if (!rw.ok) expect(snapshotAll(fx.app), `${label} changed nothing`).toEqual(rw.before);
+        if (!rw.ok) expect(snapshot(fx.app), `${label} changed nothing`).toEqual(rw.before);
         if (rw.ok && mutation) fx = await fresh();
         const ro = await viaToken(fx, fx.tokens[role].ro, path, mkInput ? await mkInput(fx) : undefined);
         const roLabel = `${path} as ${role} read-only: ${outcome(ro)} ${ro.ok ? "" : ro.message}`;
         if (mutation || path.startsWith("token.")) {
           expect(outcome(ro), roLabel).toBe("FORBIDDEN");
-          expect(snapshotAll(fx.app), `${roLabel} changed nothing`).toEqual(ro.before);
+          expect(snapshot(fx.app), `${roLabel} changed nothing`).toEqual(ro.before);
         } else expect(outcome(ro), roLabel).toBe(outcome(session));
       }
     },
@@ -974,7 +1011,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
     async (path, attr, roleOnly, t) => {
       const fx = await buildRestricted();
       t.prepare?.(fx);
-      const before = snapshotAll(fx.app);
+      const before = snapshot(fx.app);
       const err = await refusal(
         callAs(fx.owner, path, t.input(fx)),
         "FORBIDDEN",
@@ -984,7 +1021,7 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
         expect(err.message).toMatch(/^Only cloud admins may (change|set) the /);
         expect(err.message).toContain(`(${attr})`);
       }
-      expect(snapshotAll(fx.app), "the refusal wrote nothing").toEqual(before);
+      expect(snapshot(fx.app), "the refusal wrote nothing").toEqual(before);
       await callAs(fx.admin, path, t.input(fx));
       expect(t.landed(fx)).toEqual(t.expected);
     },
@@ -1044,7 +1081,7 @@ describe("authorization matrix: /api/auth endpoints", () => {
   }
 
   const withSessions = (app: App) => ({
-    ...snapshotAll(app),
+    ...snapshot(app),
     session: app.db.$client.prepare("SELECT id, user_id, impersonated_by FROM session ORDER BY rowid").all(),
   });
 

@@ -14,8 +14,7 @@ import type { Db } from "../db";
 import * as schema from "../db/schema";
 import { type App, appOn } from "./app";
 import { appRouter, createCaller } from "./routers/root";
-import { fixtureUser, snapshotAll } from "./tenancy-testing";
-import { callerFor, testApp } from "./testing";
+import { callerFor, fixtureUser, snapshot, testApp } from "./testing";
 import { type Context, loadSessionUser } from "./trpc";
 
 type Proc = {
@@ -416,13 +415,13 @@ function fresh(): Fixture {
 
 const statements = new WeakMap<object, [string, Database.Statement][]>();
 /** Every table but the audit log and sessions (refusals are audited; sessions are better-auth's),
- * as one string: the exact rows, in rowid order. Same tables as snapshotAll, statements prepared
+ * as one string: the exact rows, in rowid order. Same tables as snapshot, statements prepared
  * once per database because this runs twice per call. */
 function dump(app: App): string {
   const s = app.db.$client;
   let stmts = statements.get(s);
   if (!stmts) {
-    stmts = Object.keys(snapshotAll(app)).map((t) => [t, s.prepare(`SELECT * FROM "${t}" ORDER BY rowid`)]);
+    stmts = Object.keys(snapshot(app)).map((t) => [t, s.prepare(`SELECT * FROM "${t}" ORDER BY rowid`)]);
     statements.set(s, stmts);
   }
   return JSON.stringify(Object.fromEntries(stmts.map(([t, st]) => [t, st.all()])));

@@ -1,12 +1,15 @@
-// Test harness: a real App on a fresh migrated in-memory SQLite database, real users created
-// through better-auth, and tRPC callers acting as them (STYLE.md #5). Used by router tests only.
+// The one router-test harness: a real App on a fresh migrated in-memory SQLite database, users
+// (real ones through better-auth, or fast fixture rows), tRPC callers acting as them, a snapshot of
+// every table and the refusal check, so a refusal test can prove that nothing changed. Test-only.
+import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
+import { expect } from "vitest";
 import { user as userTable } from "../db/schema";
 import { type App, createApp } from "./app";
 import { loadEnv } from "./env";
 import { createCaller } from "./routers/root";
 import { createUser } from "./services/users";
-import { type Context, loadSessionUser } from "./trpc";
+import { type Context, fieldErrorsOf, loadSessionUser } from "./trpc";
 
 /** A fresh App on an in-memory database (or `file` for multi-process tests). */
 export function testApp(file = ":memory:"): App {
@@ -38,24 +41,50 @@ export function callerFor(app: App, userId: string | null, headers: Record<strin
   return createCaller(ctx);
 }
 
-/** A snapshot of every domain table, to prove a refusal changed nothing. */
+/** Inserts a user row with group memberships (first = primary) and returns a caller acting as them. */
+export function fixtureUser(app: App, username: string, role: "admin" | "user", groupIds: number[]) {
+  const s = app.db.$client;
+  const id = `u-${username}`;
+  s.prepare(
+    "INSERT INTO user (id, name, email, username, role, email_verified) VALUES (?, ?, ?, ?, ?, 1)",
+  ).run(id, username, `${username}@test.invalid`, username, role);
+  groupIds.forEach((g, i) => {
+    s.prepare('INSERT INTO user_groups (user_id, group_id, "primary") VALUES (?, ?, ?)').run(
+      id,
+      g,
+      i === 0 ? 1 : 0,
+    );
+  });
+  return { id, caller: callerFor(app, id) };
+}
+
+/** Every table except the audit log, sessions and migrations, row by row: a refusal must leave it
+ * equal. */
 export function snapshot(app: App) {
   const s = app.db.$client;
-  const tables = [
-    "vnets",
-    "address_ranges",
-    "leases",
-    "lease_history",
-    "instances",
-    "nics",
-    "nodes",
-    "vnet_clusters",
-    "counters",
-    "security_groups",
-    "sg_rules",
-    "vnet_security_groups",
-    "nic_security_groups",
-    "sg_rule_counters",
-  ];
-  return Object.fromEntries(tables.map((t) => [t, s.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()]));
+  const tables = (
+    s
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit_log', 'session', 'sqlite_sequence') AND name NOT LIKE '__drizzle%' ORDER BY name",
+      )
+      .all() as { name: string }[]
+  ).map((t) => t.name);
+  return Object.fromEntries(tables.map((t) => [t, s.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+}
+
+/** Awaits a call expected to fail; returns the TRPCError, checking its code and the field the
+ * message lands at when given. */
+export async function refusal(
+  p: Promise<unknown>,
+  code?: TRPCError["code"],
+  field?: string,
+): Promise<TRPCError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err, "expected a refusal").toBeInstanceOf(TRPCError);
+  if (code) expect((err as TRPCError).code).toBe(code);
+  if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
+  return err as TRPCError;
 }

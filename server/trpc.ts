@@ -1,11 +1,11 @@
 // The tRPC base, read top to bottom: 1. context, 2. init, 3. middlewares, 4. procedure builders.
-import crypto from "node:crypto";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { and, eq, isNull } from "drizzle-orm";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import { nodes, userGroups, user as userTable } from "../db/schema";
 import { API_TOKEN_PREFIX } from "../lib/api-tokens";
+import { hashSecret } from "../lib/secret";
 import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
@@ -188,11 +188,6 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
     throw new TRPCError({ code: "FORBIDDEN", message: "This action needs the admin role" });
   return next();
 });
-
-/** sha256 hex: credentials and join tokens are 256-bit random secrets, so a fast hash is enough. */
-export function hashSecret(secret: string): string {
-  return crypto.createHash("sha256").update(secret).digest("hex");
-}
 
 /** Agents authenticate every call with `Authorization: Bearer <node credential>`. */
 const requireNode = t.middleware(({ ctx, next }) => {

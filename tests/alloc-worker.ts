@@ -6,7 +6,7 @@ import { TRPCError } from "@trpc/server";
 import { type App, createApp } from "../server/app";
 import { loadEnv } from "../server/env";
 import { DomainError } from "../server/errors";
-import { createInstance } from "../server/services/instances";
+import { createInstance } from "../server/services/instances/instances";
 import { loadSessionUser } from "../server/trpc";
 
 const [file, userId, vnetId, nodeId, count, tag] = process.argv.slice(2) as [
@@ -46,7 +46,7 @@ for (let i = 0; i < Number(count); i++) {
       createInstance(app, { userId, name: "worker", ip: null }, owner, {
         name: `${tag}-${i}`,
         nodeId: Number(nodeId),
-        nics: [{ vnetId: Number(vnetId), ip: undefined }],
+        nics: [{ vnetId: Number(vnetId), ip: undefined, ip6: undefined, portKind: "guest" }],
       }),
     );
     ok++;

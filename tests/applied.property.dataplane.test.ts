@@ -19,7 +19,7 @@ import { nodes } from "../db/schema";
 import type { SgRuleInput } from "../lib/sg";
 import type { App } from "../server/app";
 import { serveApp } from "../server/http";
-import { compileDesiredState } from "../server/services/desired";
+import { compileDesiredState } from "../server/services/nodes/desired";
 import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, nsPrefix, requireKernel, waitFor } from "./kernel";
 

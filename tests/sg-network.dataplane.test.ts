@@ -1,14 +1,15 @@
 // NETWORK_ID on the real kernel, driven by the server's own code: a group on VNET "apps" lets in
-// ICMP from the addresses of VNET "admins". Each lease change on "admins" (a new instance, a hold,
+// ICMP from the addresses of VNET "admins" (the two are peered: unpeered VNETs do not route to each
+// other at all). Each lease change on "admins" (a new instance, a hold,
 // its release) changes the node's desired state as compileDesiredState builds it; once the agent's
 // dataplane applied it, a sender from that address passes — or, released, is dropped again.
 // Everything here starts with `bht<pid>w`.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeKernel } from "../agent/dataplane/kernel-guard";
+import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { run } from "../agent/dataplane/run";
 import { ping, reaches, sgLab } from "../agent/dataplane/sg-testing";
 import type { App } from "../server/app";
-import { compileDesiredState } from "../server/services/desired";
+import { compileDesiredState } from "../server/services/nodes/desired";
 import { testApp, userCaller } from "../server/testing";
 
 const lab = sgLab("w");
@@ -56,6 +57,8 @@ await describeKernel("security groups: NETWORK_ID follows the leases of its VNET
       name: "ping-from-admins",
       rules: [{ protocol: "ICMP", direction: "INBOUND", networkId: adm.id }],
     });
+    // The node routes between two VNETs only when they are peered; the group then decides.
+    await admin.peering.create({ vnetA: apps.id, vnetB: adm.id });
     await admin.sg.setVnet({ vnetId: apps.id, sgId: sg.id, attached: true });
     await admin.sg.setVnet({ vnetId: apps.id, sgId: 0, attached: false });
     await admin.instance.create({ name: "app1", nodeId, nics: [{ vnetId: apps.id, ip: "10.31.0.10" }] });

@@ -2,7 +2,7 @@
 // (sub-interface ul0.<VID> enslaved to the bridge), guests on different nodes ping each other
 // through the tagged underlay. Kernels without 8021q (this machine's) cannot create VLAN devices:
 // the test then skips and prints why — also in CI, since that is a kernel limit, not a missing
-// install. The driver itself is proven at plan level in agent/dataplane/plan-drivers.test.ts.
+// install. The driver itself is proven at plan level in agent/dataplane/links/plan-drivers.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDataplane } from "../agent/dataplane";
 import { run } from "../agent/dataplane/run";

@@ -4,8 +4,8 @@
 // ping. Everything created here starts with `bht<pid>f`.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDataplane } from "./index";
-import { describeKernel } from "./kernel-guard";
-import { listNamespaces } from "./observe";
+import { describeKernel } from "./kernel-guard.testing";
+import { listNamespaces } from "./links/observe";
 import { run, runInNetns } from "./run";
 import { net, port, state } from "./testing";
 

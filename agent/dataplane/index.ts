@@ -1,80 +1,36 @@
-// The dataplane facade the agent uses: observe → plan → execute, serialised so a push and the
-// periodic timer never reconcile at the same time. Nothing here throws for a kernel refusal: every
+// The dataplane facade the agent uses, and the only file that joins its subsystems (links/, nft/,
+// tc/): a reconcile is observe → plan → execute → policy (nftables, QoS), serialised so a push and
+// the periodic timer never reconcile at the same time. Nothing here throws for a kernel refusal: every
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import { existsSync } from "node:fs";
-import type { DesiredState } from "../../lib/wire";
-import { normCidr, vxlanName, ZERO_MAC } from "./drivers";
-import { type ExecuteResult, execute } from "./execute";
-import type { NftCounters } from "./nft-apply";
-import { warmNetlink } from "./nl";
-import { observe, observeGuest, observeSome } from "./observe";
-import { linksOf, plan, planPreview } from "./plan";
-import { createPolicy, type PolicyOptions, type PolicyResult } from "./policy";
-import { portQos } from "./tc";
-import { guestNsName, hostVethName, type Observed, type Op, type Plan } from "./types";
+import { type DesiredState, WIRE_VERSION } from "../../lib/wire";
+import { type ExecuteResult, execute } from "./links/execute";
+import { warmNetlink } from "./links/nl";
+import { observe, observeSome } from "./links/observe";
+import { plan, planPreview } from "./links/plan";
+import { createNftPolicy, type NftPolicyOptions } from "./nft/policy";
+import { type TapPorts, withTapPorts } from "./ports";
+import {
+  carried,
+  expectGuests,
+  guestKeys,
+  peerPlan,
+  portChanges,
+  pushScope,
+  type Synced,
+} from "./push-scope";
+import { inNs } from "./run";
+import { portQos } from "./tc/plan";
+import { createQos, type QosOptions } from "./tc/policy";
+import type { Dataplane, Observed, Plan, PolicyResult } from "./types";
 
-export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./drivers";
-export { observe } from "./observe";
-export { plan, planPreview } from "./plan";
+export { DRIVER_REGISTRY, DriverError, getDriver, type NetworkDriver } from "./links/drivers";
+export { observe } from "./links/observe";
+export { plan, planPreview } from "./links/plan";
+export type { Synced } from "./push-scope";
 export { run, runInNetns } from "./run";
-export type { Observed, Op, Plan } from "./types";
+export type { Observed, Op, Plan, ReconcileResult } from "./types";
 export { guestNsName, hostVethName, planOps } from "./types";
-
-/** Per guest namespace, a fingerprint of the desired ports (and their networks) living in it. */
-function guestKeys(desired: DesiredState, guestPrefix: string): Map<string, string> {
-  const nets = new Map(desired.networks.map((n) => [n.vnetId, n]));
-  const byNs = new Map<string, unknown[]>();
-  for (const p of desired.ports) {
-    const ns = guestNsName(guestPrefix, p.instanceId);
-    const n = nets.get(p.vnetId);
-    const list = byNs.get(ns);
-    if (list) list.push(p, n?.bridge, n?.driver);
-    else byNs.set(ns, [p, n?.bridge, n?.driver]);
-  }
-  return new Map([...byNs].map(([ns, v]) => [ns, JSON.stringify(v)]));
-}
-
-/** Fills in the skipped guest namespaces as the last reconcile left them: each port's guest end
- * with its desired MAC, MTU and addresses, paired with the host veth just observed, and the default
- * route. A namespace whose host veths are not all there is read for real instead. */
-async function expectGuests(o: Observed, desired: DesiredState, skip: Set<string>, guestPrefix: string) {
-  const links = new Map(o.links.map((l) => [l.name, l]));
-  const present = new Set(o.namespaces);
-  const byNs = new Map<string, DesiredState["ports"]>();
-  for (const p of desired.ports) {
-    const ns = guestNsName(guestPrefix, p.instanceId);
-    const list = byNs.get(ns);
-    if (list) list.push(p);
-    else byNs.set(ns, [p]);
-  }
-  for (const ns of skip) {
-    if (!present.has(ns)) continue;
-    const ports = byNs.get(ns) ?? [];
-    const hosts = ports.map((p) => links.get(hostVethName(p.nicId)));
-    if (hosts.some((h) => h?.kind !== "veth" || h.linkIndex === undefined)) {
-      const g = await observeGuest(ns);
-      if (g) o.guests[ns] = g;
-      continue;
-    }
-    const owner = ports.find((p) => p.defaultRoute && p.gateway);
-    o.guests[ns] = {
-      links: [
-        { name: "lo", ifindex: 1, mtu: 65536, up: true, ipv4: ["127.0.0.1/8"] },
-        ...ports.map((p, i) => ({
-          name: p.guestIf,
-          ifindex: hosts[i]?.linkIndex as number,
-          kind: "veth",
-          mtu: p.mtu,
-          mac: p.mac.toLowerCase(),
-          up: true,
-          linkIndex: hosts[i]?.ifindex,
-          ipv4: p.addresses.map(normCidr),
-        })),
-      ],
-      defaultRoutes: owner ? [{ gateway: owner.gateway, dev: owner.guestIf }] : [],
-    };
-  }
-}
 
 export interface DataplaneOptions {
   /** Namespace standing in for the node (lab, tests). Created with lo up by reconcile when
@@ -83,46 +39,14 @@ export interface DataplaneOptions {
   /** Guest namespaces are `${guestPrefix}-i<instanceId>`; every namespace with that prefix is
    * owned (and may be deleted) by this dataplane. */
   guestPrefix: string;
-  /** Fault injection for tests (policy.ts). */
+  /** Fault injection for tests (nft/policy.ts, tc/policy.ts). */
   policy?: PolicyOptions;
 }
 
-export interface ReconcileResult {
-  operations: number;
-  /** The command lines executed, in order. */
-  ops: string[];
-  networks: { vnetId: number; ok: boolean; error?: string }[];
-  ports: { nicId: number; ok: boolean; error?: string }[];
-  ok: boolean;
-  error?: string;
-  durationMs: number;
-  /** Security-group rule counters read during this reconcile, by counter name (`sg<g>_r<rule>`). */
-  counters?: NftCounters;
-  /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
-  phases?: Record<string, number>;
-}
-
-export interface Dataplane {
-  /** The kernel's current state as this dataplane sees it. */
-  observe(): Promise<Observed>;
-  /** What reconcile would do now (the plan preview); changes nothing. */
-  plan(desired: DesiredState): Promise<Plan>;
-  /** The exact command lines reconcile would run now, in order; changes nothing. */
-  preview(desired: DesiredState): Promise<string[]>;
-  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations.
-   * With `full: false` (a push), guest namespaces whose ports did not change since a reconcile
-   * that found them in sync are not read again; `full` (the default, and the periodic drift
-   * check) reads everything. */
-  reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
-  /** The nftables/QoS command lines reconcile would run after the plan (policy.ts); changes nothing. */
-  policyPreview(desired: DesiredState): Promise<string[]>;
-  /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
-   * removeNodeNetns, the node namespace too. */
-  teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
-}
+export type { Dataplane } from "./types";
 
 const EMPTY: DesiredState = {
-  wireVersion: 1,
+  wireVersion: WIRE_VERSION,
   nodeId: 1,
   nodeName: "teardown",
   revision: 0,
@@ -150,7 +74,7 @@ function summarise(r: ExecuteResult): string | undefined {
   return parts.join("; ").slice(0, ERROR_MAX);
 }
 
-/** Folds the nftables/QoS outcome (policy.ts) into the ip executor's result. */
+/** Folds the nftables/QoS outcome (createPolicy) into the ip executor's result. */
 function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
   const ports = r.ports.map((p) => {
     const err = x.ports.get(p.nicId);
@@ -161,150 +85,116 @@ function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
   return { ...r, operations: r.operations + x.ops.length, ops: [...r.ops, ...x.ops], ports, errors, ok };
 }
 
-/** What the last reconcile without error left the node in. */
-export interface Synced {
-  desired: DesiredState;
-  /** The node's sysctls as read then, with what that reconcile wrote. */
-  sysctls: Record<string, string>;
-  networks: ReconcileResult["networks"];
-  ports: ReconcileResult["ports"];
+/** What a push changed, for the policy steps: the NICs, and those of them with QoS. */
+type PolicyPush = { changed: Set<number>; qos: Set<number> };
+
+export type PolicyOptions = NftPolicyOptions & QosOptions;
+
+/** The policy steps after the ip plan, for one node: nftables (nft/policy.ts) and QoS
+ * (tc/policy.ts), each level-based, each reported as a PolicyResult. */
+export interface Policy {
+  /** The lockdown guard (see NftPolicy.guard): before any port is created or changed. */
+  guard(out: PolicyResult): Promise<void>;
+  /** nftables; with `push` (a push that changed only some NICs), only the difference is loaded,
+   * without reading the tables back first. */
+  nft(desired: DesiredState, push?: PolicyPush): Promise<PolicyResult>;
+  /** QoS; with `push`, reads and plans only the NICs of `push.qos` (changed NICs that had or have
+   * QoS: a NIC without either has no tc object of ours to look at). */
+  qos(desired: DesiredState, push?: PolicyPush): Promise<PolicyResult>;
+  /** Both steps in order, merged. */
+  reconcile(desired: DesiredState, push?: PolicyPush): Promise<PolicyResult>;
+  /** Whether the current reconcile creates the node namespace: then the guard, nftables and QoS
+   * read nothing first (there is nothing of ours to find). Set before each reconcile's execution. */
+  freshNode(on: boolean): void;
+  /** Whether the nftables step knows what the kernel holds (it loaded it, and recorded it): a
+   * push's nftables step then reads nothing and may run beside the ip plan. */
+  trusted(): boolean;
+  /** Bookkeeping a push deferred (recording the loaded nftables form); run before the next reconcile. */
+  settle(): Promise<void>;
+  /** The nft/tc command lines reconcile would run now (the plan preview); changes nothing. QoS of
+   * ports whose veth the ip plan has yet to create is not listed. */
+  preview(desired: DesiredState): Promise<string[]>;
 }
 
-/** A push that only some ports need: those NICs, the desired state restricted to their guest
- * namespaces (every port living there, and their networks), and what to read. */
-interface PushScope {
-  changed: Set<number>;
-  /** Changed NICs that had or have QoS (only those can have tc objects of ours). */
-  qos: Set<number>;
-  desired: DesiredState;
-  namespaces: string[];
-  links: string[];
-}
-
-/** The scope of a push from `base` to `desired`, or undefined when it needs a node-wide reconcile:
- * anything but ports changed (networks, underlay, security groups...), or a network is not a
- * plain bridge (routed ports, VXLAN FDB and 802.1Q read node-wide state). */
-export function pushScope(
-  base: Synced,
-  desired: DesiredState,
-  opts: DataplaneOptions,
-): PushScope | undefined {
-  const { ports: _a, revision: _b, ...rest } = desired;
-  const { ports: _c, revision: _d, ...restBase } = base.desired;
-  if (JSON.stringify(rest) !== JSON.stringify(restBase)) return undefined;
-  if (desired.networks.some((n) => n.driver !== "bridge")) return undefined;
-  const { changed, qos } = portChanges(base, desired);
-  const before = new Map(base.desired.ports.map((p) => [p.nicId, p]));
-  const after = new Map(desired.ports.map((p) => [p.nicId, p]));
-  const nsOf = (p: DesiredState["ports"][number]) => guestNsName(opts.guestPrefix, p.instanceId);
-  const namespaces = new Set<string>();
-  for (const id of changed) {
-    for (const p of [before.get(id), after.get(id)]) if (p) namespaces.add(nsOf(p));
-  }
-  const ports = desired.ports.filter((p) => namespaces.has(nsOf(p)));
-  const vnets = new Set(ports.map((p) => p.vnetId));
-  const networks = desired.networks.filter((n) => vnets.has(n.vnetId));
-  const gone = base.desired.ports.filter((p) => namespaces.has(nsOf(p)));
+/** The nftables and QoS steps of one node (namespace). */
+export function createPolicy(ns: string | undefined, opts: PolicyOptions = {}): Policy {
+  const nft = createNftPolicy(ns, opts);
+  const qos = createQos(ns, opts);
+  const gone = () => ns !== undefined && !existsSync(`/run/netns/${ns}`);
+  /** Runs one step into a fresh result, timed; a throw is that step's error. The node namespace
+   * gone (teardown) or never created (reported by the ip plan) runs nothing. */
+  const step = async (
+    key: "nft" | "tc",
+    body: (out: PolicyResult) => Promise<void>,
+    errors: string[] = [],
+  ) => {
+    const out: PolicyResult = { ops: [], errors, ports: new Map() };
+    if (gone()) return out;
+    const t0 = performance.now();
+    try {
+      await body(out);
+    } catch (e) {
+      out.errors.push(`${key === "nft" ? "nftables" : "QoS"}: ${(e as Error).message}`);
+    }
+    out.phases = { [key]: performance.now() - t0 };
+    return out;
+  };
+  const nftStep = (desired: DesiredState, push?: PolicyPush) =>
+    step("nft", (out) => nft.reconcile(desired, out, push !== undefined), nft.takeLater());
+  const qosStep = (desired: DesiredState, push?: PolicyPush) =>
+    step("tc", (out) => qos.reconcile(desired, out, push?.qos));
   return {
-    changed,
-    qos,
-    desired: { ...desired, networks, ports },
-    namespaces: [...namespaces],
-    links: [
-      ...new Set([
-        ...(opts.nodeNetns ? ["lo"] : []),
-        ...networks.flatMap(linksOf),
-        ...[...ports, ...gone].map((p) => hostVethName(p.nicId)),
-      ]),
-    ],
+    guard: nft.guard,
+    settle: nft.settle,
+    trusted: nft.trusted,
+    freshNode: (on) => {
+      nft.freshNode(on);
+      qos.freshNode(on);
+    },
+    nft: nftStep,
+    qos: qosStep,
+    reconcile: async (desired, push) =>
+      mergePolicy(await nftStep(desired, push), await qosStep(desired, push)),
+    preview: async (desired) => {
+      if (gone()) return [`${inNs(ns, "nft -f -")}  # create the tables`];
+      return [...(await nft.preview(desired)), ...(await qos.preview(desired))];
+    },
   };
 }
 
-/** A push that only changes VXLAN peer lists (another node starts or stops hosting a VNET): the
- * static FDB entries of those peers, planned from the difference with `base` (in sync) without
- * reading anything; undefined when anything else changed. */
-export function peerPlan(
-  base: Synced,
-  desired: DesiredState,
-  nodeNetns: string | undefined,
-): Plan | undefined {
-  const strip = (d: DesiredState) => ({
-    ...d,
-    revision: 0,
-    networks: d.networks.map(({ vxlanPeers: _, ...n }) => n),
-  });
-  if (JSON.stringify(strip(base.desired)) !== JSON.stringify(strip(desired))) return undefined;
-  const before = new Map(base.desired.networks.map((n) => [n.vnetId, n]));
-  const fdb: Op[] = [];
-  for (const net of desired.networks) {
-    const old = before.get(net.vnetId)?.vxlanPeers ?? [];
-    const now = net.vxlanPeers ?? [];
-    if (old.join() === now.join()) continue;
-    if (net.driver !== "vxlan" || net.vxlanGroup !== undefined || net.vni === undefined) return undefined;
-    const dev = vxlanName(net.vni);
-    const op = (line: string, deletion?: true): Op => ({
-      target: { kind: "node" },
-      tool: "bridge",
-      line,
-      text: `bridge ${nodeNetns ? `-n ${nodeNetns} ` : ""}${line}`,
-      object: { kind: "network", vnetId: net.vnetId },
-      ...(deletion ? { deletion } : {}),
-    });
-    for (const dst of old.filter((d) => !now.includes(d)))
-      fdb.push(op(`fdb del ${ZERO_MAC} dev ${dev} dst ${dst}`, true));
-    for (const dst of now.filter((d) => !old.includes(d)))
-      fdb.push(op(`fdb append ${ZERO_MAC} dev ${dev} dst ${dst}`));
-  }
+/** Two policy steps' results as one (the later step's port error wins for the same NIC). */
+function mergePolicy(a: PolicyResult, b: PolicyResult): PolicyResult {
   return {
-    nodeNetns,
-    deleteNamespaces: [],
-    goneWithNamespaces: [],
-    createNamespaces: [],
-    guestsBefore: [],
-    node: [],
-    sysctls: [],
-    fdb,
-    guests: [],
-    rejectedNetworks: [],
-    rejectedPorts: [],
-    networks: [...new Set(fdb.map((o) => (o.object as { vnetId: number }).vnetId))],
-    ports: [],
+    ops: [...a.ops, ...b.ops],
+    errors: [...a.errors, ...b.errors],
+    ports: new Map([...a.ports, ...b.ports]),
+    phases: { ...a.phases, ...b.phases },
+    ...(a.counters || b.counters ? { counters: a.counters ?? b.counters } : {}),
   };
 }
 
-/** NICs added, changed or removed since `base`, and those of them that had or have QoS (only
- * those can have tc objects of ours). */
-function portChanges(base: Synced, desired: DesiredState): { changed: Set<number>; qos: Set<number> } {
-  const before = new Map(base.desired.ports.map((p) => [p.nicId, p]));
-  const after = new Map(desired.ports.map((p) => [p.nicId, p]));
-  const changed = new Set<number>();
-  for (const p of desired.ports) {
-    const b = before.get(p.nicId);
-    if (!b || JSON.stringify(b) !== JSON.stringify(p)) changed.add(p.nicId);
-  }
-  for (const id of before.keys()) if (!after.has(id)) changed.add(id);
-  const hasQos = (p: DesiredState["ports"][number] | undefined) =>
-    Object.values(p?.qos ?? {}).some((v) => v !== undefined && v !== null && v !== 0);
-  const qos = new Set([...changed].filter((id) => hasQos(before.get(id)) || hasQos(after.get(id))));
-  return { changed, qos };
+/** NICs with QoS whose veth this plan (re)creates: the new veth has lost its qdiscs, so a push's
+ * QoS step looks at them too. */
+function recreatedCapped(desired: DesiredState, p: Plan): number[] {
+  const capped = new Set(
+    portQos(desired)
+      .filter((q) => q.inbound || q.outbound)
+      .map((q) => q.nicId),
+  );
+  return p.node.flatMap((op) =>
+    op.object.kind === "port" && op.line.startsWith("link add ") && capped.has(op.object.nicId)
+      ? [op.object.nicId]
+      : [],
+  );
 }
 
-/** Statuses of every desired object (by id): the fresh ones, else those the last reconcile
- * reported (a push only plans what it changed; the rest was in sync). */
-function carry<T extends { ok: boolean; error?: string }>(
-  wanted: number[],
-  id: (s: T) => number,
-  fresh: T[],
-  known: T[] | undefined,
-  missing: (id: number) => T,
-): T[] {
-  const now = new Map(fresh.map((s) => [id(s), s]));
-  const old = new Map((known ?? []).map((s) => [id(s), s]));
-  return wanted.map((w) => now.get(w) ?? old.get(w) ?? missing(w));
+/** A dataplane for one node (namespace) and one guest prefix, hypervisor (tap) ports included. */
+export function createDataplane(opts: DataplaneOptions): Dataplane & { taps: TapPorts } {
+  return withTapPorts(createPortDataplane(opts), opts.nodeNetns);
 }
 
-/** A dataplane for one node (namespace) and one guest prefix. */
-export function createDataplane(opts: DataplaneOptions): Dataplane {
+/** The dataplane of lab guest ports, networks, nftables and QoS (tap ports: ports/). */
+function createPortDataplane(opts: DataplaneOptions): Dataplane {
   // The prefix decides which namespaces we may delete: refuse one that could match foreign names.
   if (!/^[A-Za-z0-9_.]{2,}[A-Za-z0-9_.-]*$/.test(opts.guestPrefix)) {
     throw new Error(`guestPrefix "${opts.guestPrefix}" must be at least 2 letters, digits, "_" or "." first`);
@@ -335,113 +225,83 @@ export function createDataplane(opts: DataplaneOptions): Dataplane {
    * changes only some ports of bridge networks is planned against it (see pushScope). */
   let synced: Synced | undefined;
 
+  /** Step 1, observe: what to read for this reconcile. A push may be scoped (push-scope.ts): only
+   * FDB entries of changed peers (nothing read), only the changed ports' namespaces and links, or
+   * everything but the guest namespaces known in sync. A full reconcile reads everything. */
+  const observeStep = async (desired: DesiredState, base: Synced | undefined, full: boolean) => {
+    // The node namespace vanished (removed by hand or by a teardown): node-wide, which recreates it.
+    const nodeThere = !opts.nodeNetns || existsSync(`/run/netns/${opts.nodeNetns}`);
+    const pushBase = !full && nodeThere ? base : undefined;
+    const scope = pushBase ? pushScope(pushBase, desired, opts) : undefined;
+    const peers = pushBase && !scope ? peerPlan(pushBase, desired, opts.nodeNetns) : undefined;
+    const keys = guestKeys(desired, opts.guestPrefix);
+    if (peers) return { peers, keys, target: desired };
+    if (scope) {
+      // Only the changed ports' namespaces and links are read and planned; stale removal only
+      // sees those, so nothing else is touched.
+      const o = await observeSome({
+        nodeNetns: opts.nodeNetns,
+        links: scope.links,
+        namespaces: scope.namespaces,
+        known: { sysctls: base?.sysctls ?? {} },
+      });
+      return { scope, keys, o, target: scope.desired };
+    }
+    const skip = new Set(
+      full ? [] : [...inSync].filter(([ns, key]) => keys.get(ns) === key).map(([ns]) => ns),
+    );
+    const o = await look(skip);
+    await expectGuests(o, desired, skip, opts.guestPrefix);
+    return { keys, o, target: desired };
+  };
+
+  /** Steps 3 and 4, execute and policy: the ip plan, with the lockdown guard before any port
+   * changes, then nftables and QoS. nftables names ports (never ifindexes), so a push whose tables
+   * the policy trusts loads them beside the ip plan: a port the tables do not know yet is dropped.
+   * Otherwise nftables loads after the ip plan: until then the guard's lockdown tables (or the
+   * tables in force, which drop ports they do not know) drop what new guests send, among it their
+   * IPv6 start-up (DAD, MLD, router solicitations) that would otherwise flood every port of the
+   * bridge while the plan runs (measured: node and guests 3-5 s instead of 1.3 s). QoS runs after
+   * the links exist (tc needs the devices). */
+  const executeStep = async (desired: DesiredState, p: Plan, push: PolicyPush | undefined) => {
+    const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
+    policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
+    const early = push && policy.trusted() ? policy.nft(desired, push) : undefined;
+    const executed = await execute(p, async () => {
+      await policy.guard(guarded);
+      return guarded.ops;
+    });
+    if (push) for (const nicId of recreatedCapped(desired, p)) push.qos.add(nicId);
+    const nft = early ? await early : await policy.nft(desired, push);
+    const x = mergePolicy(nft, await policy.qos(desired, push));
+    if (push) void serial(() => policy.settle());
+    return { executed, x: { ...x, errors: [...guarded.errors, ...x.errors] } };
+  };
+
   const apply = async (desired: DesiredState, shape: (p: Plan, o: Observed) => void, full = true) => {
     const t0 = performance.now();
     const base = synced;
     synced = undefined;
     try {
-      // The node namespace vanished (removed by hand or by a teardown): node-wide, which recreates it.
-      const nodeThere = !opts.nodeNetns || existsSync(`/run/netns/${opts.nodeNetns}`);
-      const scope = !full && base && nodeThere ? pushScope(base, desired, opts) : undefined;
-      const keys = guestKeys(desired, opts.guestPrefix);
-      let o: Observed | undefined;
-      let target = desired;
-      const peers =
-        !full && base && nodeThere && !scope ? peerPlan(base, desired, opts.nodeNetns) : undefined;
-      if (peers) {
-        // Nothing to read: only FDB entries of changed peers.
-      } else if (scope) {
-        // Only the changed ports' namespaces and links are read and planned; stale removal only
-        // sees those, so nothing else is touched.
-        target = scope.desired;
-        o = await observeSome({
-          nodeNetns: opts.nodeNetns,
-          links: scope.links,
-          namespaces: scope.namespaces,
-          known: { sysctls: base?.sysctls ?? {} },
-        });
-      } else {
-        const skip = new Set(
-          full ? [] : [...inSync].filter(([ns, key]) => keys.get(ns) === key).map(([ns]) => ns),
-        );
-        o = await look(skip);
-        await expectGuests(o, desired, skip, opts.guestPrefix);
-      }
+      const seen = await observeStep(desired, base, full);
       inSync.clear();
       const t1 = performance.now();
-      const p = peers ?? plan(target, o as Observed, planOpts);
-      if (o) shape(p, o);
+      // Step 2, plan (pure).
+      const p = seen.peers ?? plan(seen.target, seen.o as Observed, planOpts);
+      if (seen.o) shape(p, seen.o);
       const t2 = performance.now();
-      // QoS after the links exist (tc needs the devices); the lockdown guard before any port
-      // changes. nftables names ports (never ifindexes), so a push whose tables the policy
-      // trusts loads them beside the ip plan: a port the tables do not know yet is dropped.
-      const guarded: PolicyResult = { ops: [], errors: [], ports: new Map() };
-      const push = scope ?? (!full && base ? portChanges(base, desired) : undefined);
-      policy.freshNode(p.createNamespaces.some((op) => op.object.kind === "node"));
-      // Otherwise nftables loads after the ip plan: until then the guard's lockdown tables (or the
-      // tables in force, which drop ports they do not know) drop what new guests send, among it
-      // their IPv6 start-up (DAD, MLD, router solicitations) that would otherwise flood every port
-      // of the bridge while the plan runs (measured: node and guests 3-5 s instead of 1.3 s).
-      const early = push && policy.trusted() ? policy.reconcile(desired, push, "nft") : undefined;
-      const executed = await execute(p, async () => {
-        await policy.guard(guarded);
-        return guarded.ops;
-      });
-      // A veth this plan (re)created has lost its qdiscs: QoS looks at it too when it has some.
-      const capped = new Set(
-        portQos(desired)
-          .filter((q) => q.inbound || q.outbound)
-          .map((q) => q.nicId),
-      );
-      for (const op of p.node)
-        if (
-          push &&
-          op.object.kind === "port" &&
-          op.line.startsWith("link add ") &&
-          capped.has(op.object.nicId)
-        )
-          push.qos.add(op.object.nicId);
-      const nft = early ? await early : undefined;
-      const rest = await policy.reconcile(desired, push, nft ? "tc" : undefined);
-      const x: PolicyResult = nft
-        ? {
-            ops: [...nft.ops, ...rest.ops],
-            errors: [...nft.errors, ...rest.errors],
-            ports: new Map([...nft.ports, ...rest.ports]),
-            phases: { ...nft.phases, ...rest.phases },
-            counters: nft.counters ?? rest.counters,
-          }
-        : rest;
-      if (push) void serial(() => policy.settle());
-      const r = withPolicy(executed, { ...x, errors: [...guarded.errors, ...x.errors] });
+      const push = seen.scope ?? (!full && base ? portChanges(base, desired) : undefined);
+      const { executed, x } = await executeStep(desired, p, push);
+      const r = withPolicy(executed, x);
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
-      const unknown = "not planned by this push, and no status from the last reconcile";
-      const networks =
-        scope || peers
-          ? carry(
-              desired.networks.map((n) => n.vnetId),
-              (n) => n.vnetId,
-              r.networks,
-              base?.networks,
-              (vnetId) => ({ vnetId, ok: false, error: unknown }),
-            )
-          : r.networks;
-      const ports =
-        scope || peers
-          ? carry(
-              desired.ports.map((n) => n.nicId),
-              (n) => n.nicId,
-              r.ports,
-              base?.ports,
-              (nicId) => ({ nicId, ok: false, error: unknown }),
-            )
-          : r.ports;
+      const scoped = seen.scope !== undefined || seen.peers !== undefined;
+      const { networks, ports } = scoped ? carried(desired, r, base) : r;
       const ok = r.ok && networks.every((n) => n.ok) && ports.every((n) => n.ok);
       // Without error, every desired guest namespace now matches its ports (read, or changed).
       if (ok) {
-        for (const [ns, key] of keys) inSync.set(ns, key);
+        for (const [ns, key] of seen.keys) inSync.set(ns, key);
         const written = Object.fromEntries(p.sysctls.map((op) => op.line.split("=") as [string, string]));
-        synced = { desired, sysctls: { ...(o?.sysctls ?? base?.sysctls), ...written }, networks, ports };
+        synced = { desired, sysctls: { ...(seen.o?.sysctls ?? base?.sysctls), ...written }, networks, ports };
       }
       const phases = { observe: t1 - t0, plan: t2 - t1, ...executed.phases, ...x.phases };
       return {

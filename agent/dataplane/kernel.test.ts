@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DesiredState } from "../../lib/wire";
 import { createDataplane } from "./index";
-import { describeKernel } from "./kernel-guard";
-import { listNamespaces } from "./observe";
+import { describeKernel } from "./kernel-guard.testing";
+import { listNamespaces } from "./links/observe";
 import { run, runInNetns } from "./run";
 import { net, port, state } from "./testing";
 

@@ -10,10 +10,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Qos } from "../../lib/domain";
 import type { DesiredState } from "../../lib/wire";
 import { waitFor } from "../../tests/kernel";
-import { createDataplane } from "./index";
-import { describeKernel } from "./kernel-guard";
-import { listNamespaces } from "./observe";
-import { createPolicy } from "./policy";
+import { createDataplane, createPolicy } from "./index";
+import { describeKernel } from "./kernel-guard.testing";
+import { listNamespaces } from "./links/observe";
 import { run, runInNetns } from "./run";
 import { net, port, state } from "./testing";
 

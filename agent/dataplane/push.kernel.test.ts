@@ -5,8 +5,8 @@
 // netlink helper reads a guest exactly as `ip -j` does. Everything here starts with `bht<pid>u`.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDataplane } from "./index";
-import { describeKernel } from "./kernel-guard";
-import { listNamespaces, observeGuest, parseGuestBatch } from "./observe";
+import { describeKernel } from "./kernel-guard.testing";
+import { listNamespaces, observeGuest, parseGuestBatch } from "./links/observe";
 import { run, runInNetns } from "./run";
 import { net, port, state } from "./testing";
 

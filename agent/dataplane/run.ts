@@ -1,6 +1,9 @@
-// Process helpers: every kernel change goes through `ip` (iproute2) run by execFile, never a shell,
-// and as batches: one process per namespace instead of one per command (100–500× faster at scale).
-import { execFile } from "node:child_process";
+// The one process runner of the dataplane: every tool the agent runs (ip, bridge, tc, nft, sysctl,
+// conntrack, the python helpers) starts here, by execFile or spawn, never through a shell, and joins
+// a namespace the same way (nsenter when present). Kernel changes go as batches: one process per
+// namespace instead of one per command (100–500× faster at scale).
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
@@ -39,7 +42,7 @@ export async function ipArgv(ns: string | undefined, args: string[]): Promise<[s
   return toolArgv("ip", ns, args);
 }
 
-/** The argv that runs `tool args` (ip, bridge or sysctl) inside namespace `ns`. */
+/** The argv that runs `tool args` (any command) inside namespace `ns`. */
 async function toolArgv(tool: string, ns: string | undefined, args: string[]): Promise<[string, string[]]> {
   if (!ns) return [tool, args];
   nsenterAvailable ??= run("nsenter", ["--version"]).then(
@@ -53,19 +56,23 @@ async function toolArgv(tool: string, ns: string | undefined, args: string[]): P
 
 /** Runs `ip args` in namespace `ns` (stdin: `input`); a non-zero exit is a result. */
 export async function ipIn(ns: string | undefined, args: string[], input = ""): Promise<RunResult> {
-  return toolIn("ip", ns, args, input);
+  return runIn(ns, "ip", args, input);
 }
 
-/** Runs `tool args` (ip, bridge, sysctl) in namespace `ns`; a non-zero exit is a result. */
-export async function toolIn(
-  tool: string,
+/** Runs `cmd args` inside namespace `ns` (undefined: the agent's own) with `input` on stdin; a
+ * non-zero exit is a result. nsenter joins only the network namespace (see toolArgv). */
+export async function runIn(
   ns: string | undefined,
+  cmd: string,
   args: string[],
   input = "",
 ): Promise<RunResult> {
-  const [cmd, argv] = await toolArgv(tool, ns, args);
-  return run(cmd, argv, input);
+  const [c, argv] = await toolArgv(cmd, ns, args);
+  return run(c, argv, input);
 }
+
+/** The shell-equivalent prefix shown in the plan preview for a command run by runIn. */
+export const inNs = (ns: string | undefined, cmd: string) => (ns ? `ip netns exec ${ns} ${cmd}` : cmd);
 
 /** Runs `ip args` in namespace `ns` and returns stdout; throws with ip's stderr on failure. */
 export async function ip(ns: string | undefined, args: string[]): Promise<string> {
@@ -86,18 +93,18 @@ export interface BatchResult {
   fatal?: string;
 }
 
-/** Runs lines through one `ip -force -batch -` (or `bridge`) in namespace `ns`: every line is tried
+/** Runs lines through one `ip -force -batch -` (or `bridge`, `tc`) in namespace `ns`: every line is tried
  * (-force), and each failure is attributed to its line, so one broken object does not block the
  * others. */
 export async function runBatch(
   ns: string | undefined,
   lines: string[],
-  tool: "ip" | "bridge" = "ip",
+  tool: "ip" | "bridge" | "tc" = "ip",
 ): Promise<BatchResult> {
   const failures = new Map<number, string>();
   if (lines.length === 0) return { failures };
-  const r = await toolIn(tool, ns, ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
-  // ip prints the error message(s) of a line, then "Command failed -:N" (1-based).
+  const r = await runIn(ns, tool, ["-force", "-batch", "-"], `${lines.join("\n")}\n`);
+  // ip, bridge and tc print the error message(s) of a line, then "Command failed -:N" (1-based).
   let pending: string[] = [];
   for (const raw of r.stderr.split("\n")) {
     const line = raw.trim();
@@ -119,7 +126,7 @@ export async function runBatch(
 export async function runSysctl(ns: string | undefined, assignments: string[]): Promise<BatchResult> {
   const failures = new Map<number, string>();
   if (assignments.length === 0) return { failures };
-  const r = await toolIn("sysctl", ns, ["-w", ...assignments]);
+  const r = await runIn(ns, "sysctl", ["-w", ...assignments]);
   if (r.code === 0) return { failures };
   const lines = r.stderr.split("\n").filter((l) => l.trim());
   assignments.forEach((a, i) => {
@@ -143,4 +150,30 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** Splits the stdout of an `ip|tc -j -force -batch -` run of `count` commands into one JSON
+ * document per command: a command that failed (listed on stderr as "Command failed -:N") printed
+ * nothing, so its document is "" (a missing device reads as absent). */
+export function splitForcedBatch(stdout: string, stderr: string, count: number): string[] {
+  const failed = new Set([...stderr.matchAll(/^Command failed -:(\d+)$/gm)].map((m) => Number(m[1]) - 1));
+  const docs = stdout.split("\n").filter((l) => l.trim());
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(failed.has(i) ? "" : (docs.shift() ?? ""));
+  return out;
+}
+
+/** The interpreter of the python helpers (nlhelper.py, ct-delete.py): BRIDGEHEAD_PYTHON, else the
+ * distribution's /usr/bin/python3 (the one Debian's python3-pyroute2 installs for; a python3 found
+ * first on PATH, e.g. pyenv's, usually lacks it), else python3 on PATH. */
+export const PYTHON =
+  process.env.BRIDGEHEAD_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+
+/** The exit code of a python helper whose interpreter cannot import pyroute2 (EX_UNAVAILABLE). */
+export const NO_PYROUTE2 = 69;
+
+/** Starts a long-lived python helper (`script` under PYTHON) with piped stdio; its owner speaks
+ * to it over stdin/stdout and watches it exit. */
+export function spawnPython(script: string): ChildProcessWithoutNullStreams {
+  return spawn(PYTHON, [script], { stdio: ["pipe", "pipe", "pipe"] });
 }

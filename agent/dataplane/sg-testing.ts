@@ -6,7 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { nsPrefix } from "../../tests/kernel";
 import { createDataplane } from "./index";
-import { listNamespaces } from "./observe";
+import { listNamespaces } from "./links/observe";
 import { run, runInNetns } from "./run";
 
 const TOOLS = path.resolve(import.meta.dirname, "../../tests/tools");

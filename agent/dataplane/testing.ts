@@ -1,7 +1,13 @@
 // Test helpers: desired states and the Observed a kernel would show once they are applied, so
 // planner tests can start from "in sync" and add one drift at a time.
-import { type DesiredNetwork, type DesiredPort, type DesiredState, ROUTED_GATEWAY } from "../../lib/wire";
-import { confKey, IP_FORWARD, neighKey, vlanName, vxlanName, ZERO_MAC } from "./drivers";
+import {
+  type DesiredNetwork,
+  type DesiredPort,
+  type DesiredState,
+  ROUTED_GATEWAY,
+  WIRE_VERSION,
+} from "../../lib/wire";
+import { confKey, IP_FORWARD, neighKey, vlanName, vxlanName, ZERO_MAC } from "./links/drivers";
 import {
   bridgeMac,
   deviceAlias,
@@ -60,7 +66,7 @@ export function state(
   ports: DesiredPort[],
   over: Partial<DesiredState> = {},
 ): DesiredState {
-  return { wireVersion: 1, nodeId: 1, nodeName: "node-a", revision: 7, networks, ports, ...over };
+  return { wireVersion: WIRE_VERSION, nodeId: 1, nodeName: "node-a", revision: 7, networks, ports, ...over };
 }
 
 /** The node's uplink in fixtures: an underlay veth that is not ours (no alias). */

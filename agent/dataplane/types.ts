@@ -1,5 +1,9 @@
 // Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
 // tests can build fixtures by hand.
+import type { NftCounters } from "../../lib/nft/model";
+import type { DesiredState } from "../../lib/wire";
+
+export { hostVethName } from "../../lib/nft/names";
 
 /** Every kernel object Bridgehead creates in a node namespace carries an ifalias with this prefix;
  * it is the only proof of ownership we trust, so only links carrying it are ever deleted. */
@@ -25,8 +29,6 @@ export const vxlanMac = (vnetId: number) =>
   `02:62:78:${hex2(vnetId >>> 16)}:${hex2(vnetId >>> 8)}:${hex2(vnetId)}`;
 /** MAC prefixes only Bridgehead gives to the devices it creates (bridge, host veth, VXLAN). */
 export const OWNED_MAC_PREFIXES = ["02:62:68:", "02:62:76:", "02:62:78:"];
-/** Host-side veth of a NIC, in the node namespace. */
-export const hostVethName = (nicId: number) => `bhv${nicId}`;
 /** One namespace per guest instance; all NICs of that instance share it. */
 export const guestNsName = (guestPrefix: string, instanceId: number) => `${guestPrefix}-i${instanceId}`;
 
@@ -182,4 +184,56 @@ export function planOps(plan: Plan): Op[] {
 export interface ObjectStatus {
   ok: boolean;
   error?: string;
+}
+
+/** What one reconcile did, shaped like the AgentReport's fields: the dataplane returns it, the
+ * reconcile loop hands it to the agent's report. */
+export interface ReconcileResult {
+  operations: number;
+  /** The command lines executed, in order. */
+  ops: string[];
+  networks: { vnetId: number; ok: boolean; error?: string }[];
+  ports: { nicId: number; ok: boolean; error?: string }[];
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  /** Security-group rule counters read during this reconcile, by counter name (`sg<g>_r<rule>`). */
+  counters?: NftCounters;
+  /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
+  phases?: Record<string, number>;
+}
+
+/** What a policy step (nftables, QoS) did, folded into the ip executor's result by index.ts. */
+export interface PolicyResult {
+  /** Command lines run, in order (the plan preview's vocabulary). */
+  ops: string[];
+  /** Node-level failures (an nftables load refused: the previous tables stay in force). */
+  errors: string[];
+  /** NICs whose QoS failed (rolled back), with the reason. */
+  ports: Map<number, string>;
+  /** The security-group rule counters as last read from the kernel during this reconcile (the
+   * same `nft -j list table` read that checks for drift: no extra process). */
+  counters?: NftCounters;
+  /** Wall time of each step (nft, tc), ms. */
+  phases?: Record<string, number>;
+}
+
+/** A node's dataplane as the reconciler drives it (created by index.ts; ports/ wraps it). */
+export interface Dataplane {
+  /** The kernel's current state as this dataplane sees it. */
+  observe(): Promise<Observed>;
+  /** What reconcile would do now (the plan preview); changes nothing. */
+  plan(desired: DesiredState): Promise<Plan>;
+  /** The exact command lines reconcile would run now, in order; changes nothing. */
+  preview(desired: DesiredState): Promise<string[]>;
+  /** Makes the kernel match `desired`; a second call with the same state performs 0 operations.
+   * With `full: false` (a push), guest namespaces whose ports did not change since a reconcile
+   * that found them in sync are not read again; `full` (the default, and the periodic drift
+   * check) reads everything. */
+  reconcile(desired: DesiredState, opts?: { full?: boolean }): Promise<ReconcileResult>;
+  /** The nftables/QoS command lines reconcile would run after the plan (createPolicy); changes nothing. */
+  policyPreview(desired: DesiredState): Promise<string[]>;
+  /** Removes every link and guest namespace this dataplane owns (`lab down`, tests); with
+   * removeNodeNetns, the node namespace too. */
+  teardown(opts?: { removeNodeNetns?: boolean }): Promise<ReconcileResult>;
 }

@@ -1,16 +1,14 @@
 "use client";
 // "New instance": a name, a node, and NIC rows (VNET + optional fixed IP).
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useFieldArray, useForm } from "react-hook-form";
-import { toast } from "sonner";
+import { useFieldArray } from "react-hook-form";
 import { type InstanceCreateInput, instanceCreateInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { AutoSelectionFields } from "../tenancy/auto-selection-fields";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Input, Select, TextField } from "../ui/field";
+import { Field, Input, Select, TextField } from "../ui/field";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 
 const MAX_NICS = 8;
 
@@ -19,56 +17,39 @@ export function InstanceCreateDialog({ open, onClose }: { open: boolean; onClose
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.instance.create.mutationOptions({
-      onSuccess: (inst) => {
-        toast.success(
-          `Instance ${inst.name} created: ${inst.nics.map((n) => `${n.vnet} ${n.ip}`).join(", ")}`,
-        );
-        onClose();
-        return Promise.all([
+      onSuccess: () =>
+        Promise.all([
           queryClient.invalidateQueries(trpc.instance.list.queryFilter()),
           queryClient.invalidateQueries(trpc.vnet.pathFilter()),
           queryClient.invalidateQueries(trpc.node.pathFilter()),
-        ]);
-      },
+        ]),
     }),
   );
   return (
-    <Dialog
+    <MutationDialog
       open={open}
       onClose={onClose}
-      dismissable={!create.isPending}
       size="lg"
       title="New instance"
       description="A guest on a node, with one NIC per VNET it joins. Addresses are leased automatically unless you pick one."
+      label="New instance"
+      submitLabel="Create instance"
+      resolver={apiSchema(instanceCreateInput)}
+      defaultValues={{ name: "", nodeId: "", nics: [{ vnetId: "", ip: "" }] }}
+      mutation={create}
+      success={(inst) =>
+        `Instance ${inst.name} created: ${inst.nics.map((n) => `${n.vnet} ${n.ip}`).join(", ")}`
+      }
     >
-      <InstanceForm
-        pending={create.isPending}
-        onCancel={onClose}
-        onSubmit={(values, form) => create.mutate(values, { onError: (err) => showServerError(err, form) })}
-      />
-    </Dialog>
+      {(form: FormOf<InstanceCreateInput>) => <InstanceFields form={form} />}
+    </MutationDialog>
   );
 }
 
-type FormApi = ReturnType<typeof useForm<InstanceCreateInput, unknown, InstanceCreateInput>>;
-
-function InstanceForm({
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (values: InstanceCreateInput, form: FormApi) => void;
-}) {
+function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
   const trpc = useTRPC();
   const nodes = useQuery(trpc.node.choices.queryOptions());
   const vnets = useQuery(trpc.vnet.list.queryOptions());
-  const form = useForm<InstanceCreateInput, unknown, InstanceCreateInput>({
-    resolver: zodResolver(instanceCreateInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { name: "", nodeId: "", nics: [{ vnetId: "", ip: "" }] },
-  });
   const { register, formState, control, watch } = form;
   const nics = useFieldArray({ control, name: "nics" });
   const errors = formState.errors;
@@ -76,7 +57,7 @@ function InstanceForm({
   const noVnets = vnets.data?.length === 0;
 
   return (
-    <form noValidate onSubmit={form.handleSubmit((v) => onSubmit(v, form))} aria-label="New instance">
+    <>
       <div className="grid grid-cols-2 gap-x-4 gap-y-3">
         <TextField
           label="Name"
@@ -174,16 +155,6 @@ function InstanceForm({
           + Add NIC
         </Button>
       </fieldset>
-
-      <FormError message={errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          Create instance
-        </Button>
-      </DialogFooter>
-    </form>
+    </>
   );
 }

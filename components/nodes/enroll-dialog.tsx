@@ -1,16 +1,15 @@
 "use client";
 // "Enroll node": name + cluster → the one-time join token and the agent command.
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
 import type { z } from "zod";
 import { nodeCreateInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
+import { Field, Select, TextField } from "../ui/field";
+import { type FormOf, MutationForm } from "../ui/mutation-dialog";
 import { type JoinToken, JoinTokenPanel } from "./join-token";
 
 type NodeInput = z.input<typeof nodeCreateInput>;
@@ -52,54 +51,52 @@ export function EnrollDialog({ open, onClose }: { open: boolean; onClose: () => 
 function EnrollForm({ onCancel, onEnrolled }: { onCancel: () => void; onEnrolled: (t: JoinToken) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const clusters = useQuery(trpc.user.clusters.queryOptions());
-  const form = useForm<NodeInput, unknown, NodeInput>({
-    resolver: zodResolver(nodeCreateInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { name: "", clusterId: "0" },
-  });
   const create = useMutation(
     trpc.node.create.mutationOptions({
-      onSuccess: (n) => {
-        onEnrolled({ name: n.name, joinToken: n.joinToken, expiresAt: n.expiresAt });
-        return queryClient.invalidateQueries(trpc.node.pathFilter());
-      },
-      onError: (err) => showServerError(err, form),
+      onSuccess: () => queryClient.invalidateQueries(trpc.node.pathFilter()),
     }),
   );
+  return (
+    <MutationForm
+      label="Enroll node"
+      submitLabel="Enroll"
+      resolver={apiSchema(nodeCreateInput)}
+      defaultValues={{ name: "", clusterId: "0" }}
+      mutation={create}
+      // The dialog stays open: it shows the one-time token next.
+      onSuccess={(n) => onEnrolled({ name: n.name, joinToken: n.joinToken, expiresAt: n.expiresAt })}
+      onClose={onCancel}
+    >
+      {(form: FormOf<NodeInput>) => <EnrollFields form={form} />}
+    </MutationForm>
+  );
+}
+
+function EnrollFields({ form }: { form: FormOf<NodeInput> }) {
+  const trpc = useTRPC();
+  const clusters = useQuery(trpc.user.clusters.queryOptions());
   const errors = form.formState.errors;
   return (
-    <form noValidate aria-label="Enroll node" onSubmit={form.handleSubmit((v) => create.mutate(v))}>
-      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-        <TextField
-          label="Node name"
-          autoFocus
-          placeholder="node1"
-          hint="A host name; the agent's network namespace gets the same name"
-          error={errors.name?.message}
-          {...form.register("name")}
-        />
-        <Field label="Cluster" error={errors.clusterId?.message}>
-          {(c) => (
-            <Select {...c} {...form.register("clusterId")}>
-              {(clusters.data ?? [{ id: 0, name: "default" }]).map((cl) => (
-                <option key={cl.id} value={String(cl.id)}>
-                  {cl.name}
-                </option>
-              ))}
-            </Select>
-          )}
-        </Field>
-      </div>
-      <FormError message={errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={create.isPending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={create.isPending}>
-          Enroll
-        </Button>
-      </DialogFooter>
-    </form>
+    <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+      <TextField
+        label="Node name"
+        autoFocus
+        placeholder="node1"
+        hint="A host name; the agent's network namespace gets the same name"
+        error={errors.name?.message}
+        {...form.register("name")}
+      />
+      <Field label="Cluster" error={errors.clusterId?.message}>
+        {(c) => (
+          <Select {...c} {...form.register("clusterId")}>
+            {(clusters.data ?? [{ id: 0, name: "default" }]).map((cl) => (
+              <option key={cl.id} value={String(cl.id)}>
+                {cl.name}
+              </option>
+            ))}
+          </Select>
+        )}
+      </Field>
+    </div>
   );
 }

@@ -1,14 +1,11 @@
 "use client";
 // "New group" / "Edit group": name, description and the group's quota.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useForm } from "react-hook-form";
-import { toast } from "sonner";
+import type { Resolver } from "react-hook-form";
 import { groupInput } from "@/lib/tenancy";
-import { showServerError } from "../form";
 import { useTRPC, useTRPCClient } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { FormError, TextField } from "../ui/field";
+import { TextField } from "../ui/field";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { limitText, parseLimit, QuotaFields, type QuotaText } from "./quota-fields";
 
 type Group = {
@@ -43,102 +40,68 @@ export function GroupDialog({ open, group, onClose }: { open: boolean; group?: G
         });
       return g;
     },
-    onSuccess: (g) => {
-      toast.success(`Group ${g.name} ${group ? "saved" : "created"}`);
-      onClose();
-      return Promise.all([
+    onSuccess: () =>
+      Promise.all([
         queryClient.invalidateQueries(trpc.group.pathFilter()),
         queryClient.invalidateQueries(trpc.user.pathFilter()),
-      ]);
-    },
+      ]),
   });
   return (
-    <Dialog
+    <MutationDialog
       open={open}
       onClose={onClose}
-      dismissable={!save.isPending}
       title={group ? `Edit group ${group.name}` : "New group"}
+      label="Group"
+      submitLabel={group ? "Save group" : "Create group"}
+      resolver={groupResolver}
+      defaultValues={{
+        name: group?.name ?? "",
+        description: group?.description ?? "",
+        quota: {
+          maxVnets: limitText(group?.quota.maxVnets ?? null),
+          maxLeases: limitText(group?.quota.maxLeases ?? null),
+        },
+      }}
+      mutation={save}
+      success={(g) => `Group ${g.name} ${group ? "saved" : "created"}`}
+      toVariables={(v) => ({
+        name: v.name.trim(),
+        description: v.description.trim(),
+        maxVnets: parseLimit(v.quota.maxVnets) as number | null,
+        maxLeases: parseLimit(v.quota.maxLeases) as number | null,
+      })}
     >
-      <GroupForm
-        group={group}
-        pending={save.isPending}
-        onCancel={onClose}
-        onSubmit={(v, form) => save.mutate(v, { onError: (e) => showServerError(e, form) })}
-      />
-    </Dialog>
+      {(form: FormOf<Values>) => (
+        <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+          <TextField
+            label="Name"
+            autoFocus
+            error={form.formState.errors.name?.message}
+            {...form.register("name")}
+          />
+          <TextField
+            label="Description"
+            error={form.formState.errors.description?.message}
+            {...form.register("description")}
+          />
+          <QuotaFields register={form.register} errors={form.formState.errors.quota} />
+        </div>
+      )}
+    </MutationDialog>
   );
 }
 
-function GroupForm({
-  group,
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  group?: Group;
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (
-    v: { name: string; description: string; maxVnets: number | null; maxLeases: number | null },
-    form: ReturnType<typeof useForm<Values>>,
-  ) => void;
-}) {
-  const form = useForm<Values>({
-    mode: "onChange",
-    defaultValues: {
-      name: group?.name ?? "",
-      description: group?.description ?? "",
-      quota: {
-        maxVnets: limitText(group?.quota.maxVnets ?? null),
-        maxLeases: limitText(group?.quota.maxLeases ?? null),
-      },
-    },
-    resolver: (values) => {
-      const errors: Record<string, unknown> = {};
-      const g = groupInput.safeParse(values);
-      if (!g.success)
-        for (const i of g.error.issues) errors[String(i.path[0])] = { type: "zod", message: i.message };
-      const mv = parseLimit(values.quota.maxVnets);
-      const ml = parseLimit(values.quota.maxLeases);
-      const quota: Record<string, unknown> = {};
-      if (typeof mv === "string") quota.maxVnets = { type: "zod", message: mv };
-      if (typeof ml === "string") quota.maxLeases = { type: "zod", message: ml };
-      if (Object.keys(quota).length) errors.quota = quota;
-      return Object.keys(errors).length ? { values: {}, errors } : { values, errors: {} };
-    },
-  });
-  const { register } = form;
-  const errors = form.formState.errors;
-  return (
-    <form
-      noValidate
-      aria-label="Group"
-      onSubmit={form.handleSubmit((v) =>
-        onSubmit(
-          {
-            name: v.name.trim(),
-            description: v.description.trim(),
-            maxVnets: parseLimit(v.quota.maxVnets) as number | null,
-            maxLeases: parseLimit(v.quota.maxLeases) as number | null,
-          },
-          form,
-        ),
-      )}
-    >
-      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-        <TextField label="Name" autoFocus error={errors.name?.message} {...register("name")} />
-        <TextField label="Description" error={errors.description?.message} {...register("description")} />
-        <QuotaFields register={register} errors={errors.quota} />
-      </div>
-      <FormError message={errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          {group ? "Save group" : "Create group"}
-        </Button>
-      </DialogFooter>
-    </form>
-  );
-}
+/** The group's fields with the API's schema, the quota's with the limits' own reading. */
+const groupResolver: Resolver<Values> = (values) => {
+  const errors: Record<string, unknown> = {};
+  const g = groupInput.safeParse(values);
+  if (!g.success)
+    for (const i of g.error.issues) errors[String(i.path[0])] = { type: "zod", message: i.message };
+  const mv = parseLimit(values.quota.maxVnets);
+  const ml = parseLimit(values.quota.maxLeases);
+  const quota: Record<string, unknown> = {};
+  if (typeof mv === "string") quota.maxVnets = { type: "zod", message: mv };
+  if (typeof ml === "string") quota.maxLeases = { type: "zod", message: ml };
+  if (Object.keys(quota).length) errors.quota = quota;
+  return Object.keys(errors).length ? { values: {}, errors } : { values, errors: {} };
+};

@@ -2,22 +2,19 @@
 // "Create network" from a template: the few inputs an end user fills, and a live preview of what
 // will be created (addresses, the VLAN/VNI the pool gives now, the resulting VNET), with any
 // problem (input, exhausted pool, quota) shown before submitting.
-import { zodResolver } from "@hookform/resolvers/zod";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { type ReactNode, useEffect, useState } from "react";
-import { useForm } from "react-hook-form";
-import { toast } from "sonner";
 import { RESTRICTED_NOTE } from "@/lib/restricted";
 import { type InstantiateInput, instantiateInput } from "@/lib/templates";
 import { formatRate } from "@/lib/units";
 import type { AppRouter } from "@/server/routers/root";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { useTRPC } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
+import { Dialog } from "../ui/dialog";
+import { Field, Select, TextField } from "../ui/field";
 import { Skeleton } from "../ui/misc";
+import { type FormOf, MutationForm } from "../ui/mutation-dialog";
 
 type Template = inferRouterOutputs<AppRouter>["template"]["list"][number];
 type Preview = inferRouterOutputs<AppRouter>["template"]["preview"];
@@ -36,15 +33,12 @@ export function InstantiateDialog({ template, onClose }: { template: Template | 
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.template.instantiate.mutationOptions({
-      onSuccess: (v) => {
-        toast.success(`Network ${v.name} created: ${v.firstIp}–${v.lastIp}`);
-        onClose();
-        return Promise.all([
+      onSuccess: () =>
+        Promise.all([
           queryClient.invalidateQueries(trpc.vnet.pathFilter()),
           queryClient.invalidateQueries(trpc.quota.pathFilter()),
           queryClient.invalidateQueries(trpc.template.preview.pathFilter()),
-        ]);
-      },
+        ]),
     }),
   );
   return (
@@ -57,43 +51,31 @@ export function InstantiateDialog({ template, onClose }: { template: Template | 
       description={template?.description || undefined}
     >
       {template && (
-        <InstantiateForm
-          template={template}
-          pending={create.isPending}
-          onCancel={onClose}
-          onSubmit={(v, form) => create.mutate(v, { onError: (err) => showServerError(err, form) })}
-        />
+        <MutationForm
+          label="New network"
+          submitLabel="Create network"
+          resolver={apiSchema(instantiateInput)}
+          defaultValues={{
+            templateId: template.id,
+            name: "",
+            size: String(template.attrs.defaultSize) as unknown as number,
+            firstIp: "",
+            ipv6: false,
+            qosTier: template.attrs.qosTiers[0]?.name ?? "",
+          }}
+          mutation={create}
+          success={(v) => `Network ${v.name} created: ${v.firstIp}–${v.lastIp}`}
+          onClose={onClose}
+        >
+          {(form: FormOf<InstantiateInput>) => <InstantiateFields template={template} form={form} />}
+        </MutationForm>
       )}
     </Dialog>
   );
 }
 
-type FormApi = ReturnType<typeof useForm<InstantiateInput, unknown, InstantiateInput>>;
-
-function InstantiateForm({
-  template: t,
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  template: Template;
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (v: InstantiateInput, form: FormApi) => void;
-}) {
+function InstantiateFields({ template: t, form }: { template: Template; form: FormOf<InstantiateInput> }) {
   const trpc = useTRPC();
-  const form = useForm<InstantiateInput, unknown, InstantiateInput>({
-    resolver: zodResolver(instantiateInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: {
-      templateId: t.id,
-      name: "",
-      size: String(t.attrs.defaultSize) as unknown as number,
-      firstIp: "",
-      ipv6: false,
-      qosTier: t.attrs.qosTiers[0]?.name ?? "",
-    },
-  });
   const { register, formState } = form;
   const errors = formState.errors;
   const values = form.watch();
@@ -106,7 +88,7 @@ function InstantiateForm({
   });
 
   return (
-    <form noValidate aria-label="New network" onSubmit={form.handleSubmit((v) => onSubmit(v, form))}>
+    <>
       <div className="grid grid-cols-2 gap-x-4 gap-y-3">
         <TextField
           label="Name"
@@ -152,16 +134,7 @@ function InstantiateForm({
         )}
       </div>
       <PreviewBox preview={preview.data} loading={preview.isFetching && !preview.data} />
-      <FormError message={errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          Create network
-        </Button>
-      </DialogFooter>
-    </form>
+    </>
   );
 }
 

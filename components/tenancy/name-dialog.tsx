@@ -1,15 +1,16 @@
 "use client";
 // A one-field dialog for a new name (rename, clone): validated as you type, server refusals at
 // the field (a taken name) or under the form.
-import type { UseMutationResult } from "@tanstack/react-query";
-import { useState } from "react";
-import { name as nameSchema } from "@/lib/domain";
-import { errorMessage, fieldErrors } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { FormError, TextField } from "../ui/field";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { z } from "zod";
+import { name } from "@/lib/domain";
+import { TextField } from "../ui/field";
+import { type FormOf, MutationDialog, type MutationLike } from "../ui/mutation-dialog";
 
-export function NameDialog({
+const nameForm = z.object({ name });
+type NameForm = z.infer<typeof nameForm>;
+
+export function NameDialog<TData>({
   open,
   onClose,
   title,
@@ -17,6 +18,8 @@ export function NameDialog({
   initial,
   submitLabel,
   mutation,
+  success,
+  onSuccess,
 }: {
   open: boolean;
   onClose: () => void;
@@ -24,74 +27,34 @@ export function NameDialog({
   description?: string;
   initial: string;
   submitLabel: string;
-  mutation: UseMutationResult<unknown, Error, string>;
+  /** Sends the new name (trimmed). */
+  mutation: MutationLike<string, TData>;
+  success: (data: TData) => string;
+  /** What a success leads to instead of closing. */
+  onSuccess?: (data: TData) => void;
 }) {
   return (
-    <Dialog
+    <MutationDialog
       open={open}
       onClose={onClose}
       title={title}
       description={description}
-      dismissable={!mutation.isPending}
+      submitLabel={submitLabel}
+      resolver={zodResolver(nameForm)}
+      defaultValues={{ name: initial }}
+      mutation={mutation}
+      toVariables={(v) => v.name}
+      success={success}
+      onSuccess={onSuccess}
     >
-      <NameForm initial={initial} submitLabel={submitLabel} mutation={mutation} onCancel={onClose} />
-    </Dialog>
-  );
-}
-
-function NameForm({
-  initial,
-  submitLabel,
-  mutation,
-  onCancel,
-}: {
-  initial: string;
-  submitLabel: string;
-  mutation: UseMutationResult<unknown, Error, string>;
-  onCancel: () => void;
-}) {
-  const [value, setValue] = useState(initial);
-  const [touched, setTouched] = useState(false);
-  const [server, setServer] = useState<{ field?: string; form?: string }>({});
-  const parsed = nameSchema.safeParse(value);
-  const local = parsed.success ? undefined : parsed.error.issues[0]?.message;
-  const error = (touched ? local : undefined) ?? server.field;
-  return (
-    <form
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        setTouched(true);
-        if (!parsed.success) return;
-        setServer({});
-        mutation.mutate(parsed.data, {
-          onError: (err) => {
-            const f = fieldErrors(err).name;
-            setServer(f ? { field: f.join(" ") } : { form: errorMessage(err) });
-          },
-        });
-      }}
-    >
-      <TextField
-        label="Name"
-        autoFocus
-        value={value}
-        error={error}
-        onChange={(e) => {
-          setValue(e.target.value);
-          setTouched(true);
-          setServer({});
-        }}
-      />
-      <FormError message={server.form} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={mutation.isPending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={mutation.isPending}>
-          {submitLabel}
-        </Button>
-      </DialogFooter>
-    </form>
+      {(form: FormOf<NameForm>) => (
+        <TextField
+          label="Name"
+          autoFocus
+          error={form.formState.errors.name?.message}
+          {...form.register("name")}
+        />
+      )}
+    </MutationDialog>
   );
 }

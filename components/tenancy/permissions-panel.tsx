@@ -105,21 +105,12 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
 
   const rename = useMutation({
     mutationFn: (name: string) => client[kind].rename.mutate({ id, name }),
-    onSuccess: (r) => {
-      toast.success(`Renamed to ${r.name}`);
-      setDialog(null);
-      return queryClient.invalidateQueries(filter);
-    },
+    onSuccess: () => queryClient.invalidateQueries(filter),
   });
   const clone = useMutation({
     mutationFn: async (name: string): Promise<{ id: number; name: string }> =>
       client[kind].clone.mutate({ id, name }),
-    onSuccess: async (r) => {
-      toast.success(`${LABEL[kind]} ${r.name} created`);
-      setDialog(null);
-      await queryClient.invalidateQueries(filter);
-      if (kind === "vnet") router.push(`/vnets/${r.id}`);
-    },
+    onSuccess: () => queryClient.invalidateQueries(filter),
   });
 
   if (info.isError)
@@ -347,6 +338,7 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
         initial={o.name}
         submitLabel="Rename"
         mutation={rename}
+        success={(r) => `Renamed to ${r.name}`}
       />
       <NameDialog
         open={dialog === "clone"}
@@ -360,6 +352,11 @@ export function PermissionsPanel({ kind, id }: { kind: OwnedKind; id: number }) 
         initial={`${o.name}-copy`}
         submitLabel="Clone"
         mutation={clone}
+        success={(r) => `${LABEL[kind]} ${r.name} created`}
+        onSuccess={(r) => {
+          setDialog(null);
+          if (kind === "vnet") router.push(`/vnets/${r.id}`);
+        }}
       />
     </Panel>
   );

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { DRIVERS, ifName, ipv4, NETWORK_TYPES, name } from "@/lib/domain";
 import { labelSchema, type TemplateAttrs, templateAttrsSchema } from "@/lib/templates";
-import { formatRate, parseRate } from "@/lib/units";
+import { formatRate, rateText } from "@/lib/units";
 
 const blank = (x: unknown) => (x === "" || x === null ? undefined : x);
 const optText = (schema: z.ZodType) => z.preprocess(blank, schema.optional());
@@ -16,19 +16,6 @@ const pool = z.preprocess(
   z.object({ from: z.coerce.number(), to: z.coerce.number() }).optional(),
 );
 const words = (s: unknown) => (typeof s === "string" ? s.split(/[\s,]+/).filter(Boolean) : s);
-const rateText = z
-  .string()
-  .trim()
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    try {
-      return parseRate(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-
 /** The form's text → the API's template (validated again with the API's own schema). */
 export const formSchema = z
   .object({
@@ -50,7 +37,7 @@ export const formSchema = z
       labels: z.preprocess(words, z.array(labelSchema).max(16)),
       dns: z.preprocess(words, z.array(ipv4).max(8, "At most 8 DNS servers")),
       qosTiers: z.array(
-        z.object({ name: labelSchema, inbound: rateText, outbound: rateText }).transform((t) => ({
+        z.object({ name: labelSchema, inbound: rateText(), outbound: rateText() }).transform((t) => ({
           name: t.name,
           qos: Object.fromEntries(
             Object.entries({ inboundAvgBps: t.inbound, outboundAvgBps: t.outbound }).filter(([, v]) => v),

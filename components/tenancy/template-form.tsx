@@ -7,18 +7,16 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { type Resolver, type UseFormReturn, useFieldArray, useForm } from "react-hook-form";
-import { toast } from "sonner";
+import { type Resolver, useFieldArray } from "react-hook-form";
 import { DRIVERS, NETWORK_TYPES } from "@/lib/domain";
 import { RESTRICTED_NOTE, RESTRICTED_TEMPLATE_ATTRS } from "@/lib/restricted";
 import type { TemplateAttrs } from "@/lib/templates";
 import { RATE_UNIT_HINT } from "@/lib/units";
-import { showServerError } from "../form";
 import { useMe } from "../session";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Input, Select, TextField } from "../ui/field";
+import { Field, Input, Select, TextField } from "../ui/field";
+import { type FormOf, MutationDialog, type MutationLike } from "../ui/mutation-dialog";
 import { defaults, type FormIn, type FormOut, formSchema } from "./template-form-schema";
 
 type Existing = { id: number; name: string; description: string; attrs: TemplateAttrs };
@@ -35,29 +33,22 @@ export function TemplateFormDialog({
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
-  const done = (msg: string) => {
-    toast.success(msg);
-    onClose();
-    return queryClient.invalidateQueries(trpc.template.pathFilter());
+  const refresh = () => queryClient.invalidateQueries(trpc.template.pathFilter());
+  const allocate = useMutation(trpc.template.allocate.mutationOptions({ onSuccess: refresh }));
+  const update = useMutation(trpc.template.update.mutationOptions({ onSuccess: refresh }));
+  // One template, created or saved: the form sends through whichever applies.
+  const save: MutationLike<Saved, { id: number; name: string }> = {
+    isPending: allocate.isPending || update.isPending,
+    mutate: (v, { onSuccess, onError }) =>
+      template
+        ? update.mutate({ id: template.id, ...v }, { onSuccess: (t) => onSuccess(t, v), onError })
+        : allocate.mutate({ ...v, groupId: 1, perms: "640" }, { onSuccess: (t) => onSuccess(t, v), onError }),
   };
-  const allocate = useMutation(
-    trpc.template.allocate.mutationOptions({
-      onSuccess: async (t) => {
-        await done(`Template ${t.name} created`);
-        router.push(`/templates/${t.id}`);
-      },
-    }),
-  );
-  const update = useMutation(
-    trpc.template.update.mutationOptions({ onSuccess: (t) => done(`Template ${t.name} saved`) }),
-  );
-  const pending = allocate.isPending || update.isPending;
   const restricted = useMe().role !== "admin";
   return (
-    <Dialog
+    <MutationDialog
       open={open}
       onClose={onClose}
-      dismissable={!pending}
       size="lg"
       title={template ? `Edit template ${template.name}` : "New template"}
       description={
@@ -65,63 +56,44 @@ export function TemplateFormDialog({
           ? "Users who may USE the template create networks from it; they never see these physical attributes."
           : "It is shared with the group users (permissions 640) when created; change that on its page."
       }
+      label="Template"
+      submitLabel={template ? "Save template" : "Create template"}
+      resolver={zodResolver(formSchema) as unknown as Resolver<FormIn, unknown, FormOut>}
+      defaultValues={defaults(template)}
+      mutation={save}
+      success={(t) => `Template ${t.name} ${template ? "saved" : "created"}`}
+      onSuccess={(t) => {
+        onClose();
+        if (!template) router.push(`/templates/${t.id}`);
+      }}
+      toVariables={(v) => {
+        const { dns, ...attrs } = v.attrs;
+        const merged = {
+          ...template?.attrs,
+          ...attrs,
+          context: { ...template?.attrs.context, dns: dns.length ? dns : undefined },
+        } as TemplateAttrs;
+        // Non-admins cannot change the physical attributes (the form shows them read-only):
+        // send exactly what the template has, so a round trip through the form changes none.
+        if (restricted && template)
+          for (const k of Object.keys(RESTRICTED_TEMPLATE_ATTRS)) {
+            const key = k as keyof TemplateAttrs;
+            if (key in template.attrs) (merged as Record<string, unknown>)[key] = template.attrs[key];
+            else delete (merged as Record<string, unknown>)[key];
+          }
+        return { name: v.name, description: v.description, attrs: merged };
+      }}
     >
-      <TemplateForm
-        template={template}
-        pending={pending}
-        onCancel={onClose}
-        onSubmit={(v, form) => {
-          const { dns, ...attrs } = v.attrs;
-          const merged = {
-            ...template?.attrs,
-            ...attrs,
-            context: { ...template?.attrs.context, dns: dns.length ? dns : undefined },
-          } as TemplateAttrs;
-          // Non-admins cannot change the physical attributes (the form shows them read-only):
-          // send exactly what the template has, so a round trip through the form changes none.
-          if (restricted && template)
-            for (const k of Object.keys(RESTRICTED_TEMPLATE_ATTRS)) {
-              const key = k as keyof TemplateAttrs;
-              if (key in template.attrs) (merged as Record<string, unknown>)[key] = template.attrs[key];
-              else delete (merged as Record<string, unknown>)[key];
-            }
-          const onError = (err: unknown) => showServerError(err, form as unknown as UseFormReturn<FormIn>);
-          if (template)
-            update.mutate(
-              { id: template.id, name: v.name, description: v.description, attrs: merged },
-              { onError },
-            );
-          else
-            allocate.mutate(
-              { name: v.name, description: v.description, attrs: merged, groupId: 1, perms: "640" },
-              { onError },
-            );
-        }}
-      />
-    </Dialog>
+      {(form: FormOf<FormIn, FormOut>) => <TemplateFields form={form} />}
+    </MutationDialog>
   );
 }
 
-type FormApi = ReturnType<typeof useForm<FormIn, unknown, FormOut>>;
+type Saved = { name: string; description: string; attrs: TemplateAttrs };
 
-function TemplateForm({
-  template,
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  template?: Existing;
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (v: FormOut, form: FormApi) => void;
-}) {
+function TemplateFields({ form }: { form: FormOf<FormIn, FormOut> }) {
   const trpc = useTRPC();
   const clusters = useQuery(trpc.user.clusters.queryOptions());
-  const form = useForm<FormIn, unknown, FormOut>({
-    resolver: zodResolver(formSchema) as unknown as Resolver<FormIn, unknown, FormOut>,
-    mode: "onChange",
-    defaultValues: defaults(template),
-  });
   const { register, control, watch } = form;
   const tiers = useFieldArray({ control, name: "attrs.qosTiers" });
   const e = form.formState.errors.attrs;
@@ -130,7 +102,7 @@ function TemplateForm({
   const restricted = useMe().role !== "admin";
   const note = restricted ? RESTRICTED_NOTE : undefined;
   return (
-    <form noValidate aria-label="Template" onSubmit={form.handleSubmit((v) => onSubmit(v, form))}>
+    <>
       <div className="grid grid-cols-2 gap-x-4 gap-y-3">
         <TextField label="Name" autoFocus error={form.formState.errors.name?.message} {...register("name")} />
         <TextField
@@ -309,15 +281,6 @@ function TemplateForm({
           + Add tier
         </Button>
       </fieldset>
-      <FormError message={form.formState.errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          {template ? "Save template" : "Create template"}
-        </Button>
-      </DialogFooter>
-    </form>
+    </>
   );
 }

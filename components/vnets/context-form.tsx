@@ -8,11 +8,11 @@ import { toast } from "sonner";
 import type { z } from "zod";
 import type { ContextAttrs } from "@/lib/domain";
 import { nicContextInput, rangeContextInput, setContextInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema, showServerError } from "../form";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
 import { Field, FormError, Textarea, TextField } from "../ui/field";
+import { MutationDialog } from "../ui/mutation-dialog";
 import { contextToForm, useRefreshVnet } from "./shared";
 
 type Reg = (name: string) => ReturnType<UseFormReturn<FieldValues>["register"]>;
@@ -174,43 +174,28 @@ export function RangeContextDialog({
 }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<RangeCtxForm, unknown, RangeCtxForm>({
-    resolver: zodResolver(rangeContextInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { id: rangeId, context: contextToForm(context) },
-  });
   const save = useMutation(
     trpc.range.setContext.mutationOptions({
-      onSuccess: () => {
-        toast.success(`Context overrides of range ${rangeId} saved`);
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
   return (
-    <Dialog
-      open
+    <MutationDialog
       onClose={onClose}
-      dismissable={!save.isPending}
       size="lg"
       title={`Context of range ${rangeId}`}
       description="Values set here override the VNET's for leases of this range; empty fields inherit."
+      label="Range context"
+      submitLabel="Save overrides"
+      resolver={apiSchema(rangeContextInput)}
+      defaultValues={{ id: rangeId, context: contextToForm(context) }}
+      mutation={save}
+      success={() => `Context overrides of range ${rangeId} saved`}
     >
-      <form noValidate aria-label="Range context" onSubmit={form.handleSubmit((v) => save.mutate(v))}>
+      {(form: UseFormReturn<RangeCtxForm, unknown, RangeCtxForm>) => (
         <ContextFields form={form} inherited={inherited} showDefaultRoute={false} />
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={save.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={save.isPending}>
-            Save overrides
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+      )}
+    </MutationDialog>
   );
 }
 
@@ -232,49 +217,36 @@ export function NicContextDialog({
 }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<NicCtxForm, unknown, NicCtxForm>({
-    resolver: zodResolver(nicContextInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { nicId, context: contextToForm(context) },
-  });
   const save = useMutation(
     trpc.vnet.setNicContext.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(
-          r.context ? `Context overrides of ${title} saved` : `${title} inherits the context again`,
-        );
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
   return (
-    <Dialog
-      open
+    <MutationDialog
       onClose={onClose}
-      dismissable={!save.isPending}
       size="lg"
       title={`Context of ${title}`}
       description="Overrides for this NIC only (NIC > range > VNET); empty fields inherit."
+      label="NIC context"
+      submitLabel="Save overrides"
+      resolver={apiSchema(nicContextInput)}
+      defaultValues={{ nicId, context: contextToForm(context) }}
+      mutation={save}
+      success={(r) =>
+        r.context ? `Context overrides of ${title} saved` : `${title} inherits the context again`
+      }
+      extraButtons={(send) =>
+        context && (
+          <Button onClick={() => send({ nicId, context: null })} disabled={save.isPending}>
+            Inherit everything
+          </Button>
+        )
+      }
     >
-      <form noValidate aria-label="NIC context" onSubmit={form.handleSubmit((v) => save.mutate(v))}>
+      {(form: UseFormReturn<NicCtxForm, unknown, NicCtxForm>) => (
         <ContextFields form={form} inherited={inherited} showSubnet={false} />
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={save.isPending}>
-            Cancel
-          </Button>
-          {context && (
-            <Button onClick={() => save.mutate({ nicId, context: null })} disabled={save.isPending}>
-              Inherit everything
-            </Button>
-          )}
-          <Button type="submit" variant="primary" pending={save.isPending}>
-            Save overrides
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+      )}
+    </MutationDialog>
   );
 }

@@ -1,34 +1,55 @@
 "use client";
 // Hoster's network_config.json in and out, and the admin's VLAN ID / VNI pools.
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
+import type { Resolver } from "react-hook-form";
 import { toast } from "sonner";
 import { poolsInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { errorMessage, useTRPC, useTRPCClient } from "../trpc";
 import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Textarea, TextField } from "../ui/field";
+import { Dialog } from "../ui/dialog";
+import { Field, Textarea, TextField } from "../ui/field";
+import { type FormOf, MutationDialog, MutationForm } from "../ui/mutation-dialog";
+
+type HosterForm = { json: string };
 
 export function HosterImportDialog({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const form = useForm<{ json: string }>({ defaultValues: { json: "" } });
   const run = useMutation(
     trpc.vnet.importHoster.mutationOptions({
-      onSuccess: (created) => {
-        toast.success(
-          `Imported ${created.length} network${created.length > 1 ? "s" : ""}: ${created.map((c) => c.name).join(", ")}`,
-        );
-        for (const w of created.flatMap((c) => c.warnings)) toast.warning(w);
-        onClose();
-        return qc.invalidateQueries(trpc.vnet.pathFilter());
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => qc.invalidateQueries(trpc.vnet.pathFilter()),
     }),
   );
+  return (
+    <MutationDialog
+      onClose={onClose}
+      size="lg"
+      title="Import network_config.json"
+      description='Hoster networks become VNETs: "bridge_interface": "None" is an internal network, anything else an external one bridged to that interface.'
+      label="Import network_config.json"
+      submitLabel="Import"
+      // The server reads the file; only an empty one is refused here, on submit.
+      mode="onSubmit"
+      defaultValues={{ json: "" }}
+      mutation={run}
+      success={(created) =>
+        `Imported ${created.length} network${created.length > 1 ? "s" : ""}: ${created.map((c) => c.name).join(", ")}`
+      }
+      warnings={(created) => created.flatMap((c) => c.warnings)}
+      toVariables={(v, form) => {
+        if (v.json.trim()) return v;
+        form.setError("json", { message: "Choose a file or paste its content" });
+        return undefined;
+      }}
+    >
+      {(form: FormOf<HosterForm>) => <HosterFields form={form} />}
+    </MutationDialog>
+  );
+}
+
+function HosterFields({ form }: { form: FormOf<HosterForm> }) {
   const onFile = async (f: File | undefined) => {
     if (!f) return;
     form.setValue("json", await f.text(), { shouldDirty: true });
@@ -36,57 +57,30 @@ export function HosterImportDialog({ onClose }: { onClose: () => void }) {
   };
   const err = form.formState.errors.json?.message;
   return (
-    <Dialog
-      open
-      onClose={onClose}
-      dismissable={!run.isPending}
-      size="lg"
-      title="Import network_config.json"
-      description='Hoster networks become VNETs: "bridge_interface": "None" is an internal network, anything else an external one bridged to that interface.'
-    >
-      <form
-        noValidate
-        aria-label="Import network_config.json"
-        onSubmit={form.handleSubmit((v) => {
-          if (!v.json.trim()) return form.setError("json", { message: "Choose a file or paste its content" });
-          run.mutate(v);
-        })}
-      >
-        <div className="flex flex-col gap-3">
-          <Field label="File">
-            {(c) => (
-              <input
-                {...c}
-                type="file"
-                accept=".json,application/json"
-                className="text-sm"
-                onChange={(e) => onFile(e.target.files?.[0])}
-              />
-            )}
-          </Field>
-          <Field label="Content" error={err} hint="All networks are created, or none">
-            {(c) => (
-              <Textarea
-                {...c}
-                rows={12}
-                className="font-mono text-[12px]"
-                placeholder='[{ "network_name": "internal", "network_gateway": "10.0.100.254", ... }]'
-                {...form.register("json")}
-              />
-            )}
-          </Field>
-        </div>
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={run.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={run.isPending}>
-            Import
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+    <div className="flex flex-col gap-3">
+      <Field label="File">
+        {(c) => (
+          <input
+            {...c}
+            type="file"
+            accept=".json,application/json"
+            className="text-sm"
+            onChange={(e) => onFile(e.target.files?.[0])}
+          />
+        )}
+      </Field>
+      <Field label="Content" error={err} hint="All networks are created, or none">
+        {(c) => (
+          <Textarea
+            {...c}
+            rows={12}
+            className="font-mono text-[12px]"
+            placeholder='[{ "network_name": "internal", "network_gateway": "10.0.100.254", ... }]'
+            {...form.register("json")}
+          />
+        )}
+      </Field>
+    </div>
   );
 }
 
@@ -167,38 +161,39 @@ function PoolsForm({
   onSaved: () => Promise<unknown>;
 }) {
   const trpc = useTRPC();
-  // Empty from/to means "no pool" (null) for the schema the server uses.
-  const toInput = (v: PoolForm) => ({
-    vlan: v.vlan?.from || v.vlan?.to ? v.vlan : null,
-    vni: v.vni?.from || v.vni?.to ? v.vni : null,
-  });
-  const form = useForm<PoolForm>({
-    resolver: async (values, ctx, opts) =>
-      zodResolver(poolsInput, undefined, { raw: true })(
-        toInput(values) as never,
-        ctx,
-        opts as never,
-      ) as never,
-    mode: "onChange",
-    defaultValues: initial,
-  });
   const save = useMutation(
     trpc.vnet.setPools.mutationOptions({
-      onSuccess: () => {
-        toast.success("ID pools saved");
-        onClose();
-        return onSaved();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => onSaved(),
     }),
   );
+  return (
+    <MutationForm
+      label="ID pools"
+      submitLabel="Save pools"
+      resolver={poolsResolver}
+      defaultValues={initial}
+      mutation={save}
+      success={() => "ID pools saved"}
+      toVariables={(v) => toPoolsInput(v) as never}
+      onClose={onClose}
+    >
+      {(form: FormOf<PoolForm>) => <PoolsFields form={form} />}
+    </MutationForm>
+  );
+}
+
+// Empty from/to means "no pool" (null) for the schema the server uses.
+const toPoolsInput = (v: PoolForm) => ({
+  vlan: v.vlan?.from || v.vlan?.to ? v.vlan : null,
+  vni: v.vni?.from || v.vni?.to ? v.vni : null,
+});
+const poolsResolver: Resolver<PoolForm> = async (values, ctx, opts) =>
+  apiSchema(poolsInput)(toPoolsInput(values) as never, ctx, opts as never) as never;
+
+function PoolsFields({ form }: { form: FormOf<PoolForm> }) {
   const e = form.formState.errors;
   return (
-    <form
-      noValidate
-      aria-label="ID pools"
-      onSubmit={form.handleSubmit((v) => save.mutate(toInput(v) as never))}
-    >
+    <>
       <div className="grid grid-cols-2 gap-x-4 gap-y-3">
         <TextField
           label="VLAN ID from"
@@ -232,15 +227,6 @@ function PoolsForm({
       <p className="mt-2 text-xs text-slate-500">
         Leave both ends empty for no pool. IDs already given to VNETs are kept.
       </p>
-      <FormError message={e.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onClose} disabled={save.isPending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={save.isPending}>
-          Save pools
-        </Button>
-      </DialogFooter>
-    </form>
+    </>
   );
 }

@@ -2,22 +2,21 @@
 // Every address of a VNET, free ones included, in a virtualized list that fetches only the windows
 // in view (a /16 is 65k rows): search, filter by state, hold or release from the row, and the lease
 // history below ("who had 10.0.105.12 last Tuesday?").
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef, useState } from "react";
-import { useForm } from "react-hook-form";
 import { toast } from "sonner";
 import type { z } from "zod";
 import { holdInput, LEASE_FILTERS, spanInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { formatDateTime } from "../format";
 import { errorMessage, useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
-import { ConfirmDialog, Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Input, Select, TextField } from "../ui/field";
+import { ConfirmDialog } from "../ui/dialog";
+import { Field, Input, Select, TextField } from "../ui/field";
 import { Badge, EmptyState, Panel, Skeleton } from "../ui/misc";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { type LeaseRow, useRefreshVnet, type Vnet } from "./shared";
 
 const PAGE = 200;
@@ -319,77 +318,70 @@ function HoldDialog({
 }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<HoldForm, unknown, HoldForm>({
-    resolver: zodResolver(holdInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { vnetId: vnet.id, from: initial.from, to: initial.to, reason: "", expiresAt: undefined },
-  });
   const hold = useMutation(
     trpc.lease.hold.mutationOptions({
-      onSuccess: (r, v) => {
-        toast.success(
-          r.held === 1
-            ? `${v.from} is on hold: ${v.reason}`
-            : `${r.held} addresses from ${v.from} to ${v.to} are on hold: ${v.reason}`,
-        );
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
-  const e = form.formState.errors;
   return (
-    <Dialog
-      open
+    <MutationDialog
       onClose={onClose}
-      dismissable={!hold.isPending}
       title="Hold addresses"
       description={`Held addresses stay part of ${vnet.name} but are never handed out until released.`}
+      label="Hold addresses"
+      submitLabel="Hold"
+      resolver={apiSchema(holdInput)}
+      defaultValues={{
+        vnetId: vnet.id,
+        from: initial.from,
+        to: initial.to,
+        reason: "",
+        expiresAt: undefined,
+      }}
+      mutation={hold}
+      success={(r, v) =>
+        r.held === 1
+          ? `${v.from} is on hold: ${v.reason}`
+          : `${r.held} addresses from ${v.from} to ${v.to} are on hold: ${v.reason}`
+      }
     >
-      <form noValidate aria-label="Hold addresses" onSubmit={form.handleSubmit((v) => hold.mutate(v))}>
-        <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-          <TextField
-            label="From"
-            placeholder="10.0.0.20"
-            autoFocus={!initial.from}
-            error={e.from?.message}
-            {...form.register("from")}
-          />
-          <TextField
-            label="To (optional)"
-            placeholder="same as From"
-            error={e.to?.message}
-            {...form.register("to")}
-          />
-          <TextField
-            label="Reason"
-            placeholder="e.g. router VIP, printer"
-            autoFocus={Boolean(initial.from)}
-            fieldClassName="col-span-2"
-            error={e.reason?.message}
-            {...form.register("reason")}
-          />
-          <TextField
-            label="Expires (optional)"
-            type="datetime-local"
-            hint="Released automatically after this time"
-            fieldClassName="col-span-2"
-            error={e.expiresAt?.message}
-            {...form.register("expiresAt", { setValueAs: (v: string) => (v ? new Date(v) : undefined) })}
-          />
-        </div>
-        <FormError message={e.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={hold.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={hold.isPending}>
-            Hold
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+      {(form: FormOf<HoldForm>) => {
+        const e = form.formState.errors;
+        return (
+          <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+            <TextField
+              label="From"
+              placeholder="10.0.0.20"
+              autoFocus={!initial.from}
+              error={e.from?.message}
+              {...form.register("from")}
+            />
+            <TextField
+              label="To (optional)"
+              placeholder="same as From"
+              error={e.to?.message}
+              {...form.register("to")}
+            />
+            <TextField
+              label="Reason"
+              placeholder="e.g. router VIP, printer"
+              autoFocus={Boolean(initial.from)}
+              fieldClassName="col-span-2"
+              error={e.reason?.message}
+              {...form.register("reason")}
+            />
+            <TextField
+              label="Expires (optional)"
+              type="datetime-local"
+              hint="Released automatically after this time"
+              fieldClassName="col-span-2"
+              error={e.expiresAt?.message}
+              {...form.register("expiresAt", { setValueAs: (v: string) => (v ? new Date(v) : undefined) })}
+            />
+          </div>
+        );
+      }}
+    </MutationDialog>
   );
 }
 
@@ -399,61 +391,41 @@ type SpanForm = z.input<typeof spanInput>;
 function ReleaseSpanDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<SpanForm, unknown, SpanForm>({
-    resolver: zodResolver(spanInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { vnetId: vnet.id, from: "", to: "" },
-  });
   const release = useMutation(
     trpc.lease.release.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`${r.released} held address${r.released === 1 ? "" : "es"} released`);
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
-  const e = form.formState.errors;
   return (
-    <Dialog
-      open
+    <MutationDialog
       onClose={onClose}
-      dismissable={!release.isPending}
       title="Release held addresses"
       description={`Every hold from the first to the last address is released; ${vnet.held} address${vnet.held === 1 ? " is" : "es are"} on hold in ${vnet.name}.`}
+      label="Release held addresses"
+      submitLabel="Release"
+      resolver={apiSchema(spanInput)}
+      defaultValues={{ vnetId: vnet.id, from: "", to: "" }}
+      mutation={release}
+      success={(r) => `${r.released} held address${r.released === 1 ? "" : "es"} released`}
     >
-      <form
-        noValidate
-        aria-label="Release held addresses"
-        onSubmit={form.handleSubmit((v) => release.mutate(v))}
-      >
+      {(form: FormOf<SpanForm>) => (
         <div className="grid grid-cols-2 gap-x-4 gap-y-3">
           <TextField
             label="From"
             autoFocus
             placeholder="10.0.0.20"
-            error={e.from?.message}
+            error={form.formState.errors.from?.message}
             {...form.register("from")}
           />
           <TextField
             label="To (optional)"
             placeholder="same as From"
-            error={e.to?.message}
+            error={form.formState.errors.to?.message}
             {...form.register("to")}
           />
         </div>
-        <FormError message={e.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={release.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={release.isPending}>
-            Release
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+      )}
+    </MutationDialog>
   );
 }
 

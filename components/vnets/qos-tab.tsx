@@ -10,13 +10,13 @@ import type { z } from "zod";
 import type { Qos } from "@/lib/domain";
 import { nicQosInput, setQosInput } from "@/lib/schemas";
 import { RATE_UNIT_HINT, SIZE_UNIT_HINT } from "@/lib/units";
-import { showServerError } from "../form";
+import { apiSchema, showServerError } from "../form";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
-import { Dialog, DialogFooter } from "../ui/dialog";
 import { FormError, TextField } from "../ui/field";
 import { Badge, EmptyState, Panel } from "../ui/misc";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { mono, qosSummary, qosToForm, showRate, useRefreshVnet, type Vnet, type VnetNic } from "./shared";
 
 const DIRS = [
@@ -192,40 +192,31 @@ function NicQosDialog({ nic, onClose }: { nic: VnetNic; onClose: () => void }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
   const title = `${nic.instance} eth${nic.idx}`;
-  const form = useForm<NicQosForm, unknown, NicQosForm>({
-    resolver: zodResolver(nicQosInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { nicId: nic.nicId, qos: qosToForm(nic.qosOverride ?? nic.qos) },
-  });
   const save = useMutation(
     trpc.vnet.setNicQos.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(r.qos ? `QoS of ${title} saved` : `${title} inherits the VNET's QoS again`);
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
   return (
-    <Dialog open onClose={onClose} dismissable={!save.isPending} size="lg" title={`QoS of ${title}`}>
-      <form noValidate aria-label="NIC QoS" onSubmit={form.handleSubmit((v) => save.mutate(v))}>
-        <QosFields form={form} />
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={save.isPending}>
-            Cancel
+    <MutationDialog
+      onClose={onClose}
+      size="lg"
+      title={`QoS of ${title}`}
+      label="NIC QoS"
+      submitLabel="Save override"
+      resolver={apiSchema(nicQosInput)}
+      defaultValues={{ nicId: nic.nicId, qos: qosToForm(nic.qosOverride ?? nic.qos) }}
+      mutation={save}
+      success={(r) => (r.qos ? `QoS of ${title} saved` : `${title} inherits the VNET's QoS again`)}
+      extraButtons={(send) =>
+        nic.qosOverride && (
+          <Button onClick={() => send({ nicId: nic.nicId, qos: null })} disabled={save.isPending}>
+            Inherit from VNET
           </Button>
-          {nic.qosOverride && (
-            <Button onClick={() => save.mutate({ nicId: nic.nicId, qos: null })} disabled={save.isPending}>
-              Inherit from VNET
-            </Button>
-          )}
-          <Button type="submit" variant="primary" pending={save.isPending}>
-            Save override
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+        )
+      }
+    >
+      {(form: FormOf<NicQosForm>) => <QosFields form={form} />}
+    </MutationDialog>
   );
 }

@@ -1,21 +1,21 @@
 "use client";
 // Address ranges of a live VNET: add (every AR type), resize, per-range context, remove.
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
-import { type Resolver, useForm } from "react-hook-form";
+import type { Resolver } from "react-hook-form";
 import { toast } from "sonner";
 import type { z } from "zod";
 import { AR_TYPES, intToIp4, ip4ToInt, macFromIp4 } from "@/lib/domain";
 import { addressAt, bigToIp6, ip6ToBig } from "@/lib/ipam";
 import { arAddInput, arResizeInput } from "@/lib/schemas";
-import { showServerError } from "../form";
+import { apiSchema } from "../form";
 import { errorMessage, useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
-import { ConfirmDialog, Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
+import { ConfirmDialog } from "../ui/dialog";
+import { Field, Select, TextField } from "../ui/field";
 import { Badge, EmptyState, Panel } from "../ui/misc";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { RangeContextDialog } from "./context-form";
 import { AR_TYPE_LABEL, mono, type Range, useRefreshVnet, type Vnet } from "./shared";
 
@@ -231,119 +231,106 @@ const NEEDS: Record<ArType, (keyof AddForm["range"])[]> = {
 function AddRangeDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<AddForm>({
-    resolver: zodResolver(arAddInput, undefined, { raw: true }) as unknown as Resolver<AddForm>,
-    mode: "onChange",
-    defaultValues: {
-      vnetId: vnet.id,
-      range: {
-        type: "ip4",
-        ip: "",
-        ip6: "",
-        prefixLength6: "64",
-        globalPrefix: "",
-        ulaPrefix: "",
-        size: "",
-        mac: "",
-      },
-    },
-  });
   const add = useMutation(
     trpc.range.add.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Address range ${r.range.id} added (${r.range.size} addresses)`);
-        for (const w of r.warnings) toast.warning(w);
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
+  return (
+    <MutationDialog
+      onClose={onClose}
+      size="lg"
+      title="Add address range"
+      description={`A new range on ${vnet.name}; it may not share an address or MAC with the VNET's other ranges.`}
+      label="Add address range"
+      submitLabel="Add range"
+      // The form holds every type's fields; the schema reads those of the chosen type.
+      resolver={apiSchema(arAddInput) as unknown as Resolver<AddForm>}
+      defaultValues={{
+        vnetId: vnet.id,
+        range: {
+          type: "ip4",
+          ip: "",
+          ip6: "",
+          prefixLength6: "64",
+          globalPrefix: "",
+          ulaPrefix: "",
+          size: "",
+          mac: "",
+        },
+      }}
+      mutation={add}
+      success={(r) => `Address range ${r.range.id} added (${r.range.size} addresses)`}
+      warnings={(r) => r.warnings}
+      toVariables={(v) => v as unknown as z.input<typeof arAddInput>}
+    >
+      {(form: FormOf<AddForm>) => <AddRangeFields form={form} />}
+    </MutationDialog>
+  );
+}
+
+function AddRangeFields({ form }: { form: FormOf<AddForm> }) {
   const type = form.watch("range.type");
   const err = (k: keyof AddForm["range"]) => form.formState.errors.range?.[k]?.message;
   const reg = (k: keyof AddForm["range"]) => form.register(`range.${k}`);
   const shows = (k: keyof AddForm["range"]) => NEEDS[type].includes(k);
   return (
-    <Dialog
-      open
-      onClose={onClose}
-      dismissable={!add.isPending}
-      size="lg"
-      title="Add address range"
-      description={`A new range on ${vnet.name}; it may not share an address or MAC with the VNET's other ranges.`}
-    >
-      <form
-        noValidate
-        aria-label="Add address range"
-        onSubmit={form.handleSubmit((v) => add.mutate(v as unknown as z.input<typeof arAddInput>))}
-      >
-        <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-          <Field label="Type" error={err("type")} className="col-span-2">
-            {(c) => (
-              <Select {...c} {...reg("type")}>
-                {AR_TYPES.map((t) => (
-                  <option key={t} value={t}>
-                    {AR_TYPE_LABEL[t]}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-          {shows("ip") && (
-            <TextField label="First IPv4" placeholder="10.0.0.100" error={err("ip")} {...reg("ip")} />
-          )}
-          <TextField label="Size" inputMode="numeric" placeholder="50" error={err("size")} {...reg("size")} />
-          {shows("ip6") && (
-            <TextField
-              label="First IPv6"
-              placeholder={type === "ip4_6" ? "static, or use prefixes" : "2001:db8::100"}
-              error={err("ip6")}
-              {...reg("ip6")}
-            />
-          )}
-          {shows("prefixLength6") && (
-            <TextField
-              label="IPv6 prefix length"
-              inputMode="numeric"
-              error={err("prefixLength6")}
-              {...reg("prefixLength6")}
-            />
-          )}
-          {shows("globalPrefix") && (
-            <TextField
-              label="Global /64 prefix (SLAAC)"
-              placeholder="2001:db8:1::/64"
-              error={err("globalPrefix")}
-              {...reg("globalPrefix")}
-            />
-          )}
-          {shows("ulaPrefix") && (
-            <TextField
-              label="ULA /64 prefix (SLAAC)"
-              placeholder="fd00:1::/64"
-              error={err("ulaPrefix")}
-              {...reg("ulaPrefix")}
-            />
-          )}
-          <TextField
-            label="First MAC"
-            placeholder={shows("ip") ? "02:00 + IPv4 bytes" : "random, locally administered"}
-            hint="Optional"
-            error={err("mac")}
-            {...reg("mac")}
-          />
-        </div>
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={add.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={add.isPending}>
-            Add range
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+    <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+      <Field label="Type" error={err("type")} className="col-span-2">
+        {(c) => (
+          <Select {...c} {...reg("type")}>
+            {AR_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {AR_TYPE_LABEL[t]}
+              </option>
+            ))}
+          </Select>
+        )}
+      </Field>
+      {shows("ip") && (
+        <TextField label="First IPv4" placeholder="10.0.0.100" error={err("ip")} {...reg("ip")} />
+      )}
+      <TextField label="Size" inputMode="numeric" placeholder="50" error={err("size")} {...reg("size")} />
+      {shows("ip6") && (
+        <TextField
+          label="First IPv6"
+          placeholder={type === "ip4_6" ? "static, or use prefixes" : "2001:db8::100"}
+          error={err("ip6")}
+          {...reg("ip6")}
+        />
+      )}
+      {shows("prefixLength6") && (
+        <TextField
+          label="IPv6 prefix length"
+          inputMode="numeric"
+          error={err("prefixLength6")}
+          {...reg("prefixLength6")}
+        />
+      )}
+      {shows("globalPrefix") && (
+        <TextField
+          label="Global /64 prefix (SLAAC)"
+          placeholder="2001:db8:1::/64"
+          error={err("globalPrefix")}
+          {...reg("globalPrefix")}
+        />
+      )}
+      {shows("ulaPrefix") && (
+        <TextField
+          label="ULA /64 prefix (SLAAC)"
+          placeholder="fd00:1::/64"
+          error={err("ulaPrefix")}
+          {...reg("ulaPrefix")}
+        />
+      )}
+      <TextField
+        label="First MAC"
+        placeholder={shows("ip") ? "02:00 + IPv4 bytes" : "random, locally administered"}
+        hint="Optional"
+        error={err("mac")}
+        {...reg("mac")}
+      />
+    </div>
   );
 }
 
@@ -352,47 +339,39 @@ type ResizeForm = z.input<typeof arResizeInput>;
 function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void }) {
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
-  const form = useForm<ResizeForm, unknown, ResizeForm>({
-    resolver: zodResolver(arResizeInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: { id: range.id, size: String(range.size) },
-  });
   const resize = useMutation(
     trpc.range.resize.mutationOptions({
-      onSuccess: (r) => {
-        toast.success(`Range ${r.id} now has ${r.size} addresses`);
-        for (const w of r.warnings) toast.warning(w);
-        onClose();
-        return refresh();
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => refresh(),
     }),
   );
   return (
-    <Dialog open onClose={onClose} dismissable={!resize.isPending} title={`Resize range ${range.id}`}>
-      <form noValidate aria-label="Resize range" onSubmit={form.handleSubmit((v) => resize.mutate(v))}>
-        <p className="mb-3 text-sm text-slate-600">
-          {AR_TYPE_LABEL[range.type]} range from {mono(range.ip ?? range.ip6 ?? firstMac(range))},{" "}
-          {range.size} addresses, {range.used} used and {range.held} on hold. Shrinking below a lease is
-          refused.
-        </p>
-        <TextField
-          label="New size"
-          inputMode="numeric"
-          autoFocus
-          error={form.formState.errors.size?.message}
-          {...form.register("size")}
-        />
-        <FormError message={form.formState.errors.root?.server?.message} />
-        <DialogFooter>
-          <Button onClick={onClose} disabled={resize.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" pending={resize.isPending}>
-            Resize
-          </Button>
-        </DialogFooter>
-      </form>
-    </Dialog>
+    <MutationDialog
+      onClose={onClose}
+      title={`Resize range ${range.id}`}
+      label="Resize range"
+      submitLabel="Resize"
+      resolver={apiSchema(arResizeInput)}
+      defaultValues={{ id: range.id, size: String(range.size) }}
+      mutation={resize}
+      success={(r) => `Range ${r.id} now has ${r.size} addresses`}
+      warnings={(r) => r.warnings}
+    >
+      {(form: FormOf<ResizeForm>) => (
+        <>
+          <p className="mb-3 text-sm text-slate-600">
+            {AR_TYPE_LABEL[range.type]} range from {mono(range.ip ?? range.ip6 ?? firstMac(range))},{" "}
+            {range.size} addresses, {range.used} used and {range.held} on hold. Shrinking below a lease is
+            refused.
+          </p>
+          <TextField
+            label="New size"
+            inputMode="numeric"
+            autoFocus
+            error={form.formState.errors.size?.message}
+            {...form.register("size")}
+          />
+        </>
+      )}
+    </MutationDialog>
   );
 }

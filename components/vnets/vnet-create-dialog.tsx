@@ -1,16 +1,12 @@
 "use client";
 // "New VNET": the fields of vnetCreateInput, validated as you type with the server's own schema.
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { useForm } from "react-hook-form";
-import { toast } from "sonner";
 import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
-import { revalidateTogether, showServerError } from "../form";
+import { apiSchema, revalidateTogether } from "../form";
 import { useTRPC } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
+import { Field, Select, TextField } from "../ui/field";
+import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 
 const DEFAULTS: VnetCreateInput = {
   name: "",
@@ -38,51 +34,32 @@ export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: ()
   const queryClient = useQueryClient();
   const create = useMutation(
     trpc.vnet.create.mutationOptions({
-      onSuccess: (v) => {
-        toast.success(`VNET ${v.name} created (bridge ${v.bridge})`);
-        for (const w of v.warnings) toast.warning(w);
-        onClose();
-        return queryClient.invalidateQueries(trpc.vnet.list.queryFilter());
-      },
+      onSuccess: () => queryClient.invalidateQueries(trpc.vnet.list.queryFilter()),
     }),
   );
   return (
-    <Dialog
+    <MutationDialog
       open={open}
       onClose={onClose}
-      dismissable={!create.isPending}
       size="lg"
       title="New VNET"
       description="A virtual network with its first address range: IPv4, or dual stack with a /64 prefix."
+      label="New VNET"
+      submitLabel="Create VNET"
+      resolver={apiSchema(vnetCreateInput)}
+      defaultValues={DEFAULTS}
+      mutation={create}
+      success={(v) => `VNET ${v.name} created (bridge ${v.bridge})`}
+      warnings={(v) => v.warnings}
     >
-      <VnetForm
-        pending={create.isPending}
-        onCancel={onClose}
-        onSubmit={(values, form) => create.mutate(values, { onError: (err) => showServerError(err, form) })}
-      />
-    </Dialog>
+      {(form: FormOf<VnetCreateInput>) => <VnetFields form={form} />}
+    </MutationDialog>
   );
 }
 
-type FormApi = ReturnType<typeof useForm<VnetCreateInput, unknown, VnetCreateInput>>;
-
-function VnetForm({
-  pending,
-  onCancel,
-  onSubmit,
-}: {
-  pending: boolean;
-  onCancel: () => void;
-  onSubmit: (values: VnetCreateInput, form: FormApi) => void;
-}) {
+function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
   const trpc = useTRPC();
   const clusters = useQuery(trpc.user.clusters.queryOptions());
-  const form = useForm<VnetCreateInput, unknown, VnetCreateInput>({
-    // raw: the server parses the very same values again, so send them as typed.
-    resolver: zodResolver(vnetCreateInput, undefined, { raw: true }),
-    mode: "onChange",
-    defaultValues: DEFAULTS,
-  });
   const { register, formState } = form;
   const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
   const driver = form.watch("driver");
@@ -93,139 +70,128 @@ function VnetForm({
   }, [form]);
 
   return (
-    <form noValidate onSubmit={form.handleSubmit((v) => onSubmit(v, form))} aria-label="New VNET">
-      <div className="grid grid-cols-2 gap-x-4 gap-y-3">
-        <TextField label="Name" autoFocus placeholder="private-a" error={err("name")} {...register("name")} />
-        <Field label="Network type" error={err("networkType")}>
-          {(c) => (
-            <Select {...c} {...register("networkType")}>
-              <option value="internal">Internal (isolated, NAT)</option>
-              <option value="external">External (bridged to the LAN)</option>
-            </Select>
-          )}
-        </Field>
-        <TextField
-          label="Description"
-          placeholder="Optional"
-          error={err("description")}
-          fieldClassName="col-span-2"
-          {...register("description")}
-        />
-        <TextField
-          label="Bridge name"
-          placeholder="generated"
-          title="Leave empty to generate a unique name"
-          error={err("bridge")}
-          {...register("bridge")}
-        />
-        <TextField
-          label="MTU"
-          inputMode="numeric"
-          hint={driver === "vxlan" ? "Underlay MTU; guests get 50 bytes less" : undefined}
-          error={err("mtu")}
-          {...register("mtu")}
-        />
-        <Field label="Driver" error={err("driver")}>
-          {(c) => (
-            <Select {...c} {...register("driver")}>
-              <option value="bridge">bridge</option>
-              <option value="vlan">vlan (802.1Q)</option>
-              <option value="vxlan">vxlan</option>
-              <option value="routed">routed</option>
-            </Select>
-          )}
-        </Field>
-        <TextField
-          label="Physical device"
-          placeholder={driver === "vlan" ? "eth1" : "optional"}
-          error={err("phydev")}
-          {...register("phydev")}
-        />
-        {driver === "vlan" && (
-          <TextField
-            label="VLAN ID"
-            placeholder='1–4094 or "auto"'
-            error={err("vlanId")}
-            {...register("vlanId")}
-          />
+    <div className="grid grid-cols-2 gap-x-4 gap-y-3">
+      <TextField label="Name" autoFocus placeholder="private-a" error={err("name")} {...register("name")} />
+      <Field label="Network type" error={err("networkType")}>
+        {(c) => (
+          <Select {...c} {...register("networkType")}>
+            <option value="internal">Internal (isolated, NAT)</option>
+            <option value="external">External (bridged to the LAN)</option>
+          </Select>
         )}
-        {driver === "vxlan" && (
-          <TextField label="VNI" placeholder='1–16777215 or "auto"' error={err("vni")} {...register("vni")} />
+      </Field>
+      <TextField
+        label="Description"
+        placeholder="Optional"
+        error={err("description")}
+        fieldClassName="col-span-2"
+        {...register("description")}
+      />
+      <TextField
+        label="Bridge name"
+        placeholder="generated"
+        title="Leave empty to generate a unique name"
+        error={err("bridge")}
+        {...register("bridge")}
+      />
+      <TextField
+        label="MTU"
+        inputMode="numeric"
+        hint={driver === "vxlan" ? "Underlay MTU; guests get 50 bytes less" : undefined}
+        error={err("mtu")}
+        {...register("mtu")}
+      />
+      <Field label="Driver" error={err("driver")}>
+        {(c) => (
+          <Select {...c} {...register("driver")}>
+            <option value="bridge">bridge</option>
+            <option value="vlan">vlan (802.1Q)</option>
+            <option value="vxlan">vxlan</option>
+            <option value="routed">routed</option>
+          </Select>
         )}
+      </Field>
+      <TextField
+        label="Physical device"
+        placeholder={driver === "vlan" ? "eth1" : "optional"}
+        error={err("phydev")}
+        {...register("phydev")}
+      />
+      {driver === "vlan" && (
+        <TextField
+          label="VLAN ID"
+          placeholder='1–4094 or "auto"'
+          error={err("vlanId")}
+          {...register("vlanId")}
+        />
+      )}
+      {driver === "vxlan" && (
+        <TextField label="VNI" placeholder='1–16777215 or "auto"' error={err("vni")} {...register("vni")} />
+      )}
 
-        <SectionTitle>Addressing</SectionTitle>
-        <TextField
-          label="Subnet (CIDR)"
-          placeholder="10.0.0.0/24"
-          error={err("subnet")}
-          {...register("subnet")}
-        />
-        <TextField label="Gateway" placeholder="10.0.0.1" error={err("gateway")} {...register("gateway")} />
-        <TextField
-          label="DNS servers"
-          placeholder="10.0.0.1, 1.1.1.1"
-          hint="Comma-separated IPv4 addresses"
-          error={err("dns")}
-          fieldClassName="col-span-2"
-          {...register("dns")}
-        />
+      <SectionTitle>Addressing</SectionTitle>
+      <TextField
+        label="Subnet (CIDR)"
+        placeholder="10.0.0.0/24"
+        error={err("subnet")}
+        {...register("subnet")}
+      />
+      <TextField label="Gateway" placeholder="10.0.0.1" error={err("gateway")} {...register("gateway")} />
+      <TextField
+        label="DNS servers"
+        placeholder="10.0.0.1, 1.1.1.1"
+        hint="Comma-separated IPv4 addresses"
+        error={err("dns")}
+        fieldClassName="col-span-2"
+        {...register("dns")}
+      />
 
-        <TextField
-          label="IPv6 global prefix"
-          placeholder="optional, e.g. 2001:db8:1::/64"
-          hint="A /64 makes the range dual stack (SLAAC)"
-          error={err("globalPrefix")}
-          {...register("globalPrefix")}
-        />
-        <TextField
-          label="IPv6 ULA prefix"
-          placeholder="optional, e.g. fd00:1::/64"
-          error={err("ulaPrefix")}
-          {...register("ulaPrefix")}
-        />
-        <TextField
-          label="IPv6 gateway"
-          placeholder="optional, e.g. 2001:db8:1::1"
-          error={err("gateway6")}
-          fieldClassName="col-span-2"
-          {...register("gateway6")}
-        />
+      <TextField
+        label="IPv6 global prefix"
+        placeholder="optional, e.g. 2001:db8:1::/64"
+        hint="A /64 makes the range dual stack (SLAAC)"
+        error={err("globalPrefix")}
+        {...register("globalPrefix")}
+      />
+      <TextField
+        label="IPv6 ULA prefix"
+        placeholder="optional, e.g. fd00:1::/64"
+        error={err("ulaPrefix")}
+        {...register("ulaPrefix")}
+      />
+      <TextField
+        label="IPv6 gateway"
+        placeholder="optional, e.g. 2001:db8:1::1"
+        error={err("gateway6")}
+        fieldClassName="col-span-2"
+        {...register("gateway6")}
+      />
 
-        <SectionTitle>Address range</SectionTitle>
-        <TextField label="First IP" placeholder="10.0.0.10" error={err("firstIp")} {...register("firstIp")} />
-        <TextField
-          label="Size"
-          inputMode="numeric"
-          placeholder="100"
-          error={err("size")}
-          {...register("size")}
-        />
+      <SectionTitle>Address range</SectionTitle>
+      <TextField label="First IP" placeholder="10.0.0.10" error={err("firstIp")} {...register("firstIp")} />
+      <TextField
+        label="Size"
+        inputMode="numeric"
+        placeholder="100"
+        error={err("size")}
+        {...register("size")}
+      />
 
-        {clusters.data && clusters.data.length > 1 && (
-          <fieldset className="col-span-2 mt-2">
-            <legend className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Clusters</legend>
-            <div className="mt-2 flex flex-wrap gap-4">
-              {clusters.data.map((c) => (
-                <label key={c.id} className="flex items-center gap-2 text-sm">
-                  <input type="checkbox" value={String(c.id)} {...register("clusterIds")} />
-                  {c.name}
-                </label>
-              ))}
-            </div>
-            {err("clusterIds") && <p className="mt-1 text-xs text-red-600">{err("clusterIds")}</p>}
-          </fieldset>
-        )}
-      </div>
-      <FormError message={formState.errors.root?.server?.message} />
-      <DialogFooter>
-        <Button onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button type="submit" variant="primary" pending={pending}>
-          Create VNET
-        </Button>
-      </DialogFooter>
-    </form>
+      {clusters.data && clusters.data.length > 1 && (
+        <fieldset className="col-span-2 mt-2">
+          <legend className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Clusters</legend>
+          <div className="mt-2 flex flex-wrap gap-4">
+            {clusters.data.map((c) => (
+              <label key={c.id} className="flex items-center gap-2 text-sm">
+                <input type="checkbox" value={String(c.id)} {...register("clusterIds")} />
+                {c.name}
+              </label>
+            ))}
+          </div>
+          {err("clusterIds") && <p className="mt-1 text-xs text-red-600">{err("clusterIds")}</p>}
+        </fieldset>
+      )}
+    </div>
   );
 }
 

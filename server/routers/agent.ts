@@ -8,9 +8,9 @@ import { z } from "zod";
 import { nodes } from "../../db/schema";
 import { agentReportSchema, joinRequestSchema, previewAnswerSchema } from "../../lib/wire";
 import { audit } from "../audit";
-import { compileDesiredState } from "../services/desired";
-import { joinNode, recordReport } from "../services/nodes";
-import { type PreviewRequest, previewAnswered } from "../services/preview";
+import { compileDesiredState } from "../services/nodes/desired";
+import { joinNode, recordReport } from "../services/nodes/nodes";
+import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
 
 export const agentRouter = router({

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal } from "../tenancy-testing";
-import { snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("instance router", () => {
@@ -33,7 +32,9 @@ describe("instance router", () => {
         vnetId: expect.any(Number),
         vnet: "tiny",
         ip: "10.1.0.10",
+        ip6: null,
         mac: "02:00:0a:01:00:0a",
+        portKind: "guest",
       },
     ]);
     const after = (await admin.node.list())[0]!.desiredRevision;

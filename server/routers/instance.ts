@@ -1,6 +1,7 @@
-import { idInput, instanceCreateInput } from "../../lib/schemas";
+import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
 import { anyOut, instanceListOut, instanceOut, rest } from "../rest";
-import { createInstance, listInstances, removeInstance } from "../services/instances";
+import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
+import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({
@@ -15,4 +16,14 @@ export const instanceRouter = router({
     .meta(rest("DELETE", "/instances/{id}", "instances", "Delete an instance (its leases are freed)", anyOut))
     .input(idInput)
     .mutation(({ ctx, input }) => removeInstance(ctx.app, actorOf(ctx), ctx.user, input.id)),
+  /** NIC hot-plug: the node applies each change live. */
+  addNic: protectedProcedure
+    .input(nicAddInput)
+    .mutation(({ ctx, input }) => addNic(ctx.app, actorOf(ctx), ctx.user, input)),
+  updateNic: protectedProcedure
+    .input(nicUpdateInput)
+    .mutation(({ ctx, input }) => updateNic(ctx.app, actorOf(ctx), ctx.user, input)),
+  removeNic: protectedProcedure
+    .input(nicRemoveInput)
+    .mutation(({ ctx, input }) => removeNic(ctx.app, actorOf(ctx), ctx.user, input.nicId)),
 });

@@ -2,8 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal } from "../tenancy-testing";
-import { snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("address ranges and leases", () => {

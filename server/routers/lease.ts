@@ -1,6 +1,6 @@
 import { holdInput, leaseHistoryInput, leaseListInput, spanInput } from "../../lib/schemas";
 import { heldOut, leaseHistoryOut, leaseListOut, releasedOut, rest } from "../rest";
-import { history, hold, listLeases, release } from "../services/leases";
+import { history, hold, listLeases, release } from "../services/leases/leases";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const leaseRouter = router({

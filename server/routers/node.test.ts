@@ -1,10 +1,9 @@
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nodes } from "../../db/schema";
+import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
-import { refusal } from "../tenancy-testing";
-import { callerFor, snapshot, testApp, userCaller } from "../testing";
-import { hashSecret } from "../trpc";
+import { callerFor, refusal, snapshot, testApp, userCaller } from "../testing";
 
 describe("node router and agent enrollment", () => {
   let app: App;

@@ -1,9 +1,9 @@
 import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
 import { anyOut, nodeListOut, rest } from "../rest";
-import { compileDesiredState } from "../services/desired";
-import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes";
-import { previewPlan } from "../services/preview";
+import { compileDesiredState } from "../services/nodes/desired";
+import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
+import { previewPlan } from "../services/nodes/preview";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({

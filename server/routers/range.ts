@@ -1,6 +1,6 @@
 import { arAddInput, arResizeInput, idInput, rangeContextInput } from "../../lib/schemas";
 import { anyOut, rangeAddOut, rangeResizeOut, rest } from "../rest";
-import { addRange, removeRange, resizeRange, setRangeContext } from "../services/ranges";
+import { addRange, removeRange, resizeRange, setRangeContext } from "../services/vnets/ranges";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 // MANAGE on the VNET is checked in each service's query (admins hold it on everything).

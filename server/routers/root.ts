@@ -7,6 +7,7 @@ import { groupRouter } from "./group";
 import { instanceRouter } from "./instance";
 import { leaseRouter } from "./lease";
 import { nodeRouter } from "./node";
+import { peeringRouter } from "./peering";
 import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
@@ -28,6 +29,7 @@ export const appRouter = router({
   template: templateRouter,
   group: groupRouter,
   quota: quotaRouter,
+  peering: peeringRouter,
   token: tokenRouter,
 });
 

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal } from "../tenancy-testing";
-import { snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../testing";
 import { fieldErrorsOf } from "../trpc";
 
 const ssh = { protocol: "TCP", direction: "INBOUND", range: "22" } as const;

@@ -15,11 +15,11 @@ import {
   setVnetSg,
   updateSg,
   vnetSgs,
-} from "../services/security-groups";
-import { sgCounters } from "../services/sg-counters";
-import { nicNftScript } from "../services/sg-nft-preview";
-import { cloneSg } from "../services/sg-tenancy";
-import { explainNic, previewNic } from "../services/sg-tools";
+} from "../services/security-groups/security-groups";
+import { sgCounters } from "../services/security-groups/sg-counters";
+import { nicNftScript } from "../services/security-groups/sg-nft-preview";
+import { cloneSg } from "../services/security-groups/sg-tenancy";
+import { explainNic, previewNic } from "../services/security-groups/sg-tools";
 import { actorOf, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

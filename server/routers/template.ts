@@ -13,7 +13,7 @@ import {
   previewInstantiate,
   removeTemplate,
   updateTemplate,
-} from "../services/templates";
+} from "../services/vnets/templates";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

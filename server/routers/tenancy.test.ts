@@ -2,8 +2,7 @@
 // a real migrated SQLite database. Every refusal re-reads the database to prove nothing changed.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { fixtureUser, refusal, snapshotAll } from "../tenancy-testing";
-import { testApp } from "../testing";
+import { fixtureUser, refusal, snapshot, testApp } from "../testing";
 
 type Caller = ReturnType<typeof fixtureUser>["caller"];
 
@@ -69,39 +68,39 @@ describe("tenancy", () => {
   it("an exhausted pool is refused with a message naming the pool, and nothing is created", async () => {
     const tid = await vxlanTemplate(7000, 7000);
     await alice.template.instantiate({ templateId: tid, name: "net-a", size: 4 });
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(bob.template.instantiate({ templateId: tid, name: "net-b", size: 4 }));
     expect(err.code).toBe("CONFLICT");
     expect(err.message).toContain("VNI pool 7000–7000 of template Private VXLAN is exhausted");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     const preview = await bob.template.preview({ templateId: tid, name: "net-b", size: 4 });
     expect(preview.ok).toBe(false);
     expect(preview.problems[0]!.message).toContain("VNI pool 7000–7000");
   });
 
   it("template.instantiate refuses a size the template does not allow, at the size field", async () => {
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(alice.template.instantiate({ templateId: privateId, name: "big", size: 300 }));
     expect(err.code).toBe("BAD_REQUEST");
     expect(err.message).toContain("at most 253");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
   });
 
   it("VNET and lease quotas refuse the request that would exceed them, naming the quota", async () => {
     await admin.quota.set({ subjectType: "user", subjectId: aliceId, maxVnets: 1, maxLeases: 2 });
     const v = await alice.template.instantiate({ templateId: privateId, name: "q1", size: 10 });
-    let before = snapshotAll(app);
+    let before = snapshot(app);
     const err = await refusal(alice.template.instantiate({ templateId: privateId, name: "q2", size: 10 }));
     expect(err.code).toBe("CONFLICT");
     expect(err.message).toContain("VNET quota exceeded: user alice may own at most 1 VNET");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
 
     const nodeId = (await admin.node.create({ name: "n1" })).id;
     await alice.instance.create({ name: "i1", nodeId, nics: [{ vnetId: v.id }, { vnetId: v.id }] });
-    before = snapshotAll(app);
+    before = snapshot(app);
     const err2 = await refusal(alice.instance.create({ name: "i2", nodeId, nics: [{ vnetId: v.id }] }));
     expect(err2.message).toContain("Lease quota exceeded: user alice may hold at most 2 addresses (2 in use");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect((await alice.quota.mine()).user).toMatchObject({
       maxVnets: 1,
       maxLeases: 2,
@@ -137,10 +136,10 @@ describe("tenancy", () => {
     expect(inst.nics[0]).toMatchObject({ ip: "10.5.0.10", mac: "02:00:0a:05:00:0a" });
     // A second reservation takes the next free run; a too-large one is refused with nothing changed.
     expect((await bob.vnet.reserve({ vnetId: parent.id, name: "bobs", size: 2 })).firstIp).toBe("10.5.0.14");
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(bob.vnet.reserve({ vnetId: parent.id, name: "huge", size: 15 }));
     expect(err.message).toContain("no 15 consecutive free addresses");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     // The parent cannot go while it has reservations; deleting one gives its addresses back.
     expect((await refusal(admin.vnet.remove({ id: parent.id }))).message).toContain("has reservations");
     // On the node, the reservation's NIC plugs into the parent's network.
@@ -155,7 +154,7 @@ describe("tenancy", () => {
   it("a locked object refuses the locked operations with a message naming the lock level", async () => {
     const v = await alice.template.instantiate({ templateId: privateId, name: "locked", size: 4 });
     await alice.vnet.lock({ id: v.id, level: "manage" });
-    let before = snapshotAll(app);
+    let before = snapshot(app);
     const err = await refusal(alice.vnet.rename({ id: v.id, name: "other" }));
     expect(err.code).toBe("CONFLICT");
     expect(err.message).toBe("VNET locked is locked (manage level); unlock it first");
@@ -167,16 +166,16 @@ describe("tenancy", () => {
     expect(
       (await refusal(alice.lease.hold({ vnetId: v.id, from: "10.128.0.3", reason: "x" }))).message,
     ).toContain("locked (manage level)");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     // A MANAGE lock still allows USE: an instance may attach a NIC.
     const nodeId = (await admin.node.create({ name: "n1" })).id;
     await alice.instance.create({ name: "i1", nodeId, nics: [{ vnetId: v.id }] });
     // A USE lock refuses that too.
     await alice.vnet.lock({ id: v.id, level: "use" });
-    before = snapshotAll(app);
+    before = snapshot(app);
     const err2 = await refusal(alice.instance.create({ name: "i2", nodeId, nics: [{ vnetId: v.id }] }));
     expect(err2.message).toContain("locked (use level)");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     // Admins are held by locks too; unlocking frees the object.
     expect((await refusal(admin.vnet.rename({ id: v.id, name: "x" }))).code).toBe("CONFLICT");
     await alice.vnet.unlock({ id: v.id });
@@ -231,7 +230,7 @@ describe("tenancy", () => {
     });
     expect(k.nics[0]!.vnet).toBe("east-prod");
     // Requiring more free addresses than any candidate has is refused, naming the node and cluster.
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(
       alice.instance.create({
         name: "auto4",
@@ -243,16 +242,16 @@ describe("tenancy", () => {
     expect(err.message).toContain(
       "No VNET matches (label prod, 60 free addresses) on node n1 (cluster default)",
     );
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(bigProd).toBeGreaterThan(0);
   });
 
   it("chmod, chgrp and chown are recorded in the audit log, and a refused one too", async () => {
     const v = await alice.template.instantiate({ templateId: privateId, name: "perm", size: 4 });
     // Owners hold USE+MANAGE (600 → owner u+m), not ADMIN: chmod is refused and audited.
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     expect((await refusal(alice.vnet.chmod({ id: v.id, perms: "644" }))).code).toBe("FORBIDDEN");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     await admin.vnet.chmod({ id: v.id, perms: "744" });
     await alice.vnet.chmod({ id: v.id, perms: "764" });
     const log = await admin.audit.list({ action: "vnet.chmod" });
@@ -296,21 +295,21 @@ describe("restricted VNET attributes", () => {
 
   it("vnet.update refuses the owner of a VNET from Private IPv4 switching it to external on eth0", async () => {
     const { app, olga, id, row } = await tenantVnet();
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(
       olga.vnet.update({ id, networkType: "external", phydev: "eth0" }),
       "FORBIDDEN",
       "networkType",
     );
     expect(err.message).toBe("Only cloud admins may change the network type (networkType) of VNET mine");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(row()).toMatchObject({ network_type: "internal", phydev: null });
   });
 
   it("vnet.update refuses the owner switching to vlan on a host NIC, even holding every permission bit", async () => {
     const { app, admin, olga, id, row } = await tenantVnet();
     await admin.vnet.chmod({ id, perms: "777" });
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(
       olga.vnet.update({ id, driver: "vlan", phydev: "eth1", vlanId: 7 }),
       "FORBIDDEN",
@@ -319,7 +318,7 @@ describe("restricted VNET attributes", () => {
     expect(err.message).toContain("driver (driver) of VNET mine");
     await refusal(olga.vnet.update({ id, mtu: 9000 }), "FORBIDDEN", "mtu");
     await refusal(olga.vnet.update({ id, bridge: "eth0" }), "FORBIDDEN", "bridge");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(row()).toMatchObject({ driver: "bridge", vlan_id: null, mtu: 1500 });
   });
 
@@ -333,7 +332,7 @@ describe("restricted VNET attributes", () => {
 
   it("template.instantiate and vnet.clone refuse a non-admin's override of the template's network type", async () => {
     const { app, olga, id, tplId } = await tenantVnet();
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const made = await refusal(
       olga.template.instantiate({ templateId: tplId, name: "ext", size: 4, networkType: "external" }),
       "FORBIDDEN",
@@ -346,7 +345,7 @@ describe("restricted VNET attributes", () => {
     expect(copy.message).toBe(
       "Only cloud admins may change the physical device (phydev) of VNET ext (a copy of mine)",
     );
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
   });
 
   it("vnet.clone refuses a non-admin's copy of a VNET bridged to a physical device (it would take the uplink)", async () => {
@@ -360,12 +359,12 @@ describe("restricted VNET attributes", () => {
       size: 10,
     });
     await admin.vnet.chmod({ id: ext.id, perms: "664" });
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(olga.vnet.clone({ id: ext.id, name: "my-outer" }), "FORBIDDEN", "phydev");
     expect(err.message).toBe(
       "VNET outer is bridged to the physical device eth0; only a cloud admin may create another network on it. Reserve addresses of it instead",
     );
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     const copy = await admin.vnet.clone({ id: ext.id, name: "admin-outer" });
     expect(copy.id).toBeGreaterThan(ext.id);
   });
@@ -375,14 +374,14 @@ describe("restricted VNET attributes", () => {
     const copy = await olga.template.clone({ id: tplId, name: "mine-tpl" });
     await admin.template.chmod({ id: copy.id, perms: "700" });
     const t = await olga.template.get({ id: copy.id });
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(
       olga.template.update({ id: copy.id, name: t.name, description: "", attrs: { ...t.attrs, mtu: 9000 } }),
       "FORBIDDEN",
       "attrs.mtu",
     );
     expect(err.message).toBe("Only cloud admins may change the underlay MTU (mtu) of template mine-tpl");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     await olga.template.update({ id: copy.id, name: t.name, description: "still mine", attrs: t.attrs });
   });
 });

@@ -1,10 +1,10 @@
 // API tokens end to end through the real context builder: a token acts as its user exactly like
 // their session, read-only tokens change nothing, and only hashes are stored.
 import { beforeEach, describe, expect, it } from "vitest";
+import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
-import { fixtureUser, refusal, snapshotAll } from "../tenancy-testing";
-import { testApp } from "../testing";
-import { createContext, hashSecret } from "../trpc";
+import { fixtureUser, refusal, snapshot, testApp } from "../testing";
+import { createContext } from "../trpc";
 import { createCaller } from "./root";
 
 /** A caller that authenticates the way an HTTP request does, with `Authorization: Bearer …`. */
@@ -88,14 +88,14 @@ describe("API tokens", () => {
     const t = await admin.caller.token.create({ name: "monitor", expiresInDays: 7, readOnly: true });
     const ro = await tokenCaller(app, t.token);
     expect((await ro.vnet.list()).map((x) => x.id)).toEqual([v.id]);
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     const err = await refusal(
       ro.lease.hold({ vnetId: v.id, from: "10.1.0.11", reason: "kept" }),
       "FORBIDDEN",
     );
     expect(err.message).toBe("This API token is read-only; create a read-write token to change things");
     await refusal(ro.vnet.remove({ id: v.id }), "FORBIDDEN");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(auditRows(app, "lease.hold")).toEqual([
       expect.objectContaining({ outcome: "refused", via: `token:monitor (#${t.id})` }),
     ]);
@@ -130,19 +130,19 @@ describe("API tokens", () => {
   it("tokens are managed from a session only: a token cannot create, list or revoke tokens", async () => {
     const t = await alice.caller.token.create({ name: "rw", expiresInDays: null, readOnly: false });
     const viaToken = await tokenCaller(app, t.token);
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     await refusal(viaToken.token.create({ name: "more", expiresInDays: null, readOnly: false }), "FORBIDDEN");
     await refusal(viaToken.token.revoke({ id: t.id }), "FORBIDDEN");
     await refusal(viaToken.token.list(), "FORBIDDEN");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
   });
 
   it("an admin lists and revokes anyone's token; another user cannot see or revoke it (NOT_FOUND)", async () => {
     const t = await alice.caller.token.create({ name: "alice-ci", expiresInDays: null, readOnly: false });
     await refusal(bob.caller.token.listAll(), "FORBIDDEN");
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     await refusal(bob.caller.token.revoke({ id: t.id }), "NOT_FOUND");
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
     expect(await bob.caller.token.list()).toEqual([]);
     const all = await admin.caller.token.listAll();
     expect(all).toEqual([expect.objectContaining({ id: t.id, username: "alice", state: "active" })]);
@@ -156,7 +156,7 @@ describe("API tokens", () => {
   });
 
   it("token.create refuses a bad name or lifetime at its field and writes nothing", async () => {
-    const before = snapshotAll(app);
+    const before = snapshot(app);
     await refusal(
       alice.caller.token.create({ name: "  ", expiresInDays: 7, readOnly: true }),
       "BAD_REQUEST",
@@ -167,6 +167,6 @@ describe("API tokens", () => {
       "BAD_REQUEST",
       "expiresInDays",
     );
-    expect(snapshotAll(app)).toEqual(before);
+    expect(snapshot(app)).toEqual(before);
   });
 });

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal } from "../tenancy-testing";
-import { snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../testing";
 
 const settingsOf = (app: App) => app.db.$client.prepare("SELECT * FROM settings ORDER BY key").all();
 

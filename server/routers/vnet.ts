@@ -14,8 +14,8 @@ import {
 } from "../../lib/schemas";
 import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
 import { anyOut, rest, vnetDetailOut, vnetListOut, vnetOut } from "../rest";
-import { exportHoster, importHoster } from "../services/hoster";
-import { reserve } from "../services/reservations";
+import { exportHoster, importHoster } from "../services/vnets/hoster";
+import { reserve } from "../services/vnets/reservations";
 import {
   setLock,
   setNicContext,
@@ -24,9 +24,10 @@ import {
   setVnetQos,
   updateVnet,
   vnetNics,
-} from "../services/vnet-config";
-import { cloneVnet, myVnets, setLabels } from "../services/vnet-tenancy";
-import { createVnet, getPools, getVnet, listVnets, removeVnet, setPools } from "../services/vnets";
+} from "../services/vnets/vnet-config";
+import { createVnet, getPools, setPools } from "../services/vnets/vnet-create";
+import { cloneVnet, myVnets, setLabels } from "../services/vnets/vnet-tenancy";
+import { getVnet, listVnets, removeVnet } from "../services/vnets/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 

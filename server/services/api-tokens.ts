@@ -6,11 +6,11 @@ import type { z } from "zod";
 import { immediate } from "../../db";
 import { apiTokens, user as userTable } from "../../db/schema";
 import { API_TOKEN_PREFIX, type tokenCreateInput } from "../../lib/api-tokens";
+import type { Subject } from "../../lib/permissions";
+import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
 import { type Actor, audit } from "../audit";
 import { notFound } from "../errors";
-import type { SessionUser } from "../trpc";
-import { hashSecret } from "../trpc";
 
 /** The caller's last use is written at most this often (a busy script must not write per call). */
 const LAST_USED_EVERY_MS = 60_000;
@@ -35,12 +35,7 @@ export function tokenState(t: Row, now = Date.now()): "active" | "expired" | "re
 }
 
 /** Creates a token for the caller; the secret is in the answer and nowhere else. */
-export function createToken(
-  app: App,
-  actor: Actor,
-  me: SessionUser,
-  input: z.output<typeof tokenCreateInput>,
-) {
+export function createToken(app: App, actor: Actor, me: Subject, input: z.output<typeof tokenCreateInput>) {
   const token = `${API_TOKEN_PREFIX}${crypto.randomBytes(32).toString("base64url")}`;
   const expiresAt =
     input.expiresInDays === null ? null : new Date(Date.now() + input.expiresInDays * 86_400_000);
@@ -69,7 +64,7 @@ export function createToken(
 }
 
 /** The caller's own tokens, newest first. */
-export function listMyTokens(app: App, me: SessionUser) {
+export function listMyTokens(app: App, me: Subject) {
   return app.db
     .select(shown)
     .from(apiTokens)
@@ -91,7 +86,7 @@ export function listAllTokens(app: App) {
 }
 
 /** Revokes a token of the caller's (any user's for an admin); someone else's is NOT_FOUND. */
-export function revokeToken(app: App, actor: Actor, me: SessionUser, id: number) {
+export function revokeToken(app: App, actor: Actor, me: Subject, id: number) {
   return immediate(app.db, (tx) => {
     const mine = me.role === "admin" ? undefined : eq(apiTokens.userId, me.id);
     const t = tx

@@ -37,7 +37,8 @@ export function lockedError(label: string, name: string, lock: Level) {
   return conflict(`${label} ${name} is locked (${lock} level); unlock it first`);
 }
 
-/** Refuses an operation needing `level` on a locked object. */
+/** Refuses an operation needing `level` on a locked object (OpenNebula's levels: use locks
+ * everything, manage locks changes and deletion, admin locks deletion only). */
 export function assertUnlocked(kind: Kind, row: Pick<Row, "name" | "lockLevel">, level: Level) {
   if (lockBlocks(row.lockLevel, level)) throw lockedError(KINDS[kind].label, row.name, row.lockLevel!);
 }

@@ -4,7 +4,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { immediate, type Tx } from "../../db";
 import { counters, nodes } from "../../db/schema";
 import type { App } from "../app";
-import { followersOfLeaseChanges, forgetLeaseChanges } from "./sg-followers";
+import { forgetLeaseChanges, runLeaseChangeHooks } from "./lease-changes";
 
 /** Bumps the revision of `nodeIds` inside the caller's transaction; returns the new revision. */
 export function bumpNodes(tx: Tx, nodeIds: Iterable<number>): number {
@@ -34,8 +34,8 @@ export function mutate<T>(app: App, fn: (tx: Tx, touch: (nodeIds: Iterable<numbe
     const out = fn(tx, (ids) => {
       for (const id of ids) touched.add(id);
     });
-    // Nodes whose NETWORK_ID rules follow a VNET whose leases this change touched.
-    for (const id of followersOfLeaseChanges(tx)) touched.add(id);
+    // Nodes whose state a feature derives from a VNET whose leases this change touched.
+    for (const id of runLeaseChangeHooks(tx, app.leaseChangeHooks)) touched.add(id);
     bumpNodes(tx, touched);
     return out;
   });

@@ -14,6 +14,7 @@ import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 import { ClustersTab, ConfigTab } from "@/components/vnets/config-tab";
 import { ContextTab } from "@/components/vnets/context-tab";
 import { LeasesTab } from "@/components/vnets/leases-tab";
+import { PeeringsTab } from "@/components/vnets/peerings-tab";
 import { QosTab } from "@/components/vnets/qos-tab";
 import { RangesTab } from "@/components/vnets/ranges-tab";
 import { TabPanel, Tabs } from "@/components/vnets/tabs";
@@ -27,6 +28,7 @@ const TABS = [
   { id: "qos", label: "QoS" },
   { id: "context", label: "Context" },
   { id: "sg", label: "Security groups" },
+  { id: "peerings", label: "Peerings" },
   { id: "clusters", label: "Clusters" },
 ];
 
@@ -143,6 +145,7 @@ function VnetPage() {
             {tab === "qos" && <QosTab key={JSON.stringify(v.qos)} vnet={v} />}
             {tab === "context" && <ContextTab key={JSON.stringify(v.context)} vnet={v} />}
             {tab === "sg" && <VnetSecurityGroups vnetId={v.id} />}
+            {tab === "peerings" && <PeeringsTab vnet={v} />}
             {tab === "clusters" && <ClustersTab key={v.clusters.map((c) => c.id).join()} vnet={v} />}
           </TabPanel>
         </>

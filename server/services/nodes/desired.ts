@@ -1,0 +1,179 @@
+// Compiles a node's whole desired state (the wire contract) from the database: the networks its
+// instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
+import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
+import { type Db, snapshot, type Tx } from "../../../db";
+import { addressRanges, instances, leases, nics, nodes, vnets } from "../../../db/schema";
+import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
+import {
+  type DesiredNetwork,
+  type DesiredPort,
+  type DesiredState,
+  ROUTED_GATEWAY,
+  tapDeviceName,
+  VXLAN_OVERHEAD,
+  WIRE_VERSION,
+} from "../../../lib/wire";
+import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
+import { activePeers } from "../vnets/peerings";
+
+type Vnet = typeof vnets.$inferSelect;
+
+/** MTU of a VNET's bridge and guests: a VXLAN VNET's MTU is its underlay's, less the overhead. */
+export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
+  vnet.driver === "vxlan" ? vnet.mtu - VXLAN_OVERHEAD : vnet.mtu;
+
+/** VTEP addresses of the other live nodes hosting each VXLAN VNET (by VNET id), sorted. */
+function vxlanPeers(tx: Tx, nodeId: number, vnetIds: number[]): Map<number, string[]> {
+  const out = new Map<number, string[]>(vnetIds.map((id) => [id, []]));
+  if (vnetIds.length === 0) return out;
+  const rows = tx
+    .selectDistinct({ vnetId: nics.vnetId, vtep: nodes.vtepAddress })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(nodes, eq(nodes.id, instances.nodeId))
+    .where(
+      and(
+        inArray(nics.vnetId, vnetIds),
+        ne(nodes.id, nodeId),
+        isNotNull(nodes.vtepAddress),
+        isNull(nodes.revokedAt),
+      ),
+    )
+    .all();
+  for (const r of rows) if (r.vtep) out.get(r.vnetId)?.push(r.vtep);
+  for (const list of out.values()) list.sort();
+  return out;
+}
+
+/** The desired state of `nodeId` at its current revision; null when the node does not exist. */
+export function compileDesiredState(db: Db, nodeId: number): DesiredState | null {
+  return snapshot(db, (tx) => {
+    const node = tx.select().from(nodes).where(eq(nodes.id, nodeId)).get();
+    if (!node) return null;
+    const rows = tx
+      .select({ nic: nics, inst: instances, vnet: vnets, lease: leases, ar: addressRanges })
+      .from(nics)
+      .innerJoin(instances, eq(instances.id, nics.instanceId))
+      .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+      .leftJoin(leases, eq(leases.nicId, nics.id))
+      .leftJoin(addressRanges, eq(addressRanges.id, leases.arId))
+      .where(eq(instances.nodeId, nodeId))
+      .orderBy(nics.id)
+      .all();
+    const networks = new Map<number, DesiredNetwork>();
+    const ports: DesiredPort[] = [];
+    // Guest context resolved NIC > address range > VNET; GATEWAY_IFACE decided per instance.
+    const ctxOf = (r: (typeof rows)[number]) => resolveContext(r.vnet.context, r.ar?.context, r.nic.context);
+    const gateways = new Map<number, number | null>();
+    for (const r of rows)
+      if (!gateways.has(r.inst.id))
+        gateways.set(
+          r.inst.id,
+          gatewayNic(
+            rows.filter((x) => x.inst.id === r.inst.id).map((x) => ({ idx: x.nic.idx, context: ctxOf(x) })),
+          ),
+        );
+    // A reservation (tenancy) is a slice of its parent's addresses on the parent's network: its
+    // NICs plug into the parent's bridge / VLAN / VNI.
+    const parentOf = (v: typeof vnets.$inferSelect) =>
+      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v);
+    for (const row of rows) {
+      const { nic, inst, vnet: own, lease, ar } = row;
+      const vnet = parentOf(own);
+      const ctx = ctxOf(row);
+      const prefix = ar?.prefixLength ?? Number(ctx.subnet?.split("/")[1] ?? 24);
+      const routed = vnet.driver === "routed";
+      if (!networks.has(vnet.id)) {
+        // Routed networks have no L2 to put a gateway on: the node answers for ROUTED_GATEWAY.
+        const withAddress = !routed && vnet.applyBridgeAddress && ctx.gateway;
+        // External networks and 802.1Q bridge the node's uplink unless the VNET names a device.
+        const phydev =
+          vnet.phydev ?? (vnet.networkType === "external" || vnet.driver === "vlan" ? node.uplink : null);
+        networks.set(vnet.id, {
+          vnetId: vnet.id,
+          name: vnet.name,
+          driver: vnet.driver,
+          networkType: vnet.networkType,
+          bridge: vnet.bridge,
+          mtu: guestMtuOf(vnet),
+          ...(withAddress ? { bridgeAddress: `${ctx.gateway}/${prefix}` } : {}),
+          ...(phydev ? { phydev } : {}),
+          ...(vnet.vlanId ? { vlanId: vnet.vlanId } : {}),
+          ...(vnet.vni ? { vni: vnet.vni } : {}),
+          ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
+          ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
+          securityGroupIds: vnetSgIds(tx, vnet.id),
+        });
+      }
+      const qos = nic.qos ?? own.qos;
+      const sgIds = nicSgIds(tx, nic.id);
+      ports.push({
+        nicId: nic.id,
+        ...(nic.portKind === "tap" ? { kind: "tap" as const, dev: tapDeviceName(nic.id) } : {}),
+        instanceId: inst.id,
+        instanceName: inst.name,
+        vnetId: vnet.id,
+        guestIf: `eth${nic.idx}`,
+        mac: lease?.mac ?? "02:00:00:00:00:00",
+        addresses: lease?.ip ? [`${lease.ip}/${prefix}`] : [],
+        ...(lease?.ip6 || lease?.ip6Ula
+          ? { addresses6: [lease.ip6, lease.ip6Ula].filter((a): a is string => !!a) }
+          : {}),
+        ...(routed ? { gateway: ROUTED_GATEWAY } : ctx.gateway ? { gateway: ctx.gateway } : {}),
+        // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
+        defaultRoute: gateways.get(inst.id) === nic.idx,
+        mtu: Math.min(guestMtu(vnet, ctx), guestMtuOf(vnet)),
+        ...(Object.keys(qos ?? {}).length ? { qos } : {}),
+        securityGroupIds: sgIds,
+      });
+    }
+    const vx = [...networks.values()].filter((n) => n.driver === "vxlan").map((n) => n.vnetId);
+    for (const [vnetId, peers] of vxlanPeers(tx, node.id, vx)) {
+      const n = networks.get(vnetId);
+      if (n) n.vxlanPeers = peers;
+    }
+    for (const [vnetId, peers] of activePeers(tx, [...networks.keys()])) {
+      const n = networks.get(vnetId);
+      if (n && peers.length) n.peers = peers;
+    }
+    return {
+      wireVersion: WIRE_VERSION,
+      nodeId: node.id,
+      nodeName: node.name,
+      revision: node.desiredRevision,
+      ...(node.vtepAddress ? { vtep: node.vtepAddress } : {}),
+      ...(node.uplink ? { uplink: node.uplink } : {}),
+      networks: [...networks.values()],
+      ports,
+      securityGroups: wireGroups(
+        tx,
+        ports.flatMap((p) => p.securityGroupIds ?? []),
+      ),
+    };
+  });
+}
+
+/** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
+ * starts or stops hosting one, or when a hosting node's VTEP changes, so they must be bumped. */
+export function vxlanNodesOf(tx: Tx, vnetIds: number[]): number[] {
+  if (vnetIds.length === 0) return [];
+  return tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .where(and(inArray(nics.vnetId, vnetIds), eq(vnets.driver, "vxlan")))
+    .all()
+    .map((r) => r.nodeId);
+}
+
+/** VNET ids of the NICs of instances on `nodeId`. */
+export function vnetsOnNode(tx: Tx, nodeId: number): number[] {
+  return tx
+    .selectDistinct({ vnetId: nics.vnetId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .where(eq(instances.nodeId, nodeId))
+    .all()
+    .map((r) => r.vnetId);
+}

@@ -1,0 +1,290 @@
+// Nodes and the agent channel's credentials: enroll (one-time join token), join (token →
+// per-node credential, stored only as a hash), revoke, reports from the agent.
+import crypto from "node:crypto";
+import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
+import type { z } from "zod";
+import { immediate } from "../../../db";
+import { clusters, instances, nodes } from "../../../db/schema";
+import type { nodeCreateInput } from "../../../lib/schemas";
+import { hashSecret } from "../../../lib/secret";
+import { type AgentReport, CREDENTIAL_PREFIX, JOIN_TOKEN_PREFIX, type JoinResponse } from "../../../lib/wire";
+import type { App } from "../../app";
+import { type Actor, audit } from "../../audit";
+import { conflict, forbidden, invalid, notFound } from "../../errors";
+import { mutate } from "../revision";
+import { recordCounters } from "../security-groups/sg-counters";
+import { vnetsOnNode, vxlanNodesOf } from "./desired";
+
+const secret = (prefix: string) => `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
+
+function newJoinToken(app: App) {
+  const token = secret(JOIN_TOKEN_PREFIX);
+  const expiresAt = new Date(Date.now() + app.env.BRIDGEHEAD_JOIN_TOKEN_TTL_MIN * 60_000);
+  return { token, hash: hashSecret(token), expiresAt };
+}
+
+/** Enrolls a node: creates it and returns its one-time join token (shown once, stored hashed). */
+export function createNode(app: App, actor: Actor, input: z.output<typeof nodeCreateInput>) {
+  return mutate(app, (tx) => {
+    if (tx.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, input.name)).get())
+      throw conflict(`A node named ${input.name} already exists; pick another name`, "name");
+    if (!tx.select().from(clusters).where(eq(clusters.id, input.clusterId)).get())
+      throw invalid(`Cluster ${input.clusterId} does not exist`, "clusterId");
+    const jt = newJoinToken(app);
+    const node = tx
+      .insert(nodes)
+      .values({
+        name: input.name,
+        clusterId: input.clusterId,
+        joinTokenHash: jt.hash,
+        joinTokenExpiresAt: jt.expiresAt,
+      })
+      .returning()
+      .get();
+    audit(tx, actor, { action: "node.create", objectType: "node", objectId: node.id, objectName: node.name });
+    return { id: node.id, name: node.name, joinToken: jt.token, expiresAt: jt.expiresAt };
+  });
+}
+
+/** Issues a fresh join token (lost token, expired token, or re-enrolling a revoked node). */
+export function newNodeToken(app: App, actor: Actor, id: number) {
+  return mutate(app, (tx) => {
+    const node = tx.select().from(nodes).where(eq(nodes.id, id)).get();
+    if (!node) throw notFound(`Node ${id}`);
+    const jt = newJoinToken(app);
+    tx.update(nodes)
+      .set({ joinTokenHash: jt.hash, joinTokenExpiresAt: jt.expiresAt })
+      .where(eq(nodes.id, id))
+      .run();
+    audit(tx, actor, { action: "node.token", objectType: "node", objectId: id, objectName: node.name });
+    return { id, name: node.name, joinToken: jt.token, expiresAt: jt.expiresAt };
+  });
+}
+
+/** Revokes a node's credential and cuts its live connection. */
+export function revokeNode(app: App, actor: Actor, id: number) {
+  const out = mutate(app, (tx, touch) => {
+    const node = tx.select().from(nodes).where(eq(nodes.id, id)).get();
+    if (!node) throw notFound(`Node ${id}`);
+    if (!node.credentialHash) throw conflict(`Node ${node.name} has no active credential to revoke`);
+    tx.update(nodes).set({ credentialHash: null, revokedAt: new Date() }).where(eq(nodes.id, id)).run();
+    // A revoked node is nobody's VXLAN peer any more.
+    touch(vxlanNodesOf(tx, vnetsOnNode(tx, id)).filter((n) => n !== id));
+    audit(tx, actor, { action: "node.revoke", objectType: "node", objectId: id, objectName: node.name });
+    return { id, name: node.name };
+  });
+  app.agents.disconnect(id);
+  return out;
+}
+
+/** Deletes a node; refused while instances run on it. */
+export function removeNode(app: App, actor: Actor, id: number) {
+  const out = mutate(app, (tx) => {
+    const node = tx.select().from(nodes).where(eq(nodes.id, id)).get();
+    if (!node) throw notFound(`Node ${id}`);
+    const on = tx.select({ name: instances.name }).from(instances).where(eq(instances.nodeId, id)).all();
+    if (on.length)
+      throw conflict(
+        `Node ${node.name} still hosts ${on.map((i) => i.name).join(", ")}; delete those instances first`,
+      );
+    tx.delete(nodes).where(eq(nodes.id, id)).run();
+    audit(tx, actor, { action: "node.remove", objectType: "node", objectId: id, objectName: node.name });
+    return { id, name: node.name };
+  });
+  app.agents.disconnect(id);
+  return out;
+}
+
+/** All nodes with their connection state for the Nodes page. */
+export function listNodes(app: App) {
+  const downAfterMs = app.env.BRIDGEHEAD_NODE_DOWN_AFTER_S * 1000;
+  const rows = app.db
+    .select({
+      node: nodes,
+      cluster: clusters.name,
+      instances: sql<number>`(select count(*) from ${instances} where ${instances.nodeId} = ${nodes.id})`,
+    })
+    .from(nodes)
+    .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
+    .orderBy(nodes.name)
+    .all();
+  const now = Date.now();
+  return rows.map(({ node: n, cluster, instances: count }) => {
+    const connected = app.agents.isConnected(n.id);
+    const fresh = n.lastSeenAt !== null && now - n.lastSeenAt.getTime() < downAfterMs;
+    const state = n.revokedAt
+      ? ("revoked" as const)
+      : !n.enrolledAt
+        ? ("pending" as const)
+        : connected && fresh
+          ? ("connected" as const)
+          : ("disconnected" as const);
+    return {
+      id: n.id,
+      name: n.name,
+      clusterId: n.clusterId,
+      cluster,
+      state,
+      hostname: n.hostname,
+      agentVersion: n.agentVersion,
+      vtep: n.vtepAddress,
+      uplink: n.uplink,
+      enrolledAt: n.enrolledAt,
+      lastSeenAt: n.lastSeenAt,
+      desiredRevision: n.desiredRevision,
+      appliedRevision: n.appliedRevision,
+      inSync: n.appliedRevision >= n.desiredRevision,
+      lastError: n.lastError,
+      report: n.report,
+      joinTokenExpiresAt: n.joinTokenHash ? n.joinTokenExpiresAt : null,
+      instances: count,
+    };
+  });
+}
+
+/** Exchanges a one-time join token for a per-node credential. Wrong or used tokens are refused. */
+export function joinNode(
+  app: App,
+  actor: Actor,
+  input: { token: string; hostname?: string; agentVersion?: string; vtep?: string; uplink?: string },
+): JoinResponse {
+  return mutate(app, (tx, touch) => {
+    const node = tx
+      .select()
+      .from(nodes)
+      .where(
+        and(
+          eq(nodes.joinTokenHash, hashSecret(input.token)),
+          isNotNull(nodes.joinTokenExpiresAt),
+          gt(nodes.joinTokenExpiresAt, new Date()),
+        ),
+      )
+      .get();
+    if (!node)
+      throw forbidden("Join token unknown, used or expired; ask an admin for a new one on the Nodes page");
+    const credential = secret(CREDENTIAL_PREFIX);
+    tx.update(nodes)
+      .set({
+        credentialHash: hashSecret(credential),
+        joinTokenHash: null,
+        joinTokenExpiresAt: null,
+        enrolledAt: new Date(),
+        revokedAt: null,
+        hostname: input.hostname ?? null,
+        agentVersion: input.agentVersion ?? null,
+        vtepAddress: input.vtep ?? null,
+        uplink: input.uplink ?? null,
+      })
+      .where(eq(nodes.id, node.id))
+      .run();
+    // The node's underlay is part of its own desired state and of its VXLAN peers'.
+    touch([node.id, ...vxlanNodesOf(tx, vnetsOnNode(tx, node.id))]);
+    audit(
+      tx,
+      { ...actor, name: `node:${node.name}` },
+      { action: "agent.join", objectType: "node", objectId: node.id, objectName: node.name },
+    );
+    return { nodeId: node.id, nodeName: node.name, credential };
+  });
+}
+
+/** Records an agent's report (also its heartbeat). Audited when the applied revision or health changes. */
+export function recordReport(app: App, actor: Actor, node: { id: number; name: string }, r: AgentReport) {
+  if (r.nodeId !== node.id) {
+    audit(app.db, actor, {
+      action: "agent.report",
+      objectType: "node",
+      objectId: r.nodeId,
+      outcome: "refused",
+      detail: `credential of node ${node.name} used for node ${r.nodeId}`,
+    });
+    throw forbidden(`This credential belongs to node ${node.name}, not node ${r.nodeId}`);
+  }
+  updateUnderlay(app, actor, node, r);
+  immediate(app.db, (tx) => {
+    const prev = tx.select().from(nodes).where(eq(nodes.id, node.id)).get()!;
+    const changed = prev.appliedRevision !== r.revision || (prev.lastError === null) !== r.ok;
+    tx.update(nodes)
+      .set({
+        appliedRevision: r.ok ? Math.min(r.revision, prev.desiredRevision) : prev.appliedRevision,
+        lastSeenAt: new Date(),
+        lastError: r.ok ? null : (r.error ?? "unknown error"),
+        agentVersion: r.agentVersion ?? prev.agentVersion,
+        hostname: r.hostname ?? prev.hostname,
+        report: {
+          revision: r.revision,
+          at: new Date().toISOString(),
+          ok: r.ok,
+          error: r.error,
+          operations: r.operations,
+          durationMs: r.durationMs,
+          networks: r.networks,
+          ports: r.ports,
+          // The commands of the last reconcile that did something (a heartbeat keeps them).
+          ...(r.ops?.length ? { ops: r.ops } : prev.report?.ops ? { ops: prev.report.ops } : {}),
+          // Repairs are kept until the next report that has some: a heartbeat must not hide them.
+          ...(r.repairs?.length
+            ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
+            : prev.report?.repairs
+              ? { repairs: prev.report.repairs, repairedAt: prev.report.repairedAt }
+              : {}),
+        },
+      })
+      .where(eq(nodes.id, node.id))
+      .run();
+    const restarted = r.counters?.length ? recordCounters(tx, node.id, r.counters) : 0;
+    // Not an error: the totals keep what was counted before (see sg-counters.ts).
+    if (restarted > 0)
+      audit(tx, actor, {
+        action: "agent.counters",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        detail: `the kernel's counters of ${restarted} security-group rule(s) restarted from zero (node rebooted or its table was reloaded from outside Bridgehead); totals keep what was counted before`,
+      });
+    if (r.repairs?.length)
+      audit(tx, actor, {
+        action: "agent.repair",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        detail: `repaired drift: ${r.repairs.join("; ")}`.slice(0, 2000),
+      });
+    if (changed)
+      audit(tx, actor, {
+        action: "agent.report",
+        objectType: "node",
+        objectId: node.id,
+        objectName: node.name,
+        outcome: r.ok ? "ok" : "error",
+        detail: r.ok ? `applied revision ${r.revision} (${r.operations} operations)` : r.error,
+      });
+  });
+  app.bus.emit("nodes:changed");
+  return { ok: true as const };
+}
+
+/** Stores the underlay an agent reports (--vtep, --underlay-dev) when it changed, and bumps the
+ * node and its VXLAN peers, whose desired states name it. */
+function updateUnderlay(app: App, actor: Actor, node: { id: number; name: string }, r: AgentReport) {
+  const prev = app.db
+    .select({ vtep: nodes.vtepAddress, uplink: nodes.uplink })
+    .from(nodes)
+    .where(eq(nodes.id, node.id))
+    .get();
+  if (!prev || (prev.vtep === (r.vtep ?? null) && prev.uplink === (r.uplink ?? null))) return;
+  mutate(app, (tx, touch) => {
+    tx.update(nodes)
+      .set({ vtepAddress: r.vtep ?? null, uplink: r.uplink ?? null })
+      .where(eq(nodes.id, node.id))
+      .run();
+    touch([node.id, ...vxlanNodesOf(tx, vnetsOnNode(tx, node.id))]);
+    audit(tx, actor, {
+      action: "node.underlay",
+      objectType: "node",
+      objectId: node.id,
+      objectName: node.name,
+      detail: `VTEP ${r.vtep ?? "none"}, uplink ${r.uplink ?? "none"}`,
+    });
+  });
+}
