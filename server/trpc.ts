@@ -10,7 +10,7 @@ import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
 import { clientAddress } from "./forwarded";
-import type { Meta } from "./rest";
+import type { Meta } from "./rest/meta";
 import { resolveToken, type TokenAuth } from "./services/api-tokens";
 
 // ---------------------------------------------------------------------------

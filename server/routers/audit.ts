@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, like, lt, lte, or, type SQL } from "drizzle-orm";
 import { auditLog } from "../../db/schema";
 import { auditListInput } from "../../lib/tenancy";
-import { auditListOut, rest } from "../rest";
+import { auditListOut, rest } from "../rest/meta";
 import { adminProcedure, router } from "../trpc";
 
 export const auditRouter = router({

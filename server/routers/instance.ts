@@ -1,5 +1,5 @@
 import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
-import { anyOut, instanceListOut, instanceOut, rest } from "../rest";
+import { anyOut, instanceListOut, instanceOut, rest } from "../rest/meta";
 import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
 import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
 import { actorOf, protectedProcedure, router } from "../trpc";
@@ -18,12 +18,15 @@ export const instanceRouter = router({
     .mutation(({ ctx, input }) => removeInstance(ctx.app, actorOf(ctx), ctx.user, input.id)),
   /** NIC hot-plug: the node applies each change live. */
   addNic: protectedProcedure
+    .meta(rest("POST", "/instances/{instanceId}/nics", "nics", "Hot-plug a NIC into an instance", anyOut))
     .input(nicAddInput)
     .mutation(({ ctx, input }) => addNic(ctx.app, actorOf(ctx), ctx.user, input)),
   updateNic: protectedProcedure
+    .meta(rest("PATCH", "/nics/{nicId}", "nics", "Move a NIC to another VNET or address, live", anyOut))
     .input(nicUpdateInput)
     .mutation(({ ctx, input }) => updateNic(ctx.app, actorOf(ctx), ctx.user, input)),
   removeNic: protectedProcedure
+    .meta(rest("DELETE", "/nics/{nicId}", "nics", "Unplug a NIC (its lease is freed)", anyOut))
     .input(nicRemoveInput)
     .mutation(({ ctx, input }) => removeNic(ctx.app, actorOf(ctx), ctx.user, input.nicId)),
 });

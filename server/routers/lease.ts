@@ -1,5 +1,5 @@
 import { holdInput, leaseHistoryInput, leaseListInput, spanInput } from "../../lib/schemas";
-import { heldOut, leaseHistoryOut, leaseListOut, releasedOut, rest } from "../rest";
+import { heldOut, leaseHistoryOut, leaseListOut, releasedOut, rest } from "../rest/meta";
 import { history, hold, listLeases, release } from "../services/leases/leases";
 import { actorOf, protectedProcedure, router } from "../trpc";
 

@@ -1,6 +1,6 @@
 import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
-import { anyOut, nodeListOut, rest } from "../rest";
+import { anyOut, nodeListOut, rest } from "../rest/meta";
 import { compileDesiredState } from "../services/nodes/desired";
 import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
 import { previewPlan } from "../services/nodes/preview";

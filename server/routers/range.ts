@@ -1,5 +1,5 @@
 import { arAddInput, arResizeInput, idInput, rangeContextInput } from "../../lib/schemas";
-import { anyOut, rangeAddOut, rangeResizeOut, rest } from "../rest";
+import { anyOut, rangeAddOut, rangeResizeOut, rest } from "../rest/meta";
 import { addRange, removeRange, resizeRange, setRangeContext } from "../services/vnets/ranges";
 import { actorOf, protectedProcedure, router } from "../trpc";
 

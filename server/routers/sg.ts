@@ -4,7 +4,7 @@ import { z } from "zod";
 import { idInput } from "../../lib/schemas";
 import { probeInput, sgInput } from "../../lib/sg";
 import { cloneInput } from "../../lib/tenancy";
-import { anyOut, changedOut, idOut, rest, sgListOut, sgOut } from "../rest";
+import { anyOut, changedOut, idOut, rest, sgListOut, sgOut } from "../rest/meta";
 import {
   commitSg,
   createSg,

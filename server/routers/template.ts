@@ -3,7 +3,7 @@ import { octalToPerms } from "../../lib/permissions";
 import { idInput, vnetRestrictedInput } from "../../lib/schemas";
 import { instantiateInput, templateAllocateInput, templateUpdateInput } from "../../lib/templates";
 import { cloneInput } from "../../lib/tenancy";
-import { anyOut, rest, templateListOut, templateOut } from "../rest";
+import { anyOut, rest, templateListOut, templateOut } from "../rest/meta";
 import {
   allocateTemplate,
   cloneTemplate,

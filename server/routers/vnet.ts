@@ -13,7 +13,7 @@ import {
   vnetUpdateInput,
 } from "../../lib/schemas";
 import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
-import { anyOut, rest, vnetDetailOut, vnetListOut, vnetOut } from "../rest";
+import { anyOut, rest, vnetDetailOut, vnetListOut, vnetOut } from "../rest/meta";
 import { exportHoster, importHoster } from "../services/vnets/hoster";
 import { reserve } from "../services/vnets/reservations";
 import {
