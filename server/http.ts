@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { App } from "./app";
 import { serveMetrics } from "./observability/metrics-endpoint";
+import { exportAudit } from "./rest/audit-export";
 import { openApiDocument } from "./rest/document";
 import { handleRest, REST_BASE } from "./rest/handler";
 import { appRouter } from "./routers/root";
@@ -37,7 +38,7 @@ async function send(res: http.ServerResponse, answer: Response) {
   res.end(Buffer.from(await answer.arrayBuffer()));
 }
 
-/** Serves /api/trpc, /api/v1 (REST), /api/openapi.json and /metrics of `app` on 127.0.0.1:`port`
+/** Serves /api/trpc, /api/v1 (REST), /api/openapi.json, /api/audit/export and /metrics of `app` on 127.0.0.1:`port`
  * (0 = any free port); resolves with its URL and a closer. */
 export async function serveApp(app: App, port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const trpc = createHTTPHandler({
@@ -52,9 +53,11 @@ export async function serveApp(app: App, port = 0): Promise<{ url: string; close
         ? (r: Request) => serveMetrics(app, r)
         : path === "/api/openapi.json"
           ? async () => Response.json(openApiDocument())
-          : path.startsWith(`${REST_BASE}/`)
-            ? (r: Request) => handleRest(app, r)
-            : null;
+          : path === "/api/audit/export"
+            ? (r: Request) => exportAudit(app, r)
+            : path.startsWith(`${REST_BASE}/`)
+              ? (r: Request) => handleRest(app, r)
+              : null;
     if (!other) return trpc(req, res);
     toRequest(req)
       .then(other)
