@@ -111,3 +111,4 @@ export const auditListOut = loose({
   ),
   nextBefore: maybe(num),
 });
+export const meOut = loose({ id: str, username: str, name: str, role: str });
