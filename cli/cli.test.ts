@@ -61,7 +61,7 @@ describe("bridgehead CLI against a running portal", () => {
     const ok = await cli(["login", "--server", server.url, "--token", token]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/Signed in to .* as root \(admin\), token cli/);
+    expect(ok.stdout).toMatch(/Signed in to .* as root \(admin\); saved in /);
     expect(fs.statSync(env.BRIDGEHEAD_CONFIG!).mode & 0o777).toBe(0o600);
     expect(JSON.parse(fs.readFileSync(env.BRIDGEHEAD_CONFIG!, "utf8"))).toEqual({
       server: server.url,

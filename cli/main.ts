@@ -70,8 +70,7 @@ program
     const file = writeConfig(c);
     out(
       { ...me, config: file },
-      () =>
-        `Signed in to ${c.server} as ${me.username} (${me.role})${me.token ? `, token ${me.token.name}${me.token.readOnly ? " (read-only)" : ""}` : ""}; saved in ${file}`,
+      () => `Signed in to ${c.server} as ${me.username} (${me.role}); saved in ${file}`,
     );
   });
 
