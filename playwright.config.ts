@@ -58,6 +58,8 @@ export default defineConfig({
     env: {
       BRIDGEHEAD_DB: dbFile,
       BRIDGEHEAD_ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
+      // The request log lines would bury the test report; failures still log at warn and above.
+      BRIDGEHEAD_LOG_LEVEL: "warn",
     },
   },
 });

@@ -34,6 +34,7 @@ const NAV = [
     icon: "M8 11a3 3 0 100-6 3 3 0 000 6zM16 11a3 3 0 100-6 3 3 0 000 6zM2 20a6 6 0 0112 0M12 20a6 6 0 0110 0",
   },
   { href: "/audit", label: "Audit log", admin: true, icon: "M6 3h9l4 4v14H6zM9 12h7M9 16h7M9 8h3" },
+  { href: "/api-docs", label: "REST API", admin: false, icon: "M8 6l-6 6 6 6M16 6l6 6-6 6" },
 ] as const;
 
 export function Shell({ children }: { children: ReactNode }) {

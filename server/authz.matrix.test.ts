@@ -56,6 +56,7 @@ const idsOf = (out: unknown) => (out as { id: number }[]).map((o) => o.id);
 const MATRIX: Record<string, Entry> = {
   // user
   "user.me": { rule: { kind: "public" } },
+  "user.whoami": { rule: { kind: "user" } },
   "user.list": { rule: { kind: "admin" } },
   "user.create": {
     rule: { kind: "admin" },

@@ -13,6 +13,12 @@ const envSchema = z.object({
   BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   BRIDGEHEAD_JOIN_TOKEN_TTL_MIN: z.coerce.number().int().min(1).max(10080).default(60),
   BRIDGEHEAD_NODE_DOWN_AFTER_S: z.coerce.number().int().min(5).max(3600).default(30),
+  // Tests run silent unless asked: their output is the test report.
+  BRIDGEHEAD_LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default(process.env.VITEST ? "silent" : "info"),
   // Only behind a reverse proxy that sets X-Forwarded-Proto/-For itself: otherwise any client
   // could claim https or another address.
   BRIDGEHEAD_TRUST_PROXY: z

@@ -5,6 +5,10 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { App } from "./app";
+import { serveMetrics } from "./observability/metrics-endpoint";
+import { exportAudit } from "./rest/audit-export";
+import { openApiDocument } from "./rest/document";
+import { handleRest, REST_BASE } from "./rest/handler";
 import { appRouter } from "./routers/root";
 import type { TlsMaterial } from "./tls";
 import { createContext } from "./trpc";
@@ -16,18 +20,61 @@ function toHeaders(raw: NodeJS.Dict<string | string[]>): Headers {
   return h;
 }
 
-/** Serves /api/trpc of `app` on 127.0.0.1:`port` (0 = any free port); resolves with its URL and a
- * closer. With `tls` it serves HTTPS with that certificate, which agents then pin. */
+/** A Node request as a fetch Request (the REST and metrics handlers take those, as in Next). */
+async function toRequest(req: http.IncomingMessage): Promise<Request> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const body = chunks.length ? Buffer.concat(chunks) : undefined;
+  return new Request(`http://${req.headers.host ?? "127.0.0.1"}${req.url ?? "/"}`, {
+    method: req.method,
+    headers: toHeaders(req.headers),
+    body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+  });
+}
+
+async function send(res: http.ServerResponse, answer: Response) {
+  res.statusCode = answer.status;
+  answer.headers.forEach((v, k) => {
+    res.setHeader(k, v);
+  });
+  res.end(Buffer.from(await answer.arrayBuffer()));
+}
+
+/** Serves /api/trpc, /api/v1 (REST), /api/openapi.json, /api/audit/export and /metrics of `app` on
+ * 127.0.0.1:`port` (0 = any free port); resolves with its URL and a closer. With `tls` it serves HTTPS
+ * with that certificate, which agents then pin. */
 export async function serveApp(
   app: App,
   port = 0,
   tls?: TlsMaterial,
 ): Promise<{ url: string; close(): Promise<void>; server: http.Server | https.Server }> {
-  const handler = createHTTPHandler({
+  const trpc = createHTTPHandler({
     basePath: "/api/trpc/",
     router: appRouter,
     createContext: ({ req }) => createContext(app, toHeaders(req.headers)),
   });
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const other =
+      path === "/metrics"
+        ? (r: Request) => serveMetrics(app, r)
+        : path === "/api/openapi.json"
+          ? async () => Response.json(openApiDocument())
+          : path === "/api/audit/export"
+            ? (r: Request) => exportAudit(app, r)
+            : path.startsWith(`${REST_BASE}/`)
+              ? (r: Request) => handleRest(app, r)
+              : null;
+    if (!other) return trpc(req, res);
+    toRequest(req)
+      .then(other)
+      .then((answer) => send(res, answer))
+      .catch((err: unknown) => {
+        console.error(`${req.method} ${path} failed:`, err);
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
+  };
   const server = tls
     ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
     : http.createServer(handler);

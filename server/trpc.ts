@@ -10,6 +10,9 @@ import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
 import { clientAddress } from "./forwarded";
+import { logOf } from "./observability/log";
+import { metricsOf } from "./observability/metrics";
+import type { Meta } from "./rest/meta";
 import { resolveToken, type TokenAuth } from "./services/api-tokens";
 
 // ---------------------------------------------------------------------------
@@ -34,7 +37,16 @@ export type Context = {
   token?: TokenAuth | null;
   /** Why a presented credential was not accepted (the UNAUTHORIZED message then says so). */
   authError?: string;
+  /** The caller's X-Request-Id when it sent a sane one, else a new one: it ties the log line of
+   * this call to the caller's own logs. */
+  requestId?: string;
 };
+
+/** The X-Request-Id a client sent (printable, at most 128 characters), or a fresh UUID. */
+export function requestIdOf(headers: Headers): string {
+  const given = headers.get("x-request-id");
+  return given && /^[\x21-\x7e]{1,128}$/.test(given) ? given : crypto.randomUUID();
+}
 
 /** Loads a user with their groups; null when the user does not exist. */
 export function loadSessionUser(app: App, userId: string): SessionUser | null {
@@ -63,11 +75,12 @@ const TOKEN_REFUSED = {
  * acts as its user, exactly like their session; otherwise the cookie session. */
 export async function createContext(app: App, headers: Headers): Promise<Context> {
   const ip = clientAddress(headers);
+  const requestId = requestIdOf(headers);
   const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get("authorization") ?? "")?.[1];
   if (bearer?.startsWith(API_TOKEN_PREFIX)) {
     const t = resolveToken(app, bearer);
     const user = typeof t === "string" ? null : loadSessionUser(app, t.userId);
-    if (typeof t !== "string" && user) return { app, db: app.db, user, headers, ip, token: t };
+    if (typeof t !== "string" && user) return { app, db: app.db, user, headers, ip, token: t, requestId };
     const reason = typeof t === "string" ? t : "user";
     audit(
       app.db,
@@ -78,13 +91,22 @@ export async function createContext(app: App, headers: Headers): Promise<Context
         detail: `${reason} API token ${bearer.slice(0, API_TOKEN_PREFIX.length + 6)}…`,
       },
     );
-    return { app, db: app.db, user: null, headers, ip, token: null, authError: TOKEN_REFUSED[reason] };
+    return {
+      app,
+      db: app.db,
+      user: null,
+      headers,
+      ip,
+      token: null,
+      authError: TOKEN_REFUSED[reason],
+      requestId,
+    };
   }
   const session = await sessionAuth(app, headers)
     .api.getSession({ headers })
     .catch(() => null);
   const user = session ? loadSessionUser(app, session.user.id) : null;
-  return { app, db: app.db, user, headers, ip };
+  return { app, db: app.db, user, headers, ip, requestId };
 }
 
 /** The actor written to the audit log for this context. */
@@ -115,17 +137,21 @@ export function fieldErrorsOf(cause: unknown): FieldErrors | null {
   return null;
 }
 
-const t = initTRPC.context<Context>().create({
-  transformer: superjson,
-  sse: {
-    // Pings keep proxies from cutting an idle agent channel; the client reconnects after silence.
-    ping: { enabled: true, intervalMs: 5_000 },
-    client: { reconnectAfterInactivityMs: 15_000 },
-  },
-  errorFormatter({ shape, error }) {
-    return { ...shape, data: { ...shape.data, fieldErrors: fieldErrorsOf(error.cause) } };
-  },
-});
+// Meta carries each REST route (server/rest.ts): the same procedure serves tRPC and /api/v1.
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    sse: {
+      // Pings keep proxies from cutting an idle agent channel; the client reconnects after silence.
+      ping: { enabled: true, intervalMs: 5_000 },
+      client: { reconnectAfterInactivityMs: 15_000 },
+    },
+    errorFormatter({ shape, error }) {
+      return { ...shape, data: { ...shape.data, fieldErrors: fieldErrorsOf(error.cause) } };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -170,7 +196,35 @@ const refuseReadOnly = t.middleware(({ ctx, next, type }) => {
   return next();
 });
 
-const base = t.procedure.use(auditFailures).use(mapDomainErrors).use(refuseReadOnly);
+/** Every call is measured (metrics.ts) and logged as one line (log.ts): who, what, how long, outcome.
+ * Subscriptions are the agents' long-lived channels: their lifetime is not a request's latency. */
+const observe = t.middleware(async ({ ctx, next, type, path }) => {
+  if (type === "subscription") return next();
+  const start = performance.now();
+  const res = await next();
+  const ms = performance.now() - start;
+  const outcome = res.ok ? "ok" : res.error.code;
+  metricsOf(ctx.app).request(path, type, outcome, ms / 1000);
+  const who = (ctx as { node?: { name: string } }).node
+    ? `node:${(ctx as { node?: { name: string } }).node!.name}`
+    : (ctx.user?.username ?? "anonymous");
+  const line = {
+    requestId: ctx.requestId,
+    user: who,
+    via: ctx.token ? `token:${ctx.token.name}` : undefined,
+    procedure: path,
+    type,
+    durationMs: Math.round(ms * 10) / 10,
+    outcome,
+  };
+  const log = logOf(ctx.app);
+  if (outcome === "INTERNAL_SERVER_ERROR")
+    log.error({ ...line, err: res.ok ? undefined : res.error.cause }, "request failed");
+  else log.info(line, "request");
+  return res;
+});
+
+const base = t.procedure.use(observe).use(auditFailures).use(mapDomainErrors).use(refuseReadOnly);
 
 const requireUser = t.middleware(({ ctx, next }) => {
   if (!ctx.user)

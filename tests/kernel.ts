@@ -88,3 +88,21 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
+
+/** Whether the commands a suite needs are installed (scripts/ensure-deps.sh installs them); in CI
+ * a missing one fails the suite, elsewhere it skips, saying which. */
+export function requireCommands(suite: string, commands: string[]): boolean {
+  const missing = commands.filter((c) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${c}`], { stdio: "pipe" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return true;
+  const why = `missing ${missing.join(", ")} (scripts/ensure-deps.sh installs them)`;
+  if (process.env.CI === "true") throw new Error(`${suite}: cannot run in CI: ${why}`);
+  console.warn(`SKIP ${suite}: ${why}`);
+  return false;
+}

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { nodes } from "../../db/schema";
 import { agentReportSchema, joinRequestSchema, previewAnswerSchema } from "../../lib/wire";
 import { audit } from "../audit";
+import { logOf } from "../observability/log";
+import { metricsOf } from "../observability/metrics";
 import { compileDesiredState } from "../services/nodes/desired";
 import { joinNode, recordReport } from "../services/nodes/nodes";
 import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
@@ -54,6 +56,7 @@ export const agentRouter = router({
       // Listen before the first read, so a change committed in between is not missed.
       const wakeups = on(app.bus, `node:${node.id}`, { signal: stop })[Symbol.asyncIterator]();
       let sent = input.lastEventId ? Number(input.lastEventId) : -1;
+      let wokeAt: number | null = null;
       try {
         while (!stop.aborted) {
           const compiled = compileDesiredState(app.db, node.id);
@@ -61,9 +64,11 @@ export const agentRouter = router({
           const state = stateForWire(compiled, wire, app.tls.pins());
           if (state.revision !== sent) {
             sent = state.revision;
+            metricsOf(app).pushed(node.id, state.revision, wokeAt === null ? null : Date.now() - wokeAt);
             yield tracked(String(state.revision), state as typeof state | PreviewRequest);
           }
           const woke = await wakeups.next();
+          wokeAt = Date.now();
           // A plan preview request rides the same stream; its event id stays the last revision
           // sent, so a resumed stream still starts from the right state.
           const payload = woke.value?.[0] as PreviewRequest | undefined;
@@ -96,6 +101,24 @@ export const agentRouter = router({
   report: nodeProcedure.input(agentReportSchema).mutation(({ ctx, input }) => {
     const mismatch = refuseWire(ctx.app, ctx.node, agentWire(input.wireVersion));
     if (mismatch) throw new TRPCError({ code: "PRECONDITION_FAILED", message: mismatch });
-    return recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input);
+    const res = recordReport(ctx.app, actorOf(ctx, ctx.node), ctx.node, input);
+    metricsOf(ctx.app).reported(ctx.node, input);
+    // One line per reconcile that did something or failed (heartbeats are the request lines).
+    if (!input.ok || input.operations > 0 || input.repairs?.length)
+      logOf(ctx.app)[input.ok ? "info" : "warn"](
+        {
+          node: ctx.node.name,
+          revision: input.revision,
+          ok: input.ok,
+          operations: input.operations,
+          durationMs: input.durationMs,
+          repairs: input.repairs?.length ?? 0,
+          networksFailed: input.networks.filter((n) => !n.ok).length,
+          portsFailed: input.ports.filter((p) => !p.ok).length,
+          error: input.error,
+        },
+        "agent apply",
+      );
+    return res;
   }),
 });

@@ -1,24 +1,32 @@
 import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
+import { anyOut, instanceListOut, instanceOut, rest } from "../rest/meta";
 import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
 import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listInstances(ctx.app, ctx.user)),
+  list: protectedProcedure
+    .meta(rest("GET", "/instances", "instances", "Instances and their NICs", instanceListOut))
+    .query(({ ctx }) => listInstances(ctx.app, ctx.user)),
   create: protectedProcedure
+    .meta(rest("POST", "/instances", "instances", "Create an instance with NICs", instanceOut))
     .input(instanceCreateInput)
     .mutation(({ ctx, input }) => createInstance(ctx.app, actorOf(ctx), ctx.user, input)),
   remove: protectedProcedure
+    .meta(rest("DELETE", "/instances/{id}", "instances", "Delete an instance (its leases are freed)", anyOut))
     .input(idInput)
     .mutation(({ ctx, input }) => removeInstance(ctx.app, actorOf(ctx), ctx.user, input.id)),
   /** NIC hot-plug: the node applies each change live. */
   addNic: protectedProcedure
+    .meta(rest("POST", "/instances/{instanceId}/nics", "nics", "Hot-plug a NIC into an instance", anyOut))
     .input(nicAddInput)
     .mutation(({ ctx, input }) => addNic(ctx.app, actorOf(ctx), ctx.user, input)),
   updateNic: protectedProcedure
+    .meta(rest("PATCH", "/nics/{nicId}", "nics", "Move a NIC to another VNET or address, live", anyOut))
     .input(nicUpdateInput)
     .mutation(({ ctx, input }) => updateNic(ctx.app, actorOf(ctx), ctx.user, input)),
   removeNic: protectedProcedure
+    .meta(rest("DELETE", "/nics/{nicId}", "nics", "Unplug a NIC (its lease is freed)", anyOut))
     .input(nicRemoveInput)
     .mutation(({ ctx, input }) => removeNic(ctx.app, actorOf(ctx), ctx.user, input.nicId)),
 });

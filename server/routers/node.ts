@@ -1,5 +1,6 @@
 import { idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
+import { anyOut, nodeListOut, rest } from "../rest/meta";
 import { backupStatus } from "../services/backups";
 import { compileDesiredState } from "../services/nodes/desired";
 import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
@@ -7,7 +8,9 @@ import { previewPlan } from "../services/nodes/preview";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
-  list: adminProcedure.query(({ ctx }) => listNodes(ctx.app)),
+  list: adminProcedure
+    .meta(rest("GET", "/nodes", "nodes", "Nodes with their desired and applied revisions", nodeListOut))
+    .query(({ ctx }) => listNodes(ctx.app)),
   /** Whether the database is backed up on a schedule, and when the last backup was taken. */
   backups: adminProcedure.query(({ ctx }) => backupStatus(ctx.app)),
   /** Nodes an instance may be placed on (any signed-in user creating an instance needs this). */
@@ -22,11 +25,14 @@ export const nodeRouter = router({
     return state;
   }),
   /** The exact commands the node's agent would run now (observed kernel → desired state). */
-  preview: adminProcedure.input(idInput).query(async ({ ctx, input }) => {
-    const r = await previewPlan(ctx.app, input.id);
-    if (!r) throw notFound(`Node ${input.id}`);
-    return r;
-  }),
+  preview: adminProcedure
+    .meta(rest("GET", "/nodes/{id}/plan", "nodes", "The commands the node's agent would run now", anyOut))
+    .input(idInput)
+    .query(async ({ ctx, input }) => {
+      const r = await previewPlan(ctx.app, input.id);
+      if (!r) throw notFound(`Node ${input.id}`);
+      return r;
+    }),
   create: adminProcedure
     .input(nodeCreateInput)
     .mutation(({ ctx, input }) => createNode(ctx.app, actorOf(ctx), input)),

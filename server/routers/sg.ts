@@ -4,6 +4,7 @@ import { z } from "zod";
 import { idInput } from "../../lib/schemas";
 import { probeInput, sgInput } from "../../lib/sg";
 import { cloneInput } from "../../lib/tenancy";
+import { anyOut, changedOut, idOut, rest, sgListOut, sgOut } from "../rest/meta";
 import {
   commitSg,
   createSg,
@@ -25,26 +26,69 @@ import { ownershipProcedures } from "./ownership";
 const id = z.coerce.number().int().nonnegative();
 
 export const sgRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listSgs(ctx.app, ctx.user)),
-  get: protectedProcedure.input(idInput).query(({ ctx, input }) => getSg(ctx.app, ctx.user, input.id)),
+  list: protectedProcedure
+    .meta(rest("GET", "/security-groups", "security-groups", "Security groups the caller may use", sgListOut))
+    .query(({ ctx }) => listSgs(ctx.app, ctx.user)),
+  get: protectedProcedure
+    .meta(rest("GET", "/security-groups/{id}", "security-groups", "One security group with its rules", sgOut))
+    .input(idInput)
+    .query(({ ctx, input }) => getSg(ctx.app, ctx.user, input.id)),
   /** Groups attached to one VNET (`id` is the VNET's). */
   ofVnet: protectedProcedure.input(idInput).query(({ ctx, input }) => vnetSgs(ctx.app, ctx.user, input.id)),
   create: protectedProcedure
+    .meta(rest("POST", "/security-groups", "security-groups", "Create a security group", idOut))
     .input(sgInput)
     .mutation(({ ctx, input }) => createSg(ctx.app, actorOf(ctx), ctx.user, input)),
   update: protectedProcedure
+    .meta(
+      rest(
+        "PUT",
+        "/security-groups/{id}",
+        "security-groups",
+        "Replace a group's name, description and rules",
+        idOut,
+      ),
+    )
     .input(sgInput.extend({ id }))
     .mutation(({ ctx, input }) => updateSg(ctx.app, actorOf(ctx), ctx.user, input)),
   remove: protectedProcedure
+    .meta(rest("DELETE", "/security-groups/{id}", "security-groups", "Delete a security group", anyOut))
     .input(idInput)
     .mutation(({ ctx, input }) => removeSg(ctx.app, actorOf(ctx), ctx.user, input.id)),
   setVnet: protectedProcedure
+    .meta(
+      rest(
+        "POST",
+        "/security-groups/{sgId}/vnets/{vnetId}",
+        "security-groups",
+        "Attach (attached: true) or detach a group on a VNET",
+        changedOut,
+      ),
+    )
     .input(z.object({ vnetId: id, sgId: id, attached: z.boolean() }))
     .mutation(({ ctx, input }) => setVnetSg(ctx.app, actorOf(ctx), ctx.user, input)),
   setNic: protectedProcedure
+    .meta(
+      rest(
+        "POST",
+        "/security-groups/{sgId}/nics/{nicId}",
+        "security-groups",
+        "Attach or detach a group on one NIC",
+        changedOut,
+      ),
+    )
     .input(z.object({ nicId: id, sgId: id, attached: z.boolean() }))
     .mutation(({ ctx, input }) => setNicSg(ctx.app, actorOf(ctx), ctx.user, input)),
   commit: protectedProcedure
+    .meta(
+      rest(
+        "POST",
+        "/security-groups/{id}/commit",
+        "security-groups",
+        "Re-push the group to outdated NICs",
+        anyOut,
+      ),
+    )
     .input(idInput)
     .mutation(({ ctx, input }) => commitSg(ctx.app, actorOf(ctx), ctx.user, input.id)),
   /** The compiled policy of one NIC (every group on it), as the node renders it. */
@@ -57,10 +101,21 @@ export const sgRouter = router({
   counters: protectedProcedure
     .input(idInput)
     .query(({ ctx, input }) => sgCounters(ctx.app, ctx.user, input.id)),
-  explain: protectedProcedure.input(probeInput).query(({ ctx, input }) => {
-    const { nicId, ...probe } = input;
-    return explainNic(ctx.app, ctx.user, { nicId, probe });
-  }),
+  explain: protectedProcedure
+    .meta(
+      rest(
+        "GET",
+        "/nics/{nicId}/explain",
+        "security-groups",
+        "Which rule decides a connection on a NIC",
+        anyOut,
+      ),
+    )
+    .input(probeInput)
+    .query(({ ctx, input }) => {
+      const { nicId, ...probe } = input;
+      return explainNic(ctx.app, ctx.user, { nicId, probe });
+    }),
   // Tenancy (issue 6): ownership, locks, rename and clone.
   ...ownershipProcedures("sg"),
   clone: protectedProcedure

@@ -3,6 +3,7 @@ import { octalToPerms } from "../../lib/permissions";
 import { idInput, vnetRestrictedInput } from "../../lib/schemas";
 import { instantiateInput, templateAllocateInput, templateUpdateInput } from "../../lib/templates";
 import { cloneInput } from "../../lib/tenancy";
+import { anyOut, rest, templateListOut, templateOut } from "../rest/meta";
 import {
   allocateTemplate,
   cloneTemplate,
@@ -18,8 +19,13 @@ import { ownershipProcedures } from "./ownership";
 
 // Permission bits and locks are checked in each service's query; allocate is for cloud admins.
 export const templateRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listTemplates(ctx.app, ctx.user)),
-  get: protectedProcedure.input(idInput).query(({ ctx, input }) => getTemplate(ctx.app, ctx.user, input.id)),
+  list: protectedProcedure
+    .meta(rest("GET", "/templates", "templates", "VNET templates the caller may use", templateListOut))
+    .query(({ ctx }) => listTemplates(ctx.app, ctx.user)),
+  get: protectedProcedure
+    .meta(rest("GET", "/templates/{id}", "templates", "One VNET template", templateOut))
+    .input(idInput)
+    .query(({ ctx, input }) => getTemplate(ctx.app, ctx.user, input.id)),
   allocate: adminProcedure
     .input(
       templateAllocateInput.extend({
@@ -46,6 +52,15 @@ export const templateRouter = router({
     .query(({ ctx, input }) => previewInstantiate(ctx.app, ctx.user, input)),
   // Restricted attributes may be given as overrides of the template's (cloud admins only).
   instantiate: protectedProcedure
+    .meta(
+      rest(
+        "POST",
+        "/templates/{templateId}/instantiate",
+        "templates",
+        "Create a VNET of your own from a template",
+        anyOut,
+      ),
+    )
     .input(instantiateInput.extend(vnetRestrictedInput.shape))
     .mutation(({ ctx, input }) => instantiate(ctx.app, actorOf(ctx), ctx.user, input)),
   ...ownershipProcedures("template"),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { clusters, groups } from "../../db/schema";
 import { userCreateInput } from "../../lib/schemas";
 import { userUpdateInput } from "../../lib/tenancy";
+import { meOut, rest } from "../rest/meta";
 import { createUser, listUsers, removeUser, setPassword, updateUser } from "../services/users";
 import { actorOf, adminProcedure, protectedProcedure, publicProcedure, router } from "../trpc";
 import { ownershipChoices } from "./ownership";
@@ -9,6 +10,11 @@ import { ownershipChoices } from "./ownership";
 export const userRouter = router({
   /** The signed-in user, or null (the SPA uses this to decide whether to show the login page). */
   me: publicProcedure.query(({ ctx }) => ctx.user),
+  /** The caller, for scripts: unlike `me`, an unknown or expired token is refused with its reason.
+   * The same answer for a token and its user's session (the authorization matrix checks that). */
+  whoami: protectedProcedure
+    .meta(rest("GET", "/me", "users", "The user the token acts as", meOut))
+    .query(({ ctx }) => ctx.user),
   list: adminProcedure.query(({ ctx }) => listUsers(ctx.app)),
   create: adminProcedure
     .input(userCreateInput)

@@ -13,6 +13,7 @@ import {
   vnetUpdateInput,
 } from "../../lib/schemas";
 import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
+import { anyOut, rest, vnetDetailOut, vnetListOut, vnetOut } from "../rest/meta";
 import { exportHoster, importHoster } from "../services/vnets/hoster";
 import { reserve } from "../services/vnets/reservations";
 import {
@@ -32,16 +33,24 @@ import { ownershipProcedures } from "./ownership";
 
 // USE / MANAGE on the VNET is checked in each service's query (admins hold it on everything).
 export const vnetRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listVnets(ctx.app, ctx.user)),
-  get: protectedProcedure.input(idInput).query(({ ctx, input }) => getVnet(ctx.app, ctx.user, input.id)),
+  list: protectedProcedure
+    .meta(rest("GET", "/vnets", "vnets", "VNETs the caller may use", vnetListOut))
+    .query(({ ctx }) => listVnets(ctx.app, ctx.user)),
+  get: protectedProcedure
+    .meta(rest("GET", "/vnets/{id}", "vnets", "One VNET with its address ranges", vnetDetailOut))
+    .input(idInput)
+    .query(({ ctx, input }) => getVnet(ctx.app, ctx.user, input.id)),
   create: adminProcedure
+    .meta(rest("POST", "/vnets", "vnets", "Create a VNET with its first address range", vnetOut))
     .input(vnetCreateInput)
     .mutation(({ ctx, input }) => createVnet(ctx.app, actorOf(ctx), ctx.user, input)),
   update: protectedProcedure
+    .meta(rest("PATCH", "/vnets/{id}", "vnets", "Change a VNET's attributes", anyOut))
     .input(vnetUpdateInput)
     .mutation(({ ctx, input }) => updateVnet(ctx.app, actorOf(ctx), ctx.user, input)),
   // MANAGE on the VNET is checked in the service's query (owners delete their own VNETs).
   remove: protectedProcedure
+    .meta(rest("DELETE", "/vnets/{id}", "vnets", "Delete a VNET", anyOut))
     .input(idInput)
     .mutation(({ ctx, input }) => removeVnet(ctx.app, actorOf(ctx), ctx.user, input.id)),
   lock: protectedProcedure
@@ -57,8 +66,12 @@ export const vnetRouter = router({
     .input(setQosInput)
     .mutation(({ ctx, input }) => setVnetQos(ctx.app, actorOf(ctx), ctx.user, input.id, input.qos)),
   /** NICs on the VNET with their effective QoS and resolved guest context. */
-  nics: protectedProcedure.input(idInput).query(({ ctx, input }) => vnetNics(ctx.app, ctx.user, input.id)),
+  nics: protectedProcedure
+    .meta(rest("GET", "/vnets/{id}/nics", "nics", "NICs on a VNET with their QoS and guest context", anyOut))
+    .input(idInput)
+    .query(({ ctx, input }) => vnetNics(ctx.app, ctx.user, input.id)),
   setNicQos: protectedProcedure
+    .meta(rest("PUT", "/nics/{nicId}/qos", "nics", "Set a NIC's QoS", anyOut))
     .input(nicQosInput)
     .mutation(({ ctx, input }) => setNicQos(ctx.app, actorOf(ctx), ctx.user, input.nicId, input.qos)),
   setNicContext: protectedProcedure

@@ -82,6 +82,13 @@ function useDebounced<T>(value: T, ms = 300): T {
   return v;
 }
 
+/** The export link of the filters shown (the server streams every matching entry). */
+function exportHref(format: "csv" | "json", f: Record<string, string | Date | undefined>): string {
+  const q = new URLSearchParams({ format });
+  for (const [k, v] of Object.entries(f)) if (v) q.set(k, v instanceof Date ? v.toISOString() : v);
+  return `/api/audit/export?${q}`;
+}
+
 export default function AuditPage() {
   return (
     <AdminOnly>
@@ -128,9 +135,22 @@ function Audit() {
         title="Audit log"
         description="Every change and every refused attempt: who, what, when and from where."
         actions={
-          <Button onClick={() => log.refetch()} pending={log.isRefetching && !log.isFetchingNextPage}>
-            Refresh
-          </Button>
+          <>
+            {(["csv", "json"] as const).map((format) => (
+              <a
+                key={format}
+                href={exportHref(format, filters)}
+                download
+                className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-sky-600"
+                title={filtered ? "The entries these filters match" : "The whole audit log"}
+              >
+                Export {format.toUpperCase()}
+              </a>
+            ))}
+            <Button onClick={() => log.refetch()} pending={log.isRefetching && !log.isFetchingNextPage}>
+              Refresh
+            </Button>
+          </>
         }
       />
       <Panel>
