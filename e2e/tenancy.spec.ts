@@ -166,7 +166,12 @@ test("an end user sees only the self-service area, makes a network and puts an i
 }) => {
   const page = await signInAs(browser, ERIN, /\/self-service$/);
   const nav = page.getByRole("navigation", { name: "Main" });
-  await expect(nav.getByRole("link")).toHaveText(["Self-service", "Instances", "Security groups"]);
+  await expect(nav.getByRole("link")).toHaveText([
+    "Self-service",
+    "Instances",
+    "Security groups",
+    "REST API",
+  ]);
   await expect(page.getByRole("heading", { name: "You have no networks yet" })).toBeVisible();
   await expect(page.getByText("Private IPv4")).toBeVisible();
   await shot(page, "tenancy-self-service-empty");
