@@ -40,6 +40,9 @@ export type Context = {
   /** The caller's X-Request-Id when it sent a sane one, else a new one: it ties the log line of
    * this call to the caller's own logs. */
   requestId?: string;
+  /** Set by requireNode on this very object once an agent's credential checked out, so the
+   * request's log line (written by the outermost middleware, after the call) names the node. */
+  nodeName?: string;
 };
 
 /** The X-Request-Id a client sent (printable, at most 128 characters), or a fresh UUID. */
@@ -205,9 +208,7 @@ const observe = t.middleware(async ({ ctx, next, type, path }) => {
   const ms = performance.now() - start;
   const outcome = res.ok ? "ok" : res.error.code;
   metricsOf(ctx.app).request(path, type, outcome, ms / 1000);
-  const who = (ctx as { node?: { name: string } }).node
-    ? `node:${(ctx as { node?: { name: string } }).node!.name}`
-    : (ctx.user?.username ?? "anonymous");
+  const who = ctx.nodeName ? `node:${ctx.nodeName}` : (ctx.user?.username ?? "anonymous");
   const line = {
     requestId: ctx.requestId,
     user: who,
@@ -261,6 +262,7 @@ const requireNode = t.middleware(({ ctx, next }) => {
       message: "Node credential missing, unknown or revoked; re-enroll the node with a new join token",
     });
   }
+  ctx.nodeName = node.name;
   return next({ ctx: { ...ctx, node } });
 });
 

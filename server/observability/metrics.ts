@@ -19,8 +19,20 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 function createMetrics(app: App) {
   const registry = new Registry();
-  const nodeRows = () => listNodes(app);
-
+  // One read of the nodes per scrape: the first gauge's collect fills the other two, which the
+  // registry reads after it (it collects its metrics one by one, in registration order).
+  const desired = new Gauge({
+    name: "bridgehead_node_desired_revision",
+    help: "The revision of the node's desired network state in the database",
+    labelNames: ["node"] as const,
+    registers: [],
+  });
+  const applied = new Gauge({
+    name: "bridgehead_node_applied_revision",
+    help: "The last revision the node's agent reported applied (the kernel matched it)",
+    labelNames: ["node"] as const,
+    registers: [],
+  });
   new Gauge({
     name: "bridgehead_nodes",
     help: "Nodes by agent channel state; in_sync counts connected nodes whose applied revision is the desired one",
@@ -28,32 +40,20 @@ function createMetrics(app: App) {
     registers: [registry],
     collect() {
       this.reset();
-      const rows = nodeRows();
+      desired.reset();
+      applied.reset();
+      const rows = listNodes(app);
       for (const s of NODE_STATES) this.set({ state: s }, rows.filter((n) => n.state === s).length);
       this.set({ state: "in_sync" }, rows.filter((n) => n.state === "connected" && n.inSync).length);
       this.set({ state: "error" }, rows.filter((n) => n.lastError !== null).length);
+      for (const n of rows) {
+        desired.set({ node: n.name }, n.desiredRevision);
+        applied.set({ node: n.name }, n.appliedRevision);
+      }
     },
   });
-  new Gauge({
-    name: "bridgehead_node_desired_revision",
-    help: "The revision of the node's desired network state in the database",
-    labelNames: ["node"] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const n of nodeRows()) this.set({ node: n.name }, n.desiredRevision);
-    },
-  });
-  new Gauge({
-    name: "bridgehead_node_applied_revision",
-    help: "The last revision the node's agent reported applied (the kernel matched it)",
-    labelNames: ["node"] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const n of nodeRows()) this.set({ node: n.name }, n.appliedRevision);
-    },
-  });
+  registry.registerMetric(desired);
+  registry.registerMetric(applied);
   const addressRows = () =>
     app.db.all<{ name: string; size: number; used: number; held: number }>(sql`
       SELECT v.name AS name,
@@ -75,14 +75,15 @@ function createMetrics(app: App) {
       }
     },
   });
-  const ruleRows = () =>
-    app.db.all<{ sg: string; rule: number; packets: number; bytes: number }>(sql`
-      SELECT g.name AS sg, c.rule_id AS rule,
-        sum(c.base_packets + c.packets) AS packets, sum(c.base_bytes + c.bytes) AS bytes
-      FROM sg_rule_counters c JOIN sg_rules r ON r.id = c.rule_id JOIN security_groups g ON g.id = r.sg_id
-      GROUP BY c.rule_id`);
   // Counters (they only grow: the totals keep what a restarted kernel counter had), read from the
-  // database at scrape time: reset, then counted up to the stored total.
+  // database at scrape time: reset, then counted up to the stored total. One query fills both, as
+  // for the nodes above.
+  const ruleBytes = new Counter({
+    name: "bridgehead_sg_rule_bytes_total",
+    help: "Bytes matched by each security-group rule, summed over the nodes that report it",
+    labelNames: ["security_group", "rule"] as const,
+    registers: [],
+  });
   new Counter({
     name: "bridgehead_sg_rule_packets_total",
     help: "Packets matched by each security-group rule, summed over the nodes that report it",
@@ -90,19 +91,20 @@ function createMetrics(app: App) {
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of ruleRows()) this.inc({ security_group: r.sg, rule: String(r.rule) }, r.packets);
+      ruleBytes.reset();
+      const rows = app.db.all<{ sg: string; rule: number; packets: number; bytes: number }>(sql`
+        SELECT g.name AS sg, c.rule_id AS rule,
+          sum(c.base_packets + c.packets) AS packets, sum(c.base_bytes + c.bytes) AS bytes
+        FROM sg_rule_counters c JOIN sg_rules r ON r.id = c.rule_id JOIN security_groups g ON g.id = r.sg_id
+        GROUP BY c.rule_id`);
+      for (const r of rows) {
+        const labels = { security_group: r.sg, rule: String(r.rule) };
+        this.inc(labels, r.packets);
+        ruleBytes.inc(labels, r.bytes);
+      }
     },
   });
-  new Counter({
-    name: "bridgehead_sg_rule_bytes_total",
-    help: "Bytes matched by each security-group rule, summed over the nodes that report it",
-    labelNames: ["security_group", "rule"] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of ruleRows()) this.inc({ security_group: r.sg, rule: String(r.rule) }, r.bytes);
-    },
-  });
+  registry.registerMetric(ruleBytes);
 
   const requests = new Histogram({
     name: "bridgehead_trpc_request_duration_seconds",

@@ -211,6 +211,11 @@ describe("Prometheus metrics and structured logs", () => {
     expect(typeof request!.durationMs).toBe("number");
     expect(typeof request!.time).toBe("string");
     expect(JSON.stringify(lines)).not.toContain(p.token);
+    // The agent's own calls are logged as its node.
+    expect(lines.find((l) => l.msg === "request" && l.procedure === "agent.report")).toMatchObject({
+      user: "node:n1",
+      outcome: "ok",
+    });
     const apply = lines.find((l) => l.msg === "agent apply");
     expect(apply).toMatchObject({
       node: "n1",
