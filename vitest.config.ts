@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
   test: {
     include: ["**/*.test.ts"],
-    exclude: ["node_modules/**", "e2e/**", ".next/**", "data/**"],
+    exclude: ["**/node_modules/**", "e2e/**", ".next/**", "data/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Dataplane tests share one kernel; files run in parallel, each with its own namespace prefix.
