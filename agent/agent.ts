@@ -53,6 +53,16 @@ export class AgentExit extends Error {
   }
 }
 
+/** Phase timings for the report: to 0.01 ms, the phases the schema allows (lowercase names). */
+function roundedPhases(phases: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(phases)
+      .filter(([k, v]) => /^[a-z_]{1,24}$/.test(k) && Number.isFinite(v) && v >= 0)
+      .slice(0, 24)
+      .map(([k, v]) => [k, Math.round(v * 100) / 100]),
+  );
+}
+
 function usage(msg: string): never {
   throw new AgentExit(2, msg);
 }
@@ -201,7 +211,10 @@ export async function runAgent(
       ...channelFacts(),
       ...(await underlay()),
       ...(result.operations > 0
-        ? { ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)) }
+        ? {
+            ops: (result.ops ?? []).slice(0, 500).map((o) => o.slice(0, 1000)),
+            ...(result.phases ? { phases: roundedPhases(result.phases) } : {}),
+          }
         : {}),
       ...(repairs?.length ? { repairs } : {}),
       ...(counters ? { counters } : {}),

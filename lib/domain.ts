@@ -239,6 +239,8 @@ export type NodeReport = {
   ports: { nicId: number; ok: boolean; error?: string }[];
   /** The commands the last reconcile ran (what the agent did). */
   ops?: string[];
+  /** Where that reconcile's time went, ms per phase (APPLY_PHASES in wire.ts). */
+  phases?: Record<string, number>;
   /** The last drift the agent found and repaired, and when. */
   repairs?: string[];
   repairedAt?: string;

@@ -204,6 +204,24 @@ export function ruleCounters(byName: Record<string, { packets: number; bytes: nu
   return [...out.values()].sort((a, b) => a.ruleId - b.ruleId);
 }
 
+/** The phases of a reconcile, in order, as the agent times them: reading the kernel, planning, the
+ * ip executor's steps (agent/dataplane/links/execute.ts), then nftables and tc. The server labels
+ * its per-phase histogram with these only (anything else an agent sends counts as "other"). */
+export const APPLY_PHASES = [
+  "observe",
+  "plan",
+  "namespaces",
+  "guard",
+  "guests_before",
+  "node",
+  "sysctl",
+  "fdb",
+  "guests",
+  "rollback",
+  "nft",
+  "tc",
+] as const;
+
 /** What the agent tells the server after each reconcile (and as its heartbeat). */
 export const agentReportSchema = z
   .object({
@@ -225,6 +243,11 @@ export const agentReportSchema = z
     repairs: z.array(z.string().max(500)).max(200).optional(),
     /** The exact commands this reconcile ran (the "what it did" of the plan preview), capped. */
     ops: z.array(z.string().max(1000)).max(500).optional(),
+    /** Where this reconcile's time went, ms per phase (APPLY_PHASES); sent when it did something. */
+    phases: z
+      .record(z.string().regex(/^[a-z_]{1,24}$/), z.number().nonnegative())
+      .refine((p) => Object.keys(p).length <= 24, "at most 24 phases")
+      .optional(),
     /** Security-group rule counters as this node's kernel counts them (since the rule was first
      * loaded here; the agent carries them over its own table reloads). Sent at most every few
      * seconds; absent: unchanged since the last report that had them. */

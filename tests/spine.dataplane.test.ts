@@ -113,6 +113,10 @@ describe.runIf(run)("spine: server → agent → kernel", () => {
       encoding: "utf8",
     });
     expect(JSON.parse(mac)[0].address).toBe("02:00:0a:4e:00:0a");
+    // The agent said where the time went (the Prometheus histogram and the apply log line use it).
+    const phases = node(nodeId).report?.phases ?? {};
+    expect(Object.keys(phases)).toEqual(expect.arrayContaining(["observe", "plan", "node", "nft", "tc"]));
+    expect(Object.values(phases).every((ms) => typeof ms === "number" && ms >= 0)).toBe(true);
   });
 
   it("a restarted agent on the same state runs no mutating command", async () => {

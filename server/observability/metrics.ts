@@ -8,11 +8,13 @@
 // address, a user or a request id. Each App has its own registry, so tests never share counters.
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { AgentReport } from "../../lib/wire";
+import { type AgentReport, APPLY_PHASES } from "../../lib/wire";
 import type { App } from "../app";
 import { listNodes } from "../services/nodes/nodes";
 
 const NODE_STATES = ["connected", "disconnected", "pending", "revoked"] as const;
+/** The phase label's values: a fixed set, so an agent cannot grow the series. */
+const KNOWN_PHASES = new Set<string>(APPLY_PHASES);
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -120,6 +122,13 @@ function createMetrics(app: App) {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const applyPhase = new Histogram({
+    name: "bridgehead_apply_phase_duration_seconds",
+    help: "Where agents' reconciles that changed something spent their time, by phase",
+    labelNames: ["phase"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const applyErrors = new Counter({
     name: "bridgehead_apply_errors_total",
     help: "Reconciles an agent reported as failed",
@@ -158,7 +167,11 @@ function createMetrics(app: App) {
     },
     reported(node: { id: number; name: string }, r: AgentReport) {
       if (!r.ok) applyErrors.inc({ node: node.name });
-      else if (r.operations > 0) applyDuration.observe({ node: node.name }, r.durationMs / 1000);
+      else if (r.operations > 0) {
+        applyDuration.observe({ node: node.name }, r.durationMs / 1000);
+        for (const [phase, ms] of Object.entries(r.phases ?? {}))
+          applyPhase.observe({ phase: KNOWN_PHASES.has(phase) ? phase : "other" }, ms / 1000);
+      }
       if (r.repairs?.length) repairs.inc({ node: node.name }, r.repairs.length);
       const p = pushedAt.get(node.id);
       if (r.ok && p && r.revision >= p.revision) {

@@ -45,6 +45,8 @@ async function portal(app: App) {
     durationMs: 42,
     networks: [],
     ports: [],
+    ops: ["ip link add bh-1 type bridge"],
+    phases: { observe: 10, plan: 2, node: 20, nft: 8, tc: 2, brand_new_phase: 1 },
     repairs: ["bridge bh-1 was down"],
   });
   return { admin, token, nodeId: n.id, desired, agent };
@@ -93,6 +95,11 @@ describe("Prometheus metrics and structured logs", () => {
     expect(value('bridgehead_drift_repairs_total{node="n1"}')).toBe(1);
     expect(value('bridgehead_apply_duration_seconds_count{node="n1"}')).toBe(1);
     expect(value('bridgehead_apply_duration_seconds_sum{node="n1"}')).toBeCloseTo(0.042);
+    // By phase: the agent's timings, labelled with the known phases only.
+    expect(value('bridgehead_apply_phase_duration_seconds_sum{phase="node"}')).toBeCloseTo(0.02);
+    expect(value('bridgehead_apply_phase_duration_seconds_sum{phase="nft"}')).toBeCloseTo(0.008);
+    expect(value('bridgehead_apply_phase_duration_seconds_count{phase="other"}')).toBe(1);
+    expect(text).not.toContain("brand_new_phase");
     expect(
       value(
         'bridgehead_trpc_request_duration_seconds_count{procedure="vnet.create",type="mutation",outcome="ok"}',
@@ -223,6 +230,7 @@ describe("Prometheus metrics and structured logs", () => {
       ok: true,
       operations: 7,
       durationMs: 42,
+      phases: { observe: 10, plan: 2, node: 20, nft: 8, tc: 2 },
       repairs: 1,
     });
     const refused = lines.filter((l) => l.msg === "request" && l.outcome === "FORBIDDEN");

@@ -112,6 +112,7 @@ export const agentRouter = router({
           ok: input.ok,
           operations: input.operations,
           durationMs: input.durationMs,
+          ...(input.phases ? { phases: input.phases } : {}),
           repairs: input.repairs?.length ?? 0,
           networksFailed: input.networks.filter((n) => !n.ok).length,
           portsFailed: input.ports.filter((p) => !p.ok).length,

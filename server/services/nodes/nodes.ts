@@ -257,6 +257,14 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
           ports: r.ports,
           // The commands of the last reconcile that did something (a heartbeat keeps them).
           ...(r.ops?.length ? { ops: r.ops } : prev.report?.ops ? { ops: prev.report.ops } : {}),
+          // Its phase timings likewise: they belong to those commands.
+          ...(r.ops?.length
+            ? r.phases
+              ? { phases: r.phases }
+              : {}
+            : prev.report?.phases
+              ? { phases: prev.report.phases }
+              : {}),
           // Repairs are kept until the next report that has some: a heartbeat must not hide them.
           ...(r.repairs?.length
             ? { repairs: r.repairs, repairedAt: new Date().toISOString() }
