@@ -5,7 +5,7 @@ import { validate } from "@readme/openapi-parser";
 import createClient from "openapi-fetch";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { fixtureUser, refusal, snapshot, testApp } from "../testing";
+import { fixtureUser, refusal, snapshot, testApp } from "../harness.testing";
 import { openApiDocument } from "./document";
 import { handleRest } from "./handler";
 
