@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agentReportSchema, WIRE_VERSION } from "../lib/wire";
 import { parseArrival, refusalReport } from "./arrival";
-import { net, port, state } from "./dataplane/testing";
+import { net, port, state } from "./dataplane/state.testing";
 
 describe("a pushed desired state is checked on arrival", () => {
   it("takes a state of the wire version it speaks", () => {

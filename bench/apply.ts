@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { createDataplane, guestNsName, run } from "../agent/dataplane";
 import { ipIn } from "../agent/dataplane/run";
-import { net, port, state } from "../agent/dataplane/testing";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import { deleteNamespaces, kernelUnavailable, nsPrefix } from "../tests/kernel";
 
 const { values } = parseArgs({ options: { ports: { type: "string", default: "1000" } } });

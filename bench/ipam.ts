@@ -13,9 +13,9 @@ import { eq } from "drizzle-orm";
 import { immediate } from "../db";
 import { startCheckpointer } from "../db/checkpoint";
 import { vnets } from "../db/schema";
+import { testApp, userCaller } from "../server/harness.testing";
 import { createInstance } from "../server/services/instances/instances";
 import { allocateLease } from "../server/services/leases/ipam";
-import { testApp, userCaller } from "../server/testing";
 import { loadSessionUser } from "../server/trpc";
 
 const N = 65_000;

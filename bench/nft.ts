@@ -8,9 +8,9 @@
 import { loadNft, nftDrift, observeNft, recordSeen } from "../agent/dataplane/nft/apply";
 import { renderDelta } from "../agent/dataplane/nft/delta";
 import { run, runBatch } from "../agent/dataplane/run";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import { applyTc, observeTc } from "../agent/dataplane/tc/apply";
 import { planTc, portQos } from "../agent/dataplane/tc/plan";
-import { net, port, state } from "../agent/dataplane/testing";
 import { renderNft } from "../lib/nft/render";
 
 const n = Number(process.argv[2] ?? 1000);

@@ -12,8 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createUnderlay, destroyUnderlay, setVnetDriver } from "../lab/cluster";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, kernelUnavailable, nsPrefix, waitFor } from "../tests/kernel";
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@
 import { rm, writeFile } from "node:fs/promises";
 import { cutFlows, narrowedPorts } from "../agent/dataplane/nft/ct-cut";
 import { run } from "../agent/dataplane/run";
-import { net, port, state } from "../agent/dataplane/testing";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import type { DesiredSgRule, DesiredState } from "../lib/wire";
 
 const ports = Number(process.argv[2] ?? 1000);

@@ -12,7 +12,7 @@
 import { loadNft, observeNft, recordSeen } from "../agent/dataplane/nft/apply";
 import { renderDelta } from "../agent/dataplane/nft/delta";
 import { run, runBatch } from "../agent/dataplane/run";
-import { net, port, state } from "../agent/dataplane/testing";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import { renderNft } from "../lib/nft/render";
 import { ruleToWire, type StoredRule } from "../lib/sg";
 import type { DesiredState } from "../lib/wire";

@@ -10,8 +10,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../server/app";
+import { snapshot, testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { snapshot, testApp, userCaller } from "../server/testing";
 import { EXIT } from "./client";
 
 const BIN = path.resolve(__dirname, "../bin/bridgehead.mjs");

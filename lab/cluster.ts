@@ -9,10 +9,12 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { listNamespaces } from "../agent/dataplane/links/observe";
 import { run, runBatch } from "../agent/dataplane/run";
-import { nodes, vnets } from "../db/schema";
+import { nodes } from "../db/schema";
 import type { Driver } from "../lib/domain";
+import type { Subject } from "../lib/permissions";
 import type { App } from "../server/app";
-import { mutate } from "../server/services/revision";
+import type { Actor } from "../server/audit";
+import { updateVnet } from "../server/services/vnets/vnet-config";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -171,22 +173,15 @@ export function startAgent(o: AgentOptions): AgentProcess {
   return { child, log: () => out, stop: () => signal("SIGTERM"), kill9: () => signal("SIGKILL") };
 }
 
-/** Sets a VNET's driver (and VNI / MTU) directly: the VNET API of this branch creates bridge VNETs
- * only. Bumps the nodes using it so their agents get the new state. */
+/** Who the lab's own changes are audited as, and the cloud-admin role they act with. */
+const LAB_ACTOR: Actor = { userId: null, name: "lab", ip: null };
+const LAB_ADMIN: Subject = { id: "lab", role: "admin", groupIds: [0] };
+
+/** Sets a VNET's driver (and VNI / MTU) through the service `vnet.update` calls, as a cloud admin
+ * would (the driver is a restricted attribute): it checks the change, bumps the nodes the VNET
+ * touches and audits it. */
 export function setVnetDriver(app: App, vnetId: number, set: { driver: Driver; vni?: number; mtu?: number }) {
-  mutate(app, (tx, touch) => {
-    tx.update(vnets)
-      .set({ driver: set.driver, vni: set.vni ?? null, ...(set.mtu ? { mtu: set.mtu } : {}) })
-      .where(eq(vnets.id, vnetId))
-      .run();
-    touch(
-      tx
-        .select({ id: nodes.id })
-        .from(nodes)
-        .all()
-        .map((n) => n.id),
-    );
-  });
+  updateVnet(app, LAB_ACTOR, LAB_ADMIN, { id: vnetId, ...set });
 }
 
 /** Whether node `id` reported its current desired revision as applied without error. */

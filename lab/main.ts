@@ -12,10 +12,10 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { createApp } from "../server/app";
+import { callerFor } from "../server/caller";
 import { loadEnv } from "../server/env";
 import { createNode } from "../server/services/nodes/nodes";
 import { bootstrapAdmin } from "../server/services/users";
-import { callerFor } from "../server/testing";
 import { createUnderlay, destroyUnderlay, type LabNode, setVnetDriver, startAgent } from "./cluster";
 
 const PREFIX = "bhlab";

@@ -9,11 +9,11 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditLog, session, user } from "../db/schema";
 import { type App, createApp } from "./app";
-import { authRequest, cookieOf, signIn } from "./auth-testing";
+import { authRequest, cookieOf, signIn } from "./auth.testing";
 import { loadEnv } from "./env";
+import { testApp } from "./harness.testing";
 import { createUser } from "./services/users";
 import { ACCOUNT_LIMIT, ADDRESS_LIMIT } from "./sign-in-limit";
-import { testApp } from "./testing";
 
 const PASSWORD = "password-password";
 const SECRET = "test-secret-test-secret-test-secret-0000";

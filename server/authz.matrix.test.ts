@@ -23,10 +23,10 @@ import { RESTRICTED_TEMPLATE_ATTRS, RESTRICTED_VNET_ATTRS } from "../lib/restric
 import { hashSecret } from "../lib/secret";
 import type { App } from "./app";
 import { ALLOWED_PATHS } from "./auth";
-import { authRequest, signIn as signInAuth } from "./auth-testing";
+import { authRequest, signIn as signInAuth } from "./auth.testing";
+import { callerFor, fixtureUser, refusal, snapshot, testApp } from "./harness.testing";
 import { appRouter, createCaller } from "./routers/root";
 import { createUser } from "./services/users";
-import { callerFor, fixtureUser, refusal, snapshot, testApp } from "./testing";
 import { createContext } from "./trpc";
 
 const ROLES = ["admin", "owner", "member", "other", "anonymous"] as const;

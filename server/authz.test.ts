@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { vnets } from "../db/schema";
 import { can, type Level } from "../lib/permissions";
 import { permitted } from "./authz";
-import { testApp, userCaller } from "./testing";
+import { testApp, userCaller } from "./harness.testing";
 
 describe("permitted() in SQL", () => {
   it("matches can() for random permission bits, groups and levels", async () => {

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../db";
 import * as schema from "../db/schema";
 import { type App, appOn } from "./app";
+import { callerFor, fixtureUser, snapshot, testApp } from "./harness.testing";
 import { appRouter, createCaller } from "./routers/root";
-import { callerFor, fixtureUser, snapshot, testApp } from "./testing";
 import { type Context, loadSessionUser } from "./trpc";
 
 type Proc = {

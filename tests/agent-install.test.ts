@@ -10,8 +10,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodes } from "../db/schema";
 import { VERSION } from "../lib/version";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, nsPrefix, requireKernel, waitFor } from "./kernel";
 
 const ROOT = path.resolve(import.meta.dirname, "..");

@@ -11,9 +11,9 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodes } from "../db/schema";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
 import { listNodes } from "../server/services/nodes/nodes";
-import { testApp, userCaller } from "../server/testing";
 import { generateSelfSigned, readMaterial, type TlsMaterial } from "../server/tls";
 import { deleteNamespaces, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 

@@ -18,9 +18,9 @@ import { createDataplane } from "../agent/dataplane";
 import { nodes } from "../db/schema";
 import type { SgRuleInput } from "../lib/sg";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
 import { compileDesiredState } from "../server/services/nodes/desired";
-import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, nsPrefix, requireKernel, waitFor } from "./kernel";
 
 const run = requireKernel("applied means enforced (property, agent → kernel)");

@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { testApp, userCaller } from "../server/testing";
+import { testApp, userCaller } from "../server/harness.testing";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORKERS = 4;

@@ -2,14 +2,15 @@
 // a throwaway tree with the same configuration and one file per forbidden import gets each one
 // reported, by the real biome binary; and the real tree passes them.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "..");
 const biome = path.join(root, "node_modules/.bin/biome");
-const RULES = ["suspicious/noImportCycles", "style/noRestrictedImports"];
+// "plugin": lint/no-testing-imports.grit, production code never importing test-only code.
+const RULES = ["suspicious/noImportCycles", "style/noRestrictedImports", "plugin"];
 
 type Diagnostic = { level: string; rule: string; file: string; message: string };
 
@@ -27,7 +28,7 @@ function lint(dir: string, args: string[] = []): Diagnostic[] {
     out = (e as { stdout: string }).stdout;
   }
   const found: Diagnostic[] = [];
-  for (const m of out.matchAll(/^::(\w+) title=lint\/([\w/]+),file=([^,]+),[^:]*::(.*)$/gm))
+  for (const m of out.matchAll(/^::(\w+) title=(?:lint\/)?([\w/]+),file=([^,]+),[^:]*::(.*)$/gm))
     found.push({ level: m[1]!, rule: m[2]!, file: path.relative(dir, m[3]!), message: m[4]! });
   return found;
 }
@@ -66,12 +67,20 @@ describe("folder boundaries (biome.jsonc)", () => {
     "components/call.tsx": 'import { t } from "@/server/trpc";\nexport const call = t;\n',
     "components/typed.tsx":
       'import type { AppRouter } from "@/server/routers/root";\nexport type R = AppRouter;\n',
+    "server/h.testing.ts": "export const h = 1;\n",
+    "server/uses-helper.ts": 'import { h } from "./h.testing";\nexport const usesHelper = h;\n',
+    "server/h.test.ts": 'import { h } from "./h.testing";\nexport const fine = h;\n',
+    "agent/dataplane/kernel.ts": 'import { k } from "../../tests/kernel";\nexport const kernel = k;\n',
+    "lab/main.ts": 'import { h } from "../server/h.testing";\nexport const lab = h;\n',
+    "bench/b.ts": 'import { h } from "../server/h.testing";\nexport const bench = h;\n',
+    "tests/kernel.ts": "export const k = 1;\n",
   };
   let found: Diagnostic[];
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), "bh-boundaries-"));
     writeFileSync(path.join(dir, "biome.jsonc"), readFileSync(path.join(root, "biome.jsonc")));
+    cpSync(path.join(root, "lint"), path.join(dir, "lint"), { recursive: true });
     for (const [f, text] of Object.entries(files)) {
       mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
       writeFileSync(path.join(dir, f), text);
@@ -116,6 +125,14 @@ describe("folder boundaries (biome.jsonc)", () => {
     expect(at("components/list.tsx", "style/noRestrictedImports")).toHaveLength(1);
     expect(at("components/call.tsx", "style/noRestrictedImports")[0]?.message).toMatch(/server internals/);
     expect(found.filter((d) => d.file === "components/typed.tsx")).toEqual([]);
+  });
+
+  it("refuses production code (and the lab) importing test-only code; tests and benches may", () => {
+    expect(at("server/uses-helper.ts", "plugin")[0]?.message).toMatch(/may not import test-only code/);
+    expect(at("agent/dataplane/kernel.ts", "plugin")).toHaveLength(1);
+    expect(at("lab/main.ts", "plugin")).toHaveLength(1);
+    expect(found.filter((d) => d.file === "server/h.test.ts")).toEqual([]);
+    expect(found.filter((d) => d.file === "bench/b.ts")).toEqual([]);
   });
 
   it("the real tree passes them, with no file exempt", () => {

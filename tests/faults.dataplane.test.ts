@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDataplane } from "../agent/dataplane";
-import { net, port, state } from "../agent/dataplane/testing";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import { createUnderlay, destroyUnderlay, inNetns, startAgent, type Underlay } from "../lab/cluster";
 import type { DesiredState } from "../lib/wire";
 import { nsPrefix, pings, requireKernel, waitFor } from "./kernel";

@@ -22,8 +22,8 @@ import {
   type Underlay,
 } from "../lab/cluster";
 import type { App } from "../server/app";
+import { callerFor, testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { callerFor, testApp, userCaller } from "../server/testing";
 import { nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 
 const run = requireKernel("multi-node dataplane test");

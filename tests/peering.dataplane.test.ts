@@ -8,10 +8,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { runInNetns } from "../agent/dataplane/run";
-import { probe, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg-testing";
+import { probe, reaches, sgLab, tcpFlow } from "../agent/dataplane/sg.testing";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { compileDesiredState } from "../server/services/nodes/desired";
-import { testApp, userCaller } from "../server/testing";
 
 const lab = sgLab("p");
 const N = 5;

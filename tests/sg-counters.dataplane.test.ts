@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAgent } from "../agent/agent";
 import { nodes } from "../db/schema";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 
 const run = requireKernel("security-group counters (agent → server)");

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeKernel } from "../agent/dataplane/kernel-guard.testing";
 import { run } from "../agent/dataplane/run";
-import { ping, reaches, sgLab } from "../agent/dataplane/sg-testing";
+import { ping, reaches, sgLab } from "../agent/dataplane/sg.testing";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { compileDesiredState } from "../server/services/nodes/desired";
-import { testApp, userCaller } from "../server/testing";
 
 const lab = sgLab("w");
 

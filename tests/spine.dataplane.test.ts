@@ -10,8 +10,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLog, nodes } from "../db/schema";
 import type { App } from "../server/app";
+import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { testApp, userCaller } from "../server/testing";
 import { deleteNamespaces, hasNamespace, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 
 const run = requireKernel("spine dataplane test");

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDataplane } from "../agent/dataplane";
 import { run } from "../agent/dataplane/run";
-import { net, port, state } from "../agent/dataplane/testing";
+import { net, port, state } from "../agent/dataplane/state.testing";
 import { createUnderlay, destroyUnderlay, type Underlay } from "../lab/cluster";
 import { nsPrefix, pings, requireKernel } from "./kernel";
 

@@ -1,7 +1,7 @@
 // What a push may limit itself to (index.ts): pure decisions, from the last in-sync state to the new one.
 import { describe, expect, it } from "vitest";
 import { peerPlan, pushScope, type Synced } from "./push-scope";
-import { net, PREFIX, port, state } from "./testing";
+import { net, PREFIX, port, state } from "./state.testing";
 import { planOps } from "./types";
 
 const synced = (desired: Synced["desired"]): Synced => ({ desired, sysctls: {}, networks: [], ports: [] });

@@ -10,8 +10,8 @@ import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { requireCommands, waitFor } from "../../tests/kernel";
 import type { App } from "../app";
+import { callerFor, testApp, userCaller } from "../harness.testing";
 import { serveApp } from "../http";
-import { callerFor, testApp, userCaller } from "../testing";
 import { logTo } from "./log";
 
 const haveProm = requireCommands("metrics (promtool, prometheus)", ["promtool", "prometheus"]);

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
 import { audit } from "../audit";
-import { fixtureUser, testApp } from "../testing";
+import { fixtureUser, testApp } from "../harness.testing";
 import { exportAudit } from "./audit-export";
 
 const URL_BASE = "http://portal.test/api/audit/export";

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { paths } from "../../lib/api/v1";
 import { API_TYPES_FILE, apiTypes } from "../../scripts/openapi-types/generate";
 import type { App } from "../app";
-import { fixtureUser, refusal, snapshot, testApp } from "../testing";
+import { fixtureUser, refusal, snapshot, testApp } from "../harness.testing";
 import { openApiDocument } from "./document";
 import { handleRest } from "./handler";
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { tapDeviceName } from "../../lib/wire";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../harness.testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("NIC hot-plug (instance.addNic / updateNic / removeNic)", () => {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../harness.testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("instance router", () => {

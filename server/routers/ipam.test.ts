@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../harness.testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("address ranges and leases", () => {

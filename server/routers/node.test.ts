@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { nodes } from "../../db/schema";
 import { hashSecret } from "../../lib/secret";
 import type { App } from "../app";
-import { callerFor, refusal, snapshot, testApp, userCaller } from "../testing";
+import { callerFor, refusal, snapshot, testApp, userCaller } from "../harness.testing";
 
 describe("node router and agent enrollment", () => {
   let app: App;

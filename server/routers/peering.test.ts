@@ -6,8 +6,8 @@
 // desired state as the peered VNET's id and subnet.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
+import { fixtureUser, refusal, refusedUnchanged, snapshot, testApp } from "../harness.testing";
 import { compileDesiredState } from "../services/nodes/desired";
-import { fixtureUser, refusal, snapshot, testApp } from "../testing";
 
 let app: App;
 let fx: Awaited<ReturnType<typeof build>>;
@@ -107,10 +107,12 @@ describe("peering", () => {
   });
 
   it("peering.create refuses another tenant's VNET it cannot see (NOT_FOUND) and changes nothing", async () => {
-    const before = snapshot(app);
-    const err = await refusal(fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.carolNet }), "NOT_FOUND");
+    const err = await refusedUnchanged(
+      app,
+      () => fx.bob.peering.create({ vnetA: fx.bobNet, vnetB: fx.carolNet }),
+      "NOT_FOUND",
+    );
     expect(err.message).toBe(`VNET ${fx.carolNet} not found`);
-    expect(snapshot(app)).toEqual(before);
     expect(await fx.carol.peering.list()).toEqual([]);
   });
 

@@ -5,7 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AgentReport } from "../../lib/wire";
 import type { App } from "../app";
-import { callerFor, snapshot, testApp, userCaller } from "../testing";
+import { callerFor, snapshot, testApp, userCaller } from "../harness.testing";
 
 const ssh = { protocol: "TCP", direction: "INBOUND", range: "22" } as const;
 const ping = { protocol: "ICMP", direction: "INBOUND", icmpType: 8 } as const;

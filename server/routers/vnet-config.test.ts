@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../testing";
+import { refusal, refusedUnchanged, snapshot, testApp, userCaller } from "../harness.testing";
 
 const settingsOf = (app: App) => app.db.$client.prepare("SELECT * FROM settings ORDER BY key").all();
 
@@ -45,21 +45,21 @@ describe("VNET configuration, lock, context and QoS", () => {
       vni: "auto",
     });
     expect(b.vni).toBe(5001);
-    const before = snapshot(app);
-    const err = await refusal(
-      admin.vnet.create({
-        name: "c",
-        subnet: "10.7.0.0/24",
-        firstIp: "10.7.0.10",
-        size: 2,
-        driver: "vxlan",
-        vni: "auto",
-      }),
+    const err = await refusedUnchanged(
+      app,
+      () =>
+        admin.vnet.create({
+          name: "c",
+          subnet: "10.7.0.0/24",
+          firstIp: "10.7.0.10",
+          size: 2,
+          driver: "vxlan",
+          vni: "auto",
+        }),
       "CONFLICT",
       "vni",
     );
     expect(err.message).toContain("VNI pool 5000–5001 is exhausted");
-    expect(snapshot(app)).toEqual(before);
   });
 
   it("vnet.update refuses a taken VNI, a VLAN ID taken on the same device, a taken name or bridge, and changes nothing", async () => {

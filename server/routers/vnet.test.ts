@@ -1,8 +1,6 @@
-import { TRPCError } from "@trpc/server";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { callerFor, snapshot, testApp, userCaller } from "../testing";
-import { fieldErrorsOf } from "../trpc";
+import { callerFor, refusal, refusedUnchanged, snapshot, testApp, userCaller } from "../harness.testing";
 
 const base = {
   name: "private-a",
@@ -12,17 +10,6 @@ const base = {
   firstIp: "10.0.0.10",
   size: 100,
 };
-
-async function expectRefusal(p: Promise<unknown>, code: TRPCError["code"], field?: string) {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
-  return err as TRPCError;
-}
 
 describe("vnet router", () => {
   let app: App;
@@ -48,10 +35,13 @@ describe("vnet router", () => {
   it("vnet.create refuses a name that is taken, at the name field, and writes nothing", async () => {
     const admin = await userCaller(app, "alice", "admin", 0);
     await admin.vnet.create(base);
-    const before = snapshot(app);
-    const err = await expectRefusal(admin.vnet.create({ ...base, firstIp: "10.0.0.50" }), "CONFLICT", "name");
+    const err = await refusedUnchanged(
+      app,
+      () => admin.vnet.create({ ...base, firstIp: "10.0.0.50" }),
+      "CONFLICT",
+      "name",
+    );
     expect(err.message).toContain("private-a");
-    expect(snapshot(app)).toEqual(before);
   });
 
   it.each([
@@ -67,29 +57,26 @@ describe("vnet router", () => {
   ])("vnet.create refuses bad input %o at field %s and writes nothing", async (patch, field) => {
     const admin = await userCaller(app, "alice", "admin", 0);
     const before = snapshot(app);
-    await expectRefusal(admin.vnet.create({ ...base, ...patch }), "BAD_REQUEST", field);
+    await refusal(admin.vnet.create({ ...base, ...patch }), "BAD_REQUEST", field);
     expect(snapshot(app)).toEqual(before);
   });
 
   it("vnet.create refuses a bridge name another VNET uses", async () => {
     const admin = await userCaller(app, "alice", "admin", 0);
     await admin.vnet.create({ ...base, bridge: "br-lab" });
-    const before = snapshot(app);
-    await expectRefusal(
-      admin.vnet.create({ ...base, name: "other", bridge: "br-lab" }),
+    await refusedUnchanged(
+      app,
+      () => admin.vnet.create({ ...base, name: "other", bridge: "br-lab" }),
       "CONFLICT",
       "bridge",
     );
-    expect(snapshot(app)).toEqual(before);
   });
 
   it("vnet procedures refuse anonymous callers with UNAUTHORIZED and plain users' admin actions with FORBIDDEN", async () => {
     const anon = callerFor(app, null);
-    await expectRefusal(anon.vnet.list(), "UNAUTHORIZED");
+    await refusal(anon.vnet.list(), "UNAUTHORIZED");
     const bob = await userCaller(app, "bob");
-    const before = snapshot(app);
-    await expectRefusal(bob.vnet.create(base), "FORBIDDEN");
-    expect(snapshot(app)).toEqual(before);
+    await refusedUnchanged(app, () => bob.vnet.create(base), "FORBIDDEN");
     const audit = app.db.$client
       .prepare("SELECT actor, action, outcome FROM audit_log WHERE action = 'vnet.create'")
       .all();
@@ -100,7 +87,7 @@ describe("vnet router", () => {
     const admin = await userCaller(app, "alice", "admin", 0);
     const v = await admin.vnet.create(base);
     const bob = await userCaller(app, "bob");
-    await expectRefusal(bob.vnet.get({ id: v.id }), "NOT_FOUND");
+    await refusal(bob.vnet.get({ id: v.id }), "NOT_FOUND");
     expect(await bob.vnet.list()).toEqual([]);
   });
 
@@ -109,10 +96,8 @@ describe("vnet router", () => {
     const v = await admin.vnet.create(base);
     const node = await admin.node.create({ name: "node1" });
     const inst = await admin.instance.create({ name: "web1", nodeId: node.id, nics: [{ vnetId: v.id }] });
-    const before = snapshot(app);
-    const err = await expectRefusal(admin.vnet.remove({ id: v.id }), "CONFLICT");
+    const err = await refusedUnchanged(app, () => admin.vnet.remove({ id: v.id }), "CONFLICT");
     expect(err.message).toContain("web1");
-    expect(snapshot(app)).toEqual(before);
     await admin.instance.remove({ id: inst.id });
     await admin.vnet.remove({ id: v.id });
     expect(await admin.vnet.list()).toEqual([]);

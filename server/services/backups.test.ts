@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { settings } from "../../db/schema";
 import { type App, createApp } from "../app";
 import { loadEnv } from "../env";
-import { userCaller } from "../testing";
+import { userCaller } from "../harness.testing";
 import { backupStatus, runScheduledBackup, startBackupSchedule } from "./backups";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-sched-"));

@@ -2,7 +2,7 @@
 // marks a VNET's leases bumps the nodes those hooks name, in the same transaction; a rolled-back
 // change leaves no mark behind for the next one.
 import { describe, expect, it } from "vitest";
-import { testApp, userCaller } from "../testing";
+import { testApp, userCaller } from "../harness.testing";
 import { leasesChanged } from "./lease-changes";
 import { mutate } from "./revision";
 

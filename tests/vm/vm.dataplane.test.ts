@@ -21,8 +21,8 @@ import {
 } from "../../lab/cluster";
 import { desiredNetworkSchema, tapDeviceName } from "../../lib/wire";
 import type { App } from "../../server/app";
+import { callerFor, testApp, userCaller } from "../../server/harness.testing";
 import { serveApp } from "../../server/http";
-import { callerFor, testApp, userCaller } from "../../server/testing";
 import { nsPrefix, waitFor } from "../kernel";
 import { bootVm, ensureVmImage, type VmImage, vmUnavailable } from "./harness";
 

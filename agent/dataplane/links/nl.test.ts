@@ -1,7 +1,7 @@
 // The netlink helper's vocabulary: every `ip` line the guest planner writes translates to one
 // helper request, and anything else is refused (those batches run through `ip` instead).
 import { describe, expect, it } from "vitest";
-import { emptyObserved, inSync, net, PREFIX, port, state } from "../testing";
+import { emptyObserved, inSync, net, PREFIX, port, state } from "../state.testing";
 import { toNetlink } from "./nl";
 import { plan } from "./plan";
 

@@ -1,7 +1,7 @@
 // Parsing of real `ip -j` output (captured from iproute2 6.1 on this kernel, unrelated keys
 // trimmed; the bridge's MAC is the fixed one this agent sets), and the planner fed with it: the shapes the kernel prints must plan to zero operations.
 import { describe, expect, it } from "vitest";
-import { net, PREFIX, port, state } from "../testing";
+import { net, PREFIX, port, state } from "../state.testing";
 import type { Observed } from "../types";
 import { parseDefaultRoutes, parseGuestBatch, parseLinks } from "./observe";
 import { plan } from "./plan";

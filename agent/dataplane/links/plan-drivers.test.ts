@@ -3,7 +3,7 @@
 // (the lab kernel has no 8021q); its live test skips saying so.
 import { describe, expect, it } from "vitest";
 import type { DesiredState } from "../../../lib/wire";
-import { emptyObserved, guest, inSync, link, net, PREFIX, port, state, UPLINK } from "../testing";
+import { emptyObserved, guest, inSync, link, net, PREFIX, port, state, UPLINK } from "../state.testing";
 import type { Observed } from "../types";
 import { plan, planPreview } from "./plan";
 

@@ -1,7 +1,7 @@
 // Planner tests, part 2: removal of stale objects, drivers this agent does not implement, and
 // invalid desired state. Ownership is the point: only what carries our alias or prefix is removed.
 import { describe, expect, it } from "vitest";
-import { emptyObserved, inSync, net, PREFIX, port, state } from "../testing";
+import { emptyObserved, inSync, net, PREFIX, port, state } from "../state.testing";
 import type { Observed } from "../types";
 import { plan, planPreview } from "./plan";
 

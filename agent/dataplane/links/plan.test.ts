@@ -1,7 +1,7 @@
 // Planner tests, part 1: the plan from empty, idempotence, and repair of drift.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { emptyObserved, guest, inSync, link, net, PREFIX, port, state } from "../testing";
+import { emptyObserved, guest, inSync, link, net, PREFIX, port, state } from "../state.testing";
 import type { Observed } from "../types";
 import { plan, planPreview } from "./plan";
 

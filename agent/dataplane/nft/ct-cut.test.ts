@@ -3,7 +3,7 @@
 // those), and the exact `conntrack -R` lines. The kernel side is in sg-cut.kernel.test.ts.
 import { describe, expect, it } from "vitest";
 import type { DesiredSecurityGroup, DesiredState } from "../../../lib/wire";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 import { deleteLine, describeEntry, flowsToCut, narrowedPorts, parseConntrack, tupleLine } from "./ct-cut";
 
 const LISTING = `ipv4     2 tcp      6 431999 ESTABLISHED src=10.77.0.3 dst=10.77.0.2 sport=40000 dport=5201 src=10.77.0.2 dst=10.77.0.3 sport=5201 dport=40000 [ASSURED] mark=0 use=1

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { renderNft } from "../../../lib/nft/render";
 import type { DesiredState } from "../../../lib/wire";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 import { renderDelta } from "./delta";
 
 const base = (ports = 3, inbound = "22", groups = [100]): DesiredState => ({

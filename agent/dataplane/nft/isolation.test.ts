@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { renderNft } from "../../../lib/nft/render";
 import type { DesiredState } from "../../../lib/wire";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 
 /** VNETs 10 and 11 bridged, 12 routed; 10 and 12 peered; 13 external. */
 const three = (peered = true): DesiredState =>

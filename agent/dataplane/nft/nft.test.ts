@@ -2,7 +2,7 @@
 // invariants every script must keep, and how an observed table is compared with a rendered one.
 import { describe, expect, it } from "vitest";
 import { linkLocal, renderNft } from "../../../lib/nft/render";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 import {
   nftDrift,
   type ObservedNft,

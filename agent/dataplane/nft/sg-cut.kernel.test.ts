@@ -9,8 +9,8 @@ import { waitFor } from "../../../tests/kernel";
 import { createPolicy } from "../index";
 import { describeKernel } from "../kernel-guard.testing";
 import { runInNetns } from "../run";
-import { ping, sgLab, tcpFlow } from "../sg-testing";
-import { net, port, state } from "../testing";
+import { ping, sgLab, tcpFlow } from "../sg.testing";
+import { net, port, state } from "../state.testing";
 import { cutFlows } from "./ct-cut";
 
 const lab = sgLab("c");

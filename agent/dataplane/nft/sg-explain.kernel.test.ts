@@ -17,8 +17,8 @@ import {
 } from "../../../lib/sg";
 import type { DesiredSgRule, DesiredState } from "../../../lib/wire";
 import { describeKernel } from "../kernel-guard.testing";
-import { type ProbeSpec, ping, probe, serveProbes, sgLab } from "../sg-testing";
-import { net, port, state } from "../testing";
+import { type ProbeSpec, ping, probe, serveProbes, sgLab } from "../sg.testing";
+import { net, port, state } from "../state.testing";
 
 const lab = sgLab("x");
 const { g } = lab;

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DesiredSgRule, DesiredState } from "../../../lib/wire";
 import { describeKernel } from "../kernel-guard.testing";
-import { ping, probe, reaches, sgLab, tcpFlow } from "../sg-testing";
-import { net, port, state } from "../testing";
+import { ping, probe, reaches, sgLab, tcpFlow } from "../sg.testing";
+import { net, port, state } from "../state.testing";
 
 const lab = sgLab("o");
 const { g } = lab;

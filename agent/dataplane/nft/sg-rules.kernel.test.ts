@@ -9,8 +9,8 @@ import type { DesiredSecurityGroup, DesiredSgRule, DesiredState } from "../../..
 import { waitFor } from "../../../tests/kernel";
 import { describeKernel } from "../kernel-guard.testing";
 import { runInNetns } from "../run";
-import { ping, probe, reaches, sgLab } from "../sg-testing";
-import { net, port, state } from "../testing";
+import { ping, probe, reaches, sgLab } from "../sg.testing";
+import { net, port, state } from "../state.testing";
 
 const lab = sgLab("r");
 const { g } = lab;

@@ -12,7 +12,7 @@ import { createDataplane } from "../index";
 import { describeKernel } from "../kernel-guard.testing";
 import { listNamespaces } from "../links/observe";
 import { run, runInNetns } from "../run";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 
 const P = `bht${process.pid}g`;
 const NODE = `${P}n`;

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { renderNft } from "../../../lib/nft/render";
 import { compileSecurityGroups, groupsOf } from "../../../lib/nft/sg";
 import type { DesiredSecurityGroup, DesiredSgRule, DesiredState } from "../../../lib/wire";
-import { net, port, state } from "../testing";
+import { net, port, state } from "../state.testing";
 
 const rule = (ruleId: number, over: Partial<DesiredSgRule>): DesiredSgRule => ({
   ruleId,

@@ -2,7 +2,7 @@
 // cap (in place), a cleared cap, drift, and the no-op when the kernel matches.
 import { describe, expect, it } from "vitest";
 import type { Qos } from "../../../lib/domain";
-import { port, state } from "../testing";
+import { port, state } from "../state.testing";
 import { type ObservedQdisc, type ObservedTc, planTc, portQos, type Tbf, tbfFor, tbfMatches } from "./plan";
 
 const capped = (qos: Qos | undefined) => state([], [port(1, 1, 7, { qos })]);

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { testApp, userCaller } from "../../testing";
+import { testApp, userCaller } from "../../harness.testing";
 
 const run = promisify(execFile);
 const WORKERS = 8;

@@ -10,7 +10,7 @@ import { immediate } from "../../../db";
 import { vnets } from "../../../db/schema";
 import { intToIp4, ip4ToInt } from "../../../lib/domain";
 import { DomainError } from "../../errors";
-import { testApp, userCaller } from "../../testing";
+import { testApp, userCaller } from "../../harness.testing";
 import { allocateLease, holdSpan, releaseNicLease, releaseSpan } from "./ipam";
 
 const FIRST = "10.9.0.10";

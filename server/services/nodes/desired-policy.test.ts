@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { vnets } from "../../../db/schema";
 import { desiredStateSchema } from "../../../lib/wire";
-import { testApp, userCaller } from "../../testing";
+import { testApp, userCaller } from "../../harness.testing";
 
 describe("compileDesiredState for the agent's nftables rules", () => {
   it("sends antiSpoofing only when it is off, and the IPv6 address of a dual-stack lease", async () => {

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { nodes, vnets } from "../../../db/schema";
 import { setVnetDriver } from "../../../lab/cluster";
 import type { App } from "../../app";
-import { callerFor, testApp, userCaller } from "../../testing";
+import { callerFor, testApp, userCaller } from "../../harness.testing";
 
 describe("compiled desired state of multi-node networks", () => {
   let app: App;

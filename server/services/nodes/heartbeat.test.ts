@@ -3,7 +3,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { nodes } from "../../../db/schema";
-import { callerFor, testApp, userCaller } from "../../testing";
+import { callerFor, testApp, userCaller } from "../../harness.testing";
 
 describe("node liveness from agent reports", () => {
   it("is connected while reports are fresh, disconnected after BRIDGEHEAD_NODE_DOWN_AFTER_S or when the channel closes", async () => {

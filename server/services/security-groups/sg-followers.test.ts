@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { desiredStateSchema } from "../../../lib/wire";
 import type { App } from "../../app";
-import { testApp, userCaller } from "../../testing";
+import { testApp, userCaller } from "../../harness.testing";
 
 describe("NETWORK_ID rules follow the leases of their VNET", () => {
   let app: App;

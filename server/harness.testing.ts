@@ -6,10 +6,12 @@ import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { user as userTable } from "../db/schema";
 import { type App, createApp } from "./app";
+import { callerFor } from "./caller";
 import { loadEnv } from "./env";
-import { createCaller } from "./routers/root";
 import { createUser } from "./services/users";
-import { type Context, fieldErrorsOf, loadSessionUser } from "./trpc";
+import { fieldErrorsOf } from "./trpc";
+
+export { callerFor };
 
 /** A fresh App on an in-memory database (or `file` for multi-process tests). */
 export function testApp(file = ":memory:"): App {
@@ -27,18 +29,6 @@ export async function userCaller(app: App, username: string, role: "admin" | "us
   );
   const u = app.db.select().from(userTable).where(eq(userTable.username, username)).get()!;
   return callerFor(app, u.id);
-}
-
-/** A caller for an existing user id (or anonymous when null), with optional extra headers. */
-export function callerFor(app: App, userId: string | null, headers: Record<string, string> = {}) {
-  const ctx: Context = {
-    app,
-    db: app.db,
-    user: userId ? loadSessionUser(app, userId) : null,
-    headers: new Headers(headers),
-    ip: "127.0.0.1",
-  };
-  return createCaller(ctx);
 }
 
 /** Inserts a user row with group memberships (first = primary) and returns a caller acting as them. */
@@ -87,4 +77,18 @@ export async function refusal(
   if (code) expect((err as TRPCError).code).toBe(code);
   if (field) expect(Object.keys(fieldErrorsOf((err as TRPCError).cause) ?? {})).toContain(field);
   return err as TRPCError;
+}
+
+/** A refusal that writes nothing: runs `call` expecting a refusal (its code and field when given,
+ * as `refusal` checks them) and then checks that every table but the audit log is as it was. */
+export async function refusedUnchanged(
+  app: App,
+  call: () => Promise<unknown>,
+  code?: TRPCError["code"],
+  field?: string,
+): Promise<TRPCError> {
+  const before = snapshot(app);
+  const err = await refusal(call(), code, field);
+  expect(snapshot(app), "a refusal must leave the database unchanged").toEqual(before);
+  return err;
 }
