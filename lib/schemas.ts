@@ -521,3 +521,26 @@ export const leaseListInput = z.object({
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(1000).default(200),
 });
+
+/** A new certificate for the agent channel, staged before it is served (Nodes page): generated
+ * (self-signed), uploaded as PEM, or, behind a TLS proxy, the proxy's new certificate (its PEM or
+ * its SHA-256 fingerprint). */
+export const certificateStageInput = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("generate") }),
+  z.object({
+    kind: z.literal("upload"),
+    cert: z.string().trim().min(1, "Paste the certificate (PEM)").max(64_000, "At most 64,000 characters"),
+    key: z.string().trim().min(1, "Paste its private key (PEM)").max(64_000, "At most 64,000 characters"),
+  }),
+  z.object({
+    kind: z.literal("proxy"),
+    proxy: z
+      .string()
+      .trim()
+      .min(1, "Paste the proxy's certificate (PEM) or its SHA-256 fingerprint")
+      .max(64_000, "At most 64,000 characters"),
+  }),
+]);
+
+/** Activating a staged certificate: `force` overrides the refusal while agents lack its pin. */
+export const certificateActivateInput = z.object({ force: z.boolean().default(false) });

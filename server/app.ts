@@ -11,6 +11,9 @@ import type { LeaseChangeHook } from "./services/lease-changes";
 import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
 import { ChannelTls } from "./tls";
 
+/** The abort reason of a channel the agent must open again (not a revocation). */
+export const RECONNECT = "reconnect";
+
 /** Live agent connections: node id → abort handles of its open subscriptions. */
 export class AgentRegistry {
   private conns = new Map<number, Set<AbortController>>();
@@ -34,11 +37,12 @@ export class AgentRegistry {
   isConnected(nodeId: number): boolean {
     return (this.conns.get(nodeId)?.size ?? 0) > 0;
   }
-  /** Cuts every connection of a node (revocation) or of all nodes (shutdown). */
-  disconnect(nodeId?: number) {
+  /** Cuts every connection of a node (revocation) or of all nodes (shutdown). With
+   * RECONNECT the agents are told to come back (the portal's certificate changed). */
+  disconnect(nodeId?: number, reason?: typeof RECONNECT) {
     for (const [id, set] of this.conns) {
       if (nodeId !== undefined && id !== nodeId) continue;
-      for (const ac of set) ac.abort();
+      for (const ac of set) ac.abort(reason);
     }
   }
 }

@@ -89,6 +89,31 @@ const MATRIX: Record<string, Entry> = {
   // nodes and the agent channel
   "node.list": { rule: { kind: "admin" } },
   "node.backups": { rule: { kind: "admin" } },
+  "node.certificate": { rule: { kind: "admin" } },
+  // The certificate change of a portal behind a TLS proxy (no files, no openssl).
+  "node.stageCertificate": {
+    rule: { kind: "admin" },
+    input: (fx) => {
+      fx.app.tls.current = "A".repeat(43);
+      return { kind: "proxy", proxy: "B".repeat(43) };
+    },
+  },
+  "node.activateCertificate": {
+    rule: { kind: "admin" },
+    input: (fx) => {
+      fx.app.tls.current = "A".repeat(43);
+      fx.app.tls.next = "B".repeat(43);
+      return { force: true };
+    },
+  },
+  "node.discardCertificate": {
+    rule: { kind: "admin" },
+    input: (fx) => {
+      fx.app.tls.current = "A".repeat(43);
+      fx.app.tls.next = "B".repeat(43);
+      return undefined;
+    },
+  },
   "node.choices": { rule: { kind: "user" } },
   "node.desired": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
   "node.create": { rule: { kind: "admin" }, input: () => ({ name: "n-new" }) },

@@ -42,11 +42,13 @@ async function send(res: http.ServerResponse, answer: Response) {
 
 /** Serves /api/trpc, /api/v1 (REST), /api/openapi.json, /api/audit/export and /metrics of `app` on
  * 127.0.0.1:`port` (0 = any free port); resolves with its URL and a closer. With `tls` it serves HTTPS
- * with that certificate, which agents then pin. */
+ * with that certificate, which agents then pin; with its `files` too, an admin can change it the
+ * way `npm start` allows (stage beside them, activate). */
 export async function serveApp(
   app: App,
   port = 0,
   tls?: TlsMaterial,
+  files?: { cert: string; key: string },
 ): Promise<{ url: string; close(): Promise<void>; server: http.Server | https.Server }> {
   const trpc = createHTTPHandler({
     basePath: "/api/trpc/",
@@ -79,9 +81,14 @@ export async function serveApp(
     ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
     : http.createServer(handler);
   if (tls) {
-    app.tls.current = tls.fingerprint;
+    if (files) app.tls.serve(tls, { ...files, generate: false });
+    else app.tls.current = tls.fingerprint;
     const secure = server as https.Server;
-    app.tls.onActivate = (m) => secure.setSecureContext({ cert: m.cert, key: m.key });
+    app.tls.onActivate = (m) => {
+      secure.setSecureContext({ cert: m.cert, key: m.key });
+      // Kept-alive connections still speak the old certificate: new ones must show the new one.
+      secure.closeIdleConnections();
+    };
   }
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: bound } = server.address() as AddressInfo;

@@ -49,7 +49,11 @@ async function main() {
   const files = tlsFiles(app.env);
   app.tls.serve(material, { cert: files.cert, key: files.key, generate: files.mode === "self-signed" });
   const secure = https.createServer({ cert: material.cert, key: material.key }, handler);
-  app.tls.onActivate = (m) => secure.setSecureContext({ cert: m.cert, key: m.key });
+  app.tls.onActivate = (m) => {
+    secure.setSecureContext({ cert: m.cert, key: m.key });
+    // Kept-alive connections still speak the old certificate: new ones must show the new one.
+    secure.closeIdleConnections();
+  };
   const redirect = http.createServer((req, res) => {
     const origin = app.env.BRIDGEHEAD_URL?.startsWith("https:")
       ? new URL(app.env.BRIDGEHEAD_URL).origin

@@ -99,7 +99,8 @@ export function loadServedMaterial(env: Env): TlsMaterial | null {
   return readMaterial(f.cert, f.key);
 }
 
-/** What agents must see and what is staged: one per App. */
+/** What agents must see and what is staged: one per App. The change itself (stage, activate,
+ * discard) is server/services/nodes/certificate.ts. */
 export class ChannelTls {
   /** The fingerprint agents pin now: the served certificate's, or the proxy's (BRIDGEHEAD_TLS_PIN). */
   current: string | null = null;
@@ -107,11 +108,32 @@ export class ChannelTls {
   next: string | null = null;
   /** Where this portal's served certificate lives (null: a proxy terminates TLS, or TLS is off). */
   files: { cert: string; key: string; generate: boolean } | null = null;
+  /** Behind a TLS proxy: where a re-pin made at runtime is kept (null: in memory only). */
+  readonly proxyFile: string | null = null;
   /** Called on activation with the new certificate, so the HTTPS server swaps its context. */
   onActivate: ((m: TlsMaterial) => void) | null = null;
+  private readonly configuredPin: string | null = null;
 
   constructor(env?: Env) {
-    if (env?.BRIDGEHEAD_TLS_PIN) this.current = env.BRIDGEHEAD_TLS_PIN;
+    if (!env?.BRIDGEHEAD_TLS_PIN) return;
+    this.current = this.configuredPin = env.BRIDGEHEAD_TLS_PIN;
+    if (env.BRIDGEHEAD_DB === ":memory:") return;
+    this.proxyFile = path.join(path.dirname(path.resolve(env.BRIDGEHEAD_DB)), "tls", "proxy-pins.json");
+    // A re-pin done on the Nodes page outlives a restart, as long as the setting is the one it
+    // started from; an admin who edits BRIDGEHEAD_TLS_PIN afterwards means the new value.
+    try {
+      const kept = JSON.parse(fs.readFileSync(/*turbopackIgnore: true*/ this.proxyFile, "utf8")) as {
+        configured?: string;
+        current?: string;
+        next?: string | null;
+      };
+      if (kept.configured === this.configuredPin && kept.current) {
+        this.current = kept.current;
+        this.next = kept.next ?? null;
+      }
+    } catch {
+      // No runtime re-pin yet.
+    }
   }
 
   /** The pins agents should accept from now on (current first); undefined without TLS. */
@@ -120,11 +142,24 @@ export class ChannelTls {
     return this.next ? [this.current, this.next] : [this.current];
   }
 
+  /** Keeps the proxy pins across restarts (mode 600, written atomically). */
+  saveProxyPins() {
+    if (!this.proxyFile) return;
+    fs.mkdirSync(/*turbopackIgnore: true*/ path.dirname(this.proxyFile), { recursive: true, mode: 0o700 });
+    const tmp = `${this.proxyFile}.${process.pid}.tmp`;
+    fs.writeFileSync(
+      /*turbopackIgnore: true*/ tmp,
+      JSON.stringify({ configured: this.configuredPin, current: this.current, next: this.next }),
+      { mode: 0o600 },
+    );
+    fs.renameSync(/*turbopackIgnore: true*/ tmp, this.proxyFile);
+  }
+
   /** Starts serving `m` from `files` (the HTTPS server calls this once it listens). A staged
    * certificate left from before a restart is picked up again. */
   serve(m: TlsMaterial, files: { cert: string; key: string; generate: boolean }) {
     this.files = files;
-    if (!this.current || this.current !== m.fingerprint) this.current = m.fingerprint;
+    this.current = m.fingerprint;
     const staged = nextFiles(files);
     if (
       fs.existsSync(/*turbopackIgnore: true*/ staged.cert) &&

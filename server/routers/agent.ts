@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { nodes } from "../../db/schema";
 import { agentReportSchema, joinRequestSchema, previewAnswerSchema } from "../../lib/wire";
+import { RECONNECT } from "../app";
 import { audit } from "../audit";
 import { logOf } from "../observability/log";
 import { metricsOf } from "../observability/metrics";
@@ -84,6 +85,11 @@ export const agentRouter = router({
       if (app.shutdown.signal.aborted)
         throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "Server is restarting; reconnect" });
       if (signal?.aborted) return;
+      if (conn.signal.reason === RECONNECT)
+        throw new TRPCError({
+          code: "SERVICE_UNAVAILABLE",
+          message: "The portal's certificate changed; reconnect",
+        });
       throw new TRPCError({
         code: "UNAUTHORIZED",
         message: `Node ${node.name} was revoked or deleted; re-enroll it with a new join token`,

@@ -1,7 +1,13 @@
-import { idInput, nodeCreateInput } from "../../lib/schemas";
+import { certificateActivateInput, certificateStageInput, idInput, nodeCreateInput } from "../../lib/schemas";
 import { notFound } from "../errors";
 import { anyOut, nodeListOut, rest } from "../rest/meta";
 import { backupStatus } from "../services/backups";
+import {
+  activateCertificate,
+  certificateStatus,
+  discardCertificate,
+  stageCertificate,
+} from "../services/nodes/certificate";
 import { compileDesiredState } from "../services/nodes/desired";
 import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
 import { previewPlan } from "../services/nodes/preview";
@@ -13,6 +19,15 @@ export const nodeRouter = router({
     .query(({ ctx }) => listNodes(ctx.app)),
   /** Whether the database is backed up on a schedule, and when the last backup was taken. */
   backups: adminProcedure.query(({ ctx }) => backupStatus(ctx.app)),
+  /** The certificate agents pin, a staged replacement and which agents acknowledged it. */
+  certificate: adminProcedure.query(({ ctx }) => certificateStatus(ctx.app)),
+  stageCertificate: adminProcedure
+    .input(certificateStageInput)
+    .mutation(({ ctx, input }) => stageCertificate(ctx.app, actorOf(ctx), input)),
+  activateCertificate: adminProcedure
+    .input(certificateActivateInput)
+    .mutation(({ ctx, input }) => activateCertificate(ctx.app, actorOf(ctx), input)),
+  discardCertificate: adminProcedure.mutation(({ ctx }) => discardCertificate(ctx.app, actorOf(ctx))),
   /** Nodes an instance may be placed on (any signed-in user creating an instance needs this). */
   choices: protectedProcedure.query(({ ctx }) =>
     listNodes(ctx.app)

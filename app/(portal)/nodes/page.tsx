@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { toast } from "sonner";
 import { BackupStatus } from "@/components/nodes/backups";
+import { CertificatePanel } from "@/components/nodes/certificate";
 import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
 import {
@@ -168,7 +169,8 @@ function Nodes() {
         description="Hypervisor hosts running the Bridgehead agent. Refreshed every 2 seconds."
         actions={enrollButton}
       />
-      <Panel className="mb-4 px-4 py-3">
+      <Panel className="mb-4 flex flex-col gap-3 px-4 py-3">
+        <CertificatePanel />
         <BackupStatus now={now} />
       </Panel>
       <Panel>
