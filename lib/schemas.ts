@@ -152,6 +152,7 @@ export const vnetCreateInput = z
     globalPrefix: optionalSlaacPrefix,
     ulaPrefix: optionalSlaacPrefix,
     gateway6: optionalIp6,
+    allowOverlap: z.boolean().default(false),
   })
   .superRefine((v, ctx) => {
     if (ipv4Cidr.safeParse(v.subnet).success && ipv4.safeParse(v.firstIp).success)
@@ -290,8 +291,10 @@ export const arInput = z
   });
 export type ArInput = z.input<typeof arInput>;
 
-export const arAddInput = z.object({ vnetId: id, range: arInput });
-export const arResizeInput = z.object({ id, size: arSize });
+/** Admins only: accept IPv4 addresses another VNET of a shared cluster uses (audited). */
+const allowOverlap = z.boolean().default(false);
+export const arAddInput = z.object({ vnetId: id, range: arInput, allowOverlap });
+export const arResizeInput = z.object({ id, size: arSize, allowOverlap });
 
 /** A span of addresses (IPv4, IPv6 or MAC) of one VNET: `from` alone is a single address. */
 export const spanInput = z.object({

@@ -4,9 +4,11 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
 import { apiSchema, revalidateTogether } from "../form";
+import { useMe } from "../session";
 import { useTRPC } from "../trpc";
 import { Field, Select, TextField } from "../ui/field";
 import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
+import { AllowOverlapField } from "./shared";
 
 const DEFAULTS: VnetCreateInput = {
   name: "",
@@ -27,6 +29,7 @@ const DEFAULTS: VnetCreateInput = {
   globalPrefix: "",
   ulaPrefix: "",
   gateway6: "",
+  allowOverlap: false,
 };
 
 export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -63,6 +66,7 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
   const { register, formState } = form;
   const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
   const driver = form.watch("driver");
+  const me = useMe();
 
   useEffect(() => {
     const sub = revalidateTogether(form, ["subnet", "gateway", "firstIp", "size"]);
@@ -175,6 +179,11 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
         placeholder="100"
         error={err("size")}
         {...register("size")}
+      />
+      <AllowOverlapField
+        admin={me.role === "admin"}
+        error={err("allowOverlap")}
+        {...register("allowOverlap")}
       />
 
       {clusters.data && clusters.data.length > 1 && (
