@@ -2,6 +2,7 @@
 // "New VNET": the fields of vnetCreateInput, validated as you type with the server's own schema.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
+import { intToIp4, ip4ToInt, ipv4Cidr, networkOf } from "@/lib/domain";
 import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
 import { apiSchema, revalidateTogether } from "../form";
 import { useMe } from "../session";
@@ -67,6 +68,8 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
   const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
   const driver = form.watch("driver");
   const me = useMe();
+  const saved = normalisedSubnet(form.watch("subnet") ?? "");
+  const natWithoutGateway = form.watch("networkType") === "internal" && !form.watch("gateway")?.trim();
 
   useEffect(() => {
     const sub = revalidateTogether(form, ["subnet", "gateway", "firstIp", "size"]);
@@ -138,9 +141,26 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
         label="Subnet (CIDR)"
         placeholder="10.0.0.0/24"
         error={err("subnet")}
+        hint={
+          saved ? (
+            <span data-testid="subnet-normalised">Saved as {saved} (host bits cleared)</span>
+          ) : undefined
+        }
         {...register("subnet")}
       />
-      <TextField label="Gateway" placeholder="10.0.0.1" error={err("gateway")} {...register("gateway")} />
+      <TextField
+        label="Gateway"
+        placeholder="10.0.0.1"
+        error={err("gateway")}
+        hint={
+          natWithoutGateway ? (
+            <span className="text-amber-700" data-testid="nat-no-gateway">
+              Without a gateway, guests of an internal (NAT) network cannot reach the outside
+            </span>
+          ) : undefined
+        }
+        {...register("gateway")}
+      />
       <TextField
         label="DNS servers"
         placeholder="10.0.0.1, 1.1.1.1"
@@ -202,6 +222,15 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
       )}
     </div>
   );
+}
+
+/** "10.0.0.0/24" when a valid CIDR with host bits set was typed ("10.0.0.5/24"); else null. */
+function normalisedSubnet(typed: string): string | null {
+  const s = typed.trim();
+  if (!ipv4Cidr.safeParse(s).success) return null;
+  const [ip, len] = s.split("/") as [string, string];
+  const net = `${intToIp4(networkOf(ip4ToInt(ip), Number(len)))}/${len}`;
+  return net === s ? null : net;
 }
 
 function SectionTitle({ children }: { children: string }) {

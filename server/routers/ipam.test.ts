@@ -124,6 +124,7 @@ describe("address ranges and leases", () => {
     const other = await admin.vnet.create({
       name: "other",
       subnet: "10.5.0.0/16",
+      gateway: "10.5.0.1",
       firstIp: "10.5.0.20",
       size: 10,
     });
@@ -148,6 +149,7 @@ describe("address ranges and leases", () => {
     const far = await admin.vnet.create({
       name: "far",
       subnet: "10.5.0.0/16",
+      gateway: "10.5.0.1",
       firstIp: "10.5.0.10",
       size: 5,
       clusterIds: [7],
@@ -159,6 +161,7 @@ describe("address ranges and leases", () => {
     const twin = await admin.vnet.create({
       name: "twin",
       subnet: "10.5.0.0/16",
+      gateway: "10.5.0.1",
       firstIp: "10.5.0.10",
       size: 10,
       allowOverlap: true,

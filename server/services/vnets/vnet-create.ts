@@ -200,6 +200,14 @@ export function insertVnet(
             ? { refuse: false }
             : { refuse: true, field: "firstIp", allow: input.allowOverlap, who: owner },
         );
+  // Say what was changed and what is missing, not only what was refused.
+  const subnet = `${intToIp4(networkOf(ip4ToInt(netIp), prefix))}/${prefix}`;
+  if (subnet !== input.subnet)
+    warnings.unshift(`Subnet ${input.subnet} was saved as ${subnet} (host bits cleared)`);
+  if (input.networkType === "internal" && !input.gateway)
+    warnings.push(
+      `VNET ${row.name} is internal (NAT) but has no gateway: its guests cannot reach the outside; set one under Context`,
+    );
   audit(tx, actor, {
     action: "vnet.create",
     objectType: "vnet",
