@@ -37,12 +37,41 @@ export const name = z
   .max(64, "Name must be at most 64 characters")
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "Use letters, digits, space, dot, dash or underscore");
 
+/** Names people read (VNETs, templates, security groups, user groups): any script, normalised
+ * to NFC so that "é" typed as e + combining accent is the same name as the precomposed one (names
+ * are unique). The kernel never sees them: device names are separate fields (ifName). */
+export const displayName = (max = 64, min = 1) =>
+  z
+    .string()
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .min(min, min === 1 ? "Name is required" : `At least ${min} characters`)
+        .max(max, `Name must be at most ${max} characters`)
+        .regex(
+          /^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._-]*$/u,
+          "Use letters (any script), digits, space, dot, dash or underscore",
+        ),
+    );
+
+/** Free text people read (descriptions), NFC-normalised like displayName. */
+export const descriptionText = (max: number) =>
+  z
+    .string()
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(z.string().max(max, `At most ${max} characters`));
+
+/** The message of every device-name field: these are kernel interface names. */
+export const DEVICE_NAME_RULE =
+  "Device names stay ASCII (they are kernel interface names): up to 15 letters a–z, digits, dot, dash or underscore";
+
 /** Linux interface names: 1–15 characters, no slash, colon or whitespace. */
 export const ifName = z
   .string()
   .min(1, "Interface name is required")
   .max(15, "Interface names are at most 15 characters (kernel limit)")
-  .regex(/^[A-Za-z0-9_.-]+$/, "Interface names may use letters, digits, dot, dash and underscore");
+  .regex(/^[A-Za-z0-9_.-]+$/, DEVICE_NAME_RULE);
 
 export const mtu = z
   .number({ error: "MTU must be a number" })

@@ -3,7 +3,10 @@
 import { z } from "zod";
 import {
   blankOr,
+  DEVICE_NAME_RULE,
   DRIVERS,
+  descriptionText,
+  displayName,
   ifName,
   intToIp4,
   ip4ToInt,
@@ -42,7 +45,7 @@ const optionalIfName = z
   .string()
   .trim()
   .default("")
-  .refine((s) => s === "" || ifName.safeParse(s).success, "Up to 15 letters, digits, dot, dash or underscore")
+  .refine((s) => s === "" || ifName.safeParse(s).success, DEVICE_NAME_RULE)
   .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
   .transform((s) => s || undefined);
 
@@ -97,7 +100,7 @@ const optionalPhydev = z
   .string()
   .trim()
   .default("")
-  .refine((s) => s === "" || ifName.safeParse(s).success, "Up to 15 letters, digits, dot, dash or underscore")
+  .refine((s) => s === "" || ifName.safeParse(s).success, DEVICE_NAME_RULE)
   .transform((s) => s || undefined);
 
 /** VLAN ID / VNI: a number, "auto" (lowest free in the admin's pool) or "" (none). */
@@ -129,8 +132,8 @@ function checkDriver(
 
 export const vnetCreateInput = z
   .object({
-    name,
-    description: z.string().trim().max(500).default(""),
+    name: displayName(),
+    description: descriptionText(500).default(""),
     networkType: z.enum(NETWORK_TYPES).default("internal"),
     driver: z.enum(DRIVERS).default("bridge"),
     phydev: optionalPhydev,
@@ -152,6 +155,7 @@ export const vnetCreateInput = z
     globalPrefix: optionalSlaacPrefix,
     ulaPrefix: optionalSlaacPrefix,
     gateway6: optionalIp6,
+    allowOverlap: z.boolean().default(false),
   })
   .superRefine((v, ctx) => {
     if (ipv4Cidr.safeParse(v.subnet).success && ipv4.safeParse(v.firstIp).success)
@@ -290,8 +294,10 @@ export const arInput = z
   });
 export type ArInput = z.input<typeof arInput>;
 
-export const arAddInput = z.object({ vnetId: id, range: arInput });
-export const arResizeInput = z.object({ id, size: arSize });
+/** Admins only: accept IPv4 addresses another VNET of a shared cluster uses (audited). */
+const allowOverlap = z.boolean().default(false);
+export const arAddInput = z.object({ vnetId: id, range: arInput, allowOverlap });
+export const arResizeInput = z.object({ id, size: arSize, allowOverlap });
 
 /** A span of addresses (IPv4, IPv6 or MAC) of one VNET: `from` alone is a single address. */
 export const spanInput = z.object({
@@ -327,19 +333,13 @@ export const vnetRestrictedInput = z.object({
   bridge: z
     .string()
     .trim()
-    .refine(
-      (s) => s === "" || ifName.safeParse(s).success,
-      "Up to 15 letters, digits, dot, dash or underscore",
-    )
+    .refine((s) => s === "" || ifName.safeParse(s).success, DEVICE_NAME_RULE)
     .refine((s) => !/^bhbr\d+$/.test(s), "Names bhbr<number> are reserved for generated bridge names")
     .optional(),
   phydev: z
     .string()
     .trim()
-    .refine(
-      (s) => s === "" || ifName.safeParse(s).success,
-      "Up to 15 letters, digits, dot, dash or underscore",
-    )
+    .refine((s) => s === "" || ifName.safeParse(s).success, DEVICE_NAME_RULE)
     .transform((s) => s || null)
     .optional(),
   vlanId: poolId(vlanId),
@@ -351,8 +351,8 @@ export type VnetRestrictedInput = z.output<typeof vnetRestrictedInput>;
 export const vnetUpdateInput = z
   .object({
     id,
-    name: name.optional(),
-    description: z.string().trim().max(500).optional(),
+    name: displayName().optional(),
+    description: descriptionText(500).optional(),
     ...vnetRestrictedInput.shape,
     applyBridgeAddress: z.boolean().optional(),
     antiSpoofing: z.boolean().optional(),
@@ -475,7 +475,7 @@ export const setQosInput = z.object({ id, qos: qosInput });
 // Hoster compatibility: network_config.json
 // ---------------------------------------------------------------------------
 export const hosterNetworkSchema = z.object({
-  network_name: name,
+  network_name: displayName(),
   network_gateway: ipv4,
   network_subnet: ipv4Cidr,
   network_range_start: ipv4,

@@ -3,7 +3,16 @@
 // same compiled policy for one packet, and a lint for shadowed, duplicate and overly wide rules.
 // Pure code: no I/O, so every function here is unit- and property-tested.
 import { z } from "zod";
-import { intToIp4, ip4ToInt, ipAddress, isIpv6, SG_DIRECTIONS, SG_PROTOCOLS } from "./domain";
+import {
+  descriptionText,
+  displayName,
+  intToIp4,
+  ip4ToInt,
+  ipAddress,
+  isIpv6,
+  SG_DIRECTIONS,
+  SG_PROTOCOLS,
+} from "./domain";
 import { bigToIp6, ip6ToBig } from "./ipam";
 import type { DesiredSgRule } from "./wire";
 
@@ -95,13 +104,8 @@ export type SgRuleInput = z.input<typeof sgRuleInput>;
 
 /** A group as the editor submits it: name, description and the whole ordered rule list. */
 export const sgInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, "Give the group a name")
-    .max(64, "At most 64 characters")
-    .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, "Letters, digits, space, dot, dash or underscore"),
-  description: z.string().trim().max(500, "At most 500 characters").default(""),
+  name: displayName(),
+  description: descriptionText(500).default(""),
   rules: z.array(sgRuleInput).max(500, "At most 500 rules per group"),
 });
 export type SgInputForm = z.input<typeof sgInput>;

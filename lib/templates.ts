@@ -5,6 +5,8 @@ import {
   blankOr,
   contextSchema,
   DRIVERS,
+  descriptionText,
+  displayName,
   ifName,
   intToIp4,
   ip4ToInt,
@@ -12,7 +14,6 @@ import {
   ipv4Cidr,
   mtu,
   NETWORK_TYPES,
-  name,
   networkOf,
   qosSchema,
   vlanId,
@@ -91,8 +92,8 @@ export type TemplateAttrs = z.output<typeof templateAttrsSchema>;
 export type TemplateAttrsInput = z.input<typeof templateAttrsSchema>;
 
 export const templateAllocateInput = z.object({
-  name,
-  description: z.string().trim().max(500).default(""),
+  name: displayName(),
+  description: descriptionText(500).default(""),
   attrs: templateAttrsSchema,
 });
 export const templateUpdateInput = templateAllocateInput.extend({ id });
@@ -100,8 +101,8 @@ export const templateUpdateInput = templateAllocateInput.extend({ id });
 /** What the end user fills in to get a VNET of their own. */
 export const instantiateInput = z.object({
   templateId: id,
-  name,
-  description: z.string().trim().max(500).default(""),
+  name: displayName(),
+  description: descriptionText(500).default(""),
   size: z.coerce
     .number({ error: "Size must be a number" })
     .int("Size must be a whole number")

@@ -2,7 +2,15 @@
 // clone), groups, users, quotas, reservations and automatic network selection. Shared by the
 // server (tRPC .input) and the forms, like lib/schemas.ts.
 import { z } from "zod";
-import { blankOr, ipv4, LOCK_LEVELS, name, QUOTA_SUBJECTS, USER_ROLES } from "./domain";
+import {
+  blankOr,
+  descriptionText,
+  displayName,
+  ipv4,
+  LOCK_LEVELS,
+  QUOTA_SUBJECTS,
+  USER_ROLES,
+} from "./domain";
 import { octalToPerms } from "./permissions";
 import { labelSchema } from "./templates";
 
@@ -23,17 +31,13 @@ export const chmodInput = z.object({
   ]),
 });
 export const lockInput = z.object({ id, level: z.enum(LOCK_LEVELS) });
-export const renameInput = z.object({ id, name });
-export const cloneInput = z.object({ id, name });
+// VNETs, templates and security groups: names people read, in any script.
+export const renameInput = z.object({ id, name: displayName() });
+export const cloneInput = z.object({ id, name: displayName() });
 
 export const groupInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(2, "At least 2 characters")
-    .max(32, "At most 32 characters")
-    .regex(/^[a-z0-9_.-]+$/, "Lower-case letters, digits, dot, dash and underscore"),
-  description: z.string().trim().max(200).default(""),
+  name: displayName(32, 2),
+  description: descriptionText(200).default(""),
 });
 export const groupUpdateInput = groupInput.extend({ id });
 
@@ -63,7 +67,7 @@ export const quotaSetInput = z.object({
 /** Reserve N addresses of a VNET the caller may USE into a new VNET of their own. */
 export const reserveInput = z.object({
   vnetId: id,
-  name,
+  name: displayName(),
   size: z.coerce
     .number({ error: "Size must be a number" })
     .int("Size must be a whole number")

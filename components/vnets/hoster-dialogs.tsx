@@ -8,7 +8,7 @@ import { poolsInput } from "@/lib/schemas";
 import { apiSchema } from "../form";
 import { errorMessage, useTRPC, useTRPCClient } from "../trpc";
 import { Button } from "../ui/button";
-import { Dialog } from "../ui/dialog";
+import { Dialog, DialogFooter } from "../ui/dialog";
 import { Field, Textarea, TextField } from "../ui/field";
 import { type FormOf, MutationDialog, MutationForm } from "../ui/mutation-dialog";
 
@@ -84,17 +84,55 @@ function HosterFields({ form }: { form: FormOf<HosterForm> }) {
   );
 }
 
-/** Downloads the VNETs Hoster can express as its network_config.json. */
+/** Downloads the VNETs Hoster can express as its network_config.json, then names what the file
+ * could not carry (IPv6, further ranges, VNETs without a gateway) in a dialog that stays. */
 export function HosterExportButton() {
   const client = useTRPCClient();
   const [pending, setPending] = useState(false);
+  const [left, setLeft] = useState<{ exported: number; notCarried: string[] } | null>(null);
+  return (
+    <>
+      <Dialog
+        open={left !== null}
+        onClose={() => setLeft(null)}
+        size="lg"
+        title="What network_config.json cannot carry"
+        description={`${left?.exported ?? 0} network${left?.exported === 1 ? "" : "s"} exported. Hoster's file holds one IPv4 range with a gateway per network; these parts are not in it:`}
+      >
+        <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700" aria-label="Not carried">
+          {left?.notCarried.map((l) => (
+            <li key={l}>{l}</li>
+          ))}
+        </ul>
+        <DialogFooter>
+          <Button variant="primary" onClick={() => setLeft(null)}>
+            OK
+          </Button>
+        </DialogFooter>
+      </Dialog>
+      <ExportButton pending={pending} setPending={setPending} client={client} onLeft={setLeft} />
+    </>
+  );
+}
+
+function ExportButton({
+  pending,
+  setPending,
+  client,
+  onLeft,
+}: {
+  pending: boolean;
+  setPending: (p: boolean) => void;
+  client: ReturnType<typeof useTRPCClient>;
+  onLeft: (l: { exported: number; notCarried: string[] }) => void;
+}) {
   return (
     <Button
       pending={pending}
       onClick={async () => {
         setPending(true);
         try {
-          const data = await client.vnet.exportHoster.query({});
+          const { file: data, notCarried } = await client.vnet.exportHoster.query({});
           const url = URL.createObjectURL(
             new Blob([`${JSON.stringify(data, null, 4)}\n`], { type: "application/json" }),
           );
@@ -106,6 +144,7 @@ export function HosterExportButton() {
           toast.success(
             `Exported ${data.length} network${data.length === 1 ? "" : "s"} to network_config.json`,
           );
+          if (notCarried.length) onLeft({ exported: data.length, notCarried });
         } catch (e) {
           toast.error(`Export failed: ${errorMessage(e)}`);
         } finally {

@@ -9,6 +9,7 @@ import { AR_TYPES, intToIp4, ip4ToInt, macFromIp4 } from "@/lib/domain";
 import { addressAt, bigToIp6, ip6ToBig } from "@/lib/ipam";
 import { arAddInput, arResizeInput } from "@/lib/schemas";
 import { apiSchema } from "../form";
+import { useMe } from "../session";
 import { errorMessage, useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
@@ -17,7 +18,7 @@ import { Field, Select, TextField } from "../ui/field";
 import { Badge, EmptyState, Panel } from "../ui/misc";
 import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { RangeContextDialog } from "./context-form";
-import { AR_TYPE_LABEL, mono, type Range, useRefreshVnet, type Vnet } from "./shared";
+import { AllowOverlapField, AR_TYPE_LABEL, mono, type Range, useRefreshVnet, type Vnet } from "./shared";
 
 export const lastIp = (r: Range) => (r.ip ? intToIp4((ip4ToInt(r.ip) + r.size - 1) >>> 0) : null);
 
@@ -208,6 +209,7 @@ export function RangesTab({ vnet }: { vnet: Vnet }) {
 type ArType = (typeof AR_TYPES)[number];
 type AddForm = {
   vnetId: number;
+  allowOverlap: boolean;
   range: {
     type: ArType;
     ip: string;
@@ -258,6 +260,7 @@ function AddRangeDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) 
           size: "",
           mac: "",
         },
+        allowOverlap: false,
       }}
       mutation={add}
       success={(r) => `Address range ${r.range.id} added (${r.range.size} addresses)`}
@@ -270,6 +273,7 @@ function AddRangeDialog({ vnet, onClose }: { vnet: Vnet; onClose: () => void }) 
 }
 
 function AddRangeFields({ form }: { form: FormOf<AddForm> }) {
+  const me = useMe();
   const type = form.watch("range.type");
   const err = (k: keyof AddForm["range"]) => form.formState.errors.range?.[k]?.message;
   const reg = (k: keyof AddForm["range"]) => form.register(`range.${k}`);
@@ -330,6 +334,11 @@ function AddRangeFields({ form }: { form: FormOf<AddForm> }) {
         error={err("mac")}
         {...reg("mac")}
       />
+      <AllowOverlapField
+        admin={me.role === "admin"}
+        error={form.formState.errors.allowOverlap?.message}
+        {...form.register("allowOverlap")}
+      />
     </div>
   );
 }
@@ -337,6 +346,7 @@ function AddRangeFields({ form }: { form: FormOf<AddForm> }) {
 type ResizeForm = z.input<typeof arResizeInput>;
 
 function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void }) {
+  const me = useMe();
   const trpc = useTRPC();
   const refresh = useRefreshVnet();
   const resize = useMutation(
@@ -351,7 +361,7 @@ function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void })
       label="Resize range"
       submitLabel="Resize"
       resolver={apiSchema(arResizeInput)}
-      defaultValues={{ id: range.id, size: String(range.size) }}
+      defaultValues={{ id: range.id, size: String(range.size), allowOverlap: false }}
       mutation={resize}
       success={(r) => `Range ${r.id} now has ${r.size} addresses`}
       warnings={(r) => r.warnings}
@@ -370,6 +380,13 @@ function ResizeDialog({ range, onClose }: { range: Range; onClose: () => void })
             error={form.formState.errors.size?.message}
             {...form.register("size")}
           />
+          <div className="mt-3">
+            <AllowOverlapField
+              admin={me.role === "admin"}
+              error={form.formState.errors.allowOverlap?.message}
+              {...form.register("allowOverlap")}
+            />
+          </div>
         </>
       )}
     </MutationDialog>

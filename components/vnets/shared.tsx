@@ -2,7 +2,7 @@
 // Small pieces the VNET pages share: types of the API's answers, formatting, the refresh helper.
 import { useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
-import type { ReactNode } from "react";
+import type { InputHTMLAttributes, ReactNode } from "react";
 import type { ContextAttrs, Qos } from "@/lib/domain";
 import { formatRate, formatSize } from "@/lib/units";
 import type { AppRouter } from "@/server/routers/root";
@@ -82,4 +82,25 @@ export function qosSummary(q: Qos | null | undefined, dir: "inbound" | "outbound
   return [formatRate(avg), peak && `peak ${formatRate(peak)}`, burst && `burst ${formatSize(burst)}`]
     .filter(Boolean)
     .join(", ");
+}
+
+/** The admin's explicit "allow overlap" choice (the server refuses addresses another VNET of a
+ * shared cluster uses without it, and records it in the audit log); nothing for other users. */
+export function AllowOverlapField({
+  admin,
+  error,
+  ...input
+}: InputHTMLAttributes<HTMLInputElement> & { admin: boolean; error?: string }) {
+  if (!admin) return null;
+  return (
+    <div className="col-span-2">
+      <label className="flex items-center gap-2 text-sm text-slate-700">
+        <input type="checkbox" className="size-4 accent-sky-700" {...input} />
+        Allow overlap with another VNET's addresses
+      </label>
+      <p className={error ? "mt-1 text-xs text-red-600" : "mt-1 text-xs text-slate-500"}>
+        {error ?? "Only for networks that never share a segment; the audit log records it."}
+      </p>
+    </div>
+  );
 }

@@ -2,11 +2,14 @@
 // "New VNET": the fields of vnetCreateInput, validated as you type with the server's own schema.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
+import { intToIp4, ip4ToInt, ipv4Cidr, networkOf } from "@/lib/domain";
 import { type VnetCreateInput, vnetCreateInput } from "@/lib/schemas";
 import { apiSchema, revalidateTogether } from "../form";
+import { useMe } from "../session";
 import { useTRPC } from "../trpc";
 import { Field, Select, TextField } from "../ui/field";
 import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
+import { AllowOverlapField } from "./shared";
 
 const DEFAULTS: VnetCreateInput = {
   name: "",
@@ -27,6 +30,7 @@ const DEFAULTS: VnetCreateInput = {
   globalPrefix: "",
   ulaPrefix: "",
   gateway6: "",
+  allowOverlap: false,
 };
 
 export function VnetCreateDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -63,6 +67,9 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
   const { register, formState } = form;
   const err = (k: keyof VnetCreateInput) => formState.errors[k]?.message as string | undefined;
   const driver = form.watch("driver");
+  const me = useMe();
+  const saved = normalisedSubnet(form.watch("subnet") ?? "");
+  const natWithoutGateway = form.watch("networkType") === "internal" && !form.watch("gateway")?.trim();
 
   useEffect(() => {
     const sub = revalidateTogether(form, ["subnet", "gateway", "firstIp", "size"]);
@@ -134,9 +141,26 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
         label="Subnet (CIDR)"
         placeholder="10.0.0.0/24"
         error={err("subnet")}
+        hint={
+          saved ? (
+            <span data-testid="subnet-normalised">Saved as {saved} (host bits cleared)</span>
+          ) : undefined
+        }
         {...register("subnet")}
       />
-      <TextField label="Gateway" placeholder="10.0.0.1" error={err("gateway")} {...register("gateway")} />
+      <TextField
+        label="Gateway"
+        placeholder="10.0.0.1"
+        error={err("gateway")}
+        hint={
+          natWithoutGateway ? (
+            <span className="text-amber-700" data-testid="nat-no-gateway">
+              Without a gateway, guests of an internal (NAT) network cannot reach the outside
+            </span>
+          ) : undefined
+        }
+        {...register("gateway")}
+      />
       <TextField
         label="DNS servers"
         placeholder="10.0.0.1, 1.1.1.1"
@@ -176,6 +200,11 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
         error={err("size")}
         {...register("size")}
       />
+      <AllowOverlapField
+        admin={me.role === "admin"}
+        error={err("allowOverlap")}
+        {...register("allowOverlap")}
+      />
 
       {clusters.data && clusters.data.length > 1 && (
         <fieldset className="col-span-2 mt-2">
@@ -193,6 +222,15 @@ function VnetFields({ form }: { form: FormOf<VnetCreateInput> }) {
       )}
     </div>
   );
+}
+
+/** "10.0.0.0/24" when a valid CIDR with host bits set was typed ("10.0.0.5/24"); else null. */
+function normalisedSubnet(typed: string): string | null {
+  const s = typed.trim();
+  if (!ipv4Cidr.safeParse(s).success) return null;
+  const [ip, len] = s.split("/") as [string, string];
+  const net = `${intToIp4(networkOf(ip4ToInt(ip), Number(len)))}/${len}`;
+  return net === s ? null : net;
 }
 
 function SectionTitle({ children }: { children: string }) {

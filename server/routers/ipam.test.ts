@@ -109,28 +109,96 @@ describe("address ranges and leases", () => {
     expect(snapshot(app)).toEqual(before);
   });
 
-  it("warns (without refusing) when an IPv4 range overlaps another VNET in the same cluster", async () => {
+  it("refuses IPv4 addresses another VNET of a shared cluster uses, at the field, naming it, and writes nothing", async () => {
+    const before = snapshot(app);
+    const created = await refusal(
+      admin.vnet.create({ name: "other", subnet: "10.5.0.0/16", firstIp: "10.5.0.15", size: 10 }),
+      "CONFLICT",
+      "firstIp",
+    );
+    expect(created.message).toBe(
+      "10.5.0.15–10.5.0.24 overlaps VNET net (10.5.0.15–10.5.0.19) in a shared cluster; pick other addresses, or tick \u201cAllow overlap\u201d if the two networks never meet",
+    );
+    expect(snapshot(app)).toEqual(before);
+
     const other = await admin.vnet.create({
       name: "other",
       subnet: "10.5.0.0/16",
-      firstIp: "10.5.0.15",
+      gateway: "10.5.0.1",
+      firstIp: "10.5.0.20",
       size: 10,
     });
-    expect(other.warnings).toEqual(["Overlaps 10.5.0.15… with VNET net in a shared cluster"]);
-    await admin.range.resize({ id: (await admin.vnet.get({ id: other.id })).ranges[0]!.id, size: 1 });
-    await admin.range.add({ vnetId: other.id, range: { type: "ip4", ip: "10.5.9.0", size: 10 } });
+    expect(other.warnings).toEqual([]);
+    const otherRange = (await admin.vnet.get({ id: other.id })).ranges[0]!.id;
+    const beforeAdd = snapshot(app);
+    const added = await refusal(
+      admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.0.25", size: 10 } }),
+      "CONFLICT",
+      "range.ip",
+    );
+    expect(added.message).toContain("overlaps VNET other (10.5.0.25–10.5.0.29)");
+    // Growing net's range into other's addresses is refused at the size; shrinking is not.
+    const netRange = (await admin.vnet.get({ id: vnetId })).ranges[0]!.id;
+    const grown = await refusal(admin.range.resize({ id: netRange, size: 11 }), "CONFLICT", "size");
+    expect(grown.message).toContain("10.5.0.20–10.5.0.20 overlaps VNET other (10.5.0.20–10.5.0.20)");
+    expect(snapshot(app)).toEqual(beforeAdd);
+    await admin.range.resize({ id: otherRange, size: 5 });
+
     // A VNET in another cluster only is no concern.
     app.db.$client.prepare("INSERT INTO clusters (id, name) VALUES (7, 'far')").run();
     const far = await admin.vnet.create({
       name: "far",
       subnet: "10.5.0.0/16",
+      gateway: "10.5.0.1",
       firstIp: "10.5.0.10",
       size: 5,
       clusterIds: [7],
     });
     expect(far.warnings).toEqual([]);
-    const res = await admin.range.add({ vnetId, range: { type: "ip4", ip: "10.5.9.5", size: 10 } });
-    expect(res.warnings).toEqual(["Overlaps 10.5.9.5… with VNET other in a shared cluster"]);
+  });
+
+  it("lets an admin allow an overlap on purpose, audited; an owner may not", async () => {
+    const twin = await admin.vnet.create({
+      name: "twin",
+      subnet: "10.5.0.0/16",
+      gateway: "10.5.0.1",
+      firstIp: "10.5.0.10",
+      size: 10,
+      allowOverlap: true,
+    });
+    expect(twin.warnings).toEqual(["Overlaps VNET net (10.5.0.10–10.5.0.19) in a shared cluster"]);
+    const r = await admin.range.add({
+      vnetId,
+      range: { type: "ip4", ip: "10.5.9.0", size: 4 },
+      allowOverlap: true,
+    });
+    expect(r.warnings).toEqual([]);
+    const audit = app.db.$client
+      .prepare("SELECT action, detail FROM audit_log WHERE action = 'vnet.create' AND object_name = 'twin'")
+      .get() as { detail: string };
+    expect(audit.detail).toContain("overlap with VNET net (10.5.0.10–10.5.0.19) allowed");
+
+    // An owner who manages a VNET may resize it, but not into another VNET's addresses, and may
+    // not allow that either.
+    const bob = await userCaller(app, "bob", "user", 1);
+    const bobId = app.db.$client
+      .prepare("SELECT id FROM user WHERE username = 'bob'")
+      .pluck()
+      .get() as string;
+    const own = (
+      await admin.vnet.create({ name: "bobs", subnet: "10.8.0.0/24", firstIp: "10.8.0.10", size: 5 })
+    ).id;
+    await admin.vnet.create({ name: "next", subnet: "10.8.0.0/24", firstIp: "10.8.0.15", size: 5 });
+    app.db.$client.prepare("UPDATE vnets SET owner_id = ? WHERE id = ?").run(bobId, own);
+    const ownRange = (await admin.vnet.get({ id: own })).ranges[0]!.id;
+    const before = snapshot(app);
+    await refusal(bob.range.resize({ id: ownRange, size: 6 }), "CONFLICT", "size");
+    await refusal(
+      bob.range.resize({ id: ownRange, size: 6, allowOverlap: true }),
+      "FORBIDDEN",
+      "allowOverlap",
+    );
+    expect(snapshot(app)).toEqual(before);
   });
 
   it("holds an address with a reason; allocation skips it; release makes it allocatable again", async () => {

@@ -8,11 +8,15 @@ export const rangeRouter = router({
   add: protectedProcedure
     .meta(rest("POST", "/vnets/{vnetId}/ranges", "ranges", "Add an address range to a VNET", rangeAddOut))
     .input(arAddInput)
-    .mutation(({ ctx, input }) => addRange(ctx.app, actorOf(ctx), ctx.user, input.vnetId, input.range)),
+    .mutation(({ ctx, input }) =>
+      addRange(ctx.app, actorOf(ctx), ctx.user, input.vnetId, input.range, input.allowOverlap),
+    ),
   resize: protectedProcedure
     .meta(rest("PATCH", "/ranges/{id}", "ranges", "Resize an address range", rangeResizeOut))
     .input(arResizeInput)
-    .mutation(({ ctx, input }) => resizeRange(ctx.app, actorOf(ctx), ctx.user, input.id, input.size)),
+    .mutation(({ ctx, input }) =>
+      resizeRange(ctx.app, actorOf(ctx), ctx.user, input.id, input.size, input.allowOverlap),
+    ),
   remove: protectedProcedure
     .meta(
       rest(

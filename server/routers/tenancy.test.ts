@@ -199,6 +199,8 @@ describe("tenancy", () => {
         firstIp: "10.9.0.10",
         size,
         clusterIds,
+        // The candidates differ in labels and size; their addresses may be the same.
+        allowOverlap: true,
       });
       await admin.vnet.setLabels({ id: v.id, labels });
       await admin.vnet.chmod({ id: v.id, perms: "604" });

@@ -302,7 +302,7 @@ describe("VNET configuration, lock, context and QoS", () => {
     await refusal(bob.range.remove({ id: arId }), "NOT_FOUND");
     await refusal(bob.range.setContext({ id: arId, context: {} }), "NOT_FOUND");
     await refusal(bob.vnet.remove({ id: vnetId }), "NOT_FOUND");
-    expect(await bob.vnet.exportHoster()).toEqual([]);
+    expect(await bob.vnet.exportHoster()).toEqual({ file: [], notCarried: [] });
     await refusal(bob.vnet.importHoster({ json: "[]" }), "FORBIDDEN");
     expect(snapshot(app)).toEqual(before);
   });
@@ -323,6 +323,31 @@ const HOSTER_DOC = `[
 ]`;
 
 describe("Hoster network_config.json", () => {
+  it("export names what the file cannot carry: IPv6, further ranges, VNETs without a gateway", async () => {
+    const app = testApp();
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const ds = await admin.vnet.create({
+      name: "ds",
+      subnet: "10.7.0.0/24",
+      gateway: "10.7.0.1",
+      firstIp: "10.7.0.10",
+      size: 10,
+      globalPrefix: "2001:db8:7::/64",
+      gateway6: "2001:db8:7::1",
+    });
+    const extra = await admin.range.add({ vnetId: ds.id, range: { type: "ip4", ip: "10.7.0.100", size: 5 } });
+    await admin.vnet.create({ name: "nogw", subnet: "10.8.0.0/24", firstIp: "10.8.0.10", size: 10 });
+    const first = (await admin.vnet.get({ id: ds.id })).ranges[0]!.id;
+    const out = await admin.vnet.exportHoster();
+    expect(out.file.map((n) => n.network_name)).toEqual(["ds"]);
+    expect(out.notCarried).toEqual([
+      `VNET ds: the IPv6 addresses (2001:db8:7::/64) of range ${first} — the file holds IPv4 only`,
+      `VNET ds: range ${extra.range.id} (10.7.0.100, 5 addresses) — the file holds one range per network`,
+      "VNET ds: the IPv6 gateway 2001:db8:7::1",
+      "VNET nogw is left out: it has no gateway, which every network of the file needs",
+    ]);
+  });
+
   let app: App;
   let admin: Awaited<ReturnType<typeof userCaller>>;
   beforeEach(async () => {
@@ -343,7 +368,7 @@ describe("Hoster network_config.json", () => {
       size: 191,
     });
     expect(got.ranges[0]).toMatchObject({ type: "ip4", ip: "10.0.100.10", size: 191 });
-    expect(await admin.vnet.exportHoster()).toEqual(JSON.parse(HOSTER_DOC));
+    expect(await admin.vnet.exportHoster()).toEqual({ file: JSON.parse(HOSTER_DOC), notCarried: [] });
   });
 
   it("an external network is bridged to its interface without a bridge address", async () => {
@@ -363,7 +388,7 @@ describe("Hoster network_config.json", () => {
       phydev: "igb0",
       applyBridgeAddress: false,
     });
-    expect(await admin.vnet.exportHoster()).toEqual([ext]);
+    expect(await admin.vnet.exportHoster()).toEqual({ file: [ext], notCarried: [] });
   });
 
   it("a bad file is refused naming the network and field, and no network of it is created", async () => {
@@ -375,7 +400,30 @@ describe("Hoster network_config.json", () => {
       "BAD_REQUEST",
       "json",
     );
-    expect(e1.message).toContain("Network 2 (second): size:");
+    expect(e1.message).toBe(
+      "Network 2 (second): range end: Range ends at 10.0.101.5, outside 10.0.100.0/24; at most 245 addresses fit",
+    );
+    const { network_gateway: _gw, ...noGateway } = { ...bad[0], network_name: "imp-bad" };
+    const e4 = await refusal(
+      admin.vnet.importHoster({ json: JSON.stringify([bad[0], noGateway]) }),
+      "BAD_REQUEST",
+      "json",
+    );
+    expect(e4.message).toBe("Network 2 (imp-bad): gateway is missing");
+    const e5 = await refusal(
+      admin.vnet.importHoster({ json: JSON.stringify([{ ...bad[0], network_subnet: "10.0.100.0/33" }]) }),
+      "BAD_REQUEST",
+      "json",
+    );
+    expect(e5.message).toMatch(/^Network 1 \(internal\): subnet: /);
+    const e6 = await refusal(
+      admin.vnet.importHoster({ json: JSON.stringify([{ ...bad[0], network_range_end: "10.0.100.1" }]) }),
+      "BAD_REQUEST",
+      "json",
+    );
+    expect(e6.message).toBe(
+      "Network 1 (internal): the range ends (10.0.100.1) before it starts (10.0.100.10)",
+    );
     const e2 = await refusal(admin.vnet.importHoster({ json: "{nope" }), "BAD_REQUEST", "json");
     expect(e2.message).toContain("Not valid JSON");
     const e3 = await refusal(
@@ -383,7 +431,7 @@ describe("Hoster network_config.json", () => {
       "BAD_REQUEST",
       "json",
     );
-    expect(e3.message).toContain("Network internal: A VNET named internal already exists");
+    expect(e3.message).toBe("Network 2 (internal): A VNET named internal already exists; pick another name");
     expect(snapshot(app)).toEqual(before);
   });
 });

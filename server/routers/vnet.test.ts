@@ -17,6 +17,25 @@ describe("vnet router", () => {
     app = testApp();
   });
 
+  it("vnet.create says what it changed and what is missing: a normalised subnet, a NAT network without gateway", async () => {
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const v = await admin.vnet.create({ name: "nat", subnet: "10.0.0.5/24", firstIp: "10.0.0.10", size: 5 });
+    expect(v.warnings).toEqual([
+      "Subnet 10.0.0.5/24 was saved as 10.0.0.0/24 (host bits cleared)",
+      "VNET nat is internal (NAT) but has no gateway: its guests cannot reach the outside; set one under Context",
+    ]);
+    expect((await admin.vnet.get({ id: v.id })).context.subnet).toBe("10.0.0.0/24");
+    // An external network's gateway is the LAN's business; a clean subnet says nothing.
+    const ext = await admin.vnet.create({
+      name: "lan",
+      networkType: "external",
+      subnet: "10.1.0.0/24",
+      firstIp: "10.1.0.10",
+      size: 5,
+    });
+    expect(ext.warnings).toEqual([]);
+  });
+
   it("vnet.create makes a bridge VNET with a generated bridge name, one range and the default SG", async () => {
     const admin = await userCaller(app, "alice", "admin", 0);
     const v = await admin.vnet.create(base);

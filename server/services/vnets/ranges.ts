@@ -1,6 +1,7 @@
 // Address ranges on a live VNET: add, resize, remove. Ranges of one VNET never share an address
-// or MAC; shrinking or removing a range with leases is refused naming them; an IPv4 range that
-// overlaps another VNET in a shared cluster is accepted with a warning (it may be intended).
+// or MAC; shrinking or removing a range with leases is refused naming them; IPv4 addresses that
+// another VNET in a shared cluster uses are refused at the field unless an admin allows the
+// overlap (separate L2 domains may reuse addresses on purpose), which the audit entry records.
 import crypto from "node:crypto";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import type { z } from "zod";
@@ -13,7 +14,7 @@ import type { arInput } from "../../../lib/schemas";
 import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
 import { permitted } from "../../authz";
-import { conflict, invalid, notFound } from "../../errors";
+import { conflict, forbidden, invalid, notFound } from "../../errors";
 import { describeLeasesFrom } from "../leases/ipam";
 import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
@@ -48,9 +49,18 @@ const label = (ar: ArSpec & { id?: number }) => {
   return `range ${ar.id ?? "(new)"} (${ar.type} ${first}, ${ar.size} addresses)`;
 };
 
-/** IPv4 ranges of other VNETs in a shared cluster that overlap `spec`: warnings, not errors. */
-export function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[] {
-  if (!spec.ip) return [];
+/** How a change treats IPv4 addresses that another VNET of a shared cluster also uses. */
+export type OverlapMode =
+  // Refused at `field`, naming the other VNET (the default of every form and API call).
+  | { refuse: true; field: string; allow?: boolean; who: Subject }
+  // Accepted with a warning: copies and template networks are separate L2 domains by design.
+  | { refuse: false };
+
+/** IPv4 ranges of other VNETs in a shared cluster that share an address with [start, start+size):
+ * "VNET net (10.5.0.15–10.5.0.19)". A reservation and its parent never count: the parent holds
+ * the reserved addresses. */
+function overlapsOf(tx: Tx, vnetId: number, start: number, size: number): string[] {
+  if (size <= 0) return [];
   const clusterIds = tx
     .select({ c: vnetClusters.clusterId })
     .from(vnetClusters)
@@ -58,24 +68,50 @@ export function crossVnetOverlaps(tx: Tx, vnetId: number, spec: ArSpec): string[
     .all()
     .map((r) => r.c);
   if (!clusterIds.length) return [];
+  const self = tx.select({ parent: vnets.parentVnetId }).from(vnets).where(eq(vnets.id, vnetId)).get();
   const others = tx
-    .selectDistinct({ ar: addressRanges, vnet: vnets.name })
+    .selectDistinct({ ar: addressRanges, vnet: vnets.name, vnetId: vnets.id, parent: vnets.parentVnetId })
     .from(addressRanges)
     .innerJoin(vnets, eq(vnets.id, addressRanges.vnetId))
     .innerJoin(vnetClusters, eq(vnetClusters.vnetId, vnets.id))
     .where(and(ne(addressRanges.vnetId, vnetId), inArray(vnetClusters.clusterId, clusterIds)))
-    .all();
-  const start = ip4ToInt(spec.ip);
+    .all()
+    .filter((o) => o.parent !== vnetId && o.vnetId !== self?.parent);
+  const seen = new Set<number>();
   return others
-    .filter(({ ar }) => ar.ipStart !== null && ar.ipStart < start + spec.size && start < ar.ipStart + ar.size)
+    .filter(({ ar }) => ar.ipStart !== null && ar.ipStart < start + size && start < ar.ipStart + ar.size)
+    .filter(({ ar }) => !seen.has(ar.id) && Boolean(seen.add(ar.id)))
     .map(
       ({ ar, vnet }) =>
-        `Overlaps ${intToIp4(Math.max(start, ar.ipStart!))}… with VNET ${vnet} in a shared cluster`,
+        `VNET ${vnet} (${intToIp4(Math.max(start, ar.ipStart!))}–${intToIp4(Math.min(start + size, ar.ipStart! + ar.size) - 1)})`,
     );
 }
 
-/** Checks a range against the VNET's other ranges and its subnet; returns warnings. */
-function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfId?: number): string[] {
+/** Applies `mode` to the IPv4 addresses [start, start+size) a change adds to VNET `vnetId`:
+ * throws the refusal, or returns the warnings (and what the audit entry should say). */
+export function checkCrossVnetOverlap(
+  tx: Tx,
+  vnetId: number,
+  start: number,
+  size: number,
+  mode: OverlapMode,
+): { warnings: string[]; allowed?: string } {
+  const hits = overlapsOf(tx, vnetId, start, size);
+  if (mode.refuse && mode.allow && mode.who.role !== "admin")
+    throw forbidden("Only a cloud admin may allow addresses that another VNET uses", "allowOverlap");
+  if (!hits.length) return { warnings: [] };
+  const what = `${intToIp4(start)}–${intToIp4(start + size - 1)}`;
+  if (mode.refuse && !mode.allow)
+    throw conflict(
+      `${what} overlaps ${hits.join(", ")} in a shared cluster; pick other addresses${mode.who.role === "admin" ? ", or tick \u201cAllow overlap\u201d if the two networks never meet" : ""}`,
+      mode.field,
+    );
+  const warnings = hits.map((h) => `Overlaps ${h} in a shared cluster`);
+  return { warnings, allowed: mode.refuse ? `overlap with ${hits.join(", ")} allowed` : undefined };
+}
+
+/** Checks a range against the VNET's other ranges and its subnet (refusals). */
+function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfId?: number) {
   for (const other of tx.select().from(addressRanges).where(eq(addressRanges.vnetId, vnet.id)).all()) {
     if (other.id === selfId) continue;
     const clash = rangesClash(spec, other as ArSpec);
@@ -106,11 +142,17 @@ function checkRange(tx: Tx, vnet: typeof vnets.$inferSelect, spec: ArSpec, selfI
         selfId ? "size" : "range.ip",
       );
   }
-  return crossVnetOverlaps(tx, vnet.id, spec);
 }
 
 /** Adds a range to a live VNET; nodes using the VNET get the new state. */
-export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, input: ArIn) {
+export function addRange(
+  app: App,
+  actor: Actor,
+  who: Subject,
+  vnetId: number,
+  input: ArIn,
+  allowOverlap = false,
+) {
   return mutate(app, (tx, touch) => {
     const vnet = manageableVnet(tx, who, vnetId);
     assertUnlocked("vnet", vnet, "manage");
@@ -119,7 +161,15 @@ export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, i
       ...input,
       mac: needsMac ? randomMacBase((n) => crypto.randomBytes(n)) : input.mac,
     };
-    const warnings = checkRange(tx, vnet, spec);
+    checkRange(tx, vnet, spec);
+    const { warnings, allowed } = spec.ip
+      ? checkCrossVnetOverlap(tx, vnetId, ip4ToInt(spec.ip), spec.size, {
+          refuse: true,
+          field: "range.ip",
+          allow: allowOverlap,
+          who,
+        })
+      : { warnings: [], allowed: undefined };
     const prefix = vnet.context.subnet ? Number(vnet.context.subnet.split("/")[1]) : 24;
     const ar = tx
       .insert(addressRanges)
@@ -144,7 +194,7 @@ export function addRange(app: App, actor: Actor, who: Subject, vnetId: number, i
       objectType: "vnet",
       objectId: vnetId,
       objectName: vnet.name,
-      detail: label(ar as ArSpec & { id: number }),
+      detail: [label(ar as ArSpec & { id: number }), allowed].filter(Boolean).join("; "),
     });
     return { range: ar, warnings };
   });
@@ -159,7 +209,14 @@ function rangeOf(tx: Tx, who: Subject, id: number): { ar: Ar; vnet: typeof vnets
 }
 
 /** Grows or shrinks a range; shrinking below a lease is refused naming the leases. */
-export function resizeRange(app: App, actor: Actor, who: Subject, id: number, size: number) {
+export function resizeRange(
+  app: App,
+  actor: Actor,
+  who: Subject,
+  id: number,
+  size: number,
+  allowOverlap = false,
+) {
   return mutate(app, (tx, touch) => {
     const { ar, vnet } = rangeOf(tx, who, id);
     if (size < ar.size) {
@@ -170,7 +227,17 @@ export function resizeRange(app: App, actor: Actor, who: Subject, id: number, si
           "size",
         );
     }
-    const warnings = checkRange(tx, vnet, { ...(ar as ArSpec), size }, ar.id);
+    checkRange(tx, vnet, { ...(ar as ArSpec), size }, ar.id);
+    // Only the addresses a growth adds count: a copy of a VNET shares its addresses from the start.
+    const { warnings, allowed } =
+      ar.ipStart !== null && size > ar.size
+        ? checkCrossVnetOverlap(tx, vnet.id, ar.ipStart + ar.size, size - ar.size, {
+            refuse: true,
+            field: "size",
+            allow: allowOverlap,
+            who,
+          })
+        : { warnings: [], allowed: undefined };
     tx.update(addressRanges)
       .set({ size, freeHint: Math.min(ar.freeHint, size) })
       .where(eq(addressRanges.id, id))
@@ -181,7 +248,7 @@ export function resizeRange(app: App, actor: Actor, who: Subject, id: number, si
       objectType: "vnet",
       objectId: vnet.id,
       objectName: vnet.name,
-      detail: `range ${id}: ${ar.size} → ${size}`,
+      detail: [`range ${id}: ${ar.size} → ${size}`, allowed].filter(Boolean).join("; "),
     });
     return { id, size, warnings };
   });

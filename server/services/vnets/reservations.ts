@@ -99,25 +99,31 @@ export function reserve(
       .where(eq(vnetClusters.vnetId, parent.id))
       .all()
       .map((r) => r.c);
-    const child = insertVnet(tx, actor, owner, {
-      name: input.name,
-      description: `Reservation of ${input.size} addresses of ${parent.name}`,
-      networkType: parent.networkType,
-      bridge: undefined,
-      mtu: parent.mtu,
-      subnet: parent.context.subnet ?? `${intToIp4(networkOf(ip4ToInt(first.ip!), prefix))}/${prefix}`,
-      gateway: parent.context.gateway,
-      dns: parent.context.dns ?? [],
-      firstIp: first.ip!,
-      size: input.size,
-      clusterIds: clusterIds.length ? clusterIds : [0],
-      // Physical attributes are set right below from the template / parent, in this transaction.
-      driver: "bridge",
-      phydev: undefined,
-      globalPrefix: undefined,
-      ulaPrefix: undefined,
-      gateway6: undefined,
-    });
+    const child = insertVnet(
+      tx,
+      actor,
+      owner,
+      {
+        name: input.name,
+        description: `Reservation of ${input.size} addresses of ${parent.name}`,
+        networkType: parent.networkType,
+        bridge: undefined,
+        mtu: parent.mtu,
+        subnet: parent.context.subnet ?? `${intToIp4(networkOf(ip4ToInt(first.ip!), prefix))}/${prefix}`,
+        gateway: parent.context.gateway,
+        dns: parent.context.dns ?? [],
+        firstIp: first.ip!,
+        size: input.size,
+        clusterIds: clusterIds.length ? clusterIds : [0],
+        // Physical attributes are set right below from the template / parent, in this transaction.
+        driver: "bridge",
+        phydev: undefined,
+        globalPrefix: undefined,
+        ulaPrefix: undefined,
+        gateway6: undefined,
+      },
+      "ignore",
+    );
     tx.update(vnets)
       .set({
         driver: parent.driver,

@@ -310,25 +310,31 @@ export function instantiate(
     const ids = pickIds(tx, t);
     if (ids.exhausted) throw conflict(ids.exhausted);
     const a = t.attrs;
-    const v = insertVnet(tx, actor, owner, {
-      name: input.name,
-      description: input.description || `From template ${t.name}`,
-      networkType: a.networkType,
-      bridge: undefined,
-      mtu: a.mtu ?? 1500,
-      subnet: p.subnet,
-      gateway: p.gateway,
-      dns: a.context?.dns ?? [],
-      firstIp: p.firstIp,
-      size: p.size,
-      clusterIds: a.clusterIds,
-      // Physical attributes are set right below from the template / parent, in this transaction.
-      driver: "bridge",
-      phydev: undefined,
-      globalPrefix: undefined,
-      ulaPrefix: undefined,
-      gateway6: undefined,
-    });
+    const v = insertVnet(
+      tx,
+      actor,
+      owner,
+      {
+        name: input.name,
+        description: input.description || `From template ${t.name}`,
+        networkType: a.networkType,
+        bridge: undefined,
+        mtu: a.mtu ?? 1500,
+        subnet: p.subnet,
+        gateway: p.gateway,
+        dns: a.context?.dns ?? [],
+        firstIp: p.firstIp,
+        size: p.size,
+        clusterIds: a.clusterIds,
+        // Physical attributes are set right below from the template / parent, in this transaction.
+        driver: "bridge",
+        phydev: undefined,
+        globalPrefix: undefined,
+        ulaPrefix: undefined,
+        gateway6: undefined,
+      },
+      "warn",
+    );
     tx.update(vnets)
       .set({
         driver: a.driver,

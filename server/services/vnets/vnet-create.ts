@@ -19,7 +19,7 @@ import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
 import { conflict, invalid } from "../../errors";
 import { mutate } from "../revision";
-import { crossVnetOverlaps } from "./ranges";
+import { checkCrossVnetOverlap } from "./ranges";
 
 type CreateVnet = z.output<typeof vnetCreateInput>;
 type Owner = Subject & { primaryGroupId: number };
@@ -107,12 +107,18 @@ function lowestFromPool(pool: Pools["vlan"], taken: Set<number>, what: string, f
   );
 }
 
+/** How insertVnet treats addresses another VNET of a shared cluster uses: refused (unless an
+ * admin allowed it), a warning (template networks: each is its own L2 domain by design) or not
+ * looked at (a reservation: its parent holds the addresses). */
+export type InsertOverlap = "refuse" | "warn" | "ignore";
+
 /** The body of createVnet, for callers that create several VNETs in one transaction (import). */
 export function insertVnet(
   tx: Tx,
   actor: Actor,
   owner: Owner,
-  input: CreateVnet & { applyBridgeAddress?: boolean },
+  input: Omit<CreateVnet, "allowOverlap"> & { allowOverlap?: boolean; applyBridgeAddress?: boolean },
+  overlap: InsertOverlap = "refuse",
 ) {
   if (tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.name, input.name)).get())
     throw conflict(`A VNET named ${input.name} already exists; pick another name`, "name");
@@ -182,14 +188,39 @@ export function insertVnet(
     .run();
   // The default security group (id 0) is attached to every new VNET (DESIGN.md).
   tx.insert(vnetSecurityGroups).values({ vnetId: row.id, sgId: 0 }).run();
-  // Overlapping another VNET of a shared cluster may be intended (separate L2 domains): warn only.
-  const warnings = crossVnetOverlaps(tx, row.id, { type: "ip4", ip: input.firstIp, size: input.size });
+  const { warnings, allowed } =
+    overlap === "ignore"
+      ? { warnings: [], allowed: undefined }
+      : checkCrossVnetOverlap(
+          tx,
+          row.id,
+          ip4ToInt(input.firstIp),
+          input.size,
+          overlap === "warn"
+            ? { refuse: false }
+            : { refuse: true, field: "firstIp", allow: input.allowOverlap, who: owner },
+        );
+  // Say what was changed and what is missing, not only what was refused.
+  const subnet = `${intToIp4(networkOf(ip4ToInt(netIp), prefix))}/${prefix}`;
+  if (subnet !== input.subnet)
+    warnings.unshift(`Subnet ${input.subnet} was saved as ${subnet} (host bits cleared)`);
+  if (input.networkType === "internal" && !input.gateway)
+    warnings.push(
+      `VNET ${row.name} is internal (NAT) but has no gateway: its guests cannot reach the outside; set one under Context`,
+    );
   audit(tx, actor, {
     action: "vnet.create",
     objectType: "vnet",
     objectId: row.id,
     objectName: row.name,
-    detail: [driver, vlanId && `VLAN ${vlanId}`, vni && `VNI ${vni}`, input.subnet, dual && "dual stack"]
+    detail: [
+      driver,
+      vlanId && `VLAN ${vlanId}`,
+      vni && `VNI ${vni}`,
+      input.subnet,
+      dual && "dual stack",
+      allowed,
+    ]
       .filter(Boolean)
       .join(", "),
   });
