@@ -20,6 +20,7 @@ import { parseArrival, refusalReport } from "./arrival";
 import { connect, isFatal, join } from "./channel";
 import { createDataplane } from "./dataplane";
 import { ipIn } from "./dataplane/run";
+import type { Dataplane } from "./dataplane/types";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 import { loadState, saveState } from "./state";
 import { transportFor } from "./tls";
@@ -70,9 +71,18 @@ function usage(msg: string): never {
 /** Runs one node agent until stop() (several may share a process: the push bench does). */
 export async function runAgent(
   args: AgentArgs,
-  opts: { onFatal?: (err: AgentExit) => void } = {},
+  opts: {
+    onFatal?: (err: AgentExit) => void;
+    /** Another dataplane than the kernel's: agent/sim.ts (the fleet bench's simulated agents). */
+    dataplane?: Pick<Dataplane, "reconcile" | "preview">;
+    /** Called after the server accepted a report of `revision` (the fleet bench times it). */
+    onReported?: (revision: number, ok: boolean) => void;
+    /** Quiet: no log line per connect and apply (thousands of simulated agents share a stdout). */
+    quiet?: boolean;
+  } = {},
 ): Promise<{ nodeId: number; stop(): Promise<void> }> {
   const log = (msg: string) =>
+    opts.quiet ||
     console.log(`${new Date().toISOString()} agent${args.netns ? `[${args.netns}]` : ""}: ${msg}`);
   const netns = args.netns;
   if (netns !== undefined && !/^bh[A-Za-z0-9_.-]{0,40}$/.test(netns))
@@ -142,7 +152,7 @@ export async function runAgent(
     );
   } else pins = state.pins ?? [];
   const { server, nodeId, credential } = state;
-  const dataplane = createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
+  const dataplane = opts.dataplane ?? createDataplane({ nodeNetns: netns, guestPrefix: netns ?? "bh" });
   const channelTransport = transport(server);
   const channel = connect(server, channelTransport, credential);
   /** What every report says about the channel: the wire spoken, and how the server is trusted. */
@@ -222,6 +232,7 @@ export async function runAgent(
     lastResult = { desired, result };
     await channel.report(r).then(
       () => {
+        opts.onReported?.(r.revision, r.ok);
         if (!counters) return;
         countersAt = Date.now();
         sentCounters = new Map([
