@@ -16,9 +16,9 @@ import { auditLog, nodes } from "../db/schema";
 import { fingerprintHex } from "../lib/fingerprint";
 import { type App, createApp } from "../server/app";
 import { loadEnv } from "../server/env";
+import { refusal, snapshot, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
 import { listNodes } from "../server/services/nodes/nodes";
-import { refusal, snapshot, userCaller } from "../server/testing";
 import { generateSelfSigned, readMaterial, type TlsMaterial } from "../server/tls";
 import { deleteNamespaces, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 
@@ -44,7 +44,7 @@ function servedFingerprint(url: string): Promise<string> {
 describe.runIf(run)("changing the portal's certificate re-pins agents over their channel", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bh-cert-"));
   const children: ChildProcess[] = [];
-  const closers: (() => Promise<unknown> | void)[] = [];
+  const closers: (() => unknown)[] = [];
 
   const material = (name: string): TlsMaterial & { files: { cert: string; key: string } } => {
     const cert = path.join(tmp, `${name}.pem`);

@@ -3,8 +3,8 @@
 // bench/fleet.ts. Messages: { id, cmd, ... } → { id, ok, value | error }.
 // argv[2]: database file, argv[3]: port.
 import { setVnetDriver } from "../../lab/cluster";
+import { testApp, userCaller } from "../../server/harness.testing";
 import { serveApp } from "../../server/http";
-import { testApp, userCaller } from "../../server/testing";
 
 const [file, port] = [process.argv[2]!, Number(process.argv[3] ?? 0)];
 const app = testApp(file);

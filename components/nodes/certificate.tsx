@@ -74,7 +74,13 @@ export function CertificatePanel() {
           </code>
         </span>
         {!c.next && (
-          <Button size="sm" onClick={() => (stage.reset(), setStaging(true))}>
+          <Button
+            size="sm"
+            onClick={() => {
+              stage.reset();
+              setStaging(true);
+            }}
+          >
             Change certificate…
           </Button>
         )}
@@ -93,7 +99,14 @@ export function CertificatePanel() {
             .
           </div>
           <div className="mt-2 flex gap-2">
-            <Button size="sm" variant="primary" onClick={() => (activate.reset(), setConfirm("activate"))}>
+            <Button
+              size="sm"
+              variant="primary"
+              onClick={() => {
+                activate.reset();
+                setConfirm("activate");
+              }}
+            >
               Activate…
             </Button>
             <Button size="sm" onClick={() => setConfirm("discard")}>

@@ -1571,6 +1571,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @default false */
+                    allowOverlap?: boolean;
                     size: number;
                 };
             };
@@ -1720,7 +1722,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @default  */
                     description?: string;
                     name: string;
                     rules: {
@@ -1890,7 +1891,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @default  */
                     description?: string;
                     name: string;
                     rules: {
@@ -2415,7 +2415,6 @@ export interface operations {
             content: {
                 "application/json": {
                     bridge?: string;
-                    /** @default  */
                     description?: string;
                     /** @enum {string} */
                     driver?: "bridge" | "vlan" | "vxlan" | "routed";
@@ -2579,6 +2578,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @default false */
+                    allowOverlap?: boolean;
                     /** @default  */
                     bridge?: string;
                     /**
@@ -2587,7 +2588,6 @@ export interface operations {
                      *     ]
                      */
                     clusterIds?: number[];
-                    /** @default  */
                     description?: string;
                     /** @default  */
                     dns?: string;
@@ -3333,6 +3333,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @default false */
+                    allowOverlap?: boolean;
                     range: {
                         ip: string;
                         /** @default  */

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEVICE_NAME_RULE } from "../../lib/domain";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../testing";
+import { refusal, snapshot, testApp, userCaller } from "../harness.testing";
 import { fieldErrorsOf } from "../trpc";
 
 // "Café Zürich" typed with combining accents (e + U+0301, u + U+0308): NFD.
