@@ -131,7 +131,7 @@ function seed(db: Db) {
     INSERT OR IGNORE INTO user (id, name, email, username, role, email_verified)
       VALUES ('system', 'system', 'system@bridgehead.invalid', 'system', 'admin', 1);
     INSERT OR IGNORE INTO user_groups (user_id, group_id, "primary") VALUES ('system', 0, 1);
-    -- Security group 0 allows everything both ways and is attached to every new VNET (DESIGN.md).
+    -- Security group 0 allows everything both ways and is attached to every new VNET.
     INSERT OR IGNORE INTO security_groups (id, name, description, owner_id, group_id, perms)
       VALUES (0, 'default', 'Allows all traffic in both directions', 'system', 0, ${0o644});
   `);

@@ -117,7 +117,7 @@ const optionalSlaacPrefix = z
   .transform((s) => (s ? `${s.split("/")[0]}/64` : undefined));
 const optionalIp6 = blankOr(ipv6);
 
-/** What each driver needs (DESIGN.md): vlan a physical device and a VLAN ID, vxlan a VNI. */
+/** What each driver needs to exist on a node: vlan a physical device and a VLAN ID, vxlan a VNI. */
 function checkDriver(
   v: { driver?: string; phydev?: string | null; vlanId?: unknown; vni?: unknown },
   ctx: z.RefinementCtx,
@@ -245,7 +245,7 @@ const arSize = z.coerce
   .max(1 << 20, "A range holds at most 1048576 addresses");
 const prefix6 = z.coerce.number().int().min(1, "Prefix length 1–128").max(128, "Prefix length 1–128");
 
-/** One address range, by type (DESIGN.md): the fields each type needs and nothing else. */
+/** One address range, by type: the fields each type needs and nothing else. */
 export const arInput = z
   .discriminatedUnion("type", [
     z.object({ type: z.literal("ip4"), ip: ipv4, size: arSize, mac: optionalMac }),

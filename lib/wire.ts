@@ -65,7 +65,7 @@ export const desiredNetworkSchema = z
     subnet: ipv4Cidr.optional(),
     /** Anti-spoofing on this network's ports (own MAC and leased addresses only); absent: on. */
     antiSpoofing: z.boolean().optional(),
-    /** Security groups applied to every port of this network (issue 5); absent, empty or
+    /** Security groups applied to every port of this network; absent, empty or
      * containing the default group 0: no filtering. */
     securityGroupIds: z.array(z.number().int().nonnegative()).optional(),
     /** VNETs peered with this one (their subnets for reference): the node routes between this
@@ -125,7 +125,7 @@ export const portDevice = (p: Pick<DesiredPort, "nicId" | "kind" | "dev">) =>
   p.kind === "tap" && p.dev ? p.dev : hostVethName(p.nicId);
 export const isTapPort = (p: Pick<DesiredPort, "kind">) => p.kind === "tap";
 
-/** One security-group rule as the agent applies it (issue 5): an allow rule. */
+/** One security-group rule as the agent applies it: an allow rule. */
 export const desiredSgRuleSchema = z
   .object({
     /** Stable id: names the rule's counter. */
@@ -163,7 +163,7 @@ export const desiredStateSchema = z
     uplink: ifName.optional(),
     networks: z.array(desiredNetworkSchema),
     ports: z.array(desiredPortSchema),
-    /** Every security group the networks above refer to (issue 5), each rule listed once. */
+    /** Every security group the networks above refer to, each rule listed once. */
     securityGroups: z.array(desiredSecurityGroupSchema).optional(),
     /** (wire 2) The server certificate fingerprints the agent accepts from now on, current first;
      * two while an admin rotates the certificate. Absent: keep the pin it has. */

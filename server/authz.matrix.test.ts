@@ -201,7 +201,7 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "manage" },
     input: (fx) => ({ id: fx.ids.vnet, labels: ["prod"] }),
   },
-  // VNET configuration (issue 3): MANAGE to change, USE to read; pools and Hoster import admin-only
+  // VNET configuration: MANAGE to change, USE to read; pools and Hoster import admin-only
   "vnet.update": {
     rule: { kind: "object", object: "vnet", level: "manage" },
     input: (fx) => ({ id: fx.ids.vnet, description: "changed" }),
@@ -1125,7 +1125,8 @@ describe("authorization matrix: /api/auth endpoints", () => {
     const app = testApp();
     const paths = endpointPaths(app);
     for (const p of ALLOWED_PATHS) expect(paths, `${p} exists`).toContain(p);
-    // The ones the issue names explicitly must be among the refused.
+    // The admin endpoints that would change roles, passwords or sessions behind the audit must be
+    // among the refused.
     for (const p of [
       "/admin/set-role",
       "/admin/set-user-password",

@@ -1,5 +1,5 @@
-// Authorization in the query (STYLE.md #4): a WHERE fragment that keeps only the rows the
-// caller may see at a level. Zero rows → NOT_FOUND, never a hint that the object exists.
+// Authorization in the query, so a row the caller may not see is never read, counted or
+// leaked by a later filter: a WHERE fragment that keeps only the rows the caller may see at a level. Zero rows → NOT_FOUND, never a hint that the object exists.
 import { type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { LEVEL_BIT, type Level, type Subject } from "../lib/permissions";

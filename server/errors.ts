@@ -1,4 +1,5 @@
-// Domain errors and their one mapping to tRPC codes (STYLE.md #3). Services throw these;
+// Domain errors and their one mapping to tRPC codes (one place, so every caller answers alike).
+// Services throw these;
 // messages name the object and the way out; `field` puts the message at the form field.
 import { TRPCError } from "@trpc/server";
 

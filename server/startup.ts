@@ -1,5 +1,6 @@
 // Server start: validate settings, migrate, create the first admin on a fresh database, and make
-// SIGTERM end open agent subscriptions so `next start` exits promptly (STACK-NOTES pitfall 3).
+// SIGTERM end open agent subscriptions so `next start` exits promptly
+// (an open SSE stream otherwise keeps the HTTP server from closing).
 import { getApp } from "./app";
 import { scrubForwardedHeaders } from "./forwarded";
 import { startBackupSchedule } from "./services/backups";

@@ -140,7 +140,7 @@ export function fieldErrorsOf(cause: unknown): FieldErrors | null {
   return null;
 }
 
-// Meta carries each REST route (server/rest.ts): the same procedure serves tRPC and /api/v1.
+// Meta carries each REST route (server/rest/meta.ts): the same procedure serves tRPC and /api/v1.
 const t = initTRPC
   .context<Context>()
   .meta<Meta>()
@@ -162,7 +162,7 @@ export const createCallerFactory = t.createCallerFactory;
 // ---------------------------------------------------------------------------
 // 3. Middlewares
 // ---------------------------------------------------------------------------
-/** Domain errors → tRPC codes, in one place (STYLE.md #3). */
+/** Domain errors → tRPC codes, in one place, so every router and the REST view answer alike. */
 const mapDomainErrors = t.middleware(async ({ next }) => {
   const res = await next();
   if (!res.ok && res.error.cause instanceof DomainError) throw toTRPCError(res.error.cause);

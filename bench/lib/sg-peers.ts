@@ -78,7 +78,7 @@ const PER_RULE_TOOL = `iptables-${PER_RULE_BACKEND}`;
 const nsArgs = (ns: string, cmd: string, args: string[]) => [`--net=/run/netns/${ns}`, cmd, ...args];
 
 /** iptables' two backends on Debian: `legacy` is x_tables (the kernel takes the whole table as one
- * blob; Neutron's classic setup and the issue's reference figure), `nft` is iptables-nft, Debian's
+ * blob; Neutron's classic setup, the usual reference figure), `nft` is iptables-nft, Debian's
  * default `iptables`, which translates each rule into nf_tables. */
 export type IptablesBackend = "legacy" | "nft";
 const tool = (backend: IptablesBackend, cmd: "iptables" | "iptables-restore") =>

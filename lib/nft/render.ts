@@ -196,7 +196,7 @@ function bridgeTable(ports: PortFacts[], sg: SgCompiled | undefined): NftTable {
     chains: [
       {
         name: "prerouting",
-        why: "Fail closed: a guest port the loaded table does not know yet (e.g. when loading a newer table failed) sends nothing. Then anti-spoofing; security groups (issue 5) mark the packet after it.",
+        why: "Fail closed: a guest port the loaded table does not know yet (e.g. when loading a newer table failed) sends nothing. Then anti-spoofing; security groups mark the packet after it.",
         hook: "type filter hook prerouting priority -300; policy accept;",
         rules: [
           `iifname ${q(PORT_GLOB)} iifname != @guest_ports drop`,
@@ -407,7 +407,7 @@ function renderTable(t: NftTable, digest: string): string {
     lines.push("\t}");
   }
   lines.push(
-    `\t# What was loaded, readable back from the kernel (see ${DIGEST_CHAIN_PREFIX}* in nft-apply.ts).`,
+    `\t# What was loaded, readable back from the kernel (see ${DIGEST_CHAIN_PREFIX}* in agent/dataplane/nft/apply.ts).`,
   );
   lines.push(`\tchain ${DIGEST_CHAIN_PREFIX}${digest} {`, "\t}", "}");
   return lines.join("\n");

@@ -116,7 +116,7 @@ export const sgRouter = router({
       const { nicId, ...probe } = input;
       return explainNic(ctx.app, ctx.user, { nicId, probe });
     }),
-  // Tenancy (issue 6): ownership, locks, rename and clone.
+  // Tenancy: ownership, locks, rename and clone.
   ...ownershipProcedures("sg"),
   clone: protectedProcedure
     .input(cloneInput)

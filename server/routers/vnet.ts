@@ -88,7 +88,7 @@ export const vnetRouter = router({
   exportHoster: protectedProcedure
     .input(z.object({ ids: z.array(z.number().int()).optional() }).default({}))
     .query(({ ctx, input }) => exportHoster(ctx.app, ctx.user, input.ids)),
-  // Tenancy (issue 6): ownership, clone, reservations, labels, the caller's own VNETs.
+  // Tenancy: ownership, clone, reservations, labels, the caller's own VNETs.
   ...ownershipProcedures("vnet", { omit: ["lock", "unlock"] }),
   // Restricted attributes may be given as overrides of the source's (cloud admins only).
   clone: protectedProcedure

@@ -2,7 +2,7 @@
 """Netlink helper of the Bridgehead agent: configures and reads guest namespaces without one process
 per namespace.
 
-Spawned by agent/dataplane/nl.ts and kept alive (nl.ts may run two, each given its share of the
+Spawned by agent/dataplane/links/nl.ts and kept alive (nl.ts may run two, each given its share of the
 namespaces). It reads one JSON request per line on stdin and answers one JSON line on stdout, in
 order:
 

@@ -1,4 +1,4 @@
-// A deleted rule cuts the established connections it allowed (issue 5), on the real kernel: two live
+// A deleted rule cuts the established connections it allowed, on the real kernel: two live
 // TCP flows (one message every 100 ms) into guest 1, one on a port whose rule is deleted — it stops
 // within a second of the reconcile — and one on a port whose rule stays — it keeps going. Everything
 // here starts with `bht<pid>c`.

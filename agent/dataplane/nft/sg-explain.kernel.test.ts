@@ -1,4 +1,4 @@
-// The explain tool against the kernel (issue 5): random rule sets (fast-check, fixed seed) are
+// The explain tool against the kernel: random rule sets (fast-check, fixed seed) are
 // compiled by the server's code twice — into the policy explain reads (compileRule) and into the
 // rules the node receives (ruleToWire) — and applied to guest 1's port by the agent. Then real
 // TCP connects, UDP datagrams and pings, in and out, from chosen addresses; for every probe the

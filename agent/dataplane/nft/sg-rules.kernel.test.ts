@@ -1,4 +1,4 @@
-// Security-group rules on the real kernel, checked with real clients (issue 5): an IP + SIZE span
+// Security-group rules on the real kernel, checked with real clients: an IP + SIZE span
 // that is not a CIDR, OUTBOUND-only rules with their replies, the default group leaving
 // anti-spoofing intact, and a continuous ping that loses nothing while its group is rewritten 100
 // times. Everything here starts with `bht<pid>r`.

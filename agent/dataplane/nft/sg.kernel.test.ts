@@ -1,4 +1,4 @@
-// Security groups (issue 5, first cut) against the real kernel: allowed flows pass with their
+// Security groups against the real kernel: allowed flows pass with their
 // replies, others are dropped, per-rule counters count, changing one rule takes effect on the next
 // reconcile; and every golden nft script of the unit tests loads. Everything here starts with
 // `bht<pid>g`.

@@ -1,4 +1,4 @@
-// Security groups compiled into the bridgehead tables (issue 5): a golden script, and the promises
+// Security groups compiled into the bridgehead tables: a golden script, and the promises
 // the layout makes — a group's rules live once whatever the port count, port chains only jump,
 // anti-spoofing runs before the mark that dispatches to them, spans and ports are merged.
 import { describe, expect, it } from "vitest";

@@ -7,7 +7,8 @@
 // redirected (u32 match-all + mirred) to an ifb device bhq<nic> and shaped by a tbf on its egress.
 // Why not a policer: this kernel has no act_police at all, and a policer drops instead of queueing,
 // so TCP through it saws well below the cap; a shaper holds TCP at ~96 % of the cap (iperf3,
-// 3 s, measured here), inside the ±15 % the issue asks for.
+// 3 s, measured here), inside ±15 % of the cap, which is what a user
+// of a capped NIC can notice.
 // Why tbf and not htb: tbf's rate/burst/peakrate is exactly average/burst/peak; a single htb
 // class at the root has nothing to borrow from, so its ceil (the peak) would mean nothing.
 import { type DesiredState, portDevice } from "../../../lib/wire";

@@ -26,7 +26,7 @@ import {
 } from "../../../lib/sg";
 import type { DesiredSecurityGroup } from "../../../lib/wire";
 
-/** The built-in group that allows everything both ways (DESIGN.md). */
+/** The built-in group that allows everything both ways; a network that has it is not filtered. */
 export const DEFAULT_SG = 0;
 
 /** Rules of groups, in order, as the compiler takes them. */

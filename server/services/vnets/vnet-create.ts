@@ -186,7 +186,8 @@ export function insertVnet(
   tx.insert(vnetClusters)
     .values(input.clusterIds.map((clusterId) => ({ vnetId: row.id, clusterId })))
     .run();
-  // The default security group (id 0) is attached to every new VNET (DESIGN.md).
+  // The default security group (id 0) is attached to every new VNET, so a new
+  // network passes traffic until its owner narrows it.
   tx.insert(vnetSecurityGroups).values({ vnetId: row.id, sgId: 0 }).run();
   const { warnings, allowed } =
     overlap === "ignore"
