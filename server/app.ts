@@ -34,6 +34,10 @@ export class AgentRegistry {
    * memory, not in the node's row, so a refused call writes nothing; the agent retries, so a
    * restarted portal learns it again within seconds. */
   readonly wireRefusals = new Map<number, { message: string; at: Date }>();
+  /** The nodes with at least one open agent connection (the dashboard counts them in SQL). */
+  connectedIds(): number[] {
+    return [...this.conns.keys()];
+  }
   isConnected(nodeId: number): boolean {
     return (this.conns.get(nodeId)?.size ?? 0) > 0;
   }

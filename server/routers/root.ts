@@ -3,6 +3,7 @@
 import { createCallerFactory, router } from "../trpc";
 import { agentRouter } from "./agent";
 import { auditRouter } from "./audit";
+import { dashboardRouter } from "./dashboard";
 import { groupRouter } from "./group";
 import { instanceRouter } from "./instance";
 import { leaseRouter } from "./lease";
@@ -26,6 +27,7 @@ export const appRouter = router({
   node: nodeRouter,
   agent: agentRouter,
   audit: auditRouter,
+  dashboard: dashboardRouter,
   template: templateRouter,
   group: groupRouter,
   quota: quotaRouter,
