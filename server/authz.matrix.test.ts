@@ -57,6 +57,7 @@ const MATRIX: Record<string, Entry> = {
   // user
   "user.me": { rule: { kind: "public" } },
   "user.whoami": { rule: { kind: "user" } },
+  "dashboard.get": { rule: { kind: "user" } },
   "user.list": { rule: { kind: "admin" } },
   "user.create": {
     rule: { kind: "admin" },
