@@ -1,12 +1,10 @@
 "use client";
-// The signed-in frame: sidebar navigation, header with the user and Sign out.
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+// The signed-in frame: sidebar navigation, header with the account menu.
+import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { type ReactNode, useEffect, useState } from "react";
-import { toast } from "sonner";
-import { authClient } from "./auth-client";
-import { ChangePasswordDialog } from "./change-password-dialog";
+import { type ReactNode, useEffect } from "react";
+import { AccountMenu } from "./account-menu";
 import { SessionProvider } from "./session";
 import { useTRPC } from "./trpc";
 import { Button } from "./ui/button";
@@ -15,6 +13,12 @@ import { Skeleton } from "./ui/misc";
 
 // End users see the self-service area and their instances; the rest is for cloud admins.
 const NAV = [
+  {
+    href: "/",
+    label: "Overview",
+    admin: false,
+    icon: "M4 13h6V4H4zM14 20h6v-9h-6zM14 4v4h6V4zM4 20h6v-3H4z",
+  },
   { href: "/vnets", label: "VNETs", admin: true, icon: "M4 6h16M4 12h16M4 18h10" },
   { href: "/self-service", label: "Self-service", admin: false, icon: "M12 4v16M4 12h16" },
   { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
@@ -82,10 +86,7 @@ function Sidebar({ admin }: { admin: boolean }) {
     // The aside stretches with the page (its colour reaches the bottom); its content stays in view.
     <aside className="w-56 shrink-0 bg-slate-900 text-slate-300">
       <div className="sticky top-0 flex h-screen flex-col">
-        <Link
-          href={admin ? "/vnets" : "/self-service"}
-          className="flex items-center gap-2 px-5 py-5 text-white"
-        >
+        <Link href="/" className="flex items-center gap-2 px-5 py-5 text-white">
           <span
             aria-hidden
             className="grid size-7 place-items-center rounded-md bg-sky-600 text-sm font-bold"
@@ -96,7 +97,7 @@ function Sidebar({ admin }: { admin: boolean }) {
         </Link>
         <nav aria-label="Main" className="flex flex-col gap-0.5 px-3">
           {NAV.filter((n) => admin || !n.admin).map((n) => {
-            const active = pathname === n.href || pathname.startsWith(`${n.href}/`);
+            const active = pathname === n.href || (n.href !== "/" && pathname.startsWith(`${n.href}/`));
             return (
               <Link
                 key={n.href}
@@ -127,45 +128,10 @@ function Sidebar({ admin }: { admin: boolean }) {
   );
 }
 
-function Header({ name, username, role }: { name: string; username: string; role: string }) {
-  const router = useRouter();
-  const queryClient = useQueryClient();
-  const [pending, setPending] = useState(false);
-  const [changing, setChanging] = useState(false);
-  const signOut = async () => {
-    setPending(true);
-    const { error } = await authClient.signOut();
-    setPending(false);
-    if (error) {
-      toast.error(`Sign out failed: ${error.message ?? error.statusText}`);
-      return;
-    }
-    queryClient.clear();
-    router.replace("/login");
-  };
+function Header(props: { name: string; username: string; role: string }) {
   return (
     <header className="flex h-14 shrink-0 items-center justify-end gap-4 border-b border-slate-200 bg-white px-8">
-      <div className="text-right text-sm leading-tight">
-        <div className="font-medium text-slate-900" data-testid="current-user">
-          {name}
-        </div>
-        <div className="text-xs text-slate-500">
-          {username} · {role}
-        </div>
-      </div>
-      <Link
-        href="/profile"
-        className="rounded-md px-2 py-1 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600"
-      >
-        Profile &amp; API tokens
-      </Link>
-      <Button size="sm" variant="ghost" onClick={() => setChanging(true)}>
-        Change password
-      </Button>
-      <Button size="sm" onClick={signOut} pending={pending}>
-        Sign out
-      </Button>
-      <ChangePasswordDialog open={changing} onClose={() => setChanging(false)} />
+      <AccountMenu {...props} />
     </header>
   );
 }

@@ -24,7 +24,7 @@ export async function startServer() {
         "  Bridgehead: first start, an admin account was created.",
         `    user name: ${first.username}`,
         `    password:  ${pw}`,
-        "  Sign in and change it; this is shown only once.",
+        "  Sign in and change it (Account menu, top right → Change password); this is shown only once.",
         "",
       ].join("\n"),
     );

@@ -22,7 +22,8 @@ function usePlainHttpHost(): string | null {
   return host;
 }
 
-const homeOf = (role: string) => (role === "admin" ? "/vnets" : "/self-service");
+// Everyone lands on the overview: the cloud for admins, their own networks for end users.
+const homeOf = (_role: string) => "/";
 
 export default function LoginPage() {
   const trpc = useTRPC();

@@ -188,7 +188,7 @@ function Nodes() {
             rows={nodes.data}
             rowKey={(n) => n.id}
             loading={nodes.isPending}
-            rowProps={(n) => ({ "data-node": n.name })}
+            rowProps={(n) => ({ "data-node": n.name, id: `node-${n.id}` })}
             empty={
               <EmptyState title="No nodes enrolled" action={enrollButton}>
                 Enroll a node to get a one-time join token, then start the agent on the node with it.
