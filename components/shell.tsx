@@ -1,12 +1,11 @@
 "use client";
 // The signed-in frame: sidebar navigation, header with the user and Sign out.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useEffect, useState } from "react";
 import { toast } from "sonner";
-import { authClient } from "./auth-client";
-import { ChangePasswordDialog } from "./change-password-dialog";
 import { SessionProvider } from "./session";
 import { useTRPC } from "./trpc";
 import { Button } from "./ui/button";
@@ -36,6 +35,12 @@ const NAV = [
   { href: "/audit", label: "Audit log", admin: true, icon: "M6 3h9l4 4v14H6zM9 12h7M9 16h7M9 8h3" },
   { href: "/api-docs", label: "REST API", admin: false, icon: "M8 6l-6 6 6 6M16 6l6 6-6 6" },
 ] as const;
+
+// The dialog's form (zod schemas, address checks) and the auth client load when first used, so
+// every page of the portal does not download them up front.
+const ChangePasswordDialog = dynamic(() =>
+  import("./change-password-dialog").then((m) => m.ChangePasswordDialog),
+);
 
 export function Shell({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
@@ -78,6 +83,7 @@ export function Shell({ children }: { children: ReactNode }) {
 
 function Sidebar({ admin }: { admin: boolean }) {
   const pathname = usePathname();
+  const router = useRouter();
   return (
     // The aside stretches with the page (its colour reaches the bottom); its content stays in view.
     <aside className="w-56 shrink-0 bg-slate-900 text-slate-300">
@@ -98,9 +104,14 @@ function Sidebar({ admin }: { admin: boolean }) {
           {NAV.filter((n) => admin || !n.admin).map((n) => {
             const active = pathname === n.href || pathname.startsWith(`${n.href}/`);
             return (
+              // Prefetch on intent (hover, focus), not every route as soon as the sidebar is on
+              // screen: the first load of a page then costs only that page's JavaScript.
               <Link
                 key={n.href}
                 href={n.href}
+                prefetch={false}
+                onMouseEnter={() => router.prefetch(n.href)}
+                onFocus={() => router.prefetch(n.href)}
                 aria-current={active ? "page" : undefined}
                 className={cx(
                   "flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium",
@@ -134,6 +145,7 @@ function Header({ name, username, role }: { name: string; username: string; role
   const [changing, setChanging] = useState(false);
   const signOut = async () => {
     setPending(true);
+    const { authClient } = await import("./auth-client");
     const { error } = await authClient.signOut();
     setPending(false);
     if (error) {
@@ -165,7 +177,7 @@ function Header({ name, username, role }: { name: string; username: string; role
       <Button size="sm" onClick={signOut} pending={pending}>
         Sign out
       </Button>
-      <ChangePasswordDialog open={changing} onClose={() => setChanging(false)} />
+      {changing && <ChangePasswordDialog open onClose={() => setChanging(false)} />}
     </header>
   );
 }
