@@ -3,13 +3,18 @@
 // out. A menu button (WAI-ARIA menu pattern): Enter/Space/↓ opens it on the first item, ↑/↓ move,
 // Esc closes and gives focus back to the button, a click outside closes it.
 import { useQueryClient } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import { toast } from "sonner";
-import { authClient } from "./auth-client";
-import { ChangePasswordDialog } from "./change-password-dialog";
 import { cx } from "./ui/cx";
+
+// The dialog's form (zod schemas, address checks) and the auth client load when first used, so
+// every page of the portal does not download them up front.
+const ChangePasswordDialog = dynamic(() =>
+  import("./change-password-dialog").then((m) => m.ChangePasswordDialog),
+);
 
 const itemClass =
   "block w-full px-4 py-2 text-left text-sm text-slate-700 hover:bg-slate-100 focus:bg-slate-100 focus:outline-none";
@@ -63,6 +68,7 @@ export function AccountMenu({ name, username, role }: { name: string; username: 
   const signOut = async () => {
     setOpen(false);
     setSigningOut(true);
+    const { authClient } = await import("./auth-client");
     const { error } = await authClient.signOut();
     setSigningOut(false);
     if (error) {
@@ -134,7 +140,7 @@ export function AccountMenu({ name, username, role }: { name: string; username: 
           </button>
         </div>
       )}
-      <ChangePasswordDialog open={changing} onClose={() => setChanging(false)} />
+      {changing && <ChangePasswordDialog open onClose={() => setChanging(false)} />}
     </div>
   );
 }

@@ -82,6 +82,7 @@ export function Shell({ children }: { children: ReactNode }) {
 
 function Sidebar({ admin }: { admin: boolean }) {
   const pathname = usePathname();
+  const router = useRouter();
   return (
     // The aside stretches with the page (its colour reaches the bottom); its content stays in view.
     <aside className="w-56 shrink-0 bg-slate-900 text-slate-300">
@@ -99,9 +100,14 @@ function Sidebar({ admin }: { admin: boolean }) {
           {NAV.filter((n) => admin || !n.admin).map((n) => {
             const active = pathname === n.href || (n.href !== "/" && pathname.startsWith(`${n.href}/`));
             return (
+              // Prefetch on intent (hover, focus), not every route as soon as the sidebar is on
+              // screen: the first load of a page then costs only that page's JavaScript.
               <Link
                 key={n.href}
                 href={n.href}
+                prefetch={false}
+                onMouseEnter={() => router.prefetch(n.href)}
+                onFocus={() => router.prefetch(n.href)}
                 aria-current={active ? "page" : undefined}
                 className={cx(
                   "flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium",

@@ -1,16 +1,19 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 import { toast } from "sonner";
 import { AdminOnly } from "@/components/session";
-import { GroupDialog } from "@/components/tenancy/group-dialog";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const GroupDialog = dynamic(() => import("@/components/tenancy/group-dialog").then((m) => m.GroupDialog));
 
 type Group = inferRouterOutputs<AppRouter>["group"]["list"][number];
 
@@ -118,11 +121,13 @@ function Groups() {
           />
         )}
       </Panel>
-      <GroupDialog
-        open={editing !== null}
-        group={editing === "new" || editing === null ? undefined : editing}
-        onClose={() => setEditing(null)}
-      />
+      {editing !== null && (
+        <GroupDialog
+          open
+          group={editing === "new" || editing === null ? undefined : editing}
+          onClose={() => setEditing(null)}
+        />
+      )}
       <ConfirmDialog
         open={deleting !== null}
         onClose={() => setDeleting(null)}

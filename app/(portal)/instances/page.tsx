@@ -1,17 +1,22 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useState } from "react";
 import { toast } from "sonner";
 import { formatDateTime } from "@/components/format";
-import { InstanceCreateDialog } from "@/components/instances/instance-create-dialog";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const InstanceCreateDialog = dynamic(() =>
+  import("@/components/instances/instance-create-dialog").then((m) => m.InstanceCreateDialog),
+);
 
 type Instance = inferRouterOutputs<AppRouter>["instance"]["list"][number];
 
@@ -119,7 +124,7 @@ export default function InstancesPage() {
           />
         )}
       </Panel>
-      <InstanceCreateDialog open={creating} onClose={() => setCreating(false)} />
+      {creating && <InstanceCreateDialog open onClose={() => setCreating(false)} />}
       <ConfirmDialog
         open={deleting !== null}
         onClose={() => setDeleting(null)}

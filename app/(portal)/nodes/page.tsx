@@ -1,10 +1,10 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 import { toast } from "sonner";
 import { BackupStatus } from "@/components/nodes/backups";
 import { CertificatePanel } from "@/components/nodes/certificate";
-import { EnrollDialog } from "@/components/nodes/enroll-dialog";
 import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
 import {
   AgentVersion,
@@ -22,6 +22,9 @@ import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog, Dialog, DialogFooter } from "@/components/ui/dialog";
 import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import { useNow } from "@/components/use-now";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const EnrollDialog = dynamic(() => import("@/components/nodes/enroll-dialog").then((m) => m.EnrollDialog));
 
 type Pending = { kind: "revoke" | "remove"; node: NodeRow } | null;
 
@@ -197,7 +200,7 @@ function Nodes() {
           />
         )}
       </Panel>
-      <EnrollDialog open={enrolling} onClose={() => setEnrolling(false)} />
+      {enrolling && <EnrollDialog open onClose={() => setEnrolling(false)} />}
       <NodePlanDialog
         node={planOf && (nodes.data?.find((n) => n.id === planOf.id) ?? planOf)}
         onClose={() => setPlanOf(null)}

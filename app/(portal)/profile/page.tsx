@@ -2,15 +2,20 @@
 // The signed-in user's profile: their API tokens (create, shown once, list, revoke); admins also
 // see and revoke everyone's.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
-import { NewTokenDialog } from "@/components/tokens/new-token-dialog";
 import { type TokenRow, TokenTable } from "@/components/tokens/token-list";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const NewTokenDialog = dynamic(() =>
+  import("@/components/tokens/new-token-dialog").then((m) => m.NewTokenDialog),
+);
 
 export default function ProfilePage() {
   const me = useMe();
@@ -77,7 +82,7 @@ export default function ProfilePage() {
           </Panel>
         </div>
       )}
-      <NewTokenDialog open={creating} onClose={() => setCreating(false)} />
+      {creating && <NewTokenDialog open onClose={() => setCreating(false)} />}
       <ConfirmDialog
         open={revoking !== null}
         onClose={() => setRevoking(null)}

@@ -3,18 +3,25 @@
 // them), networks shared with them (to reserve addresses from), and their quota.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useState } from "react";
 import { toast } from "sonner";
 import { useMe } from "@/components/session";
-import { InstantiateDialog } from "@/components/tenancy/instantiate-dialog";
-import { ReserveDialog } from "@/components/tenancy/reserve-dialog";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { Badge, EmptyState, PageHeader, Panel, Skeleton, UsageBar } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const InstantiateDialog = dynamic(() =>
+  import("@/components/tenancy/instantiate-dialog").then((m) => m.InstantiateDialog),
+);
+const ReserveDialog = dynamic(() =>
+  import("@/components/tenancy/reserve-dialog").then((m) => m.ReserveDialog),
+);
 
 type Out = inferRouterOutputs<AppRouter>;
 type Template = Out["template"]["list"][number];
@@ -103,8 +110,8 @@ export default function SelfServicePage() {
           </Panel>
         )}
       </div>
-      <InstantiateDialog template={instantiating} onClose={() => setInstantiating(null)} />
-      <ReserveDialog parent={reserving} onClose={() => setReserving(null)} />
+      {instantiating && <InstantiateDialog template={instantiating} onClose={() => setInstantiating(null)} />}
+      {reserving && <ReserveDialog parent={reserving} onClose={() => setReserving(null)} />}
       <DeleteNetwork vnet={deleting} onClose={() => setDeleting(null)} />
     </>
   );

@@ -2,11 +2,11 @@
 // Templates (cloud admins): what end users instantiate into networks of their own.
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { AdminOnly } from "@/components/session";
-import { TemplateFormDialog } from "@/components/tenancy/template-form";
 import { describePool } from "@/components/tenancy/template-info";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
@@ -14,6 +14,11 @@ import { type Column, DataTable } from "@/components/ui/data-table";
 import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import { permsToOctal } from "@/lib/permissions";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const TemplateFormDialog = dynamic(() =>
+  import("@/components/tenancy/template-form").then((m) => m.TemplateFormDialog),
+);
 
 type Template = inferRouterOutputs<AppRouter>["template"]["list"][number];
 
@@ -114,7 +119,7 @@ function Templates() {
           />
         )}
       </Panel>
-      <TemplateFormDialog open={creating} onClose={() => setCreating(false)} />
+      {creating && <TemplateFormDialog open onClose={() => setCreating(false)} />}
     </>
   );
 }

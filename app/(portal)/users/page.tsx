@@ -1,6 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 import { toast } from "sonner";
 import { formatDate } from "@/components/format";
@@ -10,9 +11,18 @@ import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
-import { UserCreateDialog } from "@/components/users/user-create-dialog";
-import { PasswordDialog, UserEditDialog } from "@/components/users/user-edit-dialog";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const UserCreateDialog = dynamic(() =>
+  import("@/components/users/user-create-dialog").then((m) => m.UserCreateDialog),
+);
+const PasswordDialog = dynamic(() =>
+  import("@/components/users/user-edit-dialog").then((m) => m.PasswordDialog),
+);
+const UserEditDialog = dynamic(() =>
+  import("@/components/users/user-edit-dialog").then((m) => m.UserEditDialog),
+);
 
 type User = inferRouterOutputs<AppRouter>["user"]["list"][number];
 
@@ -148,9 +158,9 @@ function Users() {
           />
         )}
       </Panel>
-      <UserCreateDialog open={creating} onClose={() => setCreating(false)} />
-      <UserEditDialog user={editing} onClose={() => setEditing(null)} />
-      <PasswordDialog user={password} onClose={() => setPassword(null)} />
+      {creating && <UserCreateDialog open onClose={() => setCreating(false)} />}
+      {editing && <UserEditDialog user={editing} onClose={() => setEditing(null)} />}
+      {password && <PasswordDialog user={password} onClose={() => setPassword(null)} />}
       <ConfirmDialog
         open={deleting !== null}
         onClose={() => setDeleting(null)}

@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
@@ -11,9 +12,19 @@ import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { Input, Select } from "@/components/ui/field";
 import { Badge, EmptyState, PageHeader, Panel, UsageBar } from "@/components/ui/misc";
-import { HosterExportButton, HosterImportDialog, PoolsDialog } from "@/components/vnets/hoster-dialogs";
-import { VnetCreateDialog } from "@/components/vnets/vnet-create-dialog";
 import type { AppRouter } from "@/server/routers/root";
+
+// Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
+const HosterExportButton = dynamic(() =>
+  import("@/components/vnets/hoster-dialogs").then((m) => m.HosterExportButton),
+);
+const HosterImportDialog = dynamic(() =>
+  import("@/components/vnets/hoster-dialogs").then((m) => m.HosterImportDialog),
+);
+const PoolsDialog = dynamic(() => import("@/components/vnets/hoster-dialogs").then((m) => m.PoolsDialog));
+const VnetCreateDialog = dynamic(() =>
+  import("@/components/vnets/vnet-create-dialog").then((m) => m.VnetCreateDialog),
+);
 
 type Vnet = inferRouterOutputs<AppRouter>["vnet"]["list"][number];
 
@@ -244,7 +255,7 @@ export default function VnetsPage() {
           />
         )}
       </Panel>
-      {isAdmin && <VnetCreateDialog open={creating} onClose={() => setCreating(false)} />}
+      {isAdmin && creating && <VnetCreateDialog open onClose={() => setCreating(false)} />}
       {importing && <HosterImportDialog onClose={() => setImporting(false)} />}
       {pools && <PoolsDialog onClose={() => setPools(false)} />}
     </>
