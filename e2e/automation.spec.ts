@@ -2,7 +2,7 @@
 // page drives the REST API and /metrics, the API page documents the operations, the audit page
 // exports what its filters show, and revoking the token stops the script at once.
 import { expect, test } from "@playwright/test";
-import { dialog, shot, signIn } from "./helpers";
+import { accountMenu, dialog, shot, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -13,7 +13,7 @@ test("a token from the profile page drives the REST API: the VNET it creates is 
   request,
 }) => {
   await signIn(page);
-  await page.getByRole("link", { name: "Profile & API tokens" }).click();
+  await accountMenu(page, "Profile & API tokens");
   await expect(page.getByRole("heading", { name: /^Profile: admin$/ })).toBeVisible();
   await page.getByRole("button", { name: "New API token" }).first().click();
   const d = dialog(page, "New API token");

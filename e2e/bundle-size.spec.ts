@@ -11,6 +11,7 @@ const ROUTE_BUDGET = 250 * KB;
 
 /** Every signed-in route a user can open from the sidebar, plus the detail and form pages. */
 const ROUTES = [
+  "/",
   "/vnets",
   "/instances",
   "/templates",

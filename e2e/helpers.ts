@@ -12,15 +12,27 @@ export const ADMIN = { username: "admin", password: E2E_ADMIN_PASSWORD };
 /** Where the first test leaves the admin's signed-in session for the others. */
 export const ADMIN_STATE = "test-results/.auth/admin.json";
 
-/** Signs in through the login form (Enter submits) and waits for the landing page: the VNETs
- * for admins, the self-service page for end users. */
+/** Signs in through the login form (Enter submits) and waits for the landing page: the Overview
+ * (the cloud for admins, their own networks for end users). */
 export async function signIn(page: Page, user = ADMIN) {
   await page.goto("/login");
   await page.getByLabel("User name").fill(user.username);
   await page.getByLabel("Password").fill(user.password);
   await page.getByLabel("Password").press("Enter");
-  await expect(page).toHaveURL(/\/(vnets|self-service)$/);
-  await expect(page.getByRole("heading", { name: /^(Virtual networks|Self-service)$/ })).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
+}
+
+/** Opens the account menu in the header and picks one of its items. */
+export async function accountMenu(page: Page, item: "Change password" | "Profile & API tokens" | "Sign out") {
+  await page.getByRole("button", { name: /^Account: / }).click();
+  await page.getByRole("menu", { name: "Account" }).getByRole("menuitem", { name: item }).click();
+}
+
+/** Signs out through the account menu and waits for the login page. */
+export async function signOut(page: Page) {
+  await accountMenu(page, "Sign out");
+  await expect(page).toHaveURL(/\/login$/);
 }
 
 export const dialog = (page: Page, name: string | RegExp) => page.getByRole("dialog", { name });

@@ -9,7 +9,7 @@ import path from "node:path";
 import { type Browser, chromium, expect, test } from "@playwright/test";
 import { deleteNamespaces, kernelUnavailable, nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { ADMIN } from "./helpers";
+import { ADMIN, accountMenu } from "./helpers";
 
 const kernel = requireKernel("login over plain http from another machine");
 const ns = nsPrefix("http");
@@ -64,7 +64,7 @@ test.describe("login over plain http from another machine", () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test("the admin signs in at a non-loopback http address and lands on the VNETs page", async () => {
+  test("the admin signs in at a non-loopback http address and lands on the Overview", async () => {
     test.skip(!kernel, `needs root and network namespaces: ${kernelUnavailable()}`);
     const context = await browser!.newContext({ baseURL: portal, viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
@@ -72,8 +72,8 @@ test.describe("login over plain http from another machine", () => {
     await page.getByLabel("User name").fill(ADMIN.username);
     await page.getByLabel("Password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page).toHaveURL(`${portal}/vnets`);
-    await expect(page.getByRole("heading", { name: "Virtual networks", exact: true })).toBeVisible();
+    await expect(page).toHaveURL(`${portal}/`);
+    await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name.endsWith("session_token"))).toMatchObject({
       name: "better-auth.session_token",
@@ -127,7 +127,7 @@ test.describe("login over plain http from another machine", () => {
       return page;
     };
     const gina = { username: `gina${process.pid}`, password: "gina-password-123" };
-    const admin = await signInAt(ADMIN, /\/vnets$/);
+    const admin = await signInAt(ADMIN, /\/$/);
     await admin.goto("/users");
     await admin.getByRole("button", { name: "New user" }).first().click();
     const create = admin.getByRole("dialog", { name: "New user" });
@@ -137,9 +137,9 @@ test.describe("login over plain http from another machine", () => {
     await create.getByRole("button", { name: "Create user" }).click();
     await expect(create).toBeHidden();
 
-    const elsewhere = await signInAt(gina, /\/self-service$/);
-    const page = await signInAt(gina, /\/self-service$/);
-    await page.getByRole("button", { name: "Change password" }).click();
+    const elsewhere = await signInAt(gina, /\/$/);
+    const page = await signInAt(gina, /\/$/);
+    await accountMenu(page, "Change password");
     const d = page.getByRole("dialog", { name: "Change your password" });
     await d.getByLabel("Current password").fill("not-the-password");
     await d.getByLabel("New password").fill("gina-new-password-1");
@@ -154,6 +154,6 @@ test.describe("login over plain http from another machine", () => {
     await expect(page.getByTestId("current-user")).toHaveText("Gina Example");
     await elsewhere.reload();
     await expect(elsewhere).toHaveURL(/\/login$/);
-    await signInAt({ ...gina, password: "gina-new-password-1" }, /\/self-service$/);
+    await signInAt({ ...gina, password: "gina-new-password-1" }, /\/$/);
   });
 });

@@ -95,8 +95,8 @@ test.describe("HTTPS in the browser", () => {
     await page.getByLabel("User name").fill("admin");
     await page.getByLabel("Password").fill(E2E_ADMIN_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page).toHaveURL(`${base}/vnets`);
-    await expect(page.getByRole("heading", { name: "Virtual networks", exact: true })).toBeVisible();
+    await expect(page).toHaveURL(`${base}/`);
+    await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
     const session = (await context.cookies(base)).find((c) => c.name.endsWith("session_token"));
     expect(session, "a session cookie").toBeDefined();
     expect(session!.secure).toBe(true);
@@ -159,7 +159,7 @@ test.describe("plain HTTP (BRIDGEHEAD_TLS=off)", () => {
     await page.getByLabel("User name").fill("admin");
     await page.getByLabel("Password").fill(E2E_ADMIN_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("heading", { name: "Virtual networks", exact: true })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
     await page.close();
   });
 });

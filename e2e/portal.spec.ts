@@ -8,7 +8,7 @@ import { expect, type Page, test } from "@playwright/test";
 import { VERSION } from "../lib/version";
 import { kernelUnavailable, nsPrefix, pings, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { ADMIN, ADMIN_STATE, E2eAgent, shot, signIn } from "./helpers";
+import { ADMIN, ADMIN_STATE, E2eAgent, shot, signIn, signOut } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -20,7 +20,7 @@ async function fillVnet(page: Page, v: Record<string, string>) {
   return d;
 }
 
-test("sign-in: a wrong password shows an error, the right one lands on the empty VNETs page", async ({
+test("sign-in: a wrong password shows an error, the right one lands on the Overview of an empty cloud", async ({
   page,
 }) => {
   await page.goto("/");
@@ -39,12 +39,19 @@ test("sign-in: a wrong password shows an error, the right one lands on the empty
 
   await page.getByLabel("Password").fill(ADMIN.password);
   await page.getByLabel("Password").press("Enter");
-  await expect(page).toHaveURL(/\/vnets$/);
+  await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId("current-user")).toHaveText("Administrator");
+  await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
+  // An empty cloud says what to do first, and each panel links to where it is done.
+  await expect(page.getByText("No nodes enrolled yet.")).toBeVisible();
+  await expect(page.getByText("No VNETs yet.")).toBeVisible();
+  await shot(page, "overview-empty");
+  await page.getByRole("link", { name: "Create one" }).click();
+  await expect(page).toHaveURL(/\/vnets$/);
   await expect(page.getByRole("heading", { name: "No virtual networks yet" })).toBeVisible();
   // Later tests reuse this session (better-auth rate-limits sign-in to a few attempts per 10 s).
   await page.context().storageState({ path: ADMIN_STATE });
-  for (const item of ["VNETs", "Instances", "Nodes", "Users", "Audit log"])
+  for (const item of ["Overview", "VNETs", "Instances", "Nodes", "Users", "Audit log"])
     await expect(
       page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: item }),
     ).toBeVisible();
@@ -318,14 +325,16 @@ test.describe("signed in as admin", () => {
     await expect(log.getByRole("row")).toHaveCount(3); // header + vnet.create (name taken) + vnet.remove
     await shot(page, "audit-filtered");
 
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await signOut(page);
     await signIn(page, { username: "bob", password: "bob-password-123" });
     const nav = page.getByRole("navigation", { name: "Main" });
     await expect(nav.getByRole("link", { name: "Instances" })).toBeVisible();
     await expect(nav.getByRole("link", { name: "Nodes" })).toHaveCount(0);
     await expect(page.getByRole("button", { name: "New VNET" })).toHaveCount(0);
-    await shot(page, "vnets-plain-user");
+    // A plain user's overview is about their own things: no node panel, their own activity.
+    await expect(page.getByText(/^Nodes · /)).toHaveCount(0);
+    await expect(page.getByText("Your recent activity")).toBeVisible();
+    await shot(page, "overview-plain-user");
     await page.goto("/audit");
     await expect(page.getByRole("heading", { name: "Admins only" })).toBeVisible();
   });

@@ -4,7 +4,7 @@ import superjson from "superjson";
 import type { AppRouter } from "../server/routers/root";
 import { kernelUnavailable, nsPrefix, requireKernel } from "../tests/kernel";
 import { E2E_PORT } from "./env";
-import { dialog, E2eAgent, enroll, newInstance, pick, shot, signIn } from "./helpers";
+import { dialog, E2eAgent, enroll, newInstance, pick, shot, signIn, signOut } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -322,8 +322,7 @@ test.describe("as a plain user", () => {
     await d.getByLabel("Password").fill("carol-password-123");
     await d.getByRole("button", { name: "Create user" }).click();
     await expect(d).toBeHidden();
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await signOut(page);
     await signIn(page, { username: "sg_carol", password: "carol-password-123" });
 
     await page

@@ -52,7 +52,7 @@ async function createUser(page: Page, u: typeof ERIN) {
 test("an admin makes a VXLAN template from Private IPv4, creates two end users and enrolls a node", async ({
   browser,
 }) => {
-  const page = await signInAs(browser, ADMIN, /\/vnets$/);
+  const page = await signInAs(browser, ADMIN, /\/$/);
   const nav = page.getByRole("navigation", { name: "Main" });
   for (const item of ["Templates", "Groups", "Self-service"])
     await expect(nav.getByRole("link", { name: item, exact: true })).toBeVisible();
@@ -164,14 +164,21 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
 test("an end user sees only the self-service area, makes a network and puts an instance's NIC on it", async ({
   browser,
 }) => {
-  const page = await signInAs(browser, ERIN, /\/self-service$/);
+  const page = await signInAs(browser, ERIN, /\/$/);
   const nav = page.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link")).toHaveText([
+    "Overview",
     "Self-service",
     "Instances",
     "Security groups",
     "REST API",
   ]);
+  // Her overview has no node panel (nodes are the admins'), and points her at making a network.
+  await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
+  await expect(page.getByText(/^Nodes · /)).toHaveCount(0);
+  await shot(page, "tenancy-overview-end-user");
+  await page.getByRole("link", { name: "Make a network" }).click();
+  await expect(page).toHaveURL(/\/self-service$/);
   await expect(page.getByRole("heading", { name: "You have no networks yet" })).toBeVisible();
   await expect(page.getByText("Private IPv4")).toBeVisible();
   await shot(page, "tenancy-self-service-empty");
@@ -253,7 +260,8 @@ test("another user cannot open that network by URL, and hears which pool is exha
   browser,
 }) => {
   expect(erinVnetUrl).toMatch(/^\/vnets\/\d+$/);
-  const page = await signInAs(browser, FRANK, /\/self-service$/);
+  const page = await signInAs(browser, FRANK, /\/$/);
+  await page.goto("/self-service");
   await expect(page.getByRole("heading", { name: "You have no networks yet" })).toBeVisible();
   await expect(page.getByText("erin-net")).toHaveCount(0);
 
