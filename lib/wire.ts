@@ -28,7 +28,7 @@ const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::
  * by node. 2 added the server certificate pins to the desired state. */
 export const WIRE_VERSION = 2;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = 1 | 2;
+export type WireVersion = typeof MIN_WIRE_VERSION | typeof WIRE_VERSION;
 
 /** SHA-256 fingerprint of a DER certificate, base64url without padding (43 characters): what a
  * join token carries after its secret and what an agent pins. */
@@ -153,7 +153,7 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(1), z.literal(2)]),
+    wireVersion: z.union([z.literal(MIN_WIRE_VERSION), z.literal(WIRE_VERSION)]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),

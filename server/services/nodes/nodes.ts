@@ -145,8 +145,8 @@ export function listNodes(app: App) {
       agentVersion: n.agentVersion,
       /** The agent runs another release than this portal (upgrade it). */
       agentOutdated: n.agentVersion !== null && n.agentVersion !== VERSION,
-      wireVersion: n.report ? (n.report.wireVersion ?? 1) : null,
-      wireOutdated: n.report ? (n.report.wireVersion ?? 1) < WIRE_VERSION : false,
+      wireVersion: n.report ? agentWire(n.report.wireVersion) : null,
+      wireOutdated: n.report ? agentWire(n.report.wireVersion) < WIRE_VERSION : false,
       /** The agent talks plain HTTP (--insecure): its credential crosses the network in clear. */
       insecure: n.report?.insecure === true,
       /** The agent holds every pin the portal wants (false while a certificate change reaches it). */

@@ -5,8 +5,8 @@ import { type DesiredState, MIN_WIRE_VERSION, WIRE_VERSION, type WireVersion } f
 import type { App } from "../../app";
 import { audit } from "../../audit";
 
-/** The wire version an agent speaks: what it says, or 1 (version 1 agents did not say). */
-export const agentWire = (said: number | undefined) => said ?? 1;
+/** The wire version an agent speaks: what it says, or the oldest (the first agents did not say). */
+export const agentWire = (said: number | undefined) => said ?? MIN_WIRE_VERSION;
 
 /** Why this portal cannot talk to an agent of wire version `v`, or null when it can. */
 export function wireMismatch(v: number): string | null {
@@ -48,12 +48,15 @@ export function refuseWire(app: App, node: { id: number; name: string }, v: numb
   return why;
 }
 
-/** The desired state in the shape an agent of wire version `v` parses: version 1 had no
- * certificate pins (its strict schema would refuse the key). */
+/** The first wire version whose desired state carries the server certificate pins. */
+const PINS_SINCE = 2;
+
+/** The desired state in the shape an agent of wire version `v` parses: versions before PINS_SINCE
+ * had no certificate pins (their strict schema would refuse the key). */
 export function stateForWire(state: DesiredState, v: number, pins: string[] | undefined): DesiredState {
-  if (v === 1) {
+  if (v < PINS_SINCE) {
     const { serverPins: _, ...rest } = state;
-    return { ...rest, wireVersion: 1 };
+    return { ...rest, wireVersion: v as WireVersion };
   }
   return { ...state, wireVersion: v as WireVersion, ...(pins ? { serverPins: pins } : {}) };
 }
