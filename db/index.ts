@@ -67,8 +67,55 @@ export function compile(
   return { stmt, args: (values) => binders.map((b) => b(values)) };
 }
 
-/** Opens (creating if needed) the database at `file` (":memory:" for tests), migrated and seeded. */
-export function openDb(file: string): Db {
+type Journal = { entries: { when: number; tag: string }[] };
+
+/** Thrown when the database was migrated by a newer release than the running code. */
+export class DatabaseTooNewError extends Error {}
+
+/**
+ * Before drizzle applies pending migrations (all of them in one transaction, rolled back whole if
+ * one fails): refuse a database a newer release has migrated (this code would misread its tables,
+ * and no migration of ours undoes theirs), and copy an existing database aside before changing its
+ * schema, so an upgrade that goes wrong in a way SQLite's rollback cannot see (a bad data migration
+ * found later) can still be undone by restoring the copy. Returns the copy's path, if one was made.
+ */
+function beforeMigrating(sqlite: Database.Database, file: string, folder: string): string | null {
+  const journal = JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as Journal;
+  const known = journal.entries.at(-1);
+  const table = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .get();
+  if (!table) return null;
+  const last = sqlite.prepare("SELECT max(created_at) AS at FROM __drizzle_migrations").get() as {
+    at: number | null;
+  };
+  const applied = Number(last.at ?? 0);
+  if (applied === 0) return null;
+  if (!known || applied > known.when) {
+    const where = file === ":memory:" ? "in memory" : path.resolve(file);
+    throw new DatabaseTooNewError(
+      `The database ${where} was migrated by a newer Bridgehead (its last migration is from ${new Date(applied).toISOString()}; this release knows migrations up to ${known?.tag ?? "none"}). Run the release that migrated it, or restore a backup taken before that upgrade: npm run db -- restore FILE`,
+    );
+  }
+  const firstPending = journal.entries.find((e) => e.when > applied);
+  if (!firstPending || file === ":memory:") return null;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const copy = `${path.resolve(file)}.pre-${firstPending.tag}-${stamp}.bak`;
+  // VACUUM INTO writes one consistent, self-contained copy (no WAL beside it) from this connection.
+  sqlite.prepare("VACUUM INTO ?").run(copy);
+  fs.chmodSync(copy, 0o600);
+  return copy;
+}
+
+export type OpenDbOptions = {
+  /** Another migrations folder (tests of the upgrade path); the release's own by default. */
+  migrationsFolder?: string;
+};
+
+/** Opens (creating if needed) the database at `file` (":memory:" for tests), migrated and seeded.
+ * Refuses (DatabaseTooNewError) a database migrated by a newer release; copies an existing one to
+ * `<file>.pre-<first pending migration>-<time>.bak` before migrating it. */
+export function openDb(file: string, options: OpenDbOptions = {}): Db {
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new Database(file);
   // Every page a commit touches is copied into the log, and that copy is most of a small write's
@@ -88,7 +135,15 @@ export function openDb(file: string): Db {
   // Writers queue instead of failing with SQLITE_BUSY when another process (agent bench, CLI) holds the lock.
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: migrationsFolder() });
+  const folder = options.migrationsFolder ?? migrationsFolder();
+  try {
+    const copy = beforeMigrating(sqlite, file, folder);
+    if (copy) console.info(`Bridgehead: copied ${path.resolve(file)} to ${copy} before migrating it`);
+    migrate(db, { migrationsFolder: folder });
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
   seed(db);
   return db;
 }
