@@ -1,17 +1,17 @@
 "use client";
-// "New API token": name, lifetime, read-only or read-write; then the secret, shown this once.
+// "New API token": name, lifetime, read-only or read-write; then the secret, shown this once. The
+// form is the shared MutationForm (validation, server refusals at the field, pending state); its
+// success shows the secret in the same dialog instead of closing.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
-import { toast } from "sonner";
 import { TOKEN_LIFETIMES_DAYS, tokenCreateInput } from "@/lib/api-tokens";
-import { showServerError } from "../form";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { CopyButton } from "../ui/copy-button";
 import { Dialog, DialogFooter } from "../ui/dialog";
-import { Field, FormError, Select, TextField } from "../ui/field";
+import { Field, Select, TextField } from "../ui/field";
+import { type FormOf, MutationForm } from "../ui/mutation-dialog";
 
 type Values = { name: string; expiresInDays: number | null; readOnly: boolean };
 
@@ -19,24 +19,13 @@ export function NewTokenDialog({ open, onClose }: { open: boolean; onClose: () =
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [secret, setSecret] = useState<{ name: string; token: string } | null>(null);
-  const form = useForm<Values>({
-    mode: "onChange",
-    resolver: zodResolver(tokenCreateInput),
-    defaultValues: { name: "", expiresInDays: 90, readOnly: true },
-  });
   const create = useMutation(
     trpc.token.create.mutationOptions({
-      onSuccess: (t) => {
-        setSecret({ name: t.name, token: t.token });
-        toast.success(`Token ${t.name} created`);
-        return queryClient.invalidateQueries(trpc.token.pathFilter());
-      },
-      onError: (e) => showServerError(e, form),
+      onSuccess: () => queryClient.invalidateQueries(trpc.token.pathFilter()),
     }),
   );
   const close = () => {
     setSecret(null);
-    form.reset();
     onClose();
   };
   return (
@@ -67,70 +56,74 @@ export function NewTokenDialog({ open, onClose }: { open: boolean; onClose: () =
           </DialogFooter>
         </div>
       ) : (
-        <form
-          noValidate
-          onSubmit={form.handleSubmit((v) => create.mutate(v))}
-          className="flex flex-col gap-4"
+        <MutationForm
+          submitLabel="Create token"
+          resolver={zodResolver(tokenCreateInput)}
+          defaultValues={{ name: "", expiresInDays: 90, readOnly: true }}
+          mutation={create}
+          success={(t) => `Token ${t.name} created`}
+          onSuccess={(t) => setSecret({ name: t.name, token: t.token })}
+          onClose={close}
         >
-          <TextField
-            label="Name"
-            hint="What uses it, e.g. ci-deploy or grafana"
-            autoFocus
-            error={form.formState.errors.name?.message}
-            {...form.register("name")}
-          />
-          <Field label="Expires" error={form.formState.errors.expiresInDays?.message}>
-            {(p) => (
-              <Select
-                {...p}
-                value={String(form.watch("expiresInDays") ?? "never")}
-                onChange={(e) =>
-                  form.setValue("expiresInDays", e.target.value === "never" ? null : Number(e.target.value), {
-                    shouldValidate: true,
-                  })
-                }
-              >
-                {TOKEN_LIFETIMES_DAYS.map((d) => (
-                  <option key={d} value={d}>
-                    in {d} days
-                  </option>
-                ))}
-                <option value="never">never</option>
-              </Select>
-            )}
-          </Field>
-          <fieldset className="flex flex-col gap-1 text-sm">
-            <legend className="mb-1 font-medium text-slate-700">Access</legend>
-            <label className="flex items-center gap-2">
-              <input
-                type="radio"
-                name="access"
-                checked={form.watch("readOnly")}
-                onChange={() => form.setValue("readOnly", true)}
-              />
-              Read-only: lists and reads, no changes
-            </label>
-            <label className="flex items-center gap-2">
-              <input
-                type="radio"
-                name="access"
-                checked={!form.watch("readOnly")}
-                onChange={() => form.setValue("readOnly", false)}
-              />
-              Read-write: everything you may do yourself
-            </label>
-          </fieldset>
-          <FormError message={form.formState.errors.root?.server?.message} />
-          <DialogFooter>
-            <Button type="button" onClick={close} disabled={create.isPending}>
-              Cancel
-            </Button>
-            <Button type="submit" variant="primary" pending={create.isPending}>
-              Create token
-            </Button>
-          </DialogFooter>
-        </form>
+          {(form: FormOf<Values>) => <TokenFields form={form} />}
+        </MutationForm>
       )}
     </Dialog>
+  );
+}
+
+function TokenFields({ form }: { form: FormOf<Values> }) {
+  const errors = form.formState.errors;
+  return (
+    <div className="flex flex-col gap-4">
+      <TextField
+        label="Name"
+        hint="What uses it, e.g. ci-deploy or grafana"
+        autoFocus
+        error={errors.name?.message}
+        {...form.register("name")}
+      />
+      <Field label="Expires" error={errors.expiresInDays?.message}>
+        {(p) => (
+          <Select
+            {...p}
+            value={String(form.watch("expiresInDays") ?? "never")}
+            onChange={(e) =>
+              form.setValue("expiresInDays", e.target.value === "never" ? null : Number(e.target.value), {
+                shouldValidate: true,
+              })
+            }
+          >
+            {TOKEN_LIFETIMES_DAYS.map((d) => (
+              <option key={d} value={d}>
+                in {d} days
+              </option>
+            ))}
+            <option value="never">never</option>
+          </Select>
+        )}
+      </Field>
+      <fieldset className="flex flex-col gap-1 text-sm">
+        <legend className="mb-1 font-medium text-slate-700">Access</legend>
+        <label className="flex items-center gap-2">
+          <input
+            type="radio"
+            name="access"
+            checked={form.watch("readOnly")}
+            onChange={() => form.setValue("readOnly", true)}
+          />
+          Read-only: lists and reads, no changes
+        </label>
+        <label className="flex items-center gap-2">
+          <input
+            type="radio"
+            name="access"
+            checked={!form.watch("readOnly")}
+            onChange={() => form.setValue("readOnly", false)}
+          />
+          Read-write: everything you may do yourself
+        </label>
+      </fieldset>
+    </div>
   );
 }
