@@ -1,9 +1,9 @@
 "use client";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+// The sign-in page is the first thing every user loads, often over a slow link: it talks to the
+// auth endpoints with fetch alone and stays outside the portal's query cache, tRPC client and auth
+// client (app/(portal)/layout.tsx mounts those), so e2e/bundle-size.spec.ts keeps it under 120 kB.
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState } from "react";
-import { authClient } from "@/components/auth-client";
-import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
 
@@ -23,13 +23,18 @@ function usePlainHttpHost(): string | null {
 }
 
 // Everyone lands on the overview: the cloud for admins, their own networks for end users.
-const homeOf = (_role: string) => "/";
+const HOME = "/";
+
+/** better-auth's answer to a refused sign-in: `{ code, message }` with the HTTP status. */
+async function signInError(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+  if (res.status === 401 || body.code === "INVALID_USERNAME_OR_PASSWORD")
+    return "Wrong user name or password";
+  return body.message ?? `Sign-in failed (${res.status})`;
+}
 
 export default function LoginPage() {
-  const trpc = useTRPC();
   const router = useRouter();
-  const queryClient = useQueryClient();
-  const me = useQuery(trpc.user.me.queryOptions());
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -38,8 +43,18 @@ export default function LoginPage() {
 
   // Already signed in (or just signed in): go to the portal.
   useEffect(() => {
-    if (me.data) router.replace(homeOf(me.data.role));
-  }, [me.data, router]);
+    let gone = false;
+    fetch("/api/auth/get-session", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((session: { user?: unknown } | null) => {
+        if (!gone && session?.user) router.replace(HOME);
+      })
+      // Not reachable or not signed in: the form below is the way in either way.
+      .catch(() => undefined);
+    return () => {
+      gone = true;
+    };
+  }, [router]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -49,21 +64,26 @@ export default function LoginPage() {
     }
     setPending(true);
     setError(null);
-    const { error: err } = await authClient.signIn.username({ username: username.trim(), password });
-    if (err) {
+    let res: Response;
+    try {
+      res = await fetch("/api/auth/sign-in/username", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: username.trim(), password }),
+      });
+    } catch {
       setPending(false);
-      setError(
-        err.status === 401 || err.code === "INVALID_USERNAME_OR_PASSWORD"
-          ? "Wrong user name or password"
-          : (err.message ?? `Sign-in failed (${err.status})`),
-      );
+      setError("The portal did not answer; check your connection and try again");
       return;
     }
-    // Drop anything cached for a previous session, then load the new user: admins land on the
-    // VNETs, end users on their self-service page.
-    queryClient.clear();
-    const signedIn = await queryClient.fetchQuery(trpc.user.me.queryOptions());
-    router.replace(homeOf(signedIn?.role ?? "user"));
+    if (!res.ok) {
+      setPending(false);
+      setError(await signInError(res));
+      return;
+    }
+    // The portal layout mounts a fresh query cache, so nothing of a previous session shows.
+    router.replace(HOME);
   };
 
   return (

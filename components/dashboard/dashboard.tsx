@@ -22,8 +22,13 @@ const HEALTH_TONE: Record<string, Tone> = {
 };
 
 /** Where an audit entry's object lives in the portal. */
-function objectHref(type: string | null, id: string | null): string | null {
+// End users reach only their own pages: users, groups, nodes and templates are admin pages, so their
+// audit lines name those objects without a link that would end on "not allowed".
+const ADMIN_ONLY_PAGES = new Set(["node", "certificate", "database", "user", "group", "template"]);
+
+function objectHref(type: string | null, id: string | null, admin: boolean): string | null {
   if (!type) return null;
+  if (!admin && ADMIN_ONLY_PAGES.has(type)) return null;
   switch (type) {
     case "vnet":
       return id ? `/vnets/${id}` : "/vnets";
@@ -166,16 +171,18 @@ export function Dashboard() {
           title={`Address use · fullest of ${d.vnets.total} VNET${d.vnets.total === 1 ? "" : "s"}`}
           actions={
             <Link href={admin ? "/vnets" : "/self-service"} className={`${linkClass} text-sm`}>
-              All VNETs
+              {admin ? "All VNETs" : "Make a network"}
             </Link>
           }
         >
           {d.vnets.fullest.length === 0 ? (
             <AllGood>
               No VNETs yet.{" "}
-              <Link href={admin ? "/vnets" : "/self-service"} className={linkClass}>
-                {admin ? "Create one" : "Make a network"}
-              </Link>
+              {admin && (
+                <Link href="/vnets" className={linkClass}>
+                  Create one
+                </Link>
+              )}
             </AllGood>
           ) : (
             <ul aria-label="VNETs by address use" className="divide-y divide-slate-100">
@@ -280,7 +287,7 @@ export function Dashboard() {
           ) : (
             <ul aria-label="Last audit entries" className="divide-y divide-slate-100">
               {d.audit.map((e) => {
-                const href = objectHref(e.objectType, e.objectId);
+                const href = objectHref(e.objectType, e.objectId, admin);
                 return (
                   <Item key={e.id}>
                     <div className="flex min-w-0 items-baseline gap-2">
