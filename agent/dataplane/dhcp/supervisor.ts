@@ -4,9 +4,10 @@
 // difference: host changes are written atomically (temp file + rename) and reloaded with SIGHUP, so
 // leases survive; only a dead server or a changed command line starts a process. dnsmasq runs as a
 // daemon so an agent restart neither kills it nor loses leases; the next pass adopts it by pid file.
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { DesiredState } from "../../../lib/wire";
-import { runIn } from "../run";
+import { inNs, runIn } from "../run";
 import { type DhcpNetwork, dhcpFiles, dhcpNetworks, dhcpPaths, dnsmasqArgs } from "./config";
 
 export interface DhcpOptions {
@@ -27,6 +28,8 @@ export interface DhcpResult {
   ok: boolean;
   /** Servers running with the desired hosts after this pass. */
   servers: DhcpServer[];
+  /** What this pass did (files written, reloads, starts, stops), in order. */
+  ops: string[];
   /** What was found different from the desired state and put right (drift). */
   repairs: string[];
   errors: string[];
@@ -59,10 +62,16 @@ async function pidOf(path: string): Promise<number | undefined> {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-function alive(pid: number): boolean {
+/** Whether `pid` runs (a zombie waiting for its reaper does not: it serves nothing). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -110,6 +119,7 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
         continue;
       }
       await writeAtomic(path, want);
+      out.ops.push(`write ${path}  # dnsmasq ${what} of VNET ${net.vnetId}`);
       changed = true;
       // Drift is a file that is neither what we want now nor what we last wrote (a hand edit, a
       // truncation); a file still holding our last version is just a desired-state change.
@@ -119,7 +129,10 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
     }
     const found = await runningWith(paths.pid, args);
     if (found && found > 0) {
-      if (changed) process.kill(found, "SIGHUP");
+      if (changed) {
+        process.kill(found, "SIGHUP");
+        out.ops.push(`kill -HUP ${found}  # dnsmasq of VNET ${net.vnetId} rereads its hosts`);
+      }
       out.servers.push({ vnetId: net.vnetId, pid: found });
       return;
     }
@@ -127,6 +140,7 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
       // Same VNET, different command line (MTU, domain, lease time...): a restart is the only way;
       // the lease file keeps the leases across it.
       await stop(-found);
+      out.ops.push(`kill ${-found}  # dnsmasq of VNET ${net.vnetId}, options changed`);
       out.repairs.push(`VNET ${net.vnetId}: restarted dnsmasq for new options`);
     } else if (await pidOf(paths.pid)) {
       out.repairs.push(`VNET ${net.vnetId}: dnsmasq was not running, started it`);
@@ -135,6 +149,7 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
     // dnsmasq's parent exits only once the daemon has bound its sockets and read its files (an error
     // in startup is its exit code), so a zero exit and a pid file mean it is really serving.
     const r = await runIn(opts.nodeNetns, bin, args);
+    out.ops.push(`${inNs(opts.nodeNetns, bin)} ${args.join(" ")}`);
     const pid = await pidOf(paths.pid);
     if (r.code !== 0 || !pid || !alive(pid)) {
       out.ok = false;
@@ -145,9 +160,8 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
   }
 
   async function reconcile(state: DesiredState): Promise<DhcpResult> {
-    const out: DhcpResult = { ok: true, servers: [], repairs: [], errors: [] };
+    const out: DhcpResult = { ok: true, servers: [], ops: [], repairs: [], errors: [] };
     const nets = dhcpNetworks(state.networks);
-    await mkdir(stateDir, { recursive: true });
     for (const net of nets) {
       try {
         await one(net, state, out);
@@ -162,7 +176,10 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
       if (!/^vnet\d+$/.test(d) || keep.has(d)) continue;
       const pid = await pidOf(`${stateDir}/${d}/dnsmasq.pid`);
       const argv = pid ? await cmdline(pid) : undefined;
-      if (pid && argv?.[0]?.endsWith("dnsmasq")) await stop(pid);
+      if (pid && argv?.[0]?.endsWith("dnsmasq")) {
+        await stop(pid);
+        out.ops.push(`kill ${pid}  # dnsmasq of ${d}, no longer served here`);
+      }
       await rm(`${stateDir}/${d}`, { recursive: true, force: true });
     }
     return out;
