@@ -152,4 +152,36 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
     ]);
     expect((await lease(2)).ip).toBe("10.83.0.12");
   }, 30_000);
+
+  it("with DHCP switched off the server stops, and a guest's own DHCP server reaches no one", async () => {
+    const pid = await serverPid();
+    const off = state([{ ...network, dhcp: undefined }], three.ports);
+    const r = await dp.reconcile(off);
+    expect(r.error).toBeUndefined();
+    expect(dhcpOps(r)).toEqual([`kill ${pid}  # dnsmasq of vnet83, no longer served here`]);
+    expect(alive(pid)).toBe(false);
+    // A rogue server in guest 3 offering a whole pool: anti-spoofing drops its replies (udp sport
+    // 67 from a port), so guest 1 gets no address at all.
+    const rogue = `${dir}/rogue.pid`;
+    const started = await runInNetns(g(3), "dnsmasq", [
+      "--conf-file=/dev/null",
+      "--no-hosts",
+      "--port=0",
+      "--interface=eth0",
+      "--bind-interfaces",
+      "--user=root",
+      "--group=root",
+      `--pid-file=${rogue}`,
+      `--dhcp-leasefile=${dir}/rogue.leases`,
+      "--dhcp-range=10.83.0.100,10.83.0.150,1h",
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    try {
+      await runInNetns(g(1), "ip", ["addr", "flush", "dev", "eth0"]);
+      const got = await runInNetns(g(1), "udhcpc", ["-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true"]);
+      expect(got.code).not.toBe(0);
+    } finally {
+      process.kill(Number((await readFile(rogue, "utf8")).trim()), "SIGTERM");
+    }
+  }, 30_000);
 });
