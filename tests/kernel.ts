@@ -59,13 +59,15 @@ const DHCP_DIR = "/run/bridgehead/dhcp";
 /** Stops the dnsmasq servers agents started for node namespaces under `prefix`: they run as daemons
  * (they outlive an agent on purpose) and would keep a deleted namespace alive. */
 export function stopDhcpServers(prefix: string) {
-  if (!prefix.startsWith("bh")) throw new Error(`refusing to touch servers outside the project prefix: ${prefix}`);
+  if (!prefix.startsWith("bh"))
+    throw new Error(`refusing to touch servers outside the project prefix: ${prefix}`);
   if (!existsSync(DHCP_DIR)) return;
   for (const node of readdirSync(DHCP_DIR).filter((n) => n.startsWith(prefix))) {
     for (const vnet of readdirSync(`${DHCP_DIR}/${node}`)) {
       try {
         const pid = Number(readFileSync(`${DHCP_DIR}/${node}/${vnet}/dnsmasq.pid`, "utf8").trim());
-        if (pid > 0 && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dnsmasq") process.kill(pid, "SIGTERM");
+        if (pid > 0 && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dnsmasq")
+          process.kill(pid, "SIGTERM");
       } catch {
         // No pid file, or the process is gone already.
       }

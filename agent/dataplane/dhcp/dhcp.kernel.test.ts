@@ -178,7 +178,19 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
     expect(started.code, started.stderr).toBe(0);
     try {
       await runInNetns(g(1), "ip", ["addr", "flush", "dev", "eth0"]);
-      const got = await runInNetns(g(1), "udhcpc", ["-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true"]);
+      const got = await runInNetns(g(1), "udhcpc", [
+        "-i",
+        "eth0",
+        "-n",
+        "-q",
+        "-f",
+        "-t",
+        "3",
+        "-T",
+        "1",
+        "-s",
+        "/bin/true",
+      ]);
       expect(got.code).not.toBe(0);
     } finally {
       process.kill(Number((await readFile(rogue, "utf8")).trim()), "SIGTERM");
