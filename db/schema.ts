@@ -207,6 +207,11 @@ export const vnets = sqliteTable(
     mtu: integer("mtu").notNull().default(1500),
     applyBridgeAddress: integer("apply_bridge_address", { mode: "boolean" }).notNull().default(true),
     antiSpoofing: integer("anti_spoofing", { mode: "boolean" }).notNull().default(true),
+    // DHCP and DNS served by the nodes (one dnsmasq per VNET per node); null: by network type
+    // (internal on, external off: the outer LAN may run its own server).
+    dhcpEnabled: integer("dhcp_enabled", { mode: "boolean" }),
+    // Guests are named <instance>.<dnsDomain>; null: <vnet name>.internal.
+    dnsDomain: text("dns_domain"),
     context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
     qos: text("qos", { mode: "json" }).$type<Qos>().notNull().default({}),
     templateId: integer("template_id"),

@@ -348,6 +348,8 @@ export const vnetRestrictedInput = z.object({
 });
 export type VnetRestrictedInput = z.output<typeof vnetRestrictedInput>;
 
+const DNS_DOMAIN = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
 export const vnetUpdateInput = z
   .object({
     id,
@@ -356,6 +358,21 @@ export const vnetUpdateInput = z
     ...vnetRestrictedInput.shape,
     applyBridgeAddress: z.boolean().optional(),
     antiSpoofing: z.boolean().optional(),
+    /** null or "auto": by network type (internal on, external off); the form sends auto/on/off. */
+    dhcpEnabled: z
+      .union([
+        z.boolean().nullable(),
+        z.enum(["auto", "on", "off"]).transform((s) => (s === "auto" ? null : s === "on")),
+      ])
+      .optional(),
+    /** "" = back to <vnet name>.internal. */
+    dnsDomain: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((s) => s === "" || DNS_DOMAIN.test(s), "Use a domain name, e.g. lab.example")
+      .transform((s) => s || null)
+      .optional(),
     clusterIds: z.array(id).min(1, "Pick at least one cluster").optional(),
   })
   .strict();

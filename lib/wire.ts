@@ -73,6 +73,18 @@ export const desiredNetworkSchema = z
     peers: z
       .array(z.object({ vnetId: z.number().int().positive(), subnet: ipv4Cidr.optional() }).strict())
       .optional(),
+    /** DHCP and DNS served by the node on this network (one dnsmasq per VNET); absent: none. */
+    dhcp: z
+      .object({
+        enabled: z.boolean(),
+        /** Guests are named `<instance>.<domain>`. */
+        domain: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/),
+        leaseSeconds: z.number().int().min(120).max(31_536_000).optional(),
+        /** Upstream resolvers; absent or empty: the node's own. */
+        upstreams: z.array(ipv4).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DesiredNetwork = z.infer<typeof desiredNetworkSchema>;

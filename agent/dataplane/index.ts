@@ -4,6 +4,7 @@
 // outcome becomes a ReconcileResult shaped like the AgentReport's fields.
 import { existsSync } from "node:fs";
 import { type DesiredState, WIRE_VERSION } from "../../lib/wire";
+import { createDhcp, type DhcpOptions, type DhcpResult } from "./dhcp/supervisor";
 import { type ExecuteResult, execute } from "./links/execute";
 import { warmNetlink } from "./links/nl";
 import { observe, observeSome } from "./links/observe";
@@ -41,6 +42,8 @@ export interface DataplaneOptions {
   guestPrefix: string;
   /** Fault injection for tests (nft/policy.ts, tc/policy.ts). */
   policy?: PolicyOptions;
+  /** DHCP/DNS servers of the node's networks (dhcp/supervisor.ts): where their files live. */
+  dhcp?: DhcpOptions;
 }
 
 export type { Dataplane } from "./types";
@@ -83,6 +86,23 @@ function withPolicy(r: ExecuteResult, x: PolicyResult): ExecuteResult {
   const errors = [...r.errors, ...x.errors];
   const ok = r.ok && errors.length === 0 && ports.every((p) => p.ok);
   return { ...r, operations: r.operations + x.ops.length, ops: [...r.ops, ...x.ops], ports, errors, ok };
+}
+
+/** Folds the DHCP step into the result: its actions are operations (a repair when the revision did
+ * not change), a server that failed fails its network. */
+function withDhcp(r: ExecuteResult, d: DhcpResult): ExecuteResult {
+  const failed = new Map<number, string>();
+  for (const e of d.errors) {
+    const m = /^VNET (\d+): /.exec(e);
+    if (m) failed.set(Number(m[1]), e);
+  }
+  const networks = r.networks.map((n) => {
+    const err = failed.get(n.vnetId);
+    return n.ok && err ? { ...n, ok: false, error: err } : n;
+  });
+  const errors = [...r.errors, ...d.errors.filter((e) => !/^VNET \d+: /.test(e))];
+  const ok = r.ok && d.ok && errors.length === 0 && networks.every((n) => n.ok);
+  return { ...r, operations: r.operations + d.ops.length, ops: [...r.ops, ...d.ops], networks, errors, ok };
 }
 
 /** What a push changed, for the policy steps: the NICs, and those of them with QoS. */
@@ -212,6 +232,18 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
   // left. The periodic full reconcile reads every namespace, so drift inside one is still found.
   const inSync = new Map<string, string>();
   const policy = createPolicy(opts.nodeNetns, opts.policy);
+  const dhcp = createDhcp({ nodeNetns: opts.nodeNetns, ...opts.dhcp });
+  /** The DHCP step: after the bridges exist and nftables lets the node's server through; nothing
+   * when the node namespace is gone (teardown, or the ip plan could not create it). */
+  const dhcpStep = async (desired: DesiredState): Promise<DhcpResult> => {
+    if (opts.nodeNetns && !existsSync(`/run/netns/${opts.nodeNetns}`))
+      return { ok: true, servers: [], ops: [], repairs: [], errors: [] };
+    try {
+      return await dhcp.reconcile(desired);
+    } catch (e) {
+      return { ok: false, servers: [], ops: [], repairs: [], errors: [`DHCP: ${(e as Error).message}`] };
+    }
+  };
   // Started now, so the first reconcile does not wait for python's start-up.
   warmNetlink();
   let queue: Promise<unknown> = Promise.resolve();
@@ -292,7 +324,7 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
       const t2 = performance.now();
       const push = seen.scope ?? (!full && base ? portChanges(base, desired) : undefined);
       const { executed, x } = await executeStep(desired, p, push);
-      const r = withPolicy(executed, x);
+      const r = withDhcp(withPolicy(executed, x), await dhcpStep(desired));
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
       const scoped = seen.scope !== undefined || seen.peers !== undefined;
       const { networks, ports } = scoped ? carried(desired, r, base) : r;
@@ -343,8 +375,10 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
     policyPreview: (desired) => serial(() => policy.preview(desired)),
     reconcile: (desired, o) => serial(() => apply(desired, () => {}, o?.full ?? true)),
     teardown: (t) =>
-      serial(() =>
-        apply(EMPTY, (p, o) => {
+      serial(async () => {
+        // The servers first: a dnsmasq would keep a deleted node namespace alive.
+        await dhcp.teardown().catch(() => {});
+        return apply(EMPTY, (p, o) => {
           // Tearing down must not create the node namespace nor touch its lo on the way out.
           p.createNamespaces = [];
           p.node = o.nodeNetnsExists ? p.node.filter((op) => op.object.kind !== "node") : [];
@@ -361,7 +395,7 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
               deletion: true,
             });
           }
-        }),
-      ),
+        });
+      }),
   };
 }

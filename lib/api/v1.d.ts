@@ -2858,6 +2858,8 @@ export interface operations {
                     bridge?: string;
                     clusterIds?: number[];
                     description?: string;
+                    dhcpEnabled?: (boolean | null) | ("auto" | "on" | "off");
+                    dnsDomain?: string;
                     /** @enum {string} */
                     driver?: "bridge" | "vlan" | "vxlan" | "routed";
                     mtu?: number;

@@ -217,9 +217,37 @@ function bridgeTable(ports: PortFacts[], sg: SgCompiled | undefined): NftTable {
           "ether type ip6 icmpv6 type nd-router-solicit iifname @guest_ports oifname @guest_ports drop",
         ],
       },
+      ...dhcpTunnelChains(bridged),
       ...(sg?.bridge.chains ?? []),
     ],
   };
+}
+
+/** A VXLAN VNET's DHCP is distributed: each node's server answers its own ports. Its offers, DHCPv6
+ * replies and router advertisements must not reach the other nodes' guests over the tunnel (they
+ * would get a second, foreign answer): the node drops them on the way into the VXLAN device. */
+function dhcpTunnelChains(bridged: PortFacts[]): NftChain[] {
+  const tunnels = [
+    ...new Set(
+      bridged
+        .filter((p) => p.net.driver === "vxlan" && p.net.dhcp?.enabled && p.net.vni !== undefined)
+        .map((p) => q(`vxlan${p.net.vni}`)),
+    ),
+  ].sort();
+  if (!tunnels.length) return [];
+  const oif = `oifname { ${tunnels.join(", ")} }`;
+  return [
+    {
+      name: "output",
+      why: "The node's DHCP server and router advertisements serve this node's ports only: nothing of them enters a VXLAN tunnel.",
+      hook: "type filter hook output priority -300; policy accept;",
+      rules: [
+        `${oif} ether type ip udp sport 67 udp dport 68 drop`,
+        `${oif} ether type ip6 udp sport 547 udp dport 546 drop`,
+        `${oif} ether type ip6 icmpv6 type nd-router-advert drop`,
+      ],
+    },
+  ];
 }
 
 /** Every interface through which a VNET's traffic enters the node's routing: its bridge, or for a

@@ -18,6 +18,21 @@ import { activePeers } from "../vnets/peerings";
 
 type Vnet = typeof vnets.$inferSelect;
 
+/** Whether the nodes serve DHCP/DNS on this VNET: as set, else internal networks only (an external
+ * network's LAN may run its own server). */
+const dhcpOn = (v: { dhcpEnabled: boolean | null; networkType: string }) =>
+  v.dhcpEnabled ?? v.networkType === "internal";
+
+/** <vnet name>.internal, the name made a DNS label. */
+export const defaultDnsDomain = (name: string) =>
+  `${
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 63) || "vnet"
+  }.internal`;
+
 /** MTU of a VNET's bridge and guests: a VXLAN VNET's MTU is its underlay's, less the overhead. */
 export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
   vnet.driver === "vxlan" ? vnet.mtu - VXLAN_OVERHEAD : vnet.mtu;
@@ -103,6 +118,9 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(ctx.subnet ? { subnet: ctx.subnet } : {}),
           ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
           securityGroupIds: vnetSgIds(tx, vnet.id),
+          ...(withAddress && ctx.subnet && dhcpOn(vnet)
+            ? { dhcp: { enabled: true, domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name) } }
+            : {}),
         });
       }
       const qos = nic.qos ?? own.qos;

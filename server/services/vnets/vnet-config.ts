@@ -121,6 +121,8 @@ export function changeVnetConfig(
   if (input.mtu !== undefined) set("mtu", input.mtu);
   if (input.applyBridgeAddress !== undefined) set("applyBridgeAddress", input.applyBridgeAddress);
   if (input.antiSpoofing !== undefined) set("antiSpoofing", input.antiSpoofing);
+  if (input.dhcpEnabled !== undefined) set("dhcpEnabled", input.dhcpEnabled);
+  if (input.dnsDomain !== undefined) set("dnsDomain", input.dnsDomain);
   if (input.bridge !== undefined) {
     // Empty: back to the generated name, which is unique by construction (bhbr<id>).
     const bridge = input.bridge || `bhbr${v.id}`;

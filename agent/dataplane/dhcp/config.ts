@@ -1,0 +1,138 @@
+// What one VNET's dnsmasq is told, as pure functions of the node's desired state: the command line
+// (fixed for the life of the process) and the two files it rereads on SIGHUP (DHCP host entries and
+// DNS names), so a change of ports never restarts the server and never drops a lease.
+import type { DesiredNetwork, DesiredPort } from "../../../lib/wire";
+
+/** DHCP and DNS of one network as the agent serves it. */
+export interface DhcpNetwork {
+  vnetId: number;
+  bridge: string;
+  mtu: number;
+  /** Gateway address on the bridge, e.g. 10.0.0.1 (also the DNS server the guests are given). */
+  gateway: string;
+  /** Network address and netmask of the subnet. */
+  network: string;
+  netmask: string;
+  domain: string;
+  leaseSeconds: number;
+  /** Upstream resolvers; empty: the node's own (/etc/resolv.conf). */
+  upstreams: string[];
+}
+
+export interface DhcpFiles {
+  /** --dhcp-hostsfile: MAC,IP,hostname per leased port. */
+  hosts: string;
+  /** --addn-hosts: IP name.domain name per lease (A and PTR). */
+  names: string;
+}
+
+const DEFAULT_LEASE = 3600;
+
+function maskOf(prefix: number): string {
+  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join(".");
+}
+
+/** A DNS label from an instance name: lower case, [a-z0-9-], at most 63 characters. */
+export function hostLabel(name: string): string {
+  const l = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+  return l || "host";
+}
+
+/** The networks of the state that get a DHCP/DNS server on this node: those with dhcp on, a gateway
+ * address on the bridge and a subnet. */
+export function dhcpNetworks(networks: DesiredNetwork[]): DhcpNetwork[] {
+  const out: DhcpNetwork[] = [];
+  for (const n of networks) {
+    if (!n.dhcp?.enabled || !n.bridgeAddress || !n.subnet) continue;
+    const [gateway] = n.bridgeAddress.split("/");
+    const [network, len] = n.subnet.split("/");
+    if (!gateway || !network || len === undefined) continue;
+    out.push({
+      vnetId: n.vnetId,
+      bridge: n.bridge,
+      mtu: n.mtu,
+      gateway,
+      network,
+      netmask: maskOf(Number(len)),
+      domain: n.dhcp.domain,
+      leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE,
+      upstreams: n.dhcp.upstreams ?? [],
+    });
+  }
+  return out;
+}
+
+/** The host entries and names of one network: every port of the VNET on this node. */
+export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
+  const hosts: string[] = [];
+  const names: string[] = [];
+  const mine = ports.filter((p) => p.vnetId === net.vnetId).sort((a, b) => a.nicId - b.nicId);
+  for (const p of mine) {
+    const label = hostLabel(p.instanceName);
+    const [v4] = p.addresses;
+    const ip = v4?.split("/")[0];
+    if (ip) {
+      hosts.push(`${p.mac},${ip},${label}`);
+      names.push(`${ip} ${label}.${net.domain} ${label}`);
+    }
+    for (const a of p.addresses6 ?? []) names.push(`${a} ${label}.${net.domain} ${label}`);
+  }
+  return { hosts: hosts.map((l) => `${l}\n`).join(""), names: names.map((l) => `${l}\n`).join("") };
+}
+
+export interface DhcpPaths {
+  dir: string;
+  hosts: string;
+  names: string;
+  leases: string;
+  pid: string;
+}
+
+export function dhcpPaths(stateDir: string, vnetId: number): DhcpPaths {
+  const dir = `${stateDir}/vnet${vnetId}`;
+  return {
+    dir,
+    hosts: `${dir}/hosts`,
+    names: `${dir}/names`,
+    leases: `${dir}/leases`,
+    pid: `${dir}/dnsmasq.pid`,
+  };
+}
+
+/** dnsmasq's argv for one network. Nothing from the host leaks in: no /etc/dnsmasq.conf
+ * (--conf-file=/dev/null), no /etc/hosts (--no-hosts); it answers only on the VNET's bridge, only
+ * known MACs (a static range), and names under the VNET domain are never forwarded upstream. */
+export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths): string[] {
+  return [
+    "--conf-file=/dev/null",
+    "--no-hosts",
+    `--pid-file=${paths.pid}`,
+    `--dhcp-leasefile=${paths.leases}`,
+    `--dhcp-hostsfile=${paths.hosts}`,
+    `--addn-hosts=${paths.names}`,
+    `--interface=${net.bridge}`,
+    "--except-interface=lo",
+    "--bind-dynamic",
+    "--user=root",
+    "--group=root",
+    `--dhcp-range=set:v${net.vnetId},${net.network},static,${net.netmask},${net.leaseSeconds}`,
+    "--dhcp-authoritative",
+    `--dhcp-option=option:router,${net.gateway}`,
+    `--dhcp-option=option:dns-server,${net.gateway}`,
+    `--dhcp-option=option:domain-name,${net.domain}`,
+    `--dhcp-option=option:domain-search,${net.domain}`,
+    // Sent even to clients that do not ask (busybox udhcpc does not by default): a guest that keeps
+    // 1500 on a VXLAN network loses every large packet.
+    `--dhcp-option-force=option:mtu,${net.mtu}`,
+    `--domain=${net.domain}`,
+    `--local=/${net.domain}/`,
+    "--domain-needed",
+    "--bogus-priv",
+    ...(net.upstreams.length ? ["--no-resolv", ...net.upstreams.map((s) => `--server=${s}`)] : []),
+  ];
+}

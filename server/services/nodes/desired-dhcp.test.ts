@@ -1,0 +1,53 @@
+// Which VNETs the nodes serve DHCP/DNS on (compileDesiredState's `dhcp` field), switched per VNET
+// through vnet.update, read from a real migrated database: internal networks on by default,
+// external off, either switchable; a bad domain is refused at its field and nothing is written.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { vnets } from "../../../db/schema";
+import { desiredStateSchema } from "../../../lib/wire";
+import { testApp, userCaller } from "../../harness.testing";
+
+describe("DHCP and DNS per VNET in the desired state", () => {
+  it("is on for internal, off for external, switchable both ways, with the VNET's domain", async () => {
+    const app = testApp();
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const nodeId = (await admin.node.create({ name: "node1" })).id;
+    const mk = async (name: string, third: number) =>
+      (
+        await admin.vnet.create({
+          name,
+          subnet: `10.${third}.0.0/24`,
+          firstIp: `10.${third}.0.10`,
+          size: 5,
+          gateway: `10.${third}.0.1`,
+        })
+      ).id;
+    const inner = await mk("Web Tier", 8);
+    const outer = await mk("lan", 9);
+    await admin.vnet.update({ id: outer, networkType: "external" });
+    await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId: inner }, { vnetId: outer }] });
+    const dhcpOf = async () => {
+      const d = desiredStateSchema.parse(await admin.node.desired({ id: nodeId }));
+      return Object.fromEntries(d.networks.map((n) => [n.vnetId, n.dhcp]));
+    };
+    expect(await dhcpOf()).toEqual({
+      [inner]: { enabled: true, domain: "web-tier.internal" },
+      [outer]: undefined,
+    });
+
+    await admin.vnet.update({ id: inner, dhcpEnabled: false });
+    await admin.vnet.update({ id: outer, dhcpEnabled: "on", dnsDomain: "LAN.Example" });
+    expect(await dhcpOf()).toEqual({
+      [inner]: undefined,
+      [outer]: { enabled: true, domain: "lan.example" },
+    });
+
+    await expect(admin.vnet.update({ id: outer, dnsDomain: "not a domain" })).rejects.toThrow(
+      /Use a domain name/,
+    );
+    const row = app.db.select().from(vnets).where(eq(vnets.id, outer)).get();
+    expect(row?.dnsDomain).toBe("lan.example");
+    await admin.vnet.update({ id: inner, dhcpEnabled: "auto" });
+    expect((await dhcpOf())[inner]).toEqual({ enabled: true, domain: "web-tier.internal" });
+  });
+});
