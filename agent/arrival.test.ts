@@ -15,7 +15,9 @@ describe("a pushed desired state is checked on arrival", () => {
     expect(a.ok).toBe(false);
     if (a.ok) return;
     expect(a.revision).toBe(12);
-    expect(a.error).toMatch(/wire version 3 is not a version this agent speaks \(1–2\)/);
+    expect(a.error).toContain(
+      `wire version ${WIRE_VERSION + 1} is not a version this agent speaks (1–${WIRE_VERSION})`,
+    );
     // The report is one the server accepts: the refusal shows as revision 12's apply error.
     const r = agentReportSchema.parse(refusalReport(3, a, { agentVersion: "0.1.0" }));
     expect(r).toMatchObject({ nodeId: 3, revision: 12, ok: false, operations: 0, error: a.error });
@@ -25,6 +27,6 @@ describe("a pushed desired state is checked on arrival", () => {
     const pushed = { ...state([net(1)], []), revision: 4, surprise: true };
     const a = parseArrival(pushed);
     expect(a).toMatchObject({ ok: false, revision: 4 });
-    if (!a.ok) expect(a.error).toMatch(/does not match wire version 2.*surprise/);
+    if (!a.ok) expect(a.error).toMatch(new RegExp(`does not match wire version ${WIRE_VERSION}.*surprise`));
   });
 });

@@ -25,10 +25,11 @@ const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::
 
 /** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
  * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
- * by node. 2 added the server certificate pins to the desired state. */
-export const WIRE_VERSION = 2;
+ * by node. 2 added the server certificate pins to the desired state; 3 the networks' DHCP and DNS
+ * service (`network.dhcp`). */
+export const WIRE_VERSION = 3;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = typeof MIN_WIRE_VERSION | typeof WIRE_VERSION;
+export type WireVersion = 1 | 2 | 3;
 
 /** SHA-256 fingerprint of a DER certificate, base64url without padding (43 characters): what a
  * join token carries after its secret and what an agent pins. */
@@ -165,7 +166,7 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(MIN_WIRE_VERSION), z.literal(WIRE_VERSION)]),
+    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),

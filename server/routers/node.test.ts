@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nodes } from "../../db/schema";
 import { hashSecret } from "../../lib/secret";
+import { WIRE_VERSION } from "../../lib/wire";
 import type { App } from "../app";
 import { callerFor, refusal, snapshot, testApp, userCaller } from "../harness.testing";
 
@@ -94,7 +95,7 @@ describe("node router and agent enrollment", () => {
     const before = snapshot(app);
     const err = await refusal(agent.agent.report({ ...report, wireVersion: 9 }), "PRECONDITION_FAILED");
     expect(err.message).toBe(
-      "The agent speaks wire version 9, newer than this portal (1–2): upgrade the portal first, then the agents",
+      `The agent speaks wire version 9, newer than this portal (1–${WIRE_VERSION}): upgrade the portal first, then the agents`,
     );
     expect(snapshot(app)).toEqual(before);
     const shown = (await admin.node.list())[0]!;

@@ -50,13 +50,22 @@ export function refuseWire(app: App, node: { id: number; name: string }, v: numb
 
 /** The first wire version whose desired state carries the server certificate pins. */
 const PINS_SINCE = 2;
+/** The first wire version whose networks carry their DHCP and DNS service. */
+const DHCP_SINCE = 3;
 
-/** The desired state in the shape an agent of wire version `v` parses: versions before PINS_SINCE
- * had no certificate pins (their strict schema would refuse the key). */
+/** The desired state in the shape an agent of wire version `v` parses: each version's strict schema
+ * refuses keys it does not know, so what came later is left out (pins before PINS_SINCE, the
+ * networks' DHCP before DHCP_SINCE: such a node serves no DHCP until its agent is upgraded, and the
+ * Nodes page shows it as speaking an older wire). */
 export function stateForWire(state: DesiredState, v: number, pins: string[] | undefined): DesiredState {
+  const wireVersion = v as WireVersion;
+  const networks =
+    v < DHCP_SINCE && state.networks.some((n) => n.dhcp)
+      ? state.networks.map(({ dhcp: _, ...n }) => n)
+      : state.networks;
   if (v < PINS_SINCE) {
     const { serverPins: _, ...rest } = state;
-    return { ...rest, wireVersion: v as WireVersion };
+    return { ...rest, networks, wireVersion };
   }
-  return { ...state, wireVersion: v as WireVersion, ...(pins ? { serverPins: pins } : {}) };
+  return { ...state, networks, wireVersion, ...(pins ? { serverPins: pins } : {}) };
 }
