@@ -2,10 +2,20 @@
 // of the shared cluster uses are refused at the field (create and resize) naming that VNET, with an
 // explicit "allow overlap" for admins; a subnet typed with host bits shows what is saved; an
 // internal (NAT) network without a gateway is warned; the network_config.json export names what the
-// file cannot carry; import errors name the file's network. (The security-group outbound warning is
-// not covered here yet.)
+// file cannot carry; import errors name the file's network; a security group without outbound rules
+// says, before the default group is detached, how many NICs lose all egress, and offers the rule.
 import { expect, type Page, test } from "@playwright/test";
-import { dialog, shot, signIn } from "./helpers";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import superjson from "superjson";
+import type { AppRouter } from "../server/routers/root";
+import { E2E_PORT } from "./env";
+import { dialog, enroll, newInstance, pick, shot, signIn } from "./helpers";
+
+/** The agent channel as a node calls it: joining makes the node pickable for instances. */
+const agentApi = () =>
+  createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `http://localhost:${E2E_PORT}/api/trpc`, transformer: superjson })],
+  });
 
 test.describe.configure({ mode: "serial" });
 
@@ -62,6 +72,7 @@ test.describe("foot-guns", () => {
       /guests of an internal \(NAT\) network cannot reach the outside/,
     );
     await d.getByRole("button", { name: "Create VNET" }).click();
+    await d.getByLabel("First IP", { exact: true }).scrollIntoViewIfNeeded();
     // The refusal stays under the field and names the other VNET and its span; the dialog stays open.
     const firstIp = d.getByLabel("First IP", { exact: true });
     await expect(firstIp).toHaveAttribute("aria-invalid", "true");
@@ -168,5 +179,52 @@ test.describe("foot-guns", () => {
     await page.reload();
     await expect(vnetRow(page, "fg-a")).toBeVisible();
     await expect(vnetRow(page, "imp-ok")).toHaveCount(0);
+  });
+
+  test("detaching the default group says which NICs lose all egress; the editor offers an outbound rule", async ({
+    page,
+  }) => {
+    const d = await newVnet(page, {
+      Name: "fg-sg",
+      "Subnet (CIDR)": "10.64.0.0/24",
+      Gateway: "10.64.0.1",
+      "First IP": "10.64.0.10",
+      Size: "20",
+    });
+    await d.getByRole("button", { name: "Create VNET" }).click();
+    await expect(d).toBeHidden();
+    const token = await enroll(page, "fg-node");
+    await agentApi().agent.join.mutate({ token, hostname: "fg-node" });
+    await newInstance(page, "fg-vm1", "fg-node", "fg-sg");
+    await newInstance(page, "fg-vm2", "fg-node", "fg-sg");
+
+    // A new group with SSH in only: the editor says it sends nothing and offers the rule.
+    await page.goto("/security-groups/new");
+    await page.getByLabel("Name", { exact: true }).fill("ssh-only");
+    await page.getByRole("button", { name: "+ Add rule" }).click();
+    await page.getByLabel("Ports of rule 1").fill("22");
+    const noOut = page.getByTestId("no-outbound");
+    await expect(noOut).toContainText("No outbound rule: NICs filtered only by this group can send nothing");
+    await expect(noOut.getByRole("button", { name: "Add “allow all outbound” rule" })).toBeVisible();
+    await page.getByRole("button", { name: "Create group" }).click();
+    await expect(page.getByText("Security group ssh-only created")).toBeVisible();
+    await pick(page.getByLabel("VNET to attach to"), "fg-sg");
+    await page.getByRole("button", { name: "Attach", exact: true }).click();
+    await expect(page.getByText("Security group ssh-only attached to VNET fg-sg")).toBeVisible();
+    // Before the click: the banner and the editor count the NICs whose egress would be dropped.
+    await expect(page.getByTestId("egress-loss")).toHaveText(
+      "Detaching it leaves no outbound rule: all egress from 2 NICs will be dropped (no DNS, no updates). Add an outbound rule first.",
+    );
+    await expect(noOut).toContainText("No outbound rule: all egress from 2 NICs will be dropped");
+    await shot(page, "foot-guns-sg-egress-warning");
+
+    // One click adds the rule; saved, the warnings go.
+    await noOut.getByRole("button", { name: "Add “allow all outbound” rule" }).click();
+    await expect(page.getByLabel("Direction of rule 2")).toHaveValue("OUTBOUND");
+    await expect(page.getByLabel("Protocol of rule 2")).toHaveValue("ALL");
+    await expect(noOut).toBeHidden();
+    await page.getByRole("button", { name: /^Save/ }).click();
+    await expect(page.getByTestId("egress-loss")).toBeHidden();
+    await shot(page, "foot-guns-sg-outbound-added");
   });
 });
