@@ -24,12 +24,15 @@ export function DefaultSgWarning({
   vnetId,
   vnetName,
   canManage,
+  egressLost = 0,
   children,
 }: {
   vnetId: number;
   vnetName: string;
   /** Whether the user may change the VNET's groups (else the fix is not offered). */
   canManage: boolean;
+  /** NICs that detaching the default group would leave with no outbound rule. */
+  egressLost?: number;
   children?: ReactNode;
 }) {
   const detach = useAttachMutation();
@@ -44,6 +47,13 @@ export function DefaultSgWarning({
             Default security group is attached to VNET <strong>{vnetName}</strong>: it allows all traffic, so
             this group has no effect there.
           </>
+        )}
+        {egressLost > 0 && (
+          // Said before the click: the remaining groups have inbound rules only.
+          <strong className="mt-1 block text-red-800" data-testid="egress-loss">
+            Detaching it leaves no outbound rule: all egress from {egressLost} NIC
+            {egressLost === 1 ? "" : "s"} will be dropped (no DNS, no updates). Add an outbound rule first.
+          </strong>
         )}
       </p>
       {canManage && (

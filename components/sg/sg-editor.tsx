@@ -17,7 +17,7 @@ import { ConfirmDialog } from "../ui/dialog";
 import { FormError, TextField } from "../ui/field";
 import { Badge, PageHeader, Panel } from "../ui/misc";
 import { DefaultSgWarning } from "./default-sg-warning";
-import { type SgForm, sgFormResolver, toForm, toInput } from "./rule-form";
+import { emptyRule, type SgForm, sgFormResolver, toForm, toInput } from "./rule-form";
 import { RulesTable } from "./rules-table";
 import { SgExplain } from "./sg-explain";
 import { SgNicsPanel } from "./sg-nics-panel";
@@ -118,7 +118,10 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
     else create.mutate(input, { onError });
   });
 
-  const ruleCount = form.watch("rules")?.length ?? 0;
+  const rules = form.watch("rules") ?? [];
+  const ruleCount = rules.length;
+  // Without an OUTBOUND rule the drop policy eats every packet the guest starts (DNS, updates).
+  const hasOutbound = rules.some((r) => r.direction === "OUTBOUND");
   const lint = sg ? lintByPosition(sg) : [];
 
   return (
@@ -156,7 +159,13 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
         {sg?.vnets
           .filter((v) => v.defaultAttached)
           .map((v) => (
-            <DefaultSgWarning key={v.id} vnetId={v.id} vnetName={v.name} canManage={v.canManage} />
+            <DefaultSgWarning
+              key={v.id}
+              vnetId={v.id}
+              vnetName={v.name}
+              canManage={v.canManage}
+              egressLost={v.egressLostOnDetach}
+            />
           ))}
         <form id={FORM_ID} noValidate onSubmit={submit} aria-label="Security group" className="contents">
           <Panel title="Group">
@@ -184,6 +193,35 @@ export function SgEditor({ sg }: { sg: Sg | null }) {
               </p>
             )}
           </Panel>
+          {canManage && sg?.id !== DEFAULT_SG_ID && !hasOutbound && (
+            <div
+              role="status"
+              data-testid="no-outbound"
+              className="flex flex-wrap items-center justify-between gap-3 rounded-md bg-amber-50 px-3 py-2.5 text-sm text-amber-900 ring-1 ring-amber-300"
+            >
+              <p className="min-w-0 flex-1">
+                {sg?.egress && !dirty
+                  ? sg.egress.message
+                  : "No outbound rule: NICs filtered only by this group can send nothing (no DNS, no updates)"}
+                . Most groups start with one, as the default group of other clouds does.
+              </p>
+              <Button
+                size="sm"
+                onClick={() =>
+                  form.setValue(
+                    "rules",
+                    [...rules, { ...emptyRule(), protocol: "ALL", direction: "OUTBOUND" }],
+                    {
+                      shouldDirty: true,
+                      shouldValidate: true,
+                    },
+                  )
+                }
+              >
+                Add “allow all outbound” rule
+              </Button>
+            </div>
+          )}
           <Panel
             title={`Rules (${ruleCount})`}
             actions={

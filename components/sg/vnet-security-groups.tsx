@@ -86,7 +86,12 @@ export function VnetSecurityGroups({ vnetId }: { vnetId: number }) {
     <Panel title={`Security groups (${data?.groups.length ?? "…"})`}>
       <div className="flex flex-col gap-3 p-4">
         {data?.defaultAttached && others > 0 && (
-          <DefaultSgWarning vnetId={vnetId} vnetName={name} canManage={canManage}>
+          <DefaultSgWarning
+            vnetId={vnetId}
+            vnetName={name}
+            canManage={canManage}
+            egressLost={data.egressLostOnDetach}
+          >
             Default security group is attached to this VNET: it allows all traffic, so the other{" "}
             {others === 1 ? "group here has" : `${others} groups here have`} no effect.
           </DefaultSgWarning>

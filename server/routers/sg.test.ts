@@ -102,7 +102,9 @@ describe("sg router", () => {
     expect(got.nics).toEqual([
       expect.objectContaining({ nicId, name: "vm1 eth0", nodeName: "node1", status: "outdated" }),
     ]);
-    expect(got.vnets).toEqual([{ id: vnet.id, name: "web", canManage: true, defaultAttached: true }]);
+    expect(got.vnets).toEqual([
+      { id: vnet.id, name: "web", canManage: true, defaultAttached: true, egressLostOnDetach: 1 },
+    ]);
 
     // The node reports the revision with this port failed, then applied.
     const report = (ok: boolean) =>

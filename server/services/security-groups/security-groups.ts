@@ -22,7 +22,15 @@ import { permitted } from "../../authz";
 import { conflict, invalid, notFound } from "../../errors";
 import { assertUnlocked } from "../ownership";
 import { mutate } from "../revision";
-import { DEFAULT_SG, networkAddrs, nodesUsingGroups, rulesOf, stampGroups } from "./sg-policy";
+import {
+  DEFAULT_SG,
+  egressLostWithoutDefault,
+  networkAddrs,
+  nicsWithoutEgress,
+  nodesUsingGroups,
+  rulesOf,
+  stampGroups,
+} from "./sg-policy";
 
 type Owner = Subject & { primaryGroupId: number };
 export type SgInput = { name: string; description: string; rules: SgRule[] };
@@ -188,7 +196,14 @@ export function vnetSgs(app: App, who: Subject, vnetId: number) {
       .where(eq(vnetSecurityGroups.vnetId, vnet.id))
       .orderBy(asc(securityGroups.id))
       .all();
-    return { vnet, groups, defaultAttached: groups.some((g) => g.id === DEFAULT_SG) };
+    const defaultAttached = groups.some((g) => g.id === DEFAULT_SG);
+    return {
+      vnet,
+      groups,
+      defaultAttached,
+      // NICs that detaching the default group would leave with no outbound rule (all egress dropped).
+      egressLostOnDetach: defaultAttached ? egressLostWithoutDefault(tx, vnet.id) : 0,
+    };
   });
 }
 
@@ -234,6 +249,11 @@ export function getSg(app: App, who: Subject, id: number) {
             .from(vnetSecurityGroups)
             .where(and(eq(vnetSecurityGroups.vnetId, v.id), eq(vnetSecurityGroups.sgId, DEFAULT_SG)))
             .get(),
+      }))
+      .map((v) => ({
+        ...v,
+        // NICs there that detaching the default group would leave with no outbound rule.
+        egressLostOnDetach: v.defaultAttached ? egressLostWithoutDefault(tx, v.id) : 0,
       }));
     const affected = affectedNics(tx, id);
     const seen = new Set(
@@ -264,6 +284,17 @@ export function getSg(app: App, who: Subject, id: number) {
       vnets: attached,
       nics: nicsOf,
       lint: lintRules(rules, nets),
+      // A group without OUTBOUND rules drops all egress of the NICs it alone filters; said as a
+      // group-level finding so the editor shows it before anyone detaches the default group.
+      egress:
+        rules.some((r) => r.direction === "OUTBOUND") || id === DEFAULT_SG
+          ? null
+          : {
+              message:
+                nicsOf.length > 0
+                  ? `No outbound rule: all egress from ${nicsOf.length} NIC${nicsOf.length === 1 ? "" : "s"} will be dropped wherever no other group allows it (no DNS, no updates)`
+                  : "No outbound rule: NICs filtered only by this group can send nothing (no DNS, no updates)",
+            },
     };
   });
 }
@@ -395,7 +426,7 @@ export function setVnetSg(
     const sg = visible(tx, who, input.sgId);
     const link = and(eq(vnetSecurityGroups.vnetId, vnet.id), eq(vnetSecurityGroups.sgId, sg.id));
     const has = !!tx.select().from(vnetSecurityGroups).where(link).get();
-    if (has === input.attached) return { changed: false };
+    if (has === input.attached) return { changed: false, warnings: [] as string[] };
     if (input.attached) tx.insert(vnetSecurityGroups).values({ vnetId: vnet.id, sgId: sg.id }).run();
     else tx.delete(vnetSecurityGroups).where(link).run();
     const nodeIds = tx
@@ -415,14 +446,24 @@ export function setVnetSg(
       .all()
       .map((r) => r.sgId);
     stampGroups(tx, [...new Set([sg.id, ...onVnet])], nodeIds.length > 0);
+    // Said in the answer and the audit entry: a detach that leaves NICs sending nothing was a
+    // silent foot-gun (no DNS, no updates) when the remaining groups have inbound rules only.
+    const dropped = input.attached ? 0 : nicsWithoutEgress(tx, vnet.id, onVnet);
     audit(tx, actor, {
       action: input.attached ? "sg.attach" : "sg.detach",
       objectType: "vnet",
       objectId: vnet.id,
       objectName: vnet.name,
-      detail: `security group ${sg.name} (${sg.id})`,
+      detail: `security group ${sg.name} (${sg.id})${dropped ? `; ${dropped} NIC${dropped === 1 ? "" : "s"} left with no outbound rule` : ""}`,
     });
-    return { changed: true };
+    return {
+      changed: true,
+      warnings: dropped
+        ? [
+            `No outbound rule: all egress from ${dropped} NIC${dropped === 1 ? "" : "s"} on VNET ${vnet.name} is dropped`,
+          ]
+        : [],
+    };
   });
 }
 
@@ -445,7 +486,7 @@ export function setNicSg(
     const sg = visible(tx, who, input.sgId);
     const link = and(eq(nicSecurityGroups.nicId, nic.id), eq(nicSecurityGroups.sgId, sg.id));
     const has = !!tx.select().from(nicSecurityGroups).where(link).get();
-    if (has === input.attached) return { changed: false };
+    if (has === input.attached) return { changed: false, warnings: [] as string[] };
     if (input.attached) tx.insert(nicSecurityGroups).values({ nicId: nic.id, sgId: sg.id }).run();
     else tx.delete(nicSecurityGroups).where(link).run();
     touch([nic.nodeId]);
@@ -457,7 +498,7 @@ export function setNicSg(
       objectName: `${nic.instanceName} eth${nic.idx}`,
       detail: `security group ${sg.name} (${sg.id})`,
     });
-    return { changed: true };
+    return { changed: true, warnings: [] as string[] };
   });
 }
 

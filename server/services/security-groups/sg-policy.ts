@@ -2,7 +2,7 @@
 // own), their rules in order with NETWORK_ID resolved to that VNET's leases, compiled by lib/sg.ts
 // into the form the agent renders into nftables and the explain tool evaluates; and which nodes
 // host NICs under given groups, with the revision stamp a group change rolls out at.
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Tx } from "../../../db";
 import {
   counters,
@@ -166,4 +166,52 @@ export function stampGroups(tx: Tx, sgIds: number[], nodesAffected: boolean) {
     .set({ revision: nodesAffected ? cur + 1 : cur, updatedAt: new Date() })
     .where(inArray(securityGroups.id, sgIds))
     .run();
+}
+
+/** NICs of a VNET that would send nothing if the VNET's groups were `vnetGroups` instead of what is
+ * attached now: filtered (no default group on the VNET or the NIC itself, at least one group) and
+ * no OUTBOUND rule in any of their groups, so the drop policy eats DNS, updates and every reply the
+ * guest starts. Counted before a detach so the portal can say what it costs. */
+export function nicsWithoutEgress(tx: Tx, vnetId: number, vnetGroups: number[]): number {
+  const nicIds = tx
+    .select({ id: nics.id })
+    .from(nics)
+    .where(eq(nics.vnetId, vnetId))
+    .all()
+    .map((n) => n.id);
+  if (nicIds.length === 0) return 0;
+  const own = new Map<number, number[]>();
+  for (const r of tx
+    .select({ nicId: nicSecurityGroups.nicId, sgId: nicSecurityGroups.sgId })
+    .from(nicSecurityGroups)
+    .where(inArray(nicSecurityGroups.nicId, nicIds))
+    .all())
+    own.set(r.nicId, [...(own.get(r.nicId) ?? []), r.sgId]);
+  const allIds = [...new Set([...vnetGroups, ...[...own.values()].flat()])];
+  const withOutbound = new Set(
+    allIds.length === 0
+      ? []
+      : tx
+          .selectDistinct({ sgId: sgRules.sgId })
+          .from(sgRules)
+          .where(and(inArray(sgRules.sgId, allIds), eq(sgRules.direction, "OUTBOUND")))
+          .all()
+          .map((r) => r.sgId),
+  );
+  return nicIds.filter((id) => {
+    const groups = [...new Set([...vnetGroups, ...(own.get(id) ?? [])])];
+    if (groups.length === 0 || groups.includes(DEFAULT_SG)) return false;
+    return !groups.some((g) => withOutbound.has(g));
+  }).length;
+}
+
+/** What detaching the default group from a VNET would cost: the NICs left without egress. */
+export function egressLostWithoutDefault(tx: Tx, vnetId: number): number {
+  const groups = vnetSgIds(tx, vnetId);
+  if (!groups.includes(DEFAULT_SG)) return 0;
+  return nicsWithoutEgress(
+    tx,
+    vnetId,
+    groups.filter((g) => g !== DEFAULT_SG),
+  );
 }
