@@ -11,11 +11,23 @@ import { RECONNECT } from "../app";
 import { audit } from "../audit";
 import { logOf } from "../observability/log";
 import { metricsOf } from "../observability/metrics";
+import { type CompileGate, compileGate } from "../services/nodes/compile-gate";
 import { compileDesiredState } from "../services/nodes/desired";
 import { joinNode, recordReport } from "../services/nodes/nodes";
 import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
 import { agentWire, refuseWire, stateForWire } from "../services/nodes/wire-compat";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
+
+/** One gate per app: every stream of the process compiles through it (see compile-gate.ts). */
+const gates = new WeakMap<object, CompileGate>();
+const gateOf = (app: object) => {
+  let g = gates.get(app);
+  if (!g) {
+    g = compileGate();
+    gates.set(app, g);
+  }
+  return g;
+};
 
 export const agentRouter = router({
   join: publicProcedure
@@ -60,9 +72,11 @@ export const agentRouter = router({
       let wokeAt: number | null = null;
       try {
         while (!stop.aborted) {
-          const compiled = compileDesiredState(app.db, node.id);
-          if (!compiled) break;
-          const state = stateForWire(compiled, wire, app.tls.pins());
+          const state = await gateOf(app).run(() => {
+            const compiled = compileDesiredState(app.db, node.id);
+            return compiled && stateForWire(compiled, wire, app.tls.pins());
+          });
+          if (!state) break;
           if (state.revision !== sent) {
             sent = state.revision;
             metricsOf(app).pushed(node.id, state.revision, wokeAt === null ? null : Date.now() - wokeAt);

@@ -1,8 +1,8 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
-import { and, eq, inArray, isNotNull, isNull, ne } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
-import { addressRanges, instances, leases, nics, nodes, vnets } from "../../../db/schema";
+import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
 import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
 import {
   type DesiredNetwork,
@@ -37,26 +37,51 @@ export const defaultDnsDomain = (name: string) =>
 export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
   vnet.driver === "vxlan" ? vnet.mtu - VXLAN_OVERHEAD : vnet.mtu;
 
+/** Hosting VTEPs of each VXLAN VNET, shared by every node's compile at one global revision: a
+ * change that alters which live nodes host a VXLAN VNET, or a hosting node's VTEP, bumps the nodes
+ * hosting it (vxlanNodesOf), which moves the global revision, so an entry at the current revision
+ * is the database's answer. Without it, a fan-out to N hosts reads N×(N−1) rows. */
+const hostsCache = new WeakMap<
+  object,
+  { revision: number; byVnet: Map<number, { nodeId: number; vtep: string }[]> }
+>();
+
+function vnetHosts(db: Db, tx: Tx, vnetIds: number[]) {
+  const revision =
+    tx.select({ value: counters.value }).from(counters).where(eq(counters.name, "revision")).get()?.value ??
+    0;
+  let cache = hostsCache.get(db);
+  if (!cache || cache.revision !== revision) {
+    cache = { revision, byVnet: new Map() };
+    hostsCache.set(db, cache);
+  }
+  const missing = vnetIds.filter((id) => !cache.byVnet.has(id));
+  if (missing.length) {
+    for (const id of missing) cache.byVnet.set(id, []);
+    const rows = tx
+      .selectDistinct({ vnetId: nics.vnetId, nodeId: nodes.id, vtep: nodes.vtepAddress })
+      .from(nics)
+      .innerJoin(instances, eq(instances.id, nics.instanceId))
+      .innerJoin(nodes, eq(nodes.id, instances.nodeId))
+      .where(and(inArray(nics.vnetId, missing), isNotNull(nodes.vtepAddress), isNull(nodes.revokedAt)))
+      .all();
+    for (const r of rows) if (r.vtep) cache.byVnet.get(r.vnetId)!.push({ nodeId: r.nodeId, vtep: r.vtep });
+    for (const id of missing)
+      cache.byVnet.get(id)!.sort((a, b) => (a.vtep < b.vtep ? -1 : a.vtep > b.vtep ? 1 : 0));
+  }
+  return cache.byVnet;
+}
+
 /** VTEP addresses of the other live nodes hosting each VXLAN VNET (by VNET id), sorted. */
-function vxlanPeers(tx: Tx, nodeId: number, vnetIds: number[]): Map<number, string[]> {
+function vxlanPeers(db: Db, tx: Tx, nodeId: number, vnetIds: number[]): Map<number, string[]> {
   const out = new Map<number, string[]>(vnetIds.map((id) => [id, []]));
   if (vnetIds.length === 0) return out;
-  const rows = tx
-    .selectDistinct({ vnetId: nics.vnetId, vtep: nodes.vtepAddress })
-    .from(nics)
-    .innerJoin(instances, eq(instances.id, nics.instanceId))
-    .innerJoin(nodes, eq(nodes.id, instances.nodeId))
-    .where(
-      and(
-        inArray(nics.vnetId, vnetIds),
-        ne(nodes.id, nodeId),
-        isNotNull(nodes.vtepAddress),
-        isNull(nodes.revokedAt),
-      ),
-    )
-    .all();
-  for (const r of rows) if (r.vtep) out.get(r.vnetId)?.push(r.vtep);
-  for (const list of out.values()) list.sort();
+  const hosts = vnetHosts(db, tx, vnetIds);
+  for (const id of vnetIds) {
+    const seen = new Set<string>();
+    for (const h of hosts.get(id) ?? []) if (h.nodeId !== nodeId && !seen.has(h.vtep)) seen.add(h.vtep);
+    out.set(id, [...seen]);
+  }
   return out;
 }
 
@@ -146,7 +171,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       });
     }
     const vx = [...networks.values()].filter((n) => n.driver === "vxlan").map((n) => n.vnetId);
-    for (const [vnetId, peers] of vxlanPeers(tx, node.id, vx)) {
+    for (const [vnetId, peers] of vxlanPeers(db, tx, node.id, vx)) {
       const n = networks.get(vnetId);
       if (n) n.vxlanPeers = peers;
     }
