@@ -1,7 +1,7 @@
 // The database schema: one source of truth for every object Bridgehead manages.
 // Enum tuples live in lib/domain.ts so the columns, the zod schemas and the UI share them.
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import {
   AR_TYPES,
   AUDIT_OUTCOMES,
@@ -574,4 +574,30 @@ export const apiTokens = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("api_tokens_user_idx").on(t.userId)],
+);
+
+/** The kinds of entry a node's apply history holds. */
+export const NODE_APPLY_KINDS = ["apply", "repair", "error"] as const;
+
+/** A node's recent applies, drift repairs and failed applies, as its agent reported them (the last
+ * NODE_APPLY_HISTORY per node are kept; older ones are deleted with each new entry). A failed apply
+ * repeated with the same error is one entry whose `repeats` grows, so a stuck node keeps its
+ * history. */
+export const nodeApplies = sqliteTable(
+  "node_applies",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    nodeId: integer("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    kind: text("kind", { enum: NODE_APPLY_KINDS }).notNull(),
+    revision: integer("revision").notNull(),
+    operations: integer("operations").notNull(),
+    durationMs: real("duration_ms").notNull(),
+    ops: text("ops", { mode: "json" }).$type<string[]>().notNull(),
+    error: text("error"),
+    repeats: integer("repeats").notNull().default(1),
+  },
+  (t) => [index("node_applies_node_idx").on(t.nodeId, t.id)],
 );

@@ -53,7 +53,10 @@ export async function enroll(page: Page, name: string) {
   await d.getByRole("button", { name: "Enroll" }).click();
   const done = dialog(page, `Node ${name} enrolled`);
   const token = (await done.getByTestId("join-token").textContent())?.trim() ?? "";
+  // Copied, as an admin would: Done on an uncopied token asks before closing.
+  await done.getByRole("button", { name: "Copy join token" }).click();
   await done.getByRole("button", { name: "Done" }).click();
+  await expect(done).toBeHidden();
   return token;
 }
 

@@ -196,7 +196,10 @@ test.describe("signed in as admin", () => {
     await expect(done.getByTestId("join-token-expiry")).toBeVisible();
     await expect(done.getByRole("button", { name: "Copy join token" })).toBeVisible();
     await shot(page, "nodes-enroll-token");
+    // Copied first: closing an uncopied token asks (e2e/dashboard.spec.ts).
+    await done.getByRole("button", { name: "Copy join token" }).click();
     await done.getByRole("button", { name: "Done" }).click();
+    await expect(done).toBeHidden();
 
     const row = page.getByRole("table", { name: "Nodes" }).getByRole("row", { name: /node1/ });
     await expect(row.getByTestId("node-state")).toHaveText("pending");

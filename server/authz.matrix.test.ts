@@ -126,6 +126,7 @@ const MATRIX: Record<string, Entry> = {
   "agent.report": { rule: { kind: "node" }, input: () => ({}) },
   "agent.preview": { rule: { kind: "node" }, input: () => ({}) },
   "node.preview": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
+  "node.history": { rule: { kind: "admin" }, input: (fx) => ({ id: fx.ids.node }) },
   // instances
   "instance.list": { rule: { kind: "user" } },
   "instance.create": {

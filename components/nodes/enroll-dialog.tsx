@@ -6,11 +6,10 @@ import type { z } from "zod";
 import { nodeCreateInput } from "@/lib/schemas";
 import { apiSchema } from "../form";
 import { useTRPC } from "../trpc";
-import { Button } from "../ui/button";
-import { Dialog, DialogFooter } from "../ui/dialog";
+import { Dialog } from "../ui/dialog";
 import { Field, Select, TextField } from "../ui/field";
 import { type FormOf, MutationForm } from "../ui/mutation-dialog";
-import { type JoinToken, JoinTokenPanel } from "./join-token";
+import { type JoinToken, useGuardedToken } from "./join-token";
 
 type NodeInput = z.input<typeof nodeCreateInput>;
 
@@ -20,31 +19,25 @@ export function EnrollDialog({ open, onClose }: { open: boolean; onClose: () => 
     setToken(null); // the token is never shown again
     onClose();
   };
+  const guarded = useGuardedToken(token, close);
   return (
-    <Dialog
-      open={open}
-      onClose={close}
-      size="lg"
-      title={token ? `Node ${token.name} enrolled` : "Enroll node"}
-      description={
-        token
-          ? "Start the agent on the node with this one-time token."
-          : "Add a hypervisor node to a cluster."
-      }
-    >
-      {token ? (
-        <>
-          <JoinTokenPanel token={token} />
-          <DialogFooter>
-            <Button variant="primary" onClick={close}>
-              Done
-            </Button>
-          </DialogFooter>
-        </>
-      ) : (
-        <EnrollForm onCancel={close} onEnrolled={setToken} />
-      )}
-    </Dialog>
+    <>
+      <Dialog
+        open={open}
+        onClose={close}
+        onDismiss={token ? guarded.dismiss : undefined}
+        size="lg"
+        title={token ? `Node ${token.name} enrolled` : "Enroll node"}
+        description={
+          token
+            ? "Start the agent on the node with this one-time token."
+            : "Add a hypervisor node to a cluster."
+        }
+      >
+        {token ? guarded.body : <EnrollForm onCancel={close} onEnrolled={setToken} />}
+      </Dialog>
+      {guarded.confirm}
+    </>
   );
 }
 

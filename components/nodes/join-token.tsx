@@ -1,7 +1,10 @@
 "use client";
 // The one-time join token and the command that enrolls the node's agent with it.
+import { useState } from "react";
 import { formatDateTime, timeAgo } from "../format";
+import { Button } from "../ui/button";
 import { CopyButton } from "../ui/copy-button";
+import { ConfirmDialog, DialogFooter } from "../ui/dialog";
 
 export type JoinToken = { name: string; joinToken: string; expiresAt: Date };
 
@@ -24,7 +27,45 @@ export function labNamespace(name: string): string {
   return `bh-${safe}`;
 }
 
-export function JoinTokenPanel({ token }: { token: JoinToken }) {
+/** The token shown once, with Done: closing it (Done, Esc, ×, a click outside) before any of its
+ * Copy buttons was used asks first, since the token cannot be shown again. Returns the handler the
+ * surrounding Dialog passes as `onDismiss`, the panel, and the question, which goes beside that
+ * Dialog, not inside it: React passes a nested <dialog>'s close event up to the outer one's onClose. */
+export function useGuardedToken(token: JoinToken | null, onClose: () => void) {
+  const [copiedFor, setCopiedFor] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
+  const copied = token !== null && copiedFor === token.joinToken;
+  const dismiss = () => (copied ? onClose() : setAsking(true));
+  const body = token && (
+    <>
+      <JoinTokenPanel token={token} onCopied={() => setCopiedFor(token.joinToken)} />
+      <DialogFooter>
+        <Button variant="primary" onClick={dismiss}>
+          Done
+        </Button>
+      </DialogFooter>
+    </>
+  );
+  const confirm = token && (
+    <ConfirmDialog
+      open={asking}
+      onClose={() => setAsking(false)}
+      title="Close without copying the token?"
+      cancelLabel="Keep it open"
+      confirmLabel="Close without copying"
+      onConfirm={() => {
+        setAsking(false);
+        onClose();
+      }}
+    >
+      The join token of <strong>{token.name}</strong> is shown only once and none of it was copied. Once this
+      closes, the node can only be enrolled with a new token from its row.
+    </ConfirmDialog>
+  );
+  return { dismiss, body, confirm };
+}
+
+export function JoinTokenPanel({ token, onCopied }: { token: JoinToken; onCopied?: () => void }) {
   const origin = typeof window === "undefined" ? "" : window.location.origin;
   const command = agentCommand(origin, token.joinToken);
   const service = installCommand(origin, token.joinToken);
@@ -43,7 +84,7 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           <span id="join-token-label" className="font-medium text-slate-700">
             Join token
           </span>
-          <CopyButton text={token.joinToken} label="Copy join token" />
+          <CopyButton text={token.joinToken} label="Copy join token" onCopied={onCopied} />
         </div>
         <code
           data-testid="join-token"
@@ -57,7 +98,7 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           <span id="agent-command-label" className="font-medium text-slate-700">
             Run on the node
           </span>
-          <CopyButton text={command} label="Copy agent command" />
+          <CopyButton text={command} label="Copy agent command" onCopied={onCopied} />
         </div>
         <code
           data-testid="agent-command"
@@ -71,7 +112,7 @@ export function JoinTokenPanel({ token }: { token: JoinToken }) {
           <span id="agent-install-label" className="font-medium text-slate-700">
             Or install it as a service
           </span>
-          <CopyButton text={service} label="Copy install command" />
+          <CopyButton text={service} label="Copy install command" onCopied={onCopied} />
         </div>
         <code
           data-testid="agent-install-command"

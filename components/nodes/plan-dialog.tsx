@@ -9,18 +9,8 @@ import { formatDateTime } from "../format";
 import { Button } from "../ui/button";
 import { Dialog, DialogFooter } from "../ui/dialog";
 import { Skeleton } from "../ui/misc";
+import { Commands } from "./commands";
 import type { NodeRow } from "./node-columns";
-
-function Commands({ lines, testId }: { lines: string[]; testId: string }) {
-  return (
-    <pre
-      className="max-h-56 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-5 text-slate-100"
-      data-testid={testId}
-    >
-      {lines.join("\n")}
-    </pre>
-  );
-}
 
 function Section({ title, children }: { title: ReactNode; children: ReactNode }) {
   return (
@@ -38,7 +28,26 @@ export function NodePlanDialog({ node, onClose }: { node: NodeRow | null; onClos
     enabled: node !== null,
     gcTime: 0,
   });
+  // The last apply and repair come from the node's history: the report itself holds only the latest
+  // reconcile, which may be a one-line touch-up right after a large apply.
+  const history = useQuery({
+    ...trpc.node.history.queryOptions({ id: node?.id ?? 0 }),
+    enabled: node !== null,
+    refetchInterval: 2000,
+  });
   const report = node?.report;
+  const lastApply = history.data?.entries.find((e) => e.kind === "apply");
+  const lastRepair = history.data?.entries.find((e) => e.kind === "repair");
+  const applied = lastApply
+    ? { revision: lastApply.revision, ops: lastApply.ops, total: lastApply.operations }
+    : report?.ops?.length
+      ? { revision: report.revision, ops: report.ops, total: undefined }
+      : null;
+  const repaired = lastRepair
+    ? { at: lastRepair.at, ops: lastRepair.ops }
+    : report?.repairs?.length
+      ? { at: report.repairedAt, ops: report.repairs }
+      : null;
   const p = preview.data;
   return (
     <Dialog
@@ -63,21 +72,24 @@ export function NodePlanDialog({ node, onClose }: { node: NodeRow | null; onClos
               Nothing to do: the kernel matches revision {p.revision}.
             </p>
           ) : (
-            <Commands lines={p.lines} testId="plan-lines" />
+            <Commands lines={p.lines} testId="plan-lines" label="commands it would run" />
           )}
         </Section>
-        <Section title={`Last applied${report ? ` (revision ${report.revision})` : ""}`}>
-          {report?.ops?.length ? (
-            <Commands lines={report.ops} testId="plan-applied" />
+        <Section title={`Last applied${applied ? ` (revision ${applied.revision})` : ""}`}>
+          {applied ? (
+            <Commands
+              lines={applied.ops}
+              testId="plan-applied"
+              label="commands of the last apply"
+              total={applied.total}
+            />
           ) : (
             <p className="text-sm text-slate-500">No change applied yet.</p>
           )}
         </Section>
-        <Section
-          title={`Last drift repaired${report?.repairedAt ? ` (${formatDateTime(report.repairedAt)})` : ""}`}
-        >
-          {report?.repairs?.length ? (
-            <Commands lines={report.repairs} testId="plan-repairs" />
+        <Section title={`Last drift repaired${repaired?.at ? ` (${formatDateTime(repaired.at)})` : ""}`}>
+          {repaired ? (
+            <Commands lines={repaired.ops} testId="plan-repairs" label="commands of the last repair" />
           ) : (
             <p className="text-sm text-slate-500">No drift found since the agent started.</p>
           )}

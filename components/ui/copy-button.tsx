@@ -26,7 +26,17 @@ async function copyText(text: string): Promise<boolean> {
   return ok;
 }
 
-export function CopyButton({ text, label }: { text: string; label: string }) {
+/** A Copy button; `onCopied` tells the caller the text reached the clipboard (e.g. so a dialog with a
+ * secret shown once knows whether closing it loses the secret). */
+export function CopyButton({
+  text,
+  label,
+  onCopied,
+}: {
+  text: string;
+  label: string;
+  onCopied?: () => void;
+}) {
   const [copied, setCopied] = useState(false);
   return (
     <Button
@@ -35,6 +45,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       onClick={async () => {
         if (await copyText(text)) {
           setCopied(true);
+          onCopied?.();
           setTimeout(() => setCopied(false), 1500);
         } else toast.error("Copy failed; select the text and copy it by hand");
       }}

@@ -12,6 +12,9 @@ type DialogProps = {
   /** While false (e.g. a request is pending), Esc and × do not close the dialog. */
   dismissable?: boolean;
   size?: "md" | "lg";
+  /** When set, Esc, × and a click outside the dialog call this instead of closing it, so the caller
+   * can ask first (a secret that is shown only once). */
+  onDismiss?: () => void;
   children: ReactNode;
 };
 
@@ -27,6 +30,7 @@ export function Dialog({
   description,
   dismissable = true,
   size = "md",
+  onDismiss,
   children,
 }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -41,12 +45,19 @@ export function Dialog({
   }, [open]);
 
   return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: the backdrop click's keyboard twin is Esc (onCancel)
     <dialog
       ref={ref}
       aria-labelledby={titleId}
       aria-describedby={description ? descId : undefined}
       onCancel={(e) => {
-        if (!dismissable) e.preventDefault();
+        if (!dismissable || onDismiss) e.preventDefault();
+        if (dismissable) onDismiss?.();
+      }}
+      // Only a guarded dialog treats a click on its backdrop (the <dialog> element itself, outside
+      // its content) as closing: elsewhere a stray click must not throw away a half-filled form.
+      onClick={(e) => {
+        if (onDismiss && dismissable && e.target === e.currentTarget) onDismiss();
       }}
       onClose={() => {
         if (open) onClose();
@@ -74,7 +85,7 @@ export function Dialog({
               size="sm"
               aria-label="Close"
               disabled={!dismissable}
-              onClick={onClose}
+              onClick={onDismiss ?? onClose}
               className="-mr-1.5 text-lg leading-none"
             >
               ×
@@ -106,6 +117,7 @@ type ConfirmProps = {
   onConfirm: () => void;
   pending?: boolean;
   tone?: "danger" | "primary";
+  cancelLabel?: string;
 };
 
 /** "Are you sure?" with the object named in the message; the confirm button shows progress. */
@@ -118,13 +130,14 @@ export function ConfirmDialog({
   onConfirm,
   pending = false,
   tone = "danger",
+  cancelLabel = "Cancel",
 }: ConfirmProps) {
   return (
     <Dialog open={open} onClose={onClose} title={title} dismissable={!pending}>
       <div className="text-sm text-slate-700">{children}</div>
       <DialogFooter>
         <Button onClick={onClose} disabled={pending}>
-          Cancel
+          {cancelLabel}
         </Button>
         <Button variant={tone} pending={pending} onClick={onConfirm}>
           {confirmLabel}

@@ -138,3 +138,34 @@ export function UsageBar({ used, size }: { used: number; size: number }) {
     </div>
   );
 }
+
+/** The one "not found" page of an object's route: a single heading naming the kind of object, why
+ * it may be missing, and the way back to its list. */
+export function NotFound({
+  what,
+  id,
+  back,
+  children,
+}: {
+  /** The kind of object as the heading names it ("VNET", "Security group"). */
+  what: string;
+  id: string;
+  /** The link back to the list (shown above the heading and in the panel). */
+  back: ReactNode;
+  children?: ReactNode;
+}) {
+  return (
+    <>
+      <PageHeader title={`${what} not found`} back={back} />
+      <Panel>
+        <div className="flex flex-col items-center gap-3 px-6 py-14 text-center text-sm text-slate-600">
+          <p>
+            There is no {what.toLowerCase()} with id {id}, or it is not shared with you. It may have been
+            deleted.
+          </p>
+          {children}
+        </div>
+      </Panel>
+    </>
+  );
+}

@@ -2,6 +2,7 @@ import { certificateActivateInput, certificateStageInput, idInput, nodeCreateInp
 import { notFound } from "../errors";
 import { anyOut, nodeListOut, rest } from "../rest/meta";
 import { backupStatus } from "../services/backups";
+import { nodeHistory } from "../services/nodes/apply-history";
 import {
   activateCertificate,
   certificateStatus,
@@ -48,6 +49,19 @@ export const nodeRouter = router({
       if (!r) throw notFound(`Node ${input.id}`);
       return r;
     }),
+  /** The node's last applies, drift repairs and failed applies with their commands, newest first. */
+  history: adminProcedure
+    .meta(
+      rest(
+        "GET",
+        "/nodes/{id}/history",
+        "nodes",
+        "The node's recent applies, drift repairs and failed applies",
+        anyOut,
+      ),
+    )
+    .input(idInput)
+    .query(({ ctx, input }) => nodeHistory(ctx.app, input.id)),
   create: adminProcedure
     .input(nodeCreateInput)
     .mutation(({ ctx, input }) => createNode(ctx.app, actorOf(ctx), input)),

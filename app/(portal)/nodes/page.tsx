@@ -5,7 +5,8 @@ import { useState } from "react";
 import { toast } from "sonner";
 import { BackupStatus } from "@/components/nodes/backups";
 import { CertificatePanel } from "@/components/nodes/certificate";
-import { type JoinToken, JoinTokenPanel } from "@/components/nodes/join-token";
+import { NodeHistoryDialog } from "@/components/nodes/history-dialog";
+import { type JoinToken, useGuardedToken } from "@/components/nodes/join-token";
 import {
   AgentVersion,
   LastError,
@@ -19,7 +20,7 @@ import { AdminOnly } from "@/components/session";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog, DialogFooter } from "@/components/ui/dialog";
+import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
 import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
 import { useNow } from "@/components/use-now";
 
@@ -46,7 +47,9 @@ function Nodes() {
   const [token, setToken] = useState<JoinToken | null>(null);
   const [confirm, setConfirm] = useState<Pending>(null);
   const [planOf, setPlanOf] = useState<NodeRow | null>(null);
+  const [historyOf, setHistoryOf] = useState<NodeRow | null>(null);
   const refresh = () => queryClient.invalidateQueries(trpc.node.pathFilter());
+  const guardedToken = useGuardedToken(token, () => setToken(null));
 
   const newToken = useMutation(
     trpc.node.newToken.mutationOptions({
@@ -130,6 +133,15 @@ function Nodes() {
           <Button
             size="sm"
             variant="ghost"
+            aria-label={`History of ${n.name}`}
+            disabled={n.state === "pending"}
+            onClick={() => setHistoryOf(n)}
+          >
+            History
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
             aria-label={`New join token for ${n.name}`}
             pending={newToken.isPending && newToken.variables?.id === n.id}
             onClick={() => newToken.mutate({ id: n.id })}
@@ -205,20 +217,18 @@ function Nodes() {
         node={planOf && (nodes.data?.find((n) => n.id === planOf.id) ?? planOf)}
         onClose={() => setPlanOf(null)}
       />
+      <NodeHistoryDialog node={historyOf} onClose={() => setHistoryOf(null)} />
       <Dialog
         open={token !== null}
         onClose={() => setToken(null)}
         size="lg"
         title={`New join token for ${token?.name ?? ""}`}
         description="The node's previous token no longer works. Restart the agent with this one."
+        onDismiss={guardedToken.dismiss}
       >
-        {token && <JoinTokenPanel token={token} />}
-        <DialogFooter>
-          <Button variant="primary" onClick={() => setToken(null)}>
-            Done
-          </Button>
-        </DialogFooter>
+        {guardedToken.body}
       </Dialog>
+      {guardedToken.confirm}
       <ConfirmDialog
         open={c !== null}
         onClose={() => setConfirm(null)}

@@ -21,6 +21,7 @@ import { type Actor, audit } from "../../audit";
 import { conflict, forbidden, invalid, notFound } from "../../errors";
 import { mutate } from "../revision";
 import { recordCounters } from "../security-groups/sg-counters";
+import { recordApply } from "./apply-history";
 import { vnetsOnNode, vxlanNodesOf } from "./desired";
 import { agentWire, wireMismatch } from "./wire-compat";
 
@@ -278,6 +279,7 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
       })
       .where(eq(nodes.id, node.id))
       .run();
+    recordApply(tx, node.id, prev.report, r);
     const restarted = r.counters?.length ? recordCounters(tx, node.id, r.counters) : 0;
     // Not an error: the totals keep what was counted before (see sg-counters.ts).
     if (restarted > 0)

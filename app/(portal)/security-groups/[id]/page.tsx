@@ -5,7 +5,7 @@ import { useParams } from "next/navigation";
 import { SgEditor } from "@/components/sg/sg-editor";
 import { errorCode, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 
 export default function SecurityGroupPage() {
   const params = useParams<{ id: string }>();
@@ -22,17 +22,7 @@ export default function SecurityGroupPage() {
   );
 
   if (!valid || errorCode(sg.error) === "NOT_FOUND")
-    return (
-      <>
-        <PageHeader title="Security group not found" back={back} />
-        <Panel>
-          <EmptyState title="Security group not found">
-            There is no security group with id {params.id}, or it is not shared with you. It may have been
-            deleted.
-          </EmptyState>
-        </Panel>
-      </>
-    );
+    return <NotFound what="Security group" id={params.id} back={back} />;
 
   if (sg.isError && !sg.data)
     return (

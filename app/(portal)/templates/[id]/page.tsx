@@ -11,7 +11,7 @@ import { TemplateInfo } from "@/components/tenancy/template-info";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 
 export default function TemplatePage() {
   return (
@@ -52,16 +52,7 @@ function TemplateDetail() {
     </Link>
   );
   if (!valid || errorCode(t.error) === "NOT_FOUND")
-    return (
-      <>
-        <PageHeader title="Template not found" back={back} />
-        <Panel>
-          <EmptyState title="Template not found">
-            There is no template with id {params.id}, or it is not shared with you.
-          </EmptyState>
-        </Panel>
-      </>
-    );
+    return <NotFound what="Template" id={params.id} back={back} />;
   if (t.isError)
     return (
       <>

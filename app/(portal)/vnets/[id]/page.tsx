@@ -10,7 +10,7 @@ import { PermissionsPanel } from "@/components/tenancy/permissions-panel";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 import { ClustersTab, ConfigTab } from "@/components/vnets/config-tab";
 import { ContextTab } from "@/components/vnets/context-tab";
 import { LeasesTab } from "@/components/vnets/leases-tab";
@@ -78,23 +78,7 @@ function VnetPage() {
   );
 
   if (!valid || errorCode(vnet.error) === "NOT_FOUND")
-    return (
-      <>
-        <PageHeader title="VNET not found" back={back} />
-        <Panel>
-          <EmptyState
-            title="VNET not found"
-            action={
-              <Link href="/vnets" className="text-sm font-medium text-sky-800 hover:underline">
-                Back to VNETs
-              </Link>
-            }
-          >
-            There is no VNET with id {params.id}, or it is not shared with you. It may have been deleted.
-          </EmptyState>
-        </Panel>
-      </>
-    );
+    return <NotFound what="VNET" id={params.id} back={back} />;
 
   if (vnet.isError)
     return (
