@@ -65,7 +65,7 @@ export function VnetSecurityGroups({ vnetId }: { vnetId: number }) {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (g) =>
         canManage && (

@@ -68,7 +68,7 @@ export function TokenTable({
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (t) => (
         <Button

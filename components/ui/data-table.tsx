@@ -82,7 +82,11 @@ export function DataTable<T>({
                   className={cx("align-top", onRowClick && "cursor-pointer hover:bg-sky-50/60")}
                 >
                   {columns.map((c) => (
-                    <td key={c.key} className={cx("px-3 py-3 first:pl-4 last:pr-4", c.className)}>
+                    // The first column is the row's name: short names never break over two lines.
+                    <td
+                      key={c.key}
+                      className={cx("px-3 py-3 first:pl-4 first:whitespace-nowrap last:pr-4", c.className)}
+                    >
                       {c.cell(row)}
                     </td>
                   ))}

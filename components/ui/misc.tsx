@@ -50,12 +50,14 @@ export function PageHeader({
   return (
     <div className="mb-6">
       {back && <div className="mb-2 text-sm">{back}</div>}
-      <div className="flex flex-wrap items-end justify-between gap-4">
-        <div className="min-w-0">
+      {/* The page's main action stays top right on every page: a long description wraps beside it
+          instead of pushing the buttons onto a line of their own. */}
+      <div className="flex items-start justify-between gap-4">
+        <div className="min-w-0 flex-1">
           <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
           {description && <p className="mt-1 text-sm text-slate-600">{description}</p>}
         </div>
-        {actions && <div className="flex items-center gap-2">{actions}</div>}
+        {actions && <div className="flex shrink-0 items-center gap-2">{actions}</div>}
       </div>
     </div>
   );

@@ -56,7 +56,7 @@ export function ContextTab({ vnet }: { vnet: Vnet }) {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (n) =>
         vnet.canManage && (

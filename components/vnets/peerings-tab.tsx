@@ -122,7 +122,7 @@ export function PeeringsTab({ vnet }: { vnet: Vnet }) {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (r) => (
         <span className="flex justify-end gap-2">

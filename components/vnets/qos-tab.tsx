@@ -159,7 +159,7 @@ function NicQosPanel({ vnet }: { vnet: Vnet }) {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (n) =>
         vnet.canManage && (

@@ -96,7 +96,7 @@ export function RangesTable({ vnet, actions }: { vnet: Vnet; actions?: (r: Range
   if (actions)
     columns.push({
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: actions,
     });

@@ -69,7 +69,7 @@ function Groups() {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (g) => (
         <div className="flex justify-end gap-1">

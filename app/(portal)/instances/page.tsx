@@ -72,7 +72,7 @@ export default function InstancesPage() {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       cell: (i) => (
         <Button
           size="sm"

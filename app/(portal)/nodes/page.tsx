@@ -118,7 +118,7 @@ function Nodes() {
     { key: "error", header: "Last error / drift", cell: (n) => <LastError node={n} now={now} /> },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       cell: (n) => (
         <div className="-mr-2 flex max-w-44 flex-wrap justify-end">
           <Button

@@ -239,7 +239,7 @@ function mineColumns(onDelete: (v: Mine) => void): Column<Mine>[] {
     },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       cell: (v) => (
         <Button size="sm" variant="ghost" aria-label={`Delete ${v.name}`} onClick={() => onDelete(v)}>
           Delete
@@ -260,7 +260,7 @@ function sharedColumns(onReserve: (v: Shared) => void): Column<Shared>[] {
     { key: "usage", header: "Usage", cell: (v) => <UsageBar used={v.used} size={v.size} /> },
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "w-full text-right",
       cell: (v) => (
         <Button size="sm" aria-label={`Reserve addresses of ${v.name}`} onClick={() => onReserve(v)}>

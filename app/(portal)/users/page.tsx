@@ -93,7 +93,7 @@ function Users() {
     ...COLUMNS,
     {
       key: "actions",
-      header: <span className="sr-only">Actions</span>,
+      header: "Actions",
       className: "text-right",
       cell: (u) => (
         <div className="flex justify-end gap-1">
