@@ -3,7 +3,8 @@
 // explicit "allow overlap" for admins; a subnet typed with host bits shows what is saved; an
 // internal (NAT) network without a gateway is warned; the network_config.json export names what the
 // file cannot carry; import errors name the file's network; a security group without outbound rules
-// says, before the default group is detached, how many NICs lose all egress, and offers the rule.
+// says, before the default group is detached, how many NICs lose all egress, and offers the rule;
+// names may be Unicode, device names stay ASCII with the reason at the field.
 import { expect, type Page, test } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
@@ -56,6 +57,31 @@ test.describe("foot-guns", () => {
     await d.getByRole("button", { name: "Create VNET" }).click();
     await expect(d).toBeHidden();
     await expect(vnetRow(page, "fg-a")).toBeVisible();
+  });
+
+  test("names may be Unicode where the kernel never sees them; a device name stays ASCII, and says so", async ({
+    page,
+  }) => {
+    const d = await newVnet(page, {
+      Name: "Büro-Netz 東京",
+      Description: "Réseau du bureau — 会議室",
+      "Subnet (CIDR)": "10.61.0.0/24",
+      Gateway: "10.61.0.1",
+      "Bridge name": "brücke",
+    });
+    await d.getByRole("button", { name: "Create VNET" }).click();
+    // Refused at the bridge field, with the reason; the Unicode name itself is fine.
+    await expect(d.getByLabel("Bridge name", { exact: true })).toHaveAccessibleDescription(
+      /Device names stay ASCII \(they are kernel interface names\)/,
+    );
+    await expect(d.getByLabel("Name", { exact: true })).not.toHaveAttribute("aria-invalid", "true");
+    await shot(page, "foot-guns-unicode-refused");
+    await d.getByLabel("Bridge name", { exact: true }).fill("");
+    await d.getByRole("button", { name: "Create VNET" }).click();
+    await expect(d).toBeHidden();
+    await expect(vnetRow(page, "Büro-Netz 東京")).toBeVisible();
+    await expect(vnetRow(page, "Büro-Netz 東京")).toContainText("Réseau du bureau — 会議室");
+    await shot(page, "foot-guns-unicode-listed");
   });
 
   test("host bits are shown cleared, a NAT VNET without gateway is warned, an overlap is refused at First IP", async ({
