@@ -62,9 +62,12 @@ describe("upgrading the database", () => {
 
   it("an older database gets every pending migration, keeps its rows, and is copied aside first", () => {
     const file = path.join(dir, "old.db");
-    // What the release before the API tokens left behind: migrated one short, with a cluster of its own.
+    // What the release before the API tokens left behind (several migrations behind), with a cluster
+    // of its own.
+    const firstPending = journal.entries.findIndex((e) => e.tag === "0011_api_tokens");
+    expect(firstPending).toBeGreaterThan(0);
     const old = new Database(file);
-    migrate(drizzle(old), { migrationsFolder: folder("one-short", journal.entries.length - 1) });
+    migrate(drizzle(old), { migrationsFolder: folder("before-tokens", firstPending) });
     old.prepare("INSERT INTO clusters (name) VALUES ('kept-cluster')").run();
     old.close();
     const before = contents(file);
@@ -81,7 +84,7 @@ describe("upgrading the database", () => {
     // The copy is the database as it was before the upgrade, whole and openable.
     const copies = fs.readdirSync(dir).filter((f) => f.startsWith("old.db.pre-") && f.endsWith(".bak"));
     expect(copies).toHaveLength(1);
-    expect(copies[0]).toContain(journal.entries.at(-1)?.tag);
+    expect(copies[0]).toContain("pre-0011_api_tokens-");
     expect(contents(path.join(dir, copies[0] as string))).toEqual(before);
     expect((fs.statSync(path.join(dir, copies[0] as string)).mode & 0o777).toString(8)).toBe("600");
 
