@@ -67,6 +67,8 @@ test.describe("foot-guns", () => {
       Description: "Réseau du bureau — 会議室",
       "Subnet (CIDR)": "10.61.0.0/24",
       Gateway: "10.61.0.1",
+      "First IP": "10.61.0.10",
+      Size: "5",
       "Bridge name": "brücke",
     });
     await d.getByRole("button", { name: "Create VNET" }).click();
