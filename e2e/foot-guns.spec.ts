@@ -65,9 +65,9 @@ test.describe("foot-guns", () => {
     const d = await newVnet(page, {
       Name: "Büro-Netz 東京",
       Description: "Réseau du bureau — 会議室",
-      "Subnet (CIDR)": "10.61.0.0/24",
-      Gateway: "10.61.0.1",
-      "First IP": "10.61.0.10",
+      "Subnet (CIDR)": "10.66.0.0/24",
+      Gateway: "10.66.0.1",
+      "First IP": "10.66.0.10",
       Size: "5",
       "Bridge name": "brücke",
     });

@@ -90,9 +90,9 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   const newVnet = dialog(page, "New VNET");
   for (const [label, value] of Object.entries({
     Name: "shared-lab",
-    "Subnet (CIDR)": "10.60.0.0/24",
-    Gateway: "10.60.0.1",
-    "First IP": "10.60.0.10",
+    "Subnet (CIDR)": "10.160.0.0/24",
+    Gateway: "10.160.0.1",
+    "First IP": "10.160.0.10",
     Size: "50",
   }))
     await newVnet.getByLabel(label, { exact: true }).fill(value);
@@ -148,7 +148,11 @@ test("an admin makes a VXLAN template from Private IPv4, creates two end users a
   const enroll = dialog(page, "Enroll node");
   await enroll.getByLabel("Node name").fill("tenant-node");
   await enroll.getByRole("button", { name: "Enroll" }).click();
-  await dialog(page, "Node tenant-node enrolled").getByRole("button", { name: "Done" }).click();
+  const enrolled = dialog(page, "Node tenant-node enrolled");
+  // Copied first: Done on an uncopied join token asks before closing.
+  await enrolled.getByRole("button", { name: "Copy join token" }).click();
+  await enrolled.getByRole("button", { name: "Done" }).click();
+  await expect(enrolled).toBeHidden();
 
   // Every permission change is in the audit log, findable by object.
   await nav.getByRole("link", { name: "Audit log" }).click();
@@ -294,7 +298,7 @@ test("another user cannot open that network by URL, and hears which pool is exha
   await shot(page, "tenancy-reserve");
   await r.getByRole("button", { name: "Reserve" }).click();
   await expect(r).toBeHidden();
-  await expect(page.getByText("Reserved 10.60.0.10–10.60.0.13 into frank-res")).toBeVisible();
+  await expect(page.getByText("Reserved 10.160.0.10–10.160.0.13 into frank-res")).toBeVisible();
   const mine = page.getByRole("table", { name: "My networks" }).getByRole("row", { name: /frank-res/ });
   await expect(mine).toContainText("reserved from shared-lab");
   await expect(mine).toContainText("0 / 4");
