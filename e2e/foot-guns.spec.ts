@@ -133,13 +133,13 @@ test.describe("foot-guns", () => {
 
   test("growing a range into another VNET's addresses is refused at New size", async ({ page }) => {
     for (const [name, first] of [
-      ["fg-c", "10.61.0.10"],
-      ["fg-d", "10.61.0.30"],
+      ["fg-c", "10.67.0.10"],
+      ["fg-d", "10.67.0.30"],
     ] as const) {
       const d = await newVnet(page, {
         Name: name,
-        "Subnet (CIDR)": "10.61.0.0/24",
-        Gateway: "10.61.0.1",
+        "Subnet (CIDR)": "10.67.0.0/24",
+        Gateway: "10.67.0.1",
         "First IP": first,
         Size: "10",
       });
@@ -157,7 +157,7 @@ test.describe("foot-guns", () => {
     await d.getByLabel("New size").fill("30");
     await d.getByRole("button", { name: "Resize" }).click();
     await expect(d.getByLabel("New size")).toHaveAttribute("aria-invalid", "true");
-    await expect(d.getByText(/overlaps VNET fg-d \(10\.61\.0\.30.10\.61\.0\.39\)/)).toBeVisible();
+    await expect(d.getByText(/overlaps VNET fg-d \(10\.67\.0\.30.10\.67\.0\.39\)/)).toBeVisible();
     await shot(page, "foot-guns-resize-refused");
     await page.keyboard.press("Escape");
     // Re-read: the range kept its 10 addresses.
