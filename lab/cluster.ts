@@ -100,7 +100,31 @@ export async function createUnderlay(prefix: string, count: number): Promise<Und
   return { prefix, netns: u, nodes: labNodes, outside: { netns: x, address: OUTSIDE_ADDRESS } };
 }
 
-/** Deletes every namespace whose name starts with `prefix` (nodes, guests, underlay, outside). */
+/** Where the agent keeps each node namespace's DHCP servers (agent/dataplane/dhcp/supervisor.ts). */
+const DHCP_DIR = "/run/bridgehead/dhcp";
+
+/** Stops the dnsmasq servers agents started for node namespaces under `prefix`: they run as daemons
+ * (they outlive an agent on purpose) and would keep a deleted namespace alive. */
+export function stopDhcpServers(prefix: string) {
+  if (!prefix.startsWith("bh"))
+    throw new Error(`refusing to touch servers outside the project prefix: ${prefix}`);
+  if (!fs.existsSync(DHCP_DIR)) return;
+  for (const node of fs.readdirSync(DHCP_DIR).filter((n) => n.startsWith(prefix))) {
+    for (const vnet of fs.readdirSync(`${DHCP_DIR}/${node}`)) {
+      try {
+        const pid = Number(fs.readFileSync(`${DHCP_DIR}/${node}/${vnet}/dnsmasq.pid`, "utf8").trim());
+        if (pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dnsmasq")
+          process.kill(pid, "SIGTERM");
+      } catch {
+        // No pid file, or the process is gone already.
+      }
+    }
+    fs.rmSync(`${DHCP_DIR}/${node}`, { recursive: true, force: true });
+  }
+}
+
+/** Deletes every namespace whose name starts with `prefix` (nodes, guests, underlay, outside), and
+ * the DHCP servers of its node namespaces. */
 export async function destroyUnderlay(prefix: string): Promise<string[]> {
   checkPrefix(prefix);
   const ours = (await listNamespaces()).filter((n) => n.startsWith(prefix));
@@ -109,6 +133,7 @@ export async function destroyUnderlay(prefix: string): Promise<string[]> {
       undefined,
       ours.map((n) => `netns del ${n}`),
     );
+  stopDhcpServers(prefix);
   return ours;
 }
 

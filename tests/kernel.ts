@@ -1,7 +1,9 @@
 // Helpers for tests on the real kernel: capability check (fail in CI, skip with a printed reason
 // elsewhere), namespace names under the project's prefix, and cleanup of exactly those.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { stopDhcpServers } from "../lab/cluster";
+
+export { stopDhcpServers };
 
 let probed: string | null | undefined;
 /** Why kernel tests cannot run here, or null when they can: root, iproute2 and ping present, and a
@@ -51,29 +53,6 @@ export function deleteNamespaces(prefix: string) {
   for (const name of names.filter((n) => n.startsWith(prefix)))
     execFileSync("ip", ["netns", "del", name], { stdio: "pipe" });
   stopDhcpServers(prefix);
-}
-
-/** Where the agent keeps each node namespace's DHCP servers (agent/dataplane/dhcp/supervisor.ts). */
-const DHCP_DIR = "/run/bridgehead/dhcp";
-
-/** Stops the dnsmasq servers agents started for node namespaces under `prefix`: they run as daemons
- * (they outlive an agent on purpose) and would keep a deleted namespace alive. */
-export function stopDhcpServers(prefix: string) {
-  if (!prefix.startsWith("bh"))
-    throw new Error(`refusing to touch servers outside the project prefix: ${prefix}`);
-  if (!existsSync(DHCP_DIR)) return;
-  for (const node of readdirSync(DHCP_DIR).filter((n) => n.startsWith(prefix))) {
-    for (const vnet of readdirSync(`${DHCP_DIR}/${node}`)) {
-      try {
-        const pid = Number(readFileSync(`${DHCP_DIR}/${node}/${vnet}/dnsmasq.pid`, "utf8").trim());
-        if (pid > 0 && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "dnsmasq")
-          process.kill(pid, "SIGTERM");
-      } catch {
-        // No pid file, or the process is gone already.
-      }
-    }
-    rmSync(`${DHCP_DIR}/${node}`, { recursive: true, force: true });
-  }
 }
 
 /** Whether a namespace exists. */
