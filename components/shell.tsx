@@ -22,6 +22,12 @@ const NAV = [
   { href: "/vnets", label: "VNETs", admin: true, icon: "M4 6h16M4 12h16M4 18h10" },
   { href: "/self-service", label: "Self-service", admin: false, icon: "M12 4v16M4 12h16" },
   { href: "/instances", label: "Instances", admin: false, icon: "M4 5h16v6H4zM4 13h16v6H4z" },
+  {
+    href: "/topology",
+    label: "Topology",
+    admin: false,
+    icon: "M12 4a2 2 0 100 4 2 2 0 000-4zM5 16a2 2 0 100 4 2 2 0 000-4zM19 16a2 2 0 100 4 2 2 0 000-4zM12 8v4M12 12l-6 4M12 12l6 4",
+  },
   { href: "/templates", label: "Templates", admin: true, icon: "M5 4h14v5H5zM5 13h6v7H5zM14 13h5v7h-5z" },
   {
     href: "/security-groups",

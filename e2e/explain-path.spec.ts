@@ -20,16 +20,16 @@ test("an admin explains A→B: the deciding check is marked, isolation between u
   await signIn(page);
   const web = await call(page, "vnet.create", {
     name: `xp-web-${RUN}`,
-    subnet: "10.172.0.0/24",
-    gateway: "10.172.0.1",
-    firstIp: "10.172.0.10",
+    subnet: "10.174.0.0/24",
+    gateway: "10.174.0.1",
+    firstIp: "10.174.0.10",
     size: 5,
   });
   const db = await call(page, "vnet.create", {
     name: `xp-db-${RUN}`,
-    subnet: "10.173.0.0/24",
-    gateway: "10.173.0.1",
-    firstIp: "10.173.0.10",
+    subnet: "10.175.0.0/24",
+    gateway: "10.175.0.1",
+    firstIp: "10.175.0.10",
     size: 5,
   });
   const node = await call(page, "node.create", { name: `xp-node-${RUN}` });

@@ -3,12 +3,10 @@
 // session cookie is Secure, plain http on the same port is redirected to https, and every https
 // answer carries HSTS. With TLS off, the login page reached from another machine warns that the
 // password would cross the network unencrypted. Each portal gets its own database and port.
-import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { type Browser, chromium, expect, test } from "@playwright/test";
 import { E2E_ADMIN_PASSWORD, E2E_PORT } from "./env";
+import { type Portal, startPortal, stopPortal } from "./portal-process";
 
 // Two ports next to the shared e2e portal's, so BH_E2E_PORT keeps side-by-side runs apart.
 const HTTPS_PORT = E2E_PORT + 1;
@@ -20,47 +18,6 @@ function externalAddress(): string | null {
   for (const list of Object.values(os.networkInterfaces()))
     for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   return null;
-}
-
-type Portal = { proc: ChildProcess; dir: string; log: () => string };
-
-async function startPortal(port: number, env: Record<string, string>): Promise<Portal> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bh-e2e-https-"));
-  let out = "";
-  const proc = spawn("npx", ["tsx", "server/serve.ts"], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      BRIDGEHEAD_DB: path.join(dir, "db.sqlite"),
-      BRIDGEHEAD_ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
-      BRIDGEHEAD_LOG_LEVEL: "warn",
-      NEXT_TELEMETRY_DISABLED: "1",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  proc.stdout?.on("data", (d) => {
-    out += d;
-  });
-  proc.stderr?.on("data", (d) => {
-    out += d;
-  });
-  const deadline = Date.now() + 90_000;
-  while (!/Bridgehead: serving/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`the portal exited: ${out}`);
-    if (Date.now() > deadline) throw new Error(`the portal did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { proc, dir, log: () => out };
-}
-
-function stopPortal(p: Portal | null) {
-  if (!p) return;
-  try {
-    if (p.proc.pid) process.kill(-p.proc.pid, "SIGTERM");
-  } catch {}
-  fs.rmSync(p.dir, { recursive: true, force: true });
 }
 
 test.describe("HTTPS in the browser", () => {

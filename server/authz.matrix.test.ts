@@ -58,6 +58,7 @@ const MATRIX: Record<string, Entry> = {
   "user.me": { rule: { kind: "public" } },
   "user.whoami": { rule: { kind: "user" } },
   "dashboard.get": { rule: { kind: "user" } },
+  "topology.get": { rule: { kind: "user" } },
   "user.list": { rule: { kind: "admin" } },
   "user.create": {
     rule: { kind: "admin" },

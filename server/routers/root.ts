@@ -13,6 +13,7 @@ import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
 import { templateRouter } from "./template";
+import { topologyRouter } from "./topology";
 import { tokenRouter } from "./token";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
@@ -33,6 +34,7 @@ export const appRouter = router({
   quota: quotaRouter,
   peering: peeringRouter,
   token: tokenRouter,
+  topology: topologyRouter,
 });
 
 export type AppRouter = typeof appRouter;
