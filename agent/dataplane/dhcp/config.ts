@@ -1,6 +1,7 @@
 // What one VNET's dnsmasq is told, as pure functions of the node's desired state: the command line
 // (fixed for the life of the process) and the two files it rereads on SIGHUP (DHCP host entries and
 // DNS names), so a change of ports never restarts the server and never drops a lease.
+import { DEFAULT_LEASE_SECONDS, dnsLabel } from "../../../lib/dns";
 import type { DesiredNetwork, DesiredPort } from "../../../lib/wire";
 
 /** DHCP and DNS of one network as the agent serves it. */
@@ -26,22 +27,13 @@ export interface DhcpFiles {
   names: string;
 }
 
-const DEFAULT_LEASE = 3600;
-
 function maskOf(prefix: number): string {
   const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join(".");
 }
 
-/** A DNS label from an instance name: lower case, [a-z0-9-], at most 63 characters. */
-export function hostLabel(name: string): string {
-  const l = name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63);
-  return l || "host";
-}
+/** A DNS label from an instance name (the one rule of lib/dns.ts). */
+export const hostLabel = (name: string) => dnsLabel(name);
 
 /** The networks of the state that get a DHCP/DNS server on this node: those with dhcp on, a gateway
  * address on the bridge and a subnet. */
@@ -60,7 +52,7 @@ export function dhcpNetworks(networks: DesiredNetwork[]): DhcpNetwork[] {
       network,
       netmask: maskOf(Number(len)),
       domain: n.dhcp.domain,
-      leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE,
+      leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
       upstreams: n.dhcp.upstreams ?? [],
     });
   }

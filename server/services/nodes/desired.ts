@@ -4,6 +4,7 @@ import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
 import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
 import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
+import { defaultDnsDomain, dhcpOn } from "../../../lib/dns";
 import {
   type DesiredNetwork,
   type DesiredPort,
@@ -17,21 +18,6 @@ import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
 import { activePeers } from "../vnets/peerings";
 
 type Vnet = typeof vnets.$inferSelect;
-
-/** Whether the nodes serve DHCP/DNS on this VNET: as set, else internal networks only (an external
- * network's LAN may run its own server). */
-const dhcpOn = (v: { dhcpEnabled: boolean | null; networkType: string }) =>
-  v.dhcpEnabled ?? v.networkType === "internal";
-
-/** <vnet name>.internal, the name made a DNS label. */
-export const defaultDnsDomain = (name: string) =>
-  `${
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 63) || "vnet"
-  }.internal`;
 
 /** MTU of a VNET's bridge and guests: a VXLAN VNET's MTU is its underlay's, less the overhead. */
 export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
@@ -144,7 +130,14 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
           securityGroupIds: vnetSgIds(tx, vnet.id),
           ...(withAddress && ctx.subnet && dhcpOn(vnet)
-            ? { dhcp: { enabled: true, domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name) } }
+            ? {
+                dhcp: {
+                  enabled: true,
+                  domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name),
+                  ...(vnet.dhcpLeaseSeconds ? { leaseSeconds: vnet.dhcpLeaseSeconds } : {}),
+                  ...(vnet.dnsUpstreams.length ? { upstreams: vnet.dnsUpstreams } : {}),
+                },
+              }
             : {}),
         });
       }
