@@ -96,10 +96,41 @@ export function dhcpPaths(stateDir: string, vnetId: number): DhcpPaths {
   };
 }
 
+/** The unprivileged account dnsmasq serves as. */
+export interface DnsmasqUser {
+  user: string;
+  group: string;
+}
+
+/** The account to serve as, from /etc/passwd and /etc/group: Debian's own `dnsmasq` user (the
+ * dnsmasq package makes it; dnsmasq-base alone does not), else `nobody`; its primary group. */
+export function pickDnsmasqUser(passwd: string, group: string): DnsmasqUser | undefined {
+  const users = new Map(
+    passwd
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 4)
+      .map((f) => [f[0]!, Number(f[3])] as const),
+  );
+  const groups = new Map(
+    group
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 3)
+      .map((f) => [Number(f[2]), f[0]!] as const),
+  );
+  for (const user of ["dnsmasq", "nobody"]) {
+    const gid = users.get(user);
+    const g = gid === undefined ? undefined : groups.get(gid);
+    if (g) return { user, group: g };
+  }
+  return undefined;
+}
+
 /** dnsmasq's argv for one network. Nothing from the host leaks in: no /etc/dnsmasq.conf
  * (--conf-file=/dev/null), no /etc/hosts (--no-hosts); it answers only on the VNET's bridge, only
  * known MACs (a static range), and names under the VNET domain are never forwarded upstream. */
-export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths): string[] {
+export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths, as: DnsmasqUser): string[] {
   return [
     "--conf-file=/dev/null",
     "--no-hosts",
@@ -110,8 +141,11 @@ export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths): string[] {
     `--interface=${net.bridge}`,
     "--except-interface=lo",
     "--bind-dynamic",
-    "--user=root",
-    "--group=root",
+    // Binds its sockets and opens the lease and pid files as root, then serves as `as` (it keeps
+    // only the capabilities DHCP needs): the hosts and names files it rereads on SIGHUP are world
+    // readable for that (supervisor.ts).
+    `--user=${as.user}`,
+    `--group=${as.group}`,
     `--dhcp-range=set:v${net.vnetId},${net.network},static,${net.netmask},${net.leaseSeconds}`,
     "--dhcp-authoritative",
     `--dhcp-option=option:router,${net.gateway}`,

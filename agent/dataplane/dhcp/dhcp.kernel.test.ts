@@ -1,7 +1,8 @@
 // One dnsmasq per VNET in the node's namespace, checked with real clients: busybox udhcpc in a guest
 // namespace gets exactly its leased address, router, DNS server, domain and MTU; dig against the
 // VNET's server resolves `<instance>.<domain>` and the PTR of the address, and nothing of the host's
-// /etc/hosts; a SIGHUP reload for a new port keeps the existing lease; a killed server and a hosts
+// /etc/hosts; the server runs as an unprivileged user and still rereads its files; a SIGHUP reload
+// for a new port keeps the existing lease; a killed server and a hosts
 // file edited by hand are repaired by the next pass and reported. Everything starts with `bht<pid>dh`.
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -102,6 +103,9 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
     expect(r.ops.filter((o) => o.includes("dnsmasq --conf-file=/dev/null"))).toHaveLength(1);
     // Reported only once it really serves: the pid file names a live dnsmasq.
     expect(await readFile(`/proc/${await serverPid()}/comm`, "utf8")).toBe("dnsmasq\n");
+    // It serves as an unprivileged user: real, effective, saved and filesystem uid all non-zero.
+    const uids = (await readFile(`/proc/${await serverPid()}/status`, "utf8")).match(/^Uid:\s+(.*)$/m)?.[1];
+    expect(uids?.split(/\s+/).map(Number)).toEqual(Array(4).fill(expect.toSatisfy((u: number) => u > 0)));
     const env = await lease(1);
     expect(env.ip).toBe("10.83.0.11");
     expect(env.router).toBe("10.83.0.1");

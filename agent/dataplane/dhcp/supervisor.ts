@@ -5,10 +5,18 @@
 // leases survive; only a dead server or a changed command line starts a process. dnsmasq runs as a
 // daemon so an agent restart neither kills it nor loses leases; the next pass adopts it by pid file.
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { DesiredState } from "../../../lib/wire";
 import { inNs, runIn } from "../run";
-import { type DhcpNetwork, dhcpFiles, dhcpNetworks, dhcpPaths, dnsmasqArgs } from "./config";
+import {
+  type DhcpNetwork,
+  type DnsmasqUser,
+  dhcpFiles,
+  dhcpNetworks,
+  dhcpPaths,
+  dnsmasqArgs,
+  pickDnsmasqUser,
+} from "./config";
 
 export interface DhcpOptions {
   /** Namespace standing in for the node; absent: the agent's own. */
@@ -17,6 +25,9 @@ export interface DhcpOptions {
   stateDir?: string;
   /** The dnsmasq binary (Debian: /usr/sbin/dnsmasq). */
   dnsmasq?: string;
+  /** The unprivileged account dnsmasq serves as; absent: pickDnsmasqUser from this host's
+   * /etc/passwd and /etc/group. */
+  user?: DnsmasqUser;
 }
 
 export interface DhcpServer {
@@ -44,10 +55,19 @@ export interface Dhcp {
 
 const readOr = (path: string) => readFile(path, "utf8").catch(() => undefined);
 
+/** Replaces a file in one step; world readable (chmod: the agent's umask may be 077), since the
+ * unprivileged dnsmasq rereads it on SIGHUP. */
 async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, content, { mode: 0o644 });
+  await writeFile(tmp, content);
+  await chmod(tmp, 0o644);
   await rename(tmp, path);
+}
+
+/** A directory dnsmasq can enter as its unprivileged user (whatever the agent's umask). */
+async function openDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o755);
 }
 
 /** The argv of a live process, or undefined when `pid` is not running. */
@@ -93,6 +113,13 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
   const bin = opts.dnsmasq ?? "dnsmasq";
   /** What this agent last wrote to each file. */
   const written = new Map<string, string>();
+  let account: DnsmasqUser | undefined = opts.user;
+  async function user(): Promise<DnsmasqUser> {
+    account ??= pickDnsmasqUser((await readOr("/etc/passwd")) ?? "", (await readOr("/etc/group")) ?? "");
+    if (!account)
+      throw new Error("no unprivileged user for dnsmasq (neither dnsmasq nor nobody in /etc/passwd)");
+    return account;
+  }
 
   /** The pid of this VNET's server when it runs with exactly `args`. */
   async function runningWith(pidFile: string, args: string[]): Promise<number | undefined> {
@@ -105,9 +132,9 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
 
   async function one(net: DhcpNetwork, state: DesiredState, out: DhcpResult): Promise<void> {
     const paths = dhcpPaths(stateDir, net.vnetId);
-    await mkdir(paths.dir, { recursive: true });
+    for (const d of [base, stateDir, paths.dir]) await openDir(d);
     const files = dhcpFiles(net, state.ports);
-    const args = dnsmasqArgs(net, paths);
+    const args = dnsmasqArgs(net, paths, await user());
     let changed = false;
     for (const [path, want, what] of [
       [paths.hosts, files.hosts, "hosts"],
