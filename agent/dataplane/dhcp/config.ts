@@ -18,6 +18,8 @@ export interface DhcpNetwork {
   leaseSeconds: number;
   /** Upstream resolvers; empty: the node's own (/etc/resolv.conf). */
   upstreams: string[];
+  /** The network's guests on other nodes: named in DNS here, leased by their own node. */
+  names: { name: string; ip?: string; ip6?: string }[];
 }
 
 export interface DhcpFiles {
@@ -54,12 +56,14 @@ export function dhcpNetworks(networks: DesiredNetwork[]): DhcpNetwork[] {
       domain: n.dhcp.domain,
       leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
       upstreams: n.dhcp.upstreams ?? [],
+      names: n.dhcp.names ?? [],
     });
   }
   return out;
 }
 
-/** The host entries and names of one network: every port of the VNET on this node. */
+/** The host entries of one network (every port of the VNET on this node) and its names (those
+ * ports and the network's guests on other nodes). */
 export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
   const hosts: string[] = [];
   const names: string[] = [];
@@ -73,6 +77,10 @@ export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
       names.push(`${ip} ${label}.${net.domain} ${label}`);
     }
     for (const a of p.addresses6 ?? []) names.push(`${a} ${label}.${net.domain} ${label}`);
+  }
+  // Guests on other nodes: a name, never a host entry (their own node's server leases them).
+  for (const r of net.names) {
+    for (const a of [r.ip, r.ip6]) if (a) names.push(`${a} ${r.name}.${net.domain} ${r.name}`);
   }
   return { hosts: hosts.map((l) => `${l}\n`).join(""), names: names.map((l) => `${l}\n`).join("") };
 }

@@ -1,6 +1,7 @@
 // One dnsmasq per VNET in the node's namespace, checked with real clients: busybox udhcpc in a guest
 // namespace gets exactly its leased address, router, DNS server, domain and MTU; dig against the
-// VNET's server resolves `<instance>.<domain>` and the PTR of the address, and nothing of the host's
+// VNET's server resolves `<instance>.<domain>` and the PTR of the address (also of a guest on another
+// node, which it does not lease), and nothing of the host's
 // /etc/hosts; the server runs as an unprivileged user and still rereads its files; a SIGHUP reload
 // for a new port keeps the existing lease; a killed server and a hosts
 // file edited by hand are repaired by the next pass and reported. Everything starts with `bht<pid>dh`.
@@ -26,7 +27,13 @@ const network = net(83, {
   bridgeAddress: "10.83.0.1/24",
   subnet: "10.83.0.0/24",
   mtu: 1450,
-  dhcp: { enabled: true, domain: "lab.example", leaseSeconds: 600 },
+  dhcp: {
+    enabled: true,
+    domain: "lab.example",
+    leaseSeconds: 600,
+    // A guest of the same VNET on another node: named here, leased there.
+    names: [{ name: "far-away", ip: "10.83.0.200" }],
+  },
 });
 const nic = (n: number) =>
   port(n, n, 83, {
@@ -118,6 +125,10 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
   it("resolves instance names and PTRs of the VNET, nothing from /etc/hosts", async () => {
     expect(await dig(g(1), "web-2.lab.example", "A")).toBe("10.83.0.12");
     expect(await dig(g(1), "-x", "10.83.0.12")).toBe("web-2.lab.example.");
+    expect(await dig(g(1), "far-away.lab.example", "A")).toBe("10.83.0.200");
+    expect(await dig(g(1), "-x", "10.83.0.200")).toBe("far-away.lab.example.");
+    // Named, not leased: its entry is in no host file of this node.
+    expect(await readFile(`${files}/hosts`, "utf8")).not.toContain("10.83.0.200");
     expect(await dig(g(1), "localhost.lab.example", "A")).toBe("");
     expect(await dig(g(1), "localhost", "A")).toBe("");
   }, 30_000);

@@ -1,10 +1,10 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
-import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, ne, or } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
 import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
 import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
-import { defaultDnsDomain, dhcpOn } from "../../../lib/dns";
+import { defaultDnsDomain, dhcpOn, dnsLabel } from "../../../lib/dns";
 import {
   type DesiredNetwork,
   type DesiredPort,
@@ -168,6 +168,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       const n = networks.get(vnetId);
       if (n) n.vxlanPeers = peers;
     }
+    for (const [vnetId, names] of remoteNames(tx, node.id, [...networks.values()])) {
+      const d = networks.get(vnetId)?.dhcp;
+      if (d && names.length) d.names = names;
+    }
     for (const [vnetId, peers] of activePeers(tx, [...networks.keys()])) {
       const n = networks.get(vnetId);
       if (n && peers.length) n.peers = peers;
@@ -187,6 +191,69 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       ),
     };
   });
+}
+
+/** Names of the guests of each DHCP-served network that live on other nodes than `nodeId` (NICs
+ * on the VNET or on reservations carved out of it), so every node's DNS answers for all of them;
+ * each lease stays with its own node's DHCP server. */
+function remoteNames(tx: Tx, nodeId: number, nets: DesiredNetwork[]) {
+  const out = new Map<number, NonNullable<NonNullable<DesiredNetwork["dhcp"]>["names"]>>();
+  const served = nets.filter((n) => n.dhcp).map((n) => n.vnetId);
+  if (!served.length) return out;
+  const rows = tx
+    .select({
+      vnetId: nics.vnetId,
+      parent: vnets.parentVnetId,
+      instance: instances.name,
+      ip: leases.ip,
+      ip6: leases.ip6,
+      ip6Ula: leases.ip6Ula,
+    })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .innerJoin(leases, eq(leases.nicId, nics.id))
+    .where(
+      and(
+        ne(instances.nodeId, nodeId),
+        or(inArray(nics.vnetId, served), inArray(vnets.parentVnetId, served)),
+      ),
+    )
+    .orderBy(nics.id)
+    .all();
+  for (const r of rows) {
+    const ip6 = r.ip6 ?? r.ip6Ula;
+    if (!r.ip && !ip6) continue;
+    const key = r.parent ?? r.vnetId;
+    const list = out.get(key) ?? [];
+    list.push({ name: dnsLabel(r.instance), ...(r.ip ? { ip: r.ip } : {}), ...(ip6 ? { ip6 } : {}) });
+    out.set(key, list);
+  }
+  return out;
+}
+
+/** Nodes with NICs on the DHCP-served networks of `vnetIds` (a reservation's is its parent's): their
+ * DNS names every guest of the network, so a lease allocated or released on one node changes theirs. */
+export function dnsFollowersOfLeases(tx: Tx, vnetIds: number[]): number[] {
+  const roots = tx
+    .select()
+    .from(vnets)
+    .where(inArray(vnets.id, vnetIds))
+    .all()
+    .map((v) =>
+      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v),
+    )
+    .filter(dhcpOn)
+    .map((v) => v.id);
+  if (!roots.length) return [];
+  return tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .where(or(inArray(nics.vnetId, roots), inArray(vnets.parentVnetId, roots)))
+    .all()
+    .map((r) => r.nodeId);
 }
 
 /** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
