@@ -244,6 +244,20 @@ export const APPLY_PHASES = [
   "tc",
 ] as const;
 
+/** One lease a node's dnsmasq handed out (its lease file's line). */
+export const dhcpLeaseSchema = z
+  .object({
+    vnetId: z.number().int().positive(),
+    mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+    ip: ipv4,
+    /** Unix seconds when it runs out; 0: never. */
+    expires: z.number().int().nonnegative(),
+  })
+  .strict();
+export type DhcpLease = z.infer<typeof dhcpLeaseSchema>;
+/** At most this many leases ride one report (the rest are left out, newest expiry first kept). */
+export const MAX_REPORTED_LEASES = 4096;
+
 /** What the agent tells the server after each reconcile (and as its heartbeat). */
 export const agentReportSchema = z
   .object({
@@ -281,6 +295,9 @@ export const agentReportSchema = z
     insecure: z.boolean().optional(),
     /** (wire 2) The certificate fingerprints the agent holds now (proves a re-pin arrived). */
     pins: z.array(certFingerprint).max(4).optional(),
+    /** (wire 4) The leases this node's DHCP servers handed out, as their lease files say after the
+     * last reconcile: a guest that took its address. Absent: the node serves no DHCP. */
+    dhcpLeases: z.array(dhcpLeaseSchema).max(MAX_REPORTED_LEASES).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { vnetDhcpInput } from "@/lib/schemas";
 import type { AppRouter } from "@/server/routers/root";
 import { apiSchema, showServerError } from "../form";
+import { formatDateTime } from "../format";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
@@ -219,6 +220,16 @@ const HOST_COLUMNS: Column<Host>[] = [
   { key: "mac", header: "MAC", cell: (h) => mono(h.mac ?? "—") },
   { key: "nic", header: "Instance · NIC", cell: (h) => `${h.instance} · ${h.nic}` },
   { key: "node", header: "Node", cell: (h) => h.node },
+  {
+    key: "taken",
+    header: "Lease",
+    cell: (h) =>
+      h.taken ? (
+        <Badge tone="green">taken{h.taken.until ? ` · until ${formatDateTime(h.taken.until)}` : ""}</Badge>
+      ) : (
+        <Badge tone="gray">not taken yet</Badge>
+      ),
+  },
 ];
 
 function HostsPanel({ dhcp: d, loading }: { dhcp: Dhcp | undefined; loading: boolean }) {

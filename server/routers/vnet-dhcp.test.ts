@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { desiredStateSchema } from "../../lib/wire";
 import type { App } from "../app";
 import { refusedUnchanged, testApp, userCaller } from "../harness.testing";
+import { recordReport } from "../services/nodes/nodes";
 
 describe("a VNET's DHCP & DNS service", () => {
   let app: App;
@@ -129,5 +130,37 @@ describe("a VNET's DHCP & DNS service", () => {
     const d = await admin.vnet.dhcp({ id: vnetId });
     expect(d.enabled).toBe(true);
     expect(d.notServed).toMatch(/Routed VNETs have no bridge/);
+  });
+
+  it("shows a host entry taken once its node reports the lease, until it runs out", async () => {
+    const inst = await admin.instance.create({ name: "web", nodeId, nics: [{ vnetId }] });
+    const { mac, ip } = inst.nics[0]!;
+    const report = (dhcpLeases: { vnetId: number; mac: string; ip: string; expires: number }[]) =>
+      recordReport(
+        app,
+        { userId: null, name: "node:node1", ip: null },
+        { id: nodeId, name: "node1" },
+        {
+          nodeId,
+          revision: 0,
+          ok: true,
+          operations: 0,
+          durationMs: 1,
+          networks: [],
+          ports: [],
+          dhcpLeases,
+        },
+      );
+    expect((await admin.vnet.dhcp({ id: vnetId })).hosts[0]?.taken).toBeNull();
+    const until = Math.floor(Date.now() / 1000) + 3600;
+    report([{ vnetId, mac: mac!, ip: ip!, expires: until }]);
+    expect((await admin.vnet.dhcp({ id: vnetId })).hosts[0]?.taken).toEqual({
+      until: new Date(until * 1000).toISOString(),
+    });
+    // Another MAC on the address, or a lease that ran out, is not this guest's.
+    report([{ vnetId, mac: "02:00:00:00:00:99", ip: ip!, expires: until }]);
+    expect((await admin.vnet.dhcp({ id: vnetId })).hosts[0]?.taken).toBeNull();
+    report([{ vnetId, mac: mac!, ip: ip!, expires: Math.floor(Date.now() / 1000) - 5 }]);
+    expect((await admin.vnet.dhcp({ id: vnetId })).hosts[0]?.taken).toBeNull();
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { net, port } from "../state.testing";
 import { dhcpFiles, dhcpNetworks, dhcpPaths, dnsmasqArgs, pickDnsmasqUser } from "./config";
+import { parseLeases } from "./supervisor";
 
 const network = net(7, {
   bridge: "br7",
@@ -45,5 +46,18 @@ describe("dnsmasq's files and command line of a VNET", () => {
     expect(args).toContain("--user=nobody");
     expect(args).toContain("--group=nogroup");
     expect(args.join(" ")).not.toMatch(/--user=root|--group=root/);
+  });
+
+  it("reads dnsmasq's lease file, skipping what is not a lease line", () => {
+    const text = [
+      "1765000000 02:00:0a:07:00:0b 10.7.0.11 web-1 01:02:00:0a:07:00:0b",
+      "0 02:00:0a:07:00:0c 10.7.0.12 * *",
+      "duid 00:01:00:01:2c:aa",
+      "",
+    ].join("\n");
+    expect(parseLeases(7, text)).toEqual([
+      { vnetId: 7, mac: "02:00:0a:07:00:0b", ip: "10.7.0.11", expires: 1765000000 },
+      { vnetId: 7, mac: "02:00:0a:07:00:0c", ip: "10.7.0.12", expires: 0 },
+    ]);
   });
 });

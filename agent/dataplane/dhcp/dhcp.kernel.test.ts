@@ -87,7 +87,7 @@ async function lease(i: number): Promise<Record<string, string>> {
 
 const dhcpOps = (r: { ops: string[] }) => r.ops.filter((o) => o.includes("dnsmasq"));
 const dig = async (from: string, ...q: string[]) =>
-  (await runInNetns(from, "dig", ["+short", "+time=1", "+tries=2", "@10.83.0.1", ...q])).stdout.trim();
+  (await runInNetns(from, "dig", ["+short", "+time=2", "+tries=3", "@10.83.0.1", ...q])).stdout.trim();
 
 await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
   beforeAll(async () => {
@@ -135,7 +135,12 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
 
   it("reloads new hosts with SIGHUP: same process, leases kept, new name resolves", async () => {
     // (udhcpc's flush took the guest's route away, which the lab agent puts back: not DHCP's.)
-    expect(dhcpOps(await dp.reconcile(two))).toEqual([]);
+    const again = await dp.reconcile(two);
+    expect(dhcpOps(again)).toEqual([]);
+    // What the agent reports: the lease guest 1 took, from the server's lease file.
+    expect(again.dhcpLeases).toEqual([
+      expect.objectContaining({ vnetId: 83, ip: "10.83.0.11", mac: nic(1).mac }),
+    ]);
     const before = await serverPid();
     expect(await readFile(`${files}/leases`, "utf8")).toContain("10.83.0.11");
     const r = await dp.reconcile(three);

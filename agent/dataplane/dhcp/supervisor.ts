@@ -6,7 +6,7 @@
 // daemon so an agent restart neither kills it nor loses leases; the next pass adopts it by pid file.
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { DesiredState } from "../../../lib/wire";
+import type { DesiredState, DhcpLease } from "../../../lib/wire";
 import { inNs, runIn } from "../run";
 import {
   type DhcpNetwork,
@@ -39,6 +39,8 @@ export interface DhcpResult {
   ok: boolean;
   /** Servers running with the desired hosts after this pass. */
   servers: DhcpServer[];
+  /** The leases the servers handed out (their lease files after this pass). */
+  leases: DhcpLease[];
   /** What this pass did (files written, reloads, starts, stops), in order. */
   ops: string[];
   /** What was found different from the desired state and put right (drift). */
@@ -105,6 +107,19 @@ async function stop(pid: number): Promise<void> {
   }
   for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
+/** dnsmasq's lease file: `<expiry> <mac> <ip> <hostname|*> <client id|*>` per line. */
+export function parseLeases(vnetId: number, text: string): DhcpLease[] {
+  const out: DhcpLease[] = [];
+  for (const line of text.split("\n")) {
+    const [expires, mac, ip] = line.trim().split(/\s+/);
+    if (!expires || !mac || !ip || !/^\d+$/.test(expires) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac))
+      continue;
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) continue;
+    out.push({ vnetId, mac, ip, expires: Number(expires) });
+  }
+  return out;
 }
 
 export function createDhcp(opts: DhcpOptions = {}): Dhcp {
@@ -187,7 +202,7 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
   }
 
   async function reconcile(state: DesiredState): Promise<DhcpResult> {
-    const out: DhcpResult = { ok: true, servers: [], ops: [], repairs: [], errors: [] };
+    const out: DhcpResult = { ok: true, servers: [], leases: [], ops: [], repairs: [], errors: [] };
     const nets = dhcpNetworks(state.networks);
     for (const net of nets) {
       try {
@@ -197,6 +212,8 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
         out.errors.push(`VNET ${net.vnetId}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    for (const s of out.servers)
+      out.leases.push(...parseLeases(s.vnetId, (await readOr(dhcpPaths(stateDir, s.vnetId).leases)) ?? ""));
     // Servers of VNETs no longer served here.
     const keep = new Set(nets.map((n) => `vnet${n.vnetId}`));
     for (const d of await readdir(stateDir).catch(() => [] as string[])) {

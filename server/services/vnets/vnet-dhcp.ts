@@ -68,6 +68,7 @@ export function getVnetDhcp(app: App, who: Subject, id: number) {
     .all()
     .map((r) => r.context ?? {});
   const domain = eff.dnsDomain ?? defaultDnsDomain(eff.name);
+  const now = Date.now();
   const enabled = dhcpOn(eff);
   const rows = app.db
     .select({
@@ -80,6 +81,7 @@ export function getVnetDhcp(app: App, who: Subject, id: number) {
       ip: leases.ip,
       ip6: leases.ip6,
       vnetId: nics.vnetId,
+      report: nodes.report,
     })
     .from(nics)
     .innerJoin(instances, eq(instances.id, nics.instanceId))
@@ -105,17 +107,28 @@ export function getVnetDhcp(app: App, who: Subject, id: number) {
     leaseSet: eff.dhcpLeaseSeconds !== null,
     upstreams: eff.dnsUpstreams,
     /** The host entries the nodes' dnsmasq answer: only NICs with a leased IPv4 get an address. */
-    hosts: rows.map((r) => ({
-      nicId: r.nicId,
-      instanceId: r.instanceId,
-      instance: r.instance,
-      nic: `eth${r.idx}`,
-      node: r.node,
-      mac: r.mac,
-      ip: r.ip,
-      ip6: r.ip6,
-      name: guestFqdn(r.instance, domain),
-    })),
+    hosts: rows.map((r) => {
+      // The guest took its lease when its node's server has it, for this MAC and address.
+      const held = r.report?.dhcpLeases?.find((l) => l.vnetId === eff.id && l.mac === r.mac && l.ip === r.ip);
+      const taken =
+        held && (held.expires === 0 || held.expires * 1000 > now)
+          ? { until: held.expires ? new Date(held.expires * 1000).toISOString() : null }
+          : null;
+      return {
+        nicId: r.nicId,
+        instanceId: r.instanceId,
+        instance: r.instance,
+        nic: `eth${r.idx}`,
+        node: r.node,
+        mac: r.mac,
+        ip: r.ip,
+        ip6: r.ip6,
+        name: guestFqdn(r.instance, domain),
+        /** The node reported this lease in use (until: when it runs out, null: never); null: not
+         * taken (yet), or the node serves no DHCP or has not reported since. */
+        taken,
+      };
+    }),
   };
 }
 
