@@ -1,6 +1,7 @@
 // Distributed DHCP on a VXLAN VNET, on the real kernel with two nodes and two real agents: each
 // node's dnsmasq leases its own guests, every node names all of them, and nothing a node's DHCP
-// server sends crosses the tunnel to the other node's guests (the agent's nft output rule). Both
+// server sends crosses the tunnel to the other node's guests (the agent's nft output rule), and the
+// portal shows each lease taken from its node's report. Both
 // guests ask with busybox udhcpc -B (broadcast replies), so without that rule node 1's offers and
 // acks would flood over VXLAN into node 2's bridge. A counter on node 2's side of the tunnel sees
 // the guests' own DHCP broadcasts arrive (so it does see tunnel traffic) and no server reply.
@@ -34,6 +35,7 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
   let srv: Awaited<ReturnType<typeof serveApp>>;
   let admin: ReturnType<typeof callerFor>;
   let ul: Underlay;
+  let vnetId = 0;
   const agents: AgentProcess[] = [];
   const nodeIds: number[] = [];
   const guest: { ns: string; ip: string; name: string }[] = [];
@@ -98,7 +100,7 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
       app.db.$client.prepare("SELECT id FROM user WHERE username = 'alice'").get() as { id: string }
     ).id;
     admin = callerFor(app, id);
-    const vx = (
+    vnetId = (
       await admin.vnet.create({
         name: "Spread",
         subnet: "10.173.0.0/24",
@@ -107,7 +109,7 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
         size: 20,
       })
     ).id;
-    setVnetDriver(app, vx, { driver: "vxlan", vni: VNI, mtu: 1500 });
+    setVnetDriver(app, vnetId, { driver: "vxlan", vni: VNI, mtu: 1500 });
     for (const n of ul.nodes) {
       const enrolled = await admin.node.create({ name: n.name });
       nodeIds.push(enrolled.id);
@@ -123,7 +125,7 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
     }
     await waitFor(`agents to connect\n${logs()}`, () => nodeIds.every((n) => app.agents.isConnected(n)));
     for (const [i, name] of ["alpha", "beta"].entries()) {
-      const inst = await admin.instance.create({ name, nodeId: nodeIds[i]!, nics: [{ vnetId: vx }] });
+      const inst = await admin.instance.create({ name, nodeId: nodeIds[i]!, nics: [{ vnetId }] });
       guest.push({ ns: `${ul.nodes[i]!.netns}-i${inst.id}`, ip: inst.nics[0]!.ip!, name });
     }
     await waitFor(
@@ -165,6 +167,16 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
     expect(c.client_requests).toBeGreaterThanOrEqual(4);
     // Node 1's server answered its guest with broadcasts twice: none of them reached node 2.
     expect(c.server_replies).toBe(0);
+    // Each node reports the lease its guest took; the VNET's DHCP & DNS tab shows both taken.
+    await waitFor(
+      "both host entries reported taken",
+      async () => (await admin.vnet.dhcp({ id: vnetId })).hosts.every((h) => h.taken),
+      10_000,
+    );
+    expect((await admin.vnet.dhcp({ id: vnetId })).hosts.map((h) => [h.instance, h.node])).toEqual([
+      ["alpha", ul.nodes[0]!.name],
+      ["beta", ul.nodes[1]!.name],
+    ]);
   }, 60_000);
 
   it("every node's DNS names the guest of the other node", async () => {
