@@ -50,6 +50,8 @@ test("an admin sets lease time and upstream DNS of a VNET, sees its host entries
   await expect(hosts.getByText(`web-${RUN}.${domain}`)).toBeVisible();
   await expect(hosts.getByText("10.171.0.10")).toBeVisible();
   await expect(hosts.getByText(`dhcp-node-${RUN}`)).toBeVisible();
+  // No agent runs for this node: nobody took the lease yet.
+  await expect(hosts.getByText("not taken yet")).toBeVisible();
   await expect(page.getByText("served by the nodes")).toBeVisible();
 
   const form = page.getByRole("form", { name: "DHCP & DNS" });
