@@ -218,8 +218,12 @@ const HOST_COLUMNS: Column<Host>[] = [
   { key: "ip", header: "IPv4", cell: (h) => mono(h.ip ?? "—") },
   { key: "ip6", header: "IPv6", cell: (h) => mono(h.ip6 ?? "—") },
   { key: "mac", header: "MAC", cell: (h) => mono(h.mac ?? "—") },
-  { key: "nic", header: "Instance · NIC", cell: (h) => `${h.instance} · ${h.nic}` },
-  { key: "node", header: "Node", cell: (h) => h.node },
+  {
+    key: "nic",
+    header: "Instance · NIC",
+    cell: (h) => <span className="whitespace-nowrap">{`${h.instance} · ${h.nic}`}</span>,
+  },
+  { key: "node", header: "Node", cell: (h) => <span className="whitespace-nowrap">{h.node}</span> },
   {
     key: "taken",
     header: "Lease",
@@ -240,7 +244,8 @@ function HostsPanel({ dhcp: d, loading }: { dhcp: Dhcp | undefined; loading: boo
     >
       <DataTable
         label="DHCP host entries"
-        columns={HOST_COLUMNS}
+        // The IPv6 column only where some guest has an IPv6 lease (room for the rest at 1280 px).
+        columns={d?.hosts.some((h) => h.ip6) ? HOST_COLUMNS : HOST_COLUMNS.filter((c) => c.key !== "ip6")}
         rows={d?.hosts}
         loading={loading}
         rowKey={(h) => h.nicId}
