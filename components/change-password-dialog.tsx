@@ -1,11 +1,12 @@
 "use client";
 // "Change password" from the header: the current password is required, and every other session of
 // the user ends (a stolen session elsewhere does not survive the change).
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { z } from "zod";
 import { userCreateInput } from "@/lib/schemas";
 import { authClient } from "./auth-client";
 import { apiSchema, FieldRefusal } from "./form";
+import { SESSION_CHANGE } from "./providers";
 import { TextField } from "./ui/field";
 import { type FormOf, MutationDialog } from "./ui/mutation-dialog";
 
@@ -16,7 +17,11 @@ const changeForm = z.object({
 type ChangeForm = z.input<typeof changeForm>;
 
 export function ChangePasswordDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const qc = useQueryClient();
   const change = useMutation({
+    mutationKey: SESSION_CHANGE,
+    // What was refused while the sessions were being replaced is asked again with the new cookie.
+    onSuccess: () => qc.invalidateQueries(),
     mutationFn: async (v: ChangeForm) => {
       const { error } = await authClient.changePassword({
         currentPassword: v.current,

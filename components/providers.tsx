@@ -11,6 +11,13 @@ import { errorCode, TRPCProvider } from "./trpc";
 /** 4xx answers do not get better by asking again. */
 const NO_RETRY = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_REQUEST", "CONFLICT"]);
 
+/**
+ * The key of a mutation that replaces the user's session (a password change ends every session and
+ * opens a new one). Until its answer brings the new cookie, the old one is refused; a poll refused in
+ * that window does not mean the user was signed out.
+ */
+export const SESSION_CHANGE = ["account", "session-change"] as const;
+
 function makeQueryClient(): QueryClient {
   const qc: QueryClient = new QueryClient({
     defaultOptions: {
@@ -20,17 +27,13 @@ function makeQueryClient(): QueryClient {
       },
     },
     // A session that expired mid-use: re-ask who we are; the shell then sends us to /login.
-    queryCache: new QueryCache({
-      onError: (err) => {
-        if (errorCode(err) === "UNAUTHORIZED") void qc.invalidateQueries({ queryKey: [["user", "me"]] });
-      },
-    }),
-    mutationCache: new MutationCache({
-      onError: (err) => {
-        if (errorCode(err) === "UNAUTHORIZED") void qc.invalidateQueries({ queryKey: [["user", "me"]] });
-      },
-    }),
+    queryCache: new QueryCache({ onError: (err) => reaskWhoWeAre(err) }),
+    mutationCache: new MutationCache({ onError: (err) => reaskWhoWeAre(err) }),
   });
+  const reaskWhoWeAre = (err: unknown) => {
+    if (errorCode(err) !== "UNAUTHORIZED" || qc.isMutating({ mutationKey: SESSION_CHANGE }) > 0) return;
+    void qc.invalidateQueries({ queryKey: [["user", "me"]] });
+  };
   return qc;
 }
 

@@ -146,6 +146,14 @@ test.describe("login over plain http from another machine", () => {
     await d.getByRole("button", { name: "Change password" }).click();
     await expect(d.getByText("The current password is wrong")).toBeVisible();
     await d.getByLabel("Current password").fill(gina.password);
+    // Hold the answer (and its new session cookie) back for longer than the dashboard's 2 s poll: the
+    // server has already ended the old sessions, so that poll is refused meanwhile. The portal must
+    // not take this for a signed-out user (it did under load, and the success was never shown).
+    await page.route("**/api/auth/change-password", async (route) => {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 3_000));
+      await route.fulfill({ response });
+    });
     await d.getByRole("button", { name: "Change password" }).click();
     await expect(d).toBeHidden();
     await expect(page.getByText("Password changed; your other sessions were signed out")).toBeVisible();

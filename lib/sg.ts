@@ -128,6 +128,42 @@ export const probeInput = z
         message: `A ${p.protocol.toUpperCase()} probe needs a port`,
       });
   });
+
+/** Explain A→B: a new connection from one NIC to another NIC (or to an outside address). */
+export const pathProbeInput = z
+  .object({
+    fromNicId: z.coerce.number().int().positive(),
+    toNicId: z.coerce.number().int().positive().optional(),
+    /** An address outside Bridgehead's NICs (the Internet, a host on the LAN). */
+    toAddress: ipAddress.optional(),
+    /** Which of the NICs' addresses to use when both ends are NICs; absent: IPv4. */
+    family: z.enum(["ip4", "ip6"]).optional(),
+    protocol: z.enum(["tcp", "udp", "icmp", "icmpv6", "esp", "ah"]),
+    port: z.coerce.number().int().min(1, "Port is 1–65535").max(65535, "Port is 1–65535").optional(),
+    icmpType: z.coerce.number().int().min(0).max(255).optional(),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.protocol === "tcp" || p.protocol === "udp") && p.port === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["port"],
+        message: `A ${p.protocol.toUpperCase()} probe needs a port`,
+      });
+    if ((p.toNicId === undefined) === (p.toAddress === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["toNicId"],
+        message: "Pick the NIC to reach, or give an outside address",
+      });
+    if (p.toNicId !== undefined && p.toNicId === p.fromNicId)
+      ctx.addIssue({
+        code: "custom",
+        path: ["toNicId"],
+        message: "Pick another NIC than the one the connection starts from",
+      });
+  });
+export type PathProbeInput = z.input<typeof pathProbeInput>;
+
 export type SgRule = z.output<typeof sgRuleInput>;
 
 /** A rule's identity for duplicate detection (order of ports and spelling do not matter). */
@@ -325,6 +361,120 @@ export function explain(policy: NicPolicy, p: Probe): Verdict {
       return { verdict: "accept", by: "rule", sgId: r.sgId, ruleId: r.ruleId, counter: r.counter };
   }
   return { verdict: "drop", by: "default-policy" };
+}
+
+/** One end of a path as the node sees it: the NIC's VNET, its addresses and its compiled policy. */
+export interface PathNic {
+  nicId: number;
+  /** "<instance> eth<idx>", for messages. */
+  name: string;
+  vnetId: number;
+  vnetName: string;
+  ip4?: string;
+  ip6?: string;
+  antiSpoofing: boolean;
+  policy: NicPolicy;
+}
+
+/** One check a packet meets on its way, in the order the node applies them. */
+export type PathStep =
+  | { check: "source" | "destination" | "isolation"; verdict: "accept" | "drop"; message: string }
+  | { check: "outbound" | "inbound"; nicId: number; verdict: Verdict };
+
+export interface PathVerdict {
+  verdict: "accept" | "drop";
+  /** The first step that drops, or null when all accept. */
+  decidedBy: number | null;
+  source?: string;
+  destination?: string;
+  steps: PathStep[];
+}
+
+/**
+ * Which checks a new connection from `from` to `to` (a NIC or an outside address) meets, and the
+ * first that drops it: the source's address (anti-spoofing lets a NIC send from its own leases
+ * only), the source's outbound groups, isolation between VNETs (the node routes only between
+ * peered ones), then the destination's inbound groups. Replies pass as part of the connection.
+ * `peered`: whether the two NICs' VNETs are peered (ignored for one VNET or an outside address).
+ */
+export function explainPath(
+  from: PathNic,
+  to: PathNic | { address: string },
+  l4: Pick<Probe, "protocol" | "port" | "icmpType">,
+  options: { family?: "ip4" | "ip6"; peered: boolean },
+): PathVerdict {
+  const family =
+    "address" in to
+      ? isIpv6(to.address)
+        ? "ip6"
+        : "ip4"
+      : (options.family ?? (l4.protocol === "icmpv6" ? "ip6" : "ip4"));
+  const label = family === "ip4" ? "IPv4" : "IPv6";
+  const steps: PathStep[] = [];
+  const source = family === "ip4" ? from.ip4 : from.ip6;
+  const destination = "address" in to ? to.address : family === "ip4" ? to.ip4 : to.ip6;
+  steps.push(
+    source
+      ? {
+          check: "source",
+          verdict: "accept",
+          message: `${from.name} sends from its leased ${label} address ${source}${from.antiSpoofing ? " (anti-spoofing lets it)" : ""}`,
+        }
+      : {
+          check: "source",
+          verdict: "drop",
+          message: `${from.name} has no ${label} lease: ${from.antiSpoofing ? "anti-spoofing drops what it sends from any other address" : "it has no address to send from"}; give it an ${label} address on ${from.vnetName}`,
+        },
+  );
+  if (!("address" in to))
+    steps.push(
+      destination
+        ? {
+            check: "destination",
+            verdict: "accept",
+            message: `${to.name} has the ${label} address ${destination}`,
+          }
+        : {
+            check: "destination",
+            verdict: "drop",
+            message: `${to.name} has no ${label} lease, so nothing reaches it by ${label}; give it an address on ${to.vnetName}`,
+          },
+    );
+  const remote = (addr: string | undefined) => addr ?? (family === "ip4" ? "0.0.0.0" : "::");
+  steps.push({
+    check: "outbound",
+    nicId: from.nicId,
+    verdict: explain(from.policy, { ...l4, direction: "OUTBOUND", remote: remote(destination) }),
+  });
+  if (!("address" in to)) {
+    if (to.vnetId === from.vnetId)
+      steps.push({ check: "isolation", verdict: "accept", message: `Both NICs are on ${from.vnetName}` });
+    else if (options.peered)
+      steps.push({
+        check: "isolation",
+        verdict: "accept",
+        message: `${from.vnetName} and ${to.vnetName} are peered: the node routes between them`,
+      });
+    else
+      steps.push({
+        check: "isolation",
+        verdict: "drop",
+        message: `${from.vnetName} and ${to.vnetName} are not peered, so the node routes nothing between them; peer them on either VNET's page`,
+      });
+    steps.push({
+      check: "inbound",
+      nicId: to.nicId,
+      verdict: explain(to.policy, { ...l4, direction: "INBOUND", remote: remote(source) }),
+    });
+  }
+  const at = steps.findIndex((s) => ("message" in s ? s.verdict : s.verdict.verdict) === "drop");
+  return {
+    verdict: at < 0 ? "accept" : "drop",
+    decidedBy: at < 0 ? null : at,
+    ...(source ? { source } : {}),
+    ...(destination ? { destination } : {}),
+    steps,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

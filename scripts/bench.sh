@@ -10,4 +10,6 @@ fi
 shift
 # The benches serve the agent channel over plain HTTP on loopback.
 export BRIDGEHEAD_AGENT_INSECURE=1
+# The last stdout line is the bench's JSON: the portal's info-level request log would follow it.
+export BRIDGEHEAD_LOG_LEVEL="${BRIDGEHEAD_LOG_LEVEL:-warn}"
 exec npx tsx "bench/$name.ts" "$@"

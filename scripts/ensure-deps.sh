@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests need when any of their commands is missing:
 # Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks, and
 # pyroute2 for the agent's python helpers, QEMU for the real-VM test (tests/vm/; large, but CI
-# needs it too), xorriso for cloud-init ISOs and Prometheus (promtool and a real scrape of /metrics).
+# needs it too), xorriso for cloud-init ISOs, Prometheus (promtool and a real scrape of /metrics) and PostgreSQL.
 set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
@@ -22,6 +22,9 @@ python="${BRIDGEHEAD_PYTHON:-python3}"
 [ -z "${BRIDGEHEAD_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 pyroute2_missing() { ! "$python" -c 'import pyroute2' >/dev/null 2>&1; }
 if ! command -v "$python" >/dev/null 2>&1 || pyroute2_missing; then missing+=(python3-pyroute2); fi
+# PostgreSQL (db/schema-parity.test.ts, db/migrate-to.test.ts start a throwaway cluster): its
+# programs live under /usr/lib/postgresql/<major>/bin, not on PATH.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then

@@ -394,6 +394,10 @@ const MATRIX: Record<string, Entry> = {
       port: 22,
     }),
   },
+  "sg.explainPath": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ fromNicId: fx.ids.nic, toAddress: "203.0.113.9", protocol: "tcp", port: 443 }),
+  },
   "sg.ownership": {
     rule: { kind: "object", object: "sg", level: "use" },
     input: (fx) => ({ id: fx.ids.sg }),

@@ -4,10 +4,20 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_DB_FILE } from "../db";
+import { isPostgresUrl } from "../db/url";
 import { normalizeFingerprint } from "../lib/fingerprint";
 
 const envSchema = z.object({
-  BRIDGEHEAD_DB: z.string().min(1).default(DEFAULT_DB_FILE),
+  BRIDGEHEAD_DB: z
+    .string()
+    .min(1)
+    .default(DEFAULT_DB_FILE)
+    // db/postgres.ts can migrate and fill a PostgreSQL database (`npm run db -- migrate-to`), but
+    // the services still run on SQLite only: say so instead of creating a file named "postgres:".
+    .refine((v) => !isPostgresUrl(v), {
+      message:
+        "this release runs the portal on a SQLite file only; keep BRIDGEHEAD_DB on the file (`npm run db -- migrate-to postgres://…` copies it into PostgreSQL)",
+    }),
   BRIDGEHEAD_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BRIDGEHEAD_URL: z.url("must be a URL such as http://portal.example:3000").optional(),
   BRIDGEHEAD_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),

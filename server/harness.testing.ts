@@ -16,7 +16,13 @@ export { callerFor };
 /** A fresh App on an in-memory database (or `file` for multi-process tests). */
 export function testApp(file = ":memory:"): App {
   return createApp(
-    loadEnv({ BRIDGEHEAD_DB: file, BRIDGEHEAD_SECRET: "test-secret-test-secret-test-secret-0000" }),
+    loadEnv({
+      BRIDGEHEAD_DB: file,
+      BRIDGEHEAD_SECRET: "test-secret-test-secret-test-secret-0000",
+      // Silent under vitest; the benches (scripts/bench.sh) ask for warnings only, so the portal's
+      // request log does not land on stdout after their JSON line.
+      BRIDGEHEAD_LOG_LEVEL: process.env.BRIDGEHEAD_LOG_LEVEL,
+    }),
   );
 }
 

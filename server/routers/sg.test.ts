@@ -178,6 +178,103 @@ describe("sg router", () => {
     });
     await refusal(admin.sg.explain({ ...probe, remote: "203.0.113.1" }), "BAD_REQUEST", "port");
   });
+  it("explain A→B walks source, A's outbound groups, isolation and B's inbound groups, and names the deciding one", async () => {
+    const vnet = await admin.vnet.create({
+      name: "web",
+      subnet: "10.5.0.0/24",
+      gateway: "10.5.0.1",
+      firstIp: "10.5.0.10",
+      size: 20,
+    });
+    const db = await admin.vnet.create({
+      name: "db",
+      subnet: "10.6.0.0/24",
+      gateway: "10.6.0.1",
+      firstIp: "10.6.0.10",
+      size: 20,
+    });
+    const n = await admin.node.create({ name: "node1" });
+    const nicOf = async (name: string, vnetId: number) =>
+      (await admin.instance.create({ name, nodeId: n.id, nics: [{ vnetId }] })).nics[0]!.nicId as number;
+    const a = await nicOf("app", vnet.id);
+    const b = await nicOf("api", vnet.id);
+    const c = await nicOf("pg", db.id);
+    const out = await admin.sg.create({
+      name: "app-out",
+      rules: [{ protocol: "TCP", direction: "OUTBOUND", range: "22,5432" }],
+    });
+    const inb = await admin.sg.create({
+      name: "ssh-in",
+      rules: [{ protocol: "ICMP", direction: "INBOUND" }, ssh],
+    });
+    await admin.sg.setNic({ nicId: a, sgId: out.id, attached: true });
+    await admin.sg.setNic({ nicId: b, sgId: inb.id, attached: true });
+    await admin.sg.setNic({ nicId: c, sgId: inb.id, attached: true });
+    for (const v of [vnet.id, db.id]) await admin.sg.setVnet({ vnetId: v, sgId: 0, attached: false });
+    const tcp = (port: number) => ({ fromNicId: a, toNicId: b, protocol: "tcp" as const, port });
+
+    const ok = await admin.sg.explainPath(tcp(22));
+    expect(ok).toMatchObject({
+      verdict: "accept",
+      decidedBy: null,
+      source: "10.5.0.10",
+      destination: "10.5.0.11",
+    });
+    expect(ok.steps.map((s) => s.check)).toEqual([
+      "source",
+      "destination",
+      "outbound",
+      "isolation",
+      "inbound",
+    ]);
+    expect(ok.steps[2]).toMatchObject({ nicName: "app eth0", sgName: "app-out", position: 1 });
+    expect(ok.steps[4]).toMatchObject({ nicName: "api eth0", sgName: "ssh-in", position: 2 });
+    // 5432 leaves A but no rule of B lets it in; 80 is stopped already on the way out of A.
+    const in5432 = await admin.sg.explainPath(tcp(5432));
+    expect(in5432).toMatchObject({ verdict: "drop", decidedBy: 4 });
+    expect(in5432.steps[4]).toMatchObject({ verdict: { verdict: "drop", by: "default-policy" } });
+    expect(await admin.sg.explainPath(tcp(80))).toMatchObject({ verdict: "drop", decidedBy: 2 });
+    // Another VNET: isolation decides until the two are peered.
+    const cross = await admin.sg.explainPath({ ...tcp(22), toNicId: c });
+    expect(cross).toMatchObject({ verdict: "drop", decidedBy: 3 });
+    expect(cross.steps[3]).toMatchObject({
+      check: "isolation",
+      message:
+        "web and db are not peered, so the node routes nothing between them; peer them on either VNET's page",
+    });
+    await admin.peering.create({ vnetA: vnet.id, vnetB: db.id });
+    expect(await admin.sg.explainPath({ ...tcp(22), toNicId: c })).toMatchObject({ verdict: "accept" });
+    // No IPv6 lease on A: anti-spoofing decides first.
+    const v6 = await admin.sg.explainPath({ ...tcp(22), family: "ip6" });
+    expect(v6.steps[0]).toMatchObject({
+      check: "source",
+      verdict: "drop",
+      message:
+        "app eth0 has no IPv6 lease: anti-spoofing drops what it sends from any other address; give it an IPv6 address on web",
+    });
+    // An outside address: only A's checks apply.
+    const outside = await admin.sg.explainPath({
+      fromNicId: a,
+      toAddress: "198.51.100.7",
+      protocol: "tcp",
+      port: 5432,
+    });
+    expect(outside).toMatchObject({ verdict: "accept", to: { address: "198.51.100.7" } });
+    expect(outside.steps.map((s) => s.check)).toEqual(["source", "outbound"]);
+
+    await refusal(
+      admin.sg.explainPath({ fromNicId: a, protocol: "tcp", port: 22 }),
+      "BAD_REQUEST",
+      "toNicId",
+    );
+    await refusal(admin.sg.explainPath({ ...tcp(22), toAddress: "198.51.100.7" }), "BAD_REQUEST", "toNicId");
+    await refusal(admin.sg.explainPath({ ...tcp(22), toNicId: a }), "BAD_REQUEST", "toNicId");
+    await refusal(admin.sg.explainPath({ fromNicId: a, toNicId: b, protocol: "udp" }), "BAD_REQUEST", "port");
+    // A user who may not use B's VNET hears of no such NIC, not of its policy.
+    const bob = await userCaller(app, "bob");
+    await refusal(bob.sg.explainPath(tcp(22)), "NOT_FOUND");
+  });
+
   it("sg.ofVnet lists a VNET's groups with the default one flagged, and hides another user's VNET", async () => {
     const { vnet } = await nicOnNode();
     const sg = await admin.sg.create({ name: "web-in", rules: [ssh] });

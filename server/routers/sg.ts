@@ -1,8 +1,8 @@
 // Security groups: list/get for anyone who may USE a group, create for any signed-in user (they own
-// it), update/remove with MANAGE, attach/detach with MANAGE on the VNET, explain with USE.
+// it), update/remove with MANAGE, attach/detach with MANAGE on the VNET, explain (one NIC, or A→B) with USE.
 import { z } from "zod";
 import { idInput } from "../../lib/schemas";
-import { probeInput, sgInput } from "../../lib/sg";
+import { pathProbeInput, probeInput, sgInput } from "../../lib/sg";
 import { cloneInput } from "../../lib/tenancy";
 import { anyOut, changedOut, idOut, rest, sgListOut, sgOut } from "../rest/meta";
 import {
@@ -19,7 +19,7 @@ import {
 import { sgCounters } from "../services/security-groups/sg-counters";
 import { nicNftScript } from "../services/security-groups/sg-nft-preview";
 import { cloneSg } from "../services/security-groups/sg-tenancy";
-import { explainNic, previewNic } from "../services/security-groups/sg-tools";
+import { explainNic, explainNicPath, previewNic } from "../services/security-groups/sg-tools";
 import { actorOf, protectedProcedure, router } from "../trpc";
 import { ownershipProcedures } from "./ownership";
 
@@ -116,6 +116,19 @@ export const sgRouter = router({
       const { nicId, ...probe } = input;
       return explainNic(ctx.app, ctx.user, { nicId, probe });
     }),
+  /** Explain A→B: every check a connection from one NIC to another NIC or an address meets. */
+  explainPath: protectedProcedure
+    .meta(
+      rest(
+        "GET",
+        "/nics/{fromNicId}/explain-path",
+        "security-groups",
+        "Which check decides a connection from one NIC to another NIC or address",
+        anyOut,
+      ),
+    )
+    .input(pathProbeInput)
+    .query(({ ctx, input }) => explainNicPath(ctx.app, ctx.user, input)),
   // Tenancy: ownership, locks, rename and clone.
   ...ownershipProcedures("sg"),
   clone: protectedProcedure

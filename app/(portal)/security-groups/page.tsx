@@ -67,7 +67,12 @@ export default function SecurityGroupsPage() {
       <PageHeader
         title="Security groups"
         description="Stateful firewall rules for the NICs of the VNETs a group is attached to."
-        actions={newButton}
+        actions={
+          <>
+            <Button onClick={() => router.push("/security-groups/explain")}>Explain a connection</Button>
+            {newButton}
+          </>
+        }
       />
       <Panel>
         {(groups.data?.length ?? 0) > 0 && (

@@ -1,0 +1,618 @@
+// The PostgreSQL schema: db/schema.ts (the SQLite one) column for column, in PostgreSQL's own
+// types — 64-bit integers as bigint (SQLite's integer is 64-bit), timestamps as timestamptz, flags
+// as boolean, JSON as jsonb. db/schema-parity.test.ts compares the two migrated databases (tables,
+// columns, types, nullability, defaults, keys, indexes), so a column added to one and not the other
+// fails there. Migrations: db/migrations-pg (drizzle.pg.config.ts).
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import {
+  AR_TYPES,
+  AUDIT_OUTCOMES,
+  type ContextAttrs,
+  DRIVERS,
+  LEASE_ACTIONS,
+  LEASE_STATES,
+  LOCK_LEVELS,
+  NETWORK_TYPES,
+  type NodeReport,
+  PEERING_STATES,
+  PORT_KINDS,
+  type Qos,
+  QUOTA_SUBJECTS,
+  SG_DIRECTIONS,
+  SG_PROTOCOLS,
+  USER_ROLES,
+} from "../lib/domain";
+import type { TemplateAttrs } from "../lib/templates";
+import { NODE_APPLY_KINDS } from "./schema";
+
+const now = sql`now()`;
+/** SQLite's integer: 64 bits, read as a JS number (every value Bridgehead stores fits 2^53). */
+const int = (name: string) => bigint(name, { mode: "number" });
+/** Milliseconds like SQLite's timestamp_ms columns, as a Date. */
+const ts = (name: string) => timestamp(name, { mode: "date", withTimezone: true, precision: 3 });
+const createdAt = () => ts("created_at").notNull().default(now);
+const updatedAt = () =>
+  ts("updated_at")
+    .notNull()
+    .default(now)
+    .$onUpdate(() => new Date());
+
+// ---------------------------------------------------------------------------
+// 1. Accounts (tables managed by better-auth; column names follow its defaults)
+// ---------------------------------------------------------------------------
+export const user = pgTable("user", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull().unique(),
+  emailVerified: boolean("email_verified").notNull().default(false),
+  image: text("image"),
+  username: text("username").unique(),
+  displayUsername: text("display_username"),
+  role: text("role", { enum: USER_ROLES }).notNull().default("user"),
+  banned: boolean("banned").default(false),
+  banReason: text("ban_reason"),
+  banExpires: ts("ban_expires"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const session = pgTable(
+  "session",
+  {
+    id: text("id").primaryKey(),
+    expiresAt: ts("expires_at").notNull(),
+    token: text("token").notNull().unique(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    impersonatedBy: text("impersonated_by"),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("session_user_idx").on(t.userId)],
+);
+
+export const account = pgTable(
+  "account",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    accessToken: text("access_token"),
+    refreshToken: text("refresh_token"),
+    idToken: text("id_token"),
+    accessTokenExpiresAt: ts("access_token_expires_at"),
+    refreshTokenExpiresAt: ts("refresh_token_expires_at"),
+    scope: text("scope"),
+    password: text("password"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("account_user_idx").on(t.userId)],
+);
+
+export const verification = pgTable("verification", {
+  id: text("id").primaryKey(),
+  identifier: text("identifier").notNull(),
+  value: text("value").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// ---------------------------------------------------------------------------
+// 2. Groups (OpenNebula-style: every user has a primary group, may be in more)
+// ---------------------------------------------------------------------------
+export const groups = pgTable("groups", {
+  id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  createdAt: createdAt(),
+});
+
+export const userGroups = pgTable(
+  "user_groups",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    groupId: int("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "restrict" }),
+    primary: boolean("primary").notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.groupId] })],
+);
+
+// Ownership columns shared by every permissioned object: owner, group, and 9 permission bits
+// (owner/group/other × USE/MANAGE/ADMIN, packed like OpenNebula's octal: 0o640 = u:UM g:U o:-).
+const ownership = () => ({
+  ownerId: text("owner_id")
+    .notNull()
+    .references(() => user.id, { onDelete: "restrict" }),
+  groupId: int("group_id")
+    .notNull()
+    .references(() => groups.id, { onDelete: "restrict" }),
+  perms: int("perms").notNull().default(0o600),
+  lockLevel: text("lock_level", { enum: LOCK_LEVELS }),
+});
+
+// ---------------------------------------------------------------------------
+// 3. Infrastructure: clusters and nodes
+// ---------------------------------------------------------------------------
+export const clusters = pgTable("clusters", {
+  id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+  name: text("name").notNull().unique(),
+  createdAt: createdAt(),
+});
+
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    name: text("name").notNull().unique(),
+    clusterId: int("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "restrict" }),
+    // Underlay address used as the local VXLAN tunnel endpoint (VTEP); null until known.
+    vtepAddress: text("vtep_address"),
+    // Uplink device for NAT / external networks, as the node reported it.
+    uplink: text("uplink"),
+    // One-time join token (sha256 hex), cleared when used. Never stored in clear.
+    joinTokenHash: text("join_token_hash").unique(),
+    joinTokenExpiresAt: ts("join_token_expires_at"),
+    // Per-node agent credential (sha256 hex of a 256-bit random secret). Null: not enrolled or revoked.
+    credentialHash: text("credential_hash").unique(),
+    enrolledAt: ts("enrolled_at"),
+    revokedAt: ts("revoked_at"),
+    // desiredRevision: bumped by every change that affects this node. appliedRevision: what the agent reported.
+    desiredRevision: int("desired_revision").notNull().default(0),
+    appliedRevision: int("applied_revision").notNull().default(0),
+    lastSeenAt: ts("last_seen_at"),
+    lastError: text("last_error"),
+    agentVersion: text("agent_version"),
+    hostname: text("hostname"),
+    report: jsonb("report").$type<NodeReport>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("nodes_cluster_idx").on(t.clusterId)],
+);
+
+// Admin settings as typed JSON values by key (e.g. the VLAN and VNI pools).
+export const settings = pgTable("settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+});
+
+// A single-row-per-name counter table; "revision" is the global, monotonically increasing revision.
+export const counters = pgTable("counters", {
+  name: text("name").primaryKey(),
+  value: int("value").notNull().default(0),
+});
+
+// ---------------------------------------------------------------------------
+// 4. Virtual networks, address ranges, leases
+// ---------------------------------------------------------------------------
+export const vnets = pgTable(
+  "vnets",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    name: text("name").notNull().unique(),
+    description: text("description").notNull().default(""),
+    ...ownership(),
+    driver: text("driver", { enum: DRIVERS }).notNull().default("bridge"),
+    networkType: text("network_type", { enum: NETWORK_TYPES }).notNull().default("internal"),
+    bridge: text("bridge").notNull().unique(),
+    phydev: text("phydev"),
+    vlanId: int("vlan_id"),
+    vni: int("vni").unique(),
+    mtu: int("mtu").notNull().default(1500),
+    applyBridgeAddress: boolean("apply_bridge_address").notNull().default(true),
+    antiSpoofing: boolean("anti_spoofing").notNull().default(true),
+    // DHCP and DNS served by the nodes (one dnsmasq per VNET per node); null: by network type
+    // (internal on, external off: the outer LAN may run its own server).
+    dhcpEnabled: boolean("dhcp_enabled"),
+    // Guests are named <instance>.<dnsDomain>; null: <vnet name>.internal.
+    dnsDomain: text("dns_domain"),
+    context: jsonb("context").$type<ContextAttrs>().notNull().default({}),
+    qos: jsonb("qos").$type<Qos>().notNull().default({}),
+    templateId: int("template_id"),
+    // Free-form labels used by automatic network selection ("any VNET labelled prod").
+    labels: jsonb("labels").$type<string[]>().notNull().default([]),
+    // Reservations (issue: self-service): a VNET carved out of a parent's addresses.
+    parentVnetId: int("parent_vnet_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("vnets_owner_idx").on(t.ownerId)],
+);
+
+export const vnetClusters = pgTable(
+  "vnet_clusters",
+  {
+    vnetId: int("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    clusterId: int("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.vnetId, t.clusterId] })],
+);
+
+export const addressRanges = pgTable(
+  "address_ranges",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    vnetId: int("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    type: text("type", { enum: AR_TYPES }).notNull(),
+    // IPv4: first address and its integer value (for ordering and overlap checks), prefix of the subnet.
+    ip: text("ip"),
+    ipStart: int("ip_start"),
+    prefixLength: int("prefix_length"),
+    size: int("size").notNull(),
+    mac: text("mac"),
+    // IPv6 (later issue): SLAAC prefixes or the first static address.
+    globalPrefix: text("global_prefix"),
+    ulaPrefix: text("ula_prefix"),
+    ip6: text("ip6"),
+    prefixLength6: int("prefix_length6"),
+    context: jsonb("context").$type<ContextAttrs>().notNull().default({}),
+    // Every offset below freeHint has a lease: lowest-free allocation starts here (O(log n)).
+    freeHint: int("free_hint").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index("ar_vnet_idx").on(t.vnetId)],
+);
+
+export const leases = pgTable(
+  "leases",
+  {
+    // Lease ids never leave the server (SQLite: a plain rowid, see db/schema.ts).
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    vnetId: int("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    arId: int("ar_id")
+      .notNull()
+      .references(() => addressRanges.id, { onDelete: "restrict" }),
+    // Position of the lease inside its range: the range's math gives IPv4, IPv6 and MAC from it.
+    offset: int("offset").notNull(),
+    ip: text("ip"),
+    ipInt: int("ip_int"),
+    ip6: text("ip6"),
+    ip6Ula: text("ip6_ula"),
+    mac: text("mac").notNull(),
+    state: text("state", { enum: LEASE_STATES }).notNull(),
+    nicId: int("nic_id"),
+    reason: text("reason"),
+    expiresAt: ts("expires_at"),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+  },
+  // The database, not the application, guarantees that no address or MAC is handed out twice.
+  (t) => [
+    // Partial where a column may be empty: an IPv4-only lease then costs no IPv6 index entry, a
+    // hold no NIC entry (fewer pages written per allocation; NULLs never collide anyway).
+    uniqueIndex("leases_vnet_ip_uq").on(t.vnetId, t.ipInt).where(sql`${t.ipInt} IS NOT NULL`),
+    uniqueIndex("leases_vnet_ip6_uq").on(t.vnetId, t.ip6).where(sql`${t.ip6} IS NOT NULL`),
+    uniqueIndex("leases_vnet_mac_uq").on(t.vnetId, t.mac),
+    uniqueIndex("leases_nic_uq").on(t.nicId).where(sql`${t.nicId} IS NOT NULL`),
+    uniqueIndex("leases_ar_offset_uq").on(t.arId, t.offset),
+    // Finds expired holds without scanning the VNET's leases (checked before every allocation).
+    index("leases_state_expiry_idx").on(t.vnetId, t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
+  ],
+);
+
+export const leaseHistory = pgTable(
+  "lease_history",
+  {
+    // Rows are only appended (see db/schema.ts).
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    vnetId: int("vnet_id").notNull(),
+    ip: text("ip"),
+    ip6: text("ip6"),
+    mac: text("mac"),
+    action: text("action", { enum: LEASE_ACTIONS }).notNull(),
+    nicId: int("nic_id"),
+    instanceId: int("instance_id"),
+    // Kept by value: "who had this address last Tuesday" must survive the instance's deletion.
+    instanceName: text("instance_name"),
+    userId: text("user_id"),
+    reason: text("reason"),
+    at: createdAt(),
+  },
+  (t) => [
+    index("lease_history_vnet_ip_idx").on(t.vnetId, t.ip),
+    index("lease_history_mac_idx").on(t.vnetId, t.mac),
+    index("lease_history_ip6_idx").on(t.vnetId, t.ip6).where(sql`${t.ip6} IS NOT NULL`),
+    // A VNET's history newest first without sorting all of it (rows are written when a lease
+    // ends, so a lease's "allocate" row comes after events that happened later).
+    index("lease_history_vnet_at_idx").on(t.vnetId, t.at),
+  ],
+);
+
+// ---------------------------------------------------------------------------
+// 5. Security groups
+// ---------------------------------------------------------------------------
+export const securityGroups = pgTable("security_groups", {
+  id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  ...ownership(),
+  revision: int("revision").notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const sgRules = pgTable(
+  "sg_rules",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    sgId: int("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "cascade" }),
+    position: int("position").notNull(),
+    protocol: text("protocol", { enum: SG_PROTOCOLS }).notNull(),
+    direction: text("direction", { enum: SG_DIRECTIONS }).notNull(),
+    ip: text("ip"),
+    size: int("size"),
+    range: text("range"),
+    icmpType: int("icmp_type"),
+    networkId: int("network_id"),
+  },
+  (t) => [index("sg_rules_sg_idx").on(t.sgId)],
+);
+
+export const vnetSecurityGroups = pgTable(
+  "vnet_security_groups",
+  {
+    vnetId: int("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    sgId: int("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.vnetId, t.sgId] })],
+);
+
+/** A peering between two VNETs: without one, a node routes nothing between them. Stored with
+ * vnet_a < vnet_b so a pair exists once; `proposed` until the manager of the other side accepts. */
+export const vnetPeerings = pgTable(
+  "vnet_peerings",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    vnetA: int("vnet_a")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    vnetB: int("vnet_b")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "cascade" }),
+    state: text("state", { enum: PEERING_STATES }).notNull(),
+    proposedBy: text("proposed_by").references(() => user.id, { onDelete: "set null" }),
+    /** The VNET whose manager proposed it: the other side accepts. */
+    proposedFrom: int("proposed_from").notNull(),
+    acceptedBy: text("accepted_by").references(() => user.id, { onDelete: "set null" }),
+    acceptedAt: ts("accepted_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("vnet_peerings_pair_idx").on(t.vnetA, t.vnetB),
+    index("vnet_peerings_b_idx").on(t.vnetB),
+  ],
+);
+
+/** A rule's counter on one node, as its agent last reported it. The kernel counts since the rule was
+ * first loaded on that node (the agent carries counts over its own table reloads); a reported value
+ * below the stored one means the kernel's counter restarted (node reboot, table deleted by hand),
+ * so the stored value moves into `base*` first: base + last is the node's total since the rule
+ * existed. A rule's total is the sum over its nodes. */
+export const sgRuleCounters = pgTable(
+  "sg_rule_counters",
+  {
+    ruleId: int("rule_id")
+      .notNull()
+      .references(() => sgRules.id, { onDelete: "cascade" }),
+    nodeId: int("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    packets: int("packets").notNull(),
+    bytes: int("bytes").notNull(),
+    basePackets: int("base_packets").notNull().default(0),
+    baseBytes: int("base_bytes").notNull().default(0),
+    /** How often the node's counter was seen to restart. */
+    resets: int("resets").notNull().default(0),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.nodeId] }), index("sg_rule_counters_node_idx").on(t.nodeId)],
+);
+
+/** A security group attached to one NIC only (besides those of its VNET). */
+export const nicSecurityGroups = pgTable(
+  "nic_security_groups",
+  {
+    nicId: int("nic_id")
+      .notNull()
+      .references(() => nics.id, { onDelete: "cascade" }),
+    sgId: int("sg_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "restrict" }),
+  },
+  (t) => [primaryKey({ columns: [t.nicId, t.sgId] }), index("nic_sg_sg_idx").on(t.sgId)],
+);
+
+// ---------------------------------------------------------------------------
+// 6. VNET templates (self-service)
+// ---------------------------------------------------------------------------
+export const vnetTemplates = pgTable("vnet_templates", {
+  id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  ...ownership(),
+  attrs: jsonb("attrs").$type<TemplateAttrs>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// Optional per-user and per-group limits (null: unlimited). Usage is counted live, never stored.
+export const quotas = pgTable(
+  "quotas",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    subjectType: text("subject_type", { enum: QUOTA_SUBJECTS }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    maxVnets: int("max_vnets"),
+    maxLeases: int("max_leases"),
+  },
+  (t) => [uniqueIndex("quotas_subject_uq").on(t.subjectType, t.subjectId)],
+);
+
+// ---------------------------------------------------------------------------
+// 7. Instances (VMs / containers) and their NICs
+// ---------------------------------------------------------------------------
+export const instances = pgTable(
+  "instances",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    name: text("name").notNull().unique(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "restrict" }),
+    groupId: int("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "restrict" }),
+    nodeId: int("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "restrict" }),
+    // SHA-256 (hex) of the secret in the instance's cloud-init seed URL; the secret itself is
+    // shown once and never stored. Null: no seed URL issued yet.
+    seedSecretHash: text("seed_secret_hash").unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("instances_node_idx").on(t.nodeId)],
+);
+
+export const nics = pgTable(
+  "nics",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    instanceId: int("instance_id")
+      .notNull()
+      .references(() => instances.id, { onDelete: "cascade" }),
+    // Position of the NIC in the guest: 0 → eth0.
+    idx: int("idx").notNull(),
+    vnetId: int("vnet_id")
+      .notNull()
+      .references(() => vnets.id, { onDelete: "restrict" }),
+    qos: jsonb("qos").$type<Qos>(),
+    // guest: the agent creates a lab namespace and veth; tap: the hypervisor creates the device
+    // (lib/wire.ts tapDeviceName) and the agent plugs it when it appears.
+    portKind: text("port_kind", { enum: PORT_KINDS }).notNull().default("guest"),
+    // Per-NIC context overrides: resolved NIC > address range > VNET.
+    context: jsonb("context").$type<ContextAttrs>(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("nics_instance_idx_uq").on(t.instanceId, t.idx), index("nics_vnet_idx").on(t.vnetId)],
+);
+
+// ---------------------------------------------------------------------------
+// 8. Audit log: one entry per mutation, refused ones included
+// ---------------------------------------------------------------------------
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    at: createdAt(),
+    userId: text("user_id"),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    objectType: text("object_type"),
+    objectId: text("object_id"),
+    objectName: text("object_name"),
+    outcome: text("outcome", { enum: AUDIT_OUTCOMES }).notNull(),
+    detail: text("detail"),
+    sourceIp: text("source_ip"),
+    /** How the actor authenticated when not by a session, e.g. `token:ci (#3)`. */
+    via: text("via"),
+  },
+  (t) => [index("audit_at_idx").on(t.at), index("audit_object_idx").on(t.objectType, t.objectId)],
+);
+
+/** Failed sign-ins, one row each, for the per-account and per-address limits (server/sign-in-limit.ts).
+ * In the database so a restart does not reset the count an attacker has used up. */
+export const signInFailures = pgTable(
+  "sign_in_failures",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    kind: text("kind", { enum: ["account", "address"] }).notNull(),
+    key: text("key").notNull(),
+    at: ts("at").notNull(),
+  },
+  (t) => [index("sign_in_failures_key_idx").on(t.kind, t.key, t.at)],
+);
+
+// ---------------------------------------------------------------------------
+// 9. API tokens: personal bearer tokens for scripts (stored only as a sha256 hash)
+// ---------------------------------------------------------------------------
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The first characters of the token, shown in lists so its owner can tell tokens apart. */
+    prefix: text("prefix").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    readOnly: boolean("read_only").notNull(),
+    expiresAt: ts("expires_at"),
+    lastUsedAt: ts("last_used_at"),
+    revokedAt: ts("revoked_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("api_tokens_user_idx").on(t.userId)],
+);
+
+/** A node's recent applies, drift repairs and failed applies, as its agent reported them (the last
+ * NODE_APPLY_HISTORY per node are kept; older ones are deleted with each new entry). A failed apply
+ * repeated with the same error is one entry whose `repeats` grows, so a stuck node keeps its
+ * history. */
+export const nodeApplies = pgTable(
+  "node_applies",
+  {
+    id: int("id").primaryKey().generatedByDefaultAsIdentity(),
+    nodeId: int("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    at: ts("at").notNull(),
+    kind: text("kind", { enum: NODE_APPLY_KINDS }).notNull(),
+    revision: int("revision").notNull(),
+    operations: int("operations").notNull(),
+    durationMs: doublePrecision("duration_ms").notNull(),
+    ops: jsonb("ops").$type<string[]>().notNull(),
+    error: text("error"),
+    repeats: int("repeats").notNull().default(1),
+  },
+  (t) => [index("node_applies_node_idx").on(t.nodeId, t.id)],
+);
