@@ -10,7 +10,9 @@ import { VERSION } from "../lib/version";
 import {
   type AgentReport,
   type DesiredState,
+  type DhcpLease,
   MAX_REPORTED_COUNTERS,
+  MAX_REPORTED_LEASES,
   parseJoinToken,
   ruleCounters,
   type SgCounter,
@@ -53,6 +55,13 @@ export class AgentExit extends Error {
     super(message);
   }
 }
+
+/** The leases a report can carry: all of them, else those running longest (a guest that renews
+ * stays in). */
+const newestLeases = (l: DhcpLease[]) =>
+  l.length <= MAX_REPORTED_LEASES
+    ? l
+    : [...l].sort((a, b) => (b.expires || Infinity) - (a.expires || Infinity)).slice(0, MAX_REPORTED_LEASES);
 
 /** Phase timings for the report: to 0.01 ms, the phases the schema allows (lowercase names). */
 function roundedPhases(phases: Record<string, number>): Record<string, number> {
@@ -228,6 +237,7 @@ export async function runAgent(
         : {}),
       ...(repairs?.length ? { repairs } : {}),
       ...(counters ? { counters } : {}),
+      ...(result.dhcpLeases ? { dhcpLeases: newestLeases(result.dhcpLeases) } : {}),
     };
     lastResult = { desired, result };
     await channel.report(r).then(

@@ -62,8 +62,8 @@ ExecStartPre=+/bin/mkdir -p /run/netns
 ExecStart=${args.map(quote).join(" ")}
 Restart=always
 RestartSec=2
-CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN
-AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID
+AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
@@ -72,6 +72,9 @@ StateDirectory=bridgehead-agent
 StateDirectoryMode=0700
 ReadWritePaths=${STATE_DIR} /run/netns
 UMask=0077
+RuntimeDirectory=bridgehead
+RuntimeDirectoryMode=0755
+RuntimeDirectoryPreserve=yes
 Environment=BRIDGEHEAD_PYTHON=/usr/bin/python3
 
 [Install]

@@ -231,6 +231,10 @@ export const vnets = pgTable(
     dhcpEnabled: boolean("dhcp_enabled"),
     // Guests are named <instance>.<dnsDomain>; null: <vnet name>.internal.
     dnsDomain: text("dns_domain"),
+    // DHCP lease time in seconds; null: the agent's default (one hour).
+    dhcpLeaseSeconds: int("dhcp_lease_seconds"),
+    // Resolvers the VNET's DNS server forwards to; empty: each node's own (its /etc/resolv.conf).
+    dnsUpstreams: jsonb("dns_upstreams").$type<string[]>().notNull().default([]),
     context: jsonb("context").$type<ContextAttrs>().notNull().default({}),
     qos: jsonb("qos").$type<Qos>().notNull().default({}),
     templateId: int("template_id"),

@@ -212,6 +212,10 @@ export const vnets = sqliteTable(
     dhcpEnabled: integer("dhcp_enabled", { mode: "boolean" }),
     // Guests are named <instance>.<dnsDomain>; null: <vnet name>.internal.
     dnsDomain: text("dns_domain"),
+    // DHCP lease time in seconds; null: the agent's default (one hour).
+    dhcpLeaseSeconds: integer("dhcp_lease_seconds"),
+    // Resolvers the VNET's DNS server forwards to; empty: each node's own (its /etc/resolv.conf).
+    dnsUpstreams: text("dns_upstreams", { mode: "json" }).$type<string[]>().notNull().default([]),
     context: text("context", { mode: "json" }).$type<ContextAttrs>().notNull().default({}),
     qos: text("qos", { mode: "json" }).$type<Qos>().notNull().default({}),
     templateId: integer("template_id"),

@@ -279,4 +279,7 @@ export type NodeReport = {
   insecure?: boolean;
   /** The certificate fingerprints the agent holds. */
   pins?: string[];
+  /** The leases the node's DHCP servers handed out, as of this report (vnetId, mac, ip, expiry in
+   * Unix seconds, 0 = never). */
+  dhcpLeases?: { vnetId: number; mac: string; ip: string; expires: number }[];
 };

@@ -378,6 +378,65 @@ export const vnetUpdateInput = z
   .strict();
 
 const csv = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+/** The bounds of a DHCP lease (what the wire and dnsmasq accept): 2 minutes to a year. */
+export const LEASE_MIN_S = 120;
+export const LEASE_MAX_S = 31_536_000;
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A lease time as typed ("3600", "90m", "12h", "1d") or a number of seconds; "" = the default. */
+const leaseTime = z.union([z.number(), z.string().trim()]).transform((v, ctx) => {
+  if (v === "") return null;
+  const m = typeof v === "number" ? [String(v), String(v), "s"] : /^(\d+)\s*([smhd]?)$/i.exec(v);
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: "Give seconds or a duration, e.g. 3600, 90m, 12h, 1d" });
+    return z.NEVER;
+  }
+  const secs = Number(m[1]) * (DURATION_UNITS[(m[2] || "s").toLowerCase()] ?? 1);
+  if (!Number.isInteger(secs) || secs < LEASE_MIN_S || secs > LEASE_MAX_S) {
+    ctx.addIssue({ code: "custom", message: "A lease lasts from 2 minutes (120) to a year (365d)" });
+    return z.NEVER;
+  }
+  return secs;
+});
+
+/** Upstream resolvers: comma-separated text (the form) or a list (the API); at most 4. A loopback
+ * or unspecified address would be the node namespace's own, where nothing answers. */
+const upstreamList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (typeof v === "string" ? list(v) : v.map((x) => x.trim()).filter(Boolean)))
+  .refine((a) => a.every((x) => ipv4.safeParse(x).success), "Use IPv4 addresses separated by commas")
+  .refine(
+    (a) => a.every((x) => !x.startsWith("127.") && x !== "0.0.0.0"),
+    "A loopback or 0.0.0.0 resolver would be the node's own namespace: give a reachable server",
+  )
+  .refine((a) => a.length <= 4, "At most 4 upstream servers")
+  .transform((a) => [...new Set(a)]);
+
+/** The DHCP & DNS service of a VNET (the tab of the same name; PUT /vnets/{id}/dhcp). */
+export const vnetDhcpInput = z
+  .object({
+    id,
+    /** auto: by network type (internal on, external off). */
+    enabled: z
+      .union([
+        z.boolean().nullable(),
+        z.enum(["auto", "on", "off"]).transform((s) => (s === "auto" ? null : s === "on")),
+      ])
+      .optional(),
+    /** "" = back to <vnet name>.internal. */
+    domain: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((s) => s === "" || DNS_DOMAIN.test(s), "Use a domain name, e.g. lab.example")
+      .transform((s) => s || null)
+      .optional(),
+    leaseTime: leaseTime.optional(),
+    upstreams: upstreamList.optional(),
+  })
+  .strict();
+export type VnetDhcpInput = z.output<typeof vnetDhcpInput>;
 const domainName =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 

@@ -26,10 +26,13 @@ const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::
 /** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
  * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
  * by node. 2 added the server certificate pins to the desired state; 3 the networks' DHCP and DNS
- * service (`network.dhcp`). */
-export const WIRE_VERSION = 3;
+ * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`). */
+export const WIRE_VERSION = 4;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = 1 | 2 | 3;
+export type WireVersion = 1 | 2 | 3 | 4;
+
+/** A DNS label as lib/dns.ts makes them. */
+const dnsLabelSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
 
 /** SHA-256 fingerprint of a DER certificate, base64url without padding (43 characters): what a
  * join token carries after its secret and what an agent pins. */
@@ -83,6 +86,12 @@ export const desiredNetworkSchema = z
         leaseSeconds: z.number().int().min(120).max(31_536_000).optional(),
         /** Upstream resolvers; absent or empty: the node's own. */
         upstreams: z.array(ipv4).optional(),
+        /** (wire 4) The network's guests on other nodes: their names resolve here too (A, AAAA,
+         * PTR), while only this node's own ports get leases from this node's server. */
+        names: z
+          .array(z.object({ name: dnsLabelSchema, ip: ipv4.optional(), ip6: ipv6.optional() }).strict())
+          .max(65_536)
+          .optional(),
       })
       .strict()
       .optional(),
@@ -166,7 +175,7 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
@@ -235,6 +244,20 @@ export const APPLY_PHASES = [
   "tc",
 ] as const;
 
+/** One lease a node's dnsmasq handed out (its lease file's line). */
+export const dhcpLeaseSchema = z
+  .object({
+    vnetId: z.number().int().positive(),
+    mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+    ip: ipv4,
+    /** Unix seconds when it runs out; 0: never. */
+    expires: z.number().int().nonnegative(),
+  })
+  .strict();
+export type DhcpLease = z.infer<typeof dhcpLeaseSchema>;
+/** At most this many leases ride one report (the rest are left out, newest expiry first kept). */
+export const MAX_REPORTED_LEASES = 4096;
+
 /** What the agent tells the server after each reconcile (and as its heartbeat). */
 export const agentReportSchema = z
   .object({
@@ -272,6 +295,9 @@ export const agentReportSchema = z
     insecure: z.boolean().optional(),
     /** (wire 2) The certificate fingerprints the agent holds now (proves a re-pin arrived). */
     pins: z.array(certFingerprint).max(4).optional(),
+    /** (wire 4) The leases this node's DHCP servers handed out, as their lease files say after the
+     * last reconcile: a guest that took its address. Absent: the node serves no DHCP. */
+    dhcpLeases: z.array(dhcpLeaseSchema).max(MAX_REPORTED_LEASES).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;

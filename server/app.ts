@@ -8,6 +8,7 @@ import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
 import type { LeaseChangeHook } from "./services/lease-changes";
+import { dnsFollowersOfLeases } from "./services/nodes/desired";
 import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
 import { ChannelTls } from "./tls";
 
@@ -89,8 +90,9 @@ export function appOn(env: Env, db: Db): App {
     agents: new AgentRegistry(),
     shutdown: new AbortController(),
     tls: new ChannelTls(env),
-    // Security groups: NETWORK_ID rules resolve to the named VNET's current leases.
-    leaseChangeHooks: [sgFollowersOfLeases],
+    // Security groups: NETWORK_ID rules resolve to the named VNET's current leases; every node's
+    // DNS of a VNET names the guests on the other nodes.
+    leaseChangeHooks: [sgFollowersOfLeases, dnsFollowersOfLeases],
   };
 }
 

@@ -225,6 +225,14 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "manage" },
     input: (fx) => ({ nicId: fx.ids.nic, context: null }),
   },
+  "vnet.dhcp": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.setDhcp": {
+    rule: { kind: "object", object: "vnet", level: "manage" },
+    input: (fx) => ({ id: fx.ids.vnet, leaseTime: "2h" }),
+  },
   "vnet.nics": {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({ id: fx.ids.vnet }),

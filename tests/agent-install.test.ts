@@ -59,8 +59,15 @@ describe("the bundled agent", () => {
     expect(r.status, r.stderr).toBe(0);
     const text = fs.readFileSync(unit, "utf8");
     expect(text).toContain("Restart=always");
-    expect(text).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN$/m);
-    expect(text).toMatch(/^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN$/m);
+    // The last three are the DHCP servers': ports 53 and 67, then serving as an unprivileged user.
+    const caps = "CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID";
+    expect(text).toMatch(new RegExp(`^CapabilityBoundingSet=${caps}$`, "m"));
+    expect(text).toMatch(new RegExp(`^AmbientCapabilities=${caps}$`, "m"));
+    // /run/bridgehead (the DHCP servers' files) is writable under ProtectSystem=strict, enterable
+    // by dnsmasq's user, and kept across agent restarts so running servers are adopted.
+    expect(text).toContain(
+      "RuntimeDirectory=bridgehead\nRuntimeDirectoryMode=0755\nRuntimeDirectoryPreserve=yes",
+    );
     expect(text).toContain("ProtectSystem=strict");
     expect(text).toContain("ProtectHome=yes");
     expect(text).toContain("ReadWritePaths=/var/lib/bridgehead-agent /run/netns");

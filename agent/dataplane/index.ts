@@ -237,11 +237,18 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
    * when the node namespace is gone (teardown, or the ip plan could not create it). */
   const dhcpStep = async (desired: DesiredState): Promise<DhcpResult> => {
     if (opts.nodeNetns && !existsSync(`/run/netns/${opts.nodeNetns}`))
-      return { ok: true, servers: [], ops: [], repairs: [], errors: [] };
+      return { ok: true, servers: [], leases: [], ops: [], repairs: [], errors: [] };
     try {
       return await dhcp.reconcile(desired);
     } catch (e) {
-      return { ok: false, servers: [], ops: [], repairs: [], errors: [`DHCP: ${(e as Error).message}`] };
+      return {
+        ok: false,
+        servers: [],
+        leases: [],
+        ops: [],
+        repairs: [],
+        errors: [`DHCP: ${(e as Error).message}`],
+      };
     }
   };
   // Started now, so the first reconcile does not wait for python's start-up.
@@ -324,7 +331,8 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
       const t2 = performance.now();
       const push = seen.scope ?? (!full && base ? portChanges(base, desired) : undefined);
       const { executed, x } = await executeStep(desired, p, push);
-      const r = withDhcp(withPolicy(executed, x), await dhcpStep(desired));
+      const served = await dhcpStep(desired);
+      const r = withDhcp(withPolicy(executed, x), served);
       // A push reports the objects it did not touch as the last reconcile left them (in sync).
       const scoped = seen.scope !== undefined || seen.peers !== undefined;
       const { networks, ports } = scoped ? carried(desired, r, base) : r;
@@ -346,6 +354,7 @@ function createPortDataplane(opts: DataplaneOptions): Dataplane {
         durationMs: performance.now() - t0,
         phases,
         ...(x.counters ? { counters: x.counters } : {}),
+        ...(served.servers.length ? { dhcpLeases: served.leases } : {}),
       };
     } catch (e) {
       policy.freshNode(false);

@@ -1,7 +1,7 @@
 // Shapes shared by observe → plan → execute. Plain data only, so the planner stays pure and the
 // tests can build fixtures by hand.
 import type { NftCounters } from "../../lib/nft/model";
-import type { DesiredState } from "../../lib/wire";
+import type { DesiredState, DhcpLease } from "../../lib/wire";
 
 export { hostVethName } from "../../lib/nft/names";
 
@@ -201,6 +201,8 @@ export interface ReconcileResult {
   counters?: NftCounters;
   /** Where the time went (ms): observe, plan, the executor's phases, nft, tc. */
   phases?: Record<string, number>;
+  /** The leases the node's DHCP servers handed out; absent: it serves none. */
+  dhcpLeases?: DhcpLease[];
 }
 
 /** What a policy step (nftables, QoS) did, folded into the ip executor's result by index.ts. */

@@ -42,8 +42,6 @@ function toForm(v: Vnet): ConfigForm {
     mtu: String(v.mtu),
     applyBridgeAddress: v.applyBridgeAddress,
     antiSpoofing: v.antiSpoofing,
-    dhcpEnabled: v.dhcpEnabled === null ? "auto" : v.dhcpEnabled ? "on" : "off",
-    dnsDomain: v.dnsDomain ?? "",
   } as ConfigForm;
 }
 
@@ -171,28 +169,6 @@ export function ConfigTab({ vnet }: { vnet: Vnet }) {
               error={e.mtu?.message}
               {...form.register("mtu")}
               disabled={restricted}
-            />
-            <Field
-              label="DHCP & DNS"
-              error={e.dhcpEnabled?.message}
-              hint="One server per node answers this VNET's guests with their leased addresses"
-            >
-              {(c) => (
-                <Select {...c} {...form.register("dhcpEnabled")}>
-                  <option value="auto">
-                    By network type ({vnet.networkType === "internal" ? "on" : "off"} for {vnet.networkType})
-                  </option>
-                  <option value="on">On</option>
-                  <option value="off">Off (the LAN runs its own)</option>
-                </Select>
-              )}
-            </Field>
-            <TextField
-              label="DNS domain"
-              placeholder={`${vnet.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}.internal`}
-              hint="Guests resolve as <instance>.<domain>"
-              error={e.dnsDomain?.message}
-              {...form.register("dnsDomain")}
             />
             <div className="col-span-3 flex flex-wrap gap-6 pt-1">
               <label className="flex items-center gap-2 text-sm text-slate-700">

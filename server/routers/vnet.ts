@@ -9,6 +9,7 @@ import {
   setContextInput,
   setQosInput,
   vnetCreateInput,
+  vnetDhcpInput,
   vnetRestrictedInput,
   vnetUpdateInput,
 } from "../../lib/schemas";
@@ -26,6 +27,7 @@ import {
   vnetNics,
 } from "../services/vnets/vnet-config";
 import { createVnet, getPools, setPools } from "../services/vnets/vnet-create";
+import { getVnetDhcp, setVnetDhcp } from "../services/vnets/vnet-dhcp";
 import { cloneVnet, myVnets, setLabels } from "../services/vnets/vnet-tenancy";
 import { getVnet, listVnets, removeVnet } from "../services/vnets/vnets";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
@@ -65,6 +67,17 @@ export const vnetRouter = router({
   setQos: protectedProcedure
     .input(setQosInput)
     .mutation(({ ctx, input }) => setVnetQos(ctx.app, actorOf(ctx), ctx.user, input.id, input.qos)),
+  /** DHCP & DNS: whether the nodes serve it, domain, lease time, upstreams, the host entries. */
+  dhcp: protectedProcedure
+    .meta(
+      rest("GET", "/vnets/{id}/dhcp", "vnets", "A VNET's DHCP & DNS service and its host entries", anyOut),
+    )
+    .input(idInput)
+    .query(({ ctx, input }) => getVnetDhcp(ctx.app, ctx.user, input.id)),
+  setDhcp: protectedProcedure
+    .meta(rest("PUT", "/vnets/{id}/dhcp", "vnets", "Change a VNET's DHCP & DNS service", anyOut))
+    .input(vnetDhcpInput)
+    .mutation(({ ctx, input }) => setVnetDhcp(ctx.app, actorOf(ctx), ctx.user, input)),
   /** NICs on the VNET with their effective QoS and resolved guest context. */
   nics: protectedProcedure
     .meta(rest("GET", "/vnets/{id}/nics", "nics", "NICs on a VNET with their QoS and guest context", anyOut))

@@ -1,6 +1,7 @@
 // What one VNET's dnsmasq is told, as pure functions of the node's desired state: the command line
 // (fixed for the life of the process) and the two files it rereads on SIGHUP (DHCP host entries and
 // DNS names), so a change of ports never restarts the server and never drops a lease.
+import { DEFAULT_LEASE_SECONDS, dnsLabel } from "../../../lib/dns";
 import type { DesiredNetwork, DesiredPort } from "../../../lib/wire";
 
 /** DHCP and DNS of one network as the agent serves it. */
@@ -17,6 +18,8 @@ export interface DhcpNetwork {
   leaseSeconds: number;
   /** Upstream resolvers; empty: the node's own (/etc/resolv.conf). */
   upstreams: string[];
+  /** The network's guests on other nodes: named in DNS here, leased by their own node. */
+  names: { name: string; ip?: string; ip6?: string }[];
 }
 
 export interface DhcpFiles {
@@ -26,22 +29,13 @@ export interface DhcpFiles {
   names: string;
 }
 
-const DEFAULT_LEASE = 3600;
-
 function maskOf(prefix: number): string {
   const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join(".");
 }
 
-/** A DNS label from an instance name: lower case, [a-z0-9-], at most 63 characters. */
-export function hostLabel(name: string): string {
-  const l = name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63);
-  return l || "host";
-}
+/** A DNS label from an instance name (the one rule of lib/dns.ts). */
+export const hostLabel = (name: string) => dnsLabel(name);
 
 /** The networks of the state that get a DHCP/DNS server on this node: those with dhcp on, a gateway
  * address on the bridge and a subnet. */
@@ -60,14 +54,16 @@ export function dhcpNetworks(networks: DesiredNetwork[]): DhcpNetwork[] {
       network,
       netmask: maskOf(Number(len)),
       domain: n.dhcp.domain,
-      leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE,
+      leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
       upstreams: n.dhcp.upstreams ?? [],
+      names: n.dhcp.names ?? [],
     });
   }
   return out;
 }
 
-/** The host entries and names of one network: every port of the VNET on this node. */
+/** The host entries of one network (every port of the VNET on this node) and its names (those
+ * ports and the network's guests on other nodes). */
 export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
   const hosts: string[] = [];
   const names: string[] = [];
@@ -81,6 +77,10 @@ export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
       names.push(`${ip} ${label}.${net.domain} ${label}`);
     }
     for (const a of p.addresses6 ?? []) names.push(`${a} ${label}.${net.domain} ${label}`);
+  }
+  // Guests on other nodes: a name, never a host entry (their own node's server leases them).
+  for (const r of net.names) {
+    for (const a of [r.ip, r.ip6]) if (a) names.push(`${a} ${r.name}.${net.domain} ${r.name}`);
   }
   return { hosts: hosts.map((l) => `${l}\n`).join(""), names: names.map((l) => `${l}\n`).join("") };
 }
@@ -104,10 +104,41 @@ export function dhcpPaths(stateDir: string, vnetId: number): DhcpPaths {
   };
 }
 
+/** The unprivileged account dnsmasq serves as. */
+export interface DnsmasqUser {
+  user: string;
+  group: string;
+}
+
+/** The account to serve as, from /etc/passwd and /etc/group: Debian's own `dnsmasq` user (the
+ * dnsmasq package makes it; dnsmasq-base alone does not), else `nobody`; its primary group. */
+export function pickDnsmasqUser(passwd: string, group: string): DnsmasqUser | undefined {
+  const users = new Map(
+    passwd
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 4)
+      .map((f) => [f[0]!, Number(f[3])] as const),
+  );
+  const groups = new Map(
+    group
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 3)
+      .map((f) => [Number(f[2]), f[0]!] as const),
+  );
+  for (const user of ["dnsmasq", "nobody"]) {
+    const gid = users.get(user);
+    const g = gid === undefined ? undefined : groups.get(gid);
+    if (g) return { user, group: g };
+  }
+  return undefined;
+}
+
 /** dnsmasq's argv for one network. Nothing from the host leaks in: no /etc/dnsmasq.conf
  * (--conf-file=/dev/null), no /etc/hosts (--no-hosts); it answers only on the VNET's bridge, only
  * known MACs (a static range), and names under the VNET domain are never forwarded upstream. */
-export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths): string[] {
+export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths, as: DnsmasqUser): string[] {
   return [
     "--conf-file=/dev/null",
     "--no-hosts",
@@ -118,8 +149,11 @@ export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths): string[] {
     `--interface=${net.bridge}`,
     "--except-interface=lo",
     "--bind-dynamic",
-    "--user=root",
-    "--group=root",
+    // Binds its sockets and opens the lease and pid files as root, then serves as `as` (it keeps
+    // only the capabilities DHCP needs): the hosts and names files it rereads on SIGHUP are world
+    // readable for that (supervisor.ts).
+    `--user=${as.user}`,
+    `--group=${as.group}`,
     `--dhcp-range=set:v${net.vnetId},${net.network},static,${net.netmask},${net.leaseSeconds}`,
     "--dhcp-authoritative",
     `--dhcp-option=option:router,${net.gateway}`,

@@ -1,7 +1,9 @@
 // One dnsmasq per VNET in the node's namespace, checked with real clients: busybox udhcpc in a guest
 // namespace gets exactly its leased address, router, DNS server, domain and MTU; dig against the
-// VNET's server resolves `<instance>.<domain>` and the PTR of the address, and nothing of the host's
-// /etc/hosts; a SIGHUP reload for a new port keeps the existing lease; a killed server and a hosts
+// VNET's server resolves `<instance>.<domain>` and the PTR of the address (also of a guest on another
+// node, which it does not lease), and nothing of the host's
+// /etc/hosts; the server runs as an unprivileged user and still rereads its files; a SIGHUP reload
+// for a new port keeps the existing lease; a killed server and a hosts
 // file edited by hand are repaired by the next pass and reported. Everything starts with `bht<pid>dh`.
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +27,13 @@ const network = net(83, {
   bridgeAddress: "10.83.0.1/24",
   subnet: "10.83.0.0/24",
   mtu: 1450,
-  dhcp: { enabled: true, domain: "lab.example", leaseSeconds: 600 },
+  dhcp: {
+    enabled: true,
+    domain: "lab.example",
+    leaseSeconds: 600,
+    // A guest of the same VNET on another node: named here, leased there.
+    names: [{ name: "far-away", ip: "10.83.0.200" }],
+  },
 });
 const nic = (n: number) =>
   port(n, n, 83, {
@@ -79,7 +87,7 @@ async function lease(i: number): Promise<Record<string, string>> {
 
 const dhcpOps = (r: { ops: string[] }) => r.ops.filter((o) => o.includes("dnsmasq"));
 const dig = async (from: string, ...q: string[]) =>
-  (await runInNetns(from, "dig", ["+short", "+time=1", "+tries=2", "@10.83.0.1", ...q])).stdout.trim();
+  (await runInNetns(from, "dig", ["+short", "+time=2", "+tries=3", "@10.83.0.1", ...q])).stdout.trim();
 
 await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
   beforeAll(async () => {
@@ -102,6 +110,9 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
     expect(r.ops.filter((o) => o.includes("dnsmasq --conf-file=/dev/null"))).toHaveLength(1);
     // Reported only once it really serves: the pid file names a live dnsmasq.
     expect(await readFile(`/proc/${await serverPid()}/comm`, "utf8")).toBe("dnsmasq\n");
+    // It serves as an unprivileged user: real, effective, saved and filesystem uid all non-zero.
+    const uids = (await readFile(`/proc/${await serverPid()}/status`, "utf8")).match(/^Uid:\s+(.*)$/m)?.[1];
+    expect(uids?.split(/\s+/).map(Number)).toEqual(Array(4).fill(expect.toSatisfy((u: number) => u > 0)));
     const env = await lease(1);
     expect(env.ip).toBe("10.83.0.11");
     expect(env.router).toBe("10.83.0.1");
@@ -114,13 +125,22 @@ await describeKernel("DHCP and DNS per VNET (dnsmasq, udhcpc, dig)", () => {
   it("resolves instance names and PTRs of the VNET, nothing from /etc/hosts", async () => {
     expect(await dig(g(1), "web-2.lab.example", "A")).toBe("10.83.0.12");
     expect(await dig(g(1), "-x", "10.83.0.12")).toBe("web-2.lab.example.");
+    expect(await dig(g(1), "far-away.lab.example", "A")).toBe("10.83.0.200");
+    expect(await dig(g(1), "-x", "10.83.0.200")).toBe("far-away.lab.example.");
+    // Named, not leased: its entry is in no host file of this node.
+    expect(await readFile(`${files}/hosts`, "utf8")).not.toContain("10.83.0.200");
     expect(await dig(g(1), "localhost.lab.example", "A")).toBe("");
     expect(await dig(g(1), "localhost", "A")).toBe("");
   }, 30_000);
 
   it("reloads new hosts with SIGHUP: same process, leases kept, new name resolves", async () => {
     // (udhcpc's flush took the guest's route away, which the lab agent puts back: not DHCP's.)
-    expect(dhcpOps(await dp.reconcile(two))).toEqual([]);
+    const again = await dp.reconcile(two);
+    expect(dhcpOps(again)).toEqual([]);
+    // What the agent reports: the lease guest 1 took, from the server's lease file.
+    expect(again.dhcpLeases).toEqual([
+      expect.objectContaining({ vnetId: 83, ip: "10.83.0.11", mac: nic(1).mac }),
+    ]);
     const before = await serverPid();
     expect(await readFile(`${files}/leases`, "utf8")).toContain("10.83.0.11");
     const r = await dp.reconcile(three);

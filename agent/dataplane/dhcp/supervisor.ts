@@ -5,10 +5,18 @@
 // leases survive; only a dead server or a changed command line starts a process. dnsmasq runs as a
 // daemon so an agent restart neither kills it nor loses leases; the next pass adopts it by pid file.
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { DesiredState } from "../../../lib/wire";
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import type { DesiredState, DhcpLease } from "../../../lib/wire";
 import { inNs, runIn } from "../run";
-import { type DhcpNetwork, dhcpFiles, dhcpNetworks, dhcpPaths, dnsmasqArgs } from "./config";
+import {
+  type DhcpNetwork,
+  type DnsmasqUser,
+  dhcpFiles,
+  dhcpNetworks,
+  dhcpPaths,
+  dnsmasqArgs,
+  pickDnsmasqUser,
+} from "./config";
 
 export interface DhcpOptions {
   /** Namespace standing in for the node; absent: the agent's own. */
@@ -17,6 +25,9 @@ export interface DhcpOptions {
   stateDir?: string;
   /** The dnsmasq binary (Debian: /usr/sbin/dnsmasq). */
   dnsmasq?: string;
+  /** The unprivileged account dnsmasq serves as; absent: pickDnsmasqUser from this host's
+   * /etc/passwd and /etc/group. */
+  user?: DnsmasqUser;
 }
 
 export interface DhcpServer {
@@ -28,6 +39,8 @@ export interface DhcpResult {
   ok: boolean;
   /** Servers running with the desired hosts after this pass. */
   servers: DhcpServer[];
+  /** The leases the servers handed out (their lease files after this pass). */
+  leases: DhcpLease[];
   /** What this pass did (files written, reloads, starts, stops), in order. */
   ops: string[];
   /** What was found different from the desired state and put right (drift). */
@@ -44,10 +57,19 @@ export interface Dhcp {
 
 const readOr = (path: string) => readFile(path, "utf8").catch(() => undefined);
 
+/** Replaces a file in one step; world readable (chmod: the agent's umask may be 077), since the
+ * unprivileged dnsmasq rereads it on SIGHUP. */
 async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, content, { mode: 0o644 });
+  await writeFile(tmp, content);
+  await chmod(tmp, 0o644);
   await rename(tmp, path);
+}
+
+/** A directory dnsmasq can enter as its unprivileged user (whatever the agent's umask). */
+async function openDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o755);
 }
 
 /** The argv of a live process, or undefined when `pid` is not running. */
@@ -87,12 +109,32 @@ async function stop(pid: number): Promise<void> {
   if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
+/** dnsmasq's lease file: `<expiry> <mac> <ip> <hostname|*> <client id|*>` per line. */
+export function parseLeases(vnetId: number, text: string): DhcpLease[] {
+  const out: DhcpLease[] = [];
+  for (const line of text.split("\n")) {
+    const [expires, mac, ip] = line.trim().split(/\s+/);
+    if (!expires || !mac || !ip || !/^\d+$/.test(expires) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac))
+      continue;
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) continue;
+    out.push({ vnetId, mac, ip, expires: Number(expires) });
+  }
+  return out;
+}
+
 export function createDhcp(opts: DhcpOptions = {}): Dhcp {
   const base = opts.stateDir ?? "/run/bridgehead/dhcp";
   const stateDir = `${base}/${opts.nodeNetns ?? "host"}`;
   const bin = opts.dnsmasq ?? "dnsmasq";
   /** What this agent last wrote to each file. */
   const written = new Map<string, string>();
+  let account: DnsmasqUser | undefined = opts.user;
+  async function user(): Promise<DnsmasqUser> {
+    account ??= pickDnsmasqUser((await readOr("/etc/passwd")) ?? "", (await readOr("/etc/group")) ?? "");
+    if (!account)
+      throw new Error("no unprivileged user for dnsmasq (neither dnsmasq nor nobody in /etc/passwd)");
+    return account;
+  }
 
   /** The pid of this VNET's server when it runs with exactly `args`. */
   async function runningWith(pidFile: string, args: string[]): Promise<number | undefined> {
@@ -105,9 +147,9 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
 
   async function one(net: DhcpNetwork, state: DesiredState, out: DhcpResult): Promise<void> {
     const paths = dhcpPaths(stateDir, net.vnetId);
-    await mkdir(paths.dir, { recursive: true });
+    for (const d of [base, stateDir, paths.dir]) await openDir(d);
     const files = dhcpFiles(net, state.ports);
-    const args = dnsmasqArgs(net, paths);
+    const args = dnsmasqArgs(net, paths, await user());
     let changed = false;
     for (const [path, want, what] of [
       [paths.hosts, files.hosts, "hosts"],
@@ -160,7 +202,7 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
   }
 
   async function reconcile(state: DesiredState): Promise<DhcpResult> {
-    const out: DhcpResult = { ok: true, servers: [], ops: [], repairs: [], errors: [] };
+    const out: DhcpResult = { ok: true, servers: [], leases: [], ops: [], repairs: [], errors: [] };
     const nets = dhcpNetworks(state.networks);
     for (const net of nets) {
       try {
@@ -170,6 +212,8 @@ export function createDhcp(opts: DhcpOptions = {}): Dhcp {
         out.errors.push(`VNET ${net.vnetId}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    for (const s of out.servers)
+      out.leases.push(...parseLeases(s.vnetId, (await readOr(dhcpPaths(stateDir, s.vnetId).leases)) ?? ""));
     // Servers of VNETs no longer served here.
     const keep = new Set(nets.map((n) => `vnet${n.vnetId}`));
     for (const d of await readdir(stateDir).catch(() => [] as string[])) {

@@ -50,4 +50,35 @@ describe("DHCP and DNS per VNET in the desired state", () => {
     await admin.vnet.update({ id: inner, dhcpEnabled: "auto" });
     expect((await dhcpOf())[inner]).toEqual({ enabled: true, domain: "web-tier.internal" });
   });
+
+  it("names the VNET's guests on other nodes, and a guest created there bumps this node", async () => {
+    const app = testApp();
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const n1 = (await admin.node.create({ name: "node1" })).id;
+    const n2 = (await admin.node.create({ name: "node2" })).id;
+    const v = (
+      await admin.vnet.create({
+        name: "lab",
+        subnet: "10.11.0.0/24",
+        firstIp: "10.11.0.10",
+        size: 5,
+        gateway: "10.11.0.1",
+      })
+    ).id;
+    await admin.instance.create({ name: "a", nodeId: n1, nics: [{ vnetId: v }] });
+    await admin.instance.create({ name: "B_2", nodeId: n2, nics: [{ vnetId: v }] });
+    const dhcpOf = async (nodeId: number) =>
+      desiredStateSchema.parse(await admin.node.desired({ id: nodeId })).networks[0]?.dhcp;
+    expect((await dhcpOf(n1))?.names).toEqual([{ name: "b-2", ip: "10.11.0.11" }]);
+    expect((await dhcpOf(n2))?.names).toEqual([{ name: "a", ip: "10.11.0.10" }]);
+    const rev = async (id: number) => (await admin.node.list()).find((n) => n.id === id)!.desiredRevision;
+    const before = await rev(n1);
+    const c = await admin.instance.create({ name: "c", nodeId: n2, nics: [{ vnetId: v }] });
+    expect(await rev(n1)).toBeGreaterThan(before);
+    expect((await dhcpOf(n1))?.names?.map((x) => x.name)).toEqual(["b-2", "c"]);
+    const mid = await rev(n1);
+    await admin.instance.remove({ id: c.id });
+    expect(await rev(n1)).toBeGreaterThan(mid);
+    expect((await dhcpOf(n1))?.names?.map((x) => x.name)).toEqual(["b-2"]);
+  });
 });

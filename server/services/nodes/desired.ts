@@ -1,9 +1,10 @@
 // Compiles a node's whole desired state (the wire contract) from the database: the networks its
 // instances' NICs use, and one container-style port per NIC. Level-triggered: always complete.
-import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, ne, or } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
 import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
 import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
+import { defaultDnsDomain, dhcpOn, dnsLabel } from "../../../lib/dns";
 import {
   type DesiredNetwork,
   type DesiredPort,
@@ -17,21 +18,6 @@ import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
 import { activePeers } from "../vnets/peerings";
 
 type Vnet = typeof vnets.$inferSelect;
-
-/** Whether the nodes serve DHCP/DNS on this VNET: as set, else internal networks only (an external
- * network's LAN may run its own server). */
-const dhcpOn = (v: { dhcpEnabled: boolean | null; networkType: string }) =>
-  v.dhcpEnabled ?? v.networkType === "internal";
-
-/** <vnet name>.internal, the name made a DNS label. */
-export const defaultDnsDomain = (name: string) =>
-  `${
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 63) || "vnet"
-  }.internal`;
 
 /** MTU of a VNET's bridge and guests: a VXLAN VNET's MTU is its underlay's, less the overhead. */
 export const guestMtuOf = (vnet: Pick<Vnet, "driver" | "mtu">) =>
@@ -144,7 +130,14 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           ...(vnet.antiSpoofing ? {} : { antiSpoofing: false }),
           securityGroupIds: vnetSgIds(tx, vnet.id),
           ...(withAddress && ctx.subnet && dhcpOn(vnet)
-            ? { dhcp: { enabled: true, domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name) } }
+            ? {
+                dhcp: {
+                  enabled: true,
+                  domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name),
+                  ...(vnet.dhcpLeaseSeconds ? { leaseSeconds: vnet.dhcpLeaseSeconds } : {}),
+                  ...(vnet.dnsUpstreams.length ? { upstreams: vnet.dnsUpstreams } : {}),
+                },
+              }
             : {}),
         });
       }
@@ -175,6 +168,10 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       const n = networks.get(vnetId);
       if (n) n.vxlanPeers = peers;
     }
+    for (const [vnetId, names] of remoteNames(tx, node.id, [...networks.values()])) {
+      const d = networks.get(vnetId)?.dhcp;
+      if (d && names.length) d.names = names;
+    }
     for (const [vnetId, peers] of activePeers(tx, [...networks.keys()])) {
       const n = networks.get(vnetId);
       if (n && peers.length) n.peers = peers;
@@ -194,6 +191,69 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       ),
     };
   });
+}
+
+/** Names of the guests of each DHCP-served network that live on other nodes than `nodeId` (NICs
+ * on the VNET or on reservations carved out of it), so every node's DNS answers for all of them;
+ * each lease stays with its own node's DHCP server. */
+function remoteNames(tx: Tx, nodeId: number, nets: DesiredNetwork[]) {
+  const out = new Map<number, NonNullable<NonNullable<DesiredNetwork["dhcp"]>["names"]>>();
+  const served = nets.filter((n) => n.dhcp).map((n) => n.vnetId);
+  if (!served.length) return out;
+  const rows = tx
+    .select({
+      vnetId: nics.vnetId,
+      parent: vnets.parentVnetId,
+      instance: instances.name,
+      ip: leases.ip,
+      ip6: leases.ip6,
+      ip6Ula: leases.ip6Ula,
+    })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .innerJoin(leases, eq(leases.nicId, nics.id))
+    .where(
+      and(
+        ne(instances.nodeId, nodeId),
+        or(inArray(nics.vnetId, served), inArray(vnets.parentVnetId, served)),
+      ),
+    )
+    .orderBy(nics.id)
+    .all();
+  for (const r of rows) {
+    const ip6 = r.ip6 ?? r.ip6Ula;
+    if (!r.ip && !ip6) continue;
+    const key = r.parent ?? r.vnetId;
+    const list = out.get(key) ?? [];
+    list.push({ name: dnsLabel(r.instance), ...(r.ip ? { ip: r.ip } : {}), ...(ip6 ? { ip6 } : {}) });
+    out.set(key, list);
+  }
+  return out;
+}
+
+/** Nodes with NICs on the DHCP-served networks of `vnetIds` (a reservation's is its parent's): their
+ * DNS names every guest of the network, so a lease allocated or released on one node changes theirs. */
+export function dnsFollowersOfLeases(tx: Tx, vnetIds: number[]): number[] {
+  const roots = tx
+    .select()
+    .from(vnets)
+    .where(inArray(vnets.id, vnetIds))
+    .all()
+    .map((v) =>
+      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v),
+    )
+    .filter(dhcpOn)
+    .map((v) => v.id);
+  if (!roots.length) return [];
+  return tx
+    .selectDistinct({ nodeId: instances.nodeId })
+    .from(nics)
+    .innerJoin(instances, eq(instances.id, nics.instanceId))
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .where(or(inArray(nics.vnetId, roots), inArray(vnets.parentVnetId, roots)))
+    .all()
+    .map((r) => r.nodeId);
 }
 
 /** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node

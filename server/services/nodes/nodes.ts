@@ -275,6 +275,7 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
           wireVersion: agentWire(r.wireVersion),
           ...(r.insecure ? { insecure: true } : {}),
           ...(r.pins ? { pins: r.pins } : {}),
+          ...(r.dhcpLeases ? { dhcpLeases: r.dhcpLeases } : {}),
         },
       })
       .where(eq(nodes.id, node.id))

@@ -20,7 +20,7 @@ const state: DesiredState = {
       bridgeAddress: "10.0.0.1/24",
       subnet: "10.0.0.0/24",
       securityGroupIds: [],
-      dhcp: { enabled: true, domain: "lan.internal" },
+      dhcp: { enabled: true, domain: "lan.internal", names: [{ name: "far", ip: "10.0.0.9" }] },
     },
   ],
   ports: [],
@@ -28,10 +28,15 @@ const state: DesiredState = {
 } as unknown as DesiredState;
 
 describe("the desired state per wire version", () => {
-  it("wire 3 gets the networks' DHCP service and the pins", () => {
+  it("wire 4 gets the names of the network's guests on other nodes", () => {
+    const s = stateForWire(state, 4, ["pin"]);
+    expect(s.networks[0]?.dhcp?.names).toEqual([{ name: "far", ip: "10.0.0.9" }]);
+  });
+
+  it("wire 3 gets the networks' DHCP service and the pins, without the other nodes' names", () => {
     const s = stateForWire(state, 3, ["pin"]);
     expect(s.wireVersion).toBe(3);
-    expect(s.networks[0]).toHaveProperty("dhcp");
+    expect(s.networks[0]?.dhcp).toEqual({ enabled: true, domain: "lan.internal" });
     expect(s.serverPins).toEqual(["pin"]);
   });
 

@@ -52,6 +52,21 @@ export function refuseWire(app: App, node: { id: number; name: string }, v: numb
 const PINS_SINCE = 2;
 /** The first wire version whose networks carry their DHCP and DNS service. */
 const DHCP_SINCE = 3;
+/** The first wire version whose DHCP service names the network's guests on other nodes. */
+const NAMES_SINCE = 4;
+
+/** The networks as wire `v` knows them: no DHCP before DHCP_SINCE, no remote names before
+ * NAMES_SINCE (an agent of wire 3 resolves its own node's guests only). */
+function networksForWire(networks: DesiredState["networks"], v: number): DesiredState["networks"] {
+  if (v < DHCP_SINCE && networks.some((n) => n.dhcp)) return networks.map(({ dhcp: _, ...n }) => n);
+  if (v < NAMES_SINCE && networks.some((n) => n.dhcp?.names))
+    return networks.map((n) => {
+      if (!n.dhcp?.names) return n;
+      const { names: _, ...dhcp } = n.dhcp;
+      return { ...n, dhcp };
+    });
+  return networks;
+}
 
 /** The desired state in the shape an agent of wire version `v` parses: each version's strict schema
  * refuses keys it does not know, so what came later is left out (pins before PINS_SINCE, the
@@ -59,10 +74,7 @@ const DHCP_SINCE = 3;
  * Nodes page shows it as speaking an older wire). */
 export function stateForWire(state: DesiredState, v: number, pins: string[] | undefined): DesiredState {
   const wireVersion = v as WireVersion;
-  const networks =
-    v < DHCP_SINCE && state.networks.some((n) => n.dhcp)
-      ? state.networks.map(({ dhcp: _, ...n }) => n)
-      : state.networks;
+  const networks = networksForWire(state.networks, v);
   if (v < PINS_SINCE) {
     const { serverPins: _, ...rest } = state;
     return { ...rest, networks, wireVersion };

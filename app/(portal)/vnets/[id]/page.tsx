@@ -13,6 +13,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 import { ClustersTab, ConfigTab } from "@/components/vnets/config-tab";
 import { ContextTab } from "@/components/vnets/context-tab";
+import { DhcpTab } from "@/components/vnets/dhcp-tab";
 import { LeasesTab } from "@/components/vnets/leases-tab";
 import { PeeringsTab } from "@/components/vnets/peerings-tab";
 import { QosTab } from "@/components/vnets/qos-tab";
@@ -25,6 +26,7 @@ const TABS = [
   { id: "config", label: "Configuration" },
   { id: "ranges", label: "Address ranges" },
   { id: "leases", label: "Leases" },
+  { id: "dhcp", label: "DHCP & DNS" },
   { id: "qos", label: "QoS" },
   { id: "context", label: "Context" },
   { id: "sg", label: "Security groups" },
@@ -126,6 +128,7 @@ function VnetPage() {
             {tab === "config" && <ConfigTab key={v.updatedAt.valueOf()} vnet={v} />}
             {tab === "ranges" && <RangesTab vnet={v} />}
             {tab === "leases" && <LeasesTab vnet={v} />}
+            {tab === "dhcp" && <DhcpTab vnet={v} />}
             {tab === "qos" && <QosTab key={JSON.stringify(v.qos)} vnet={v} />}
             {tab === "context" && <ContextTab key={JSON.stringify(v.context)} vnet={v} />}
             {tab === "sg" && <VnetSecurityGroups vnetId={v.id} />}
