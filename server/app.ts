@@ -8,7 +8,7 @@ import { type Auth, createAuth } from "./auth";
 import { type Env, loadEnv } from "./env";
 import { requestIsHttps } from "./forwarded";
 import type { LeaseChangeHook } from "./services/lease-changes";
-import { dnsFollowersOfLeases } from "./services/nodes/desired";
+import { dnsFollowersOfLeases } from "./services/nodes/dns-followers";
 import { sgFollowersOfLeases } from "./services/security-groups/sg-followers";
 import { ChannelTls } from "./tls";
 

@@ -13,8 +13,8 @@ import { quotaRouter } from "./quota";
 import { rangeRouter } from "./range";
 import { sgRouter } from "./sg";
 import { templateRouter } from "./template";
-import { topologyRouter } from "./topology";
 import { tokenRouter } from "./token";
+import { topologyRouter } from "./topology";
 import { userRouter } from "./user";
 import { vnetRouter } from "./vnet";
 

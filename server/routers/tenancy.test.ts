@@ -40,6 +40,21 @@ describe("tenancy", () => {
     ]);
   });
 
+  it("template.allocate for a group that does not exist is refused at groupId, not a server error", async () => {
+    const err = await refusedUnchanged(
+      app,
+      () =>
+        admin.template.allocate({
+          name: "orphan",
+          attrs: { driver: "bridge", networkType: "internal", subnet: "192.168.60.0/24" },
+          groupId: 42,
+        }),
+      "BAD_REQUEST",
+      "groupId",
+    );
+    expect(err.message).toBe("Group 42 does not exist; pick one from the Groups page");
+  });
+
   it("template.instantiate gives the user a VNET of their own with the next VNI of the pool, and preview shows it first", async () => {
     const tid = await vxlanTemplate(5000, 5001);
     const preview = await alice.template.preview({ templateId: tid, name: "net-a", size: 10, ipv6: true });

@@ -232,30 +232,6 @@ function remoteNames(tx: Tx, nodeId: number, nets: DesiredNetwork[]) {
   return out;
 }
 
-/** Nodes with NICs on the DHCP-served networks of `vnetIds` (a reservation's is its parent's): their
- * DNS names every guest of the network, so a lease allocated or released on one node changes theirs. */
-export function dnsFollowersOfLeases(tx: Tx, vnetIds: number[]): number[] {
-  const roots = tx
-    .select()
-    .from(vnets)
-    .where(inArray(vnets.id, vnetIds))
-    .all()
-    .map((v) =>
-      v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v),
-    )
-    .filter(dhcpOn)
-    .map((v) => v.id);
-  if (!roots.length) return [];
-  return tx
-    .selectDistinct({ nodeId: instances.nodeId })
-    .from(nics)
-    .innerJoin(instances, eq(instances.id, nics.instanceId))
-    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
-    .where(or(inArray(nics.vnetId, roots), inArray(vnets.parentVnetId, roots)))
-    .all()
-    .map((r) => r.nodeId);
-}
-
 /** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
  * starts or stops hosting one, or when a hosting node's VTEP changes, so they must be bumped. */
 export function vxlanNodesOf(tx: Tx, vnetIds: number[]): number[] {

@@ -9,6 +9,7 @@ import { type Db, snapshot, type Tx } from "../../../db";
 import {
   addressRanges,
   clusters,
+  groups,
   securityGroups,
   vnetSecurityGroups,
   vnets,
@@ -84,6 +85,11 @@ export function allocateTemplate(app: App, actor: Actor, owner: Owner, input: Al
   return mutate(app, (tx) => {
     assertNameFree(tx, "template", input.name);
     checkReferences(tx, owner, input.attrs);
+    if (
+      input.groupId !== undefined &&
+      !tx.select({ id: groups.id }).from(groups).where(eq(groups.id, input.groupId)).get()
+    )
+      throw invalid(`Group ${input.groupId} does not exist; pick one from the Groups page`, "groupId");
     const row = tx
       .insert(vnetTemplates)
       .values({
