@@ -174,6 +174,7 @@ test("an end user sees only the self-service area, makes a network and puts an i
     "Overview",
     "Self-service",
     "Instances",
+    "Topology",
     "Security groups",
     "REST API",
   ]);

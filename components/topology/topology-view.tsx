@@ -166,6 +166,7 @@ const VnetBox = memo(function VnetBox({ data }: NodeProps<Node<VnetData>>) {
 });
 
 const NODE_TYPES = { host: HostBox, vnet: VnetBox };
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 export function TopologyView() {
   const trpc = useTRPC();
@@ -408,7 +409,8 @@ export function TopologyView() {
           </span>
         )}
         <span className="ml-auto text-slate-500" data-testid="topology-counts">
-          {graph.counts.nodes} nodes · {graph.counts.vnets} VNETs · {graph.counts.instances} instances
+          {count(graph.counts.nodes, "node")} · {count(graph.counts.vnets, "VNET")} ·{" "}
+          {count(graph.counts.instances, "instance")}
         </span>
       </div>
       {tooMany && focus === null && (
