@@ -90,29 +90,32 @@ export function NodeFilters({ c, data }: { c: NodeListControls; data?: ListOutpu
   const all = data ? Object.values(data.counts).reduce((a, b) => a + b, 0) : undefined;
   return (
     <div className="flex flex-wrap items-center gap-2 border-b border-slate-200 px-4 py-3">
-      <Input
-        type="search"
-        aria-label="Filter nodes"
-        placeholder="Filter by name, hostname, cluster or VTEP"
-        className="w-80"
-        maxLength={64}
-        value={c.text}
-        onChange={(e) => c.setText(e.target.value)}
-      />
-      <Select
-        aria-label="Node state"
-        className="w-48"
-        value={c.state}
-        onChange={(e) => c.setState(e.target.value as NodeStateFilter)}
-      >
-        <option value="all">All states{all === undefined ? "" : ` (${all})`}</option>
-        {(Object.keys(STATE_LABEL) as (keyof typeof STATE_LABEL)[]).map((s) => (
-          <option key={s} value={s}>
-            {STATE_LABEL[s]}
-            {data ? ` (${data.counts[s]})` : ""}
-          </option>
-        ))}
-      </Select>
+      {/* The controls fill their box: the boxes set the widths. */}
+      <div className="w-96">
+        <Input
+          type="search"
+          aria-label="Filter nodes"
+          placeholder="Filter by name, hostname, cluster or VTEP"
+          maxLength={64}
+          value={c.text}
+          onChange={(e) => c.setText(e.target.value)}
+        />
+      </div>
+      <div className="w-52">
+        <Select
+          aria-label="Node state"
+          value={c.state}
+          onChange={(e) => c.setState(e.target.value as NodeStateFilter)}
+        >
+          <option value="all">All states{all === undefined ? "" : ` (${all})`}</option>
+          {(Object.keys(STATE_LABEL) as (keyof typeof STATE_LABEL)[]).map((s) => (
+            <option key={s} value={s}>
+              {STATE_LABEL[s]}
+              {data ? ` (${data.counts[s]})` : ""}
+            </option>
+          ))}
+        </Select>
+      </div>
       {c.filtered && (
         <Button size="sm" variant="ghost" onClick={c.clear}>
           Clear filter
