@@ -25,9 +25,12 @@ export function isFatal(err: unknown): boolean {
   return err instanceof TRPCClientError && FATAL.has(err.data?.code);
 }
 
-/** The longest wait before a reconnect, and the first window. */
-export const BACKOFF_CAP_MS = 15_000;
-export const BACKOFF_BASE_MS = 500;
+/** The longest wait before a reconnect, and the first window. The first window is as long as the
+ * EventSource's fixed retry was (3 s), so on average no agent comes back sooner than it used to
+ * after the first failure, and every later window is wider: an overloaded portal (each reconnect
+ * compiles a node's state) is given room rather than a retry storm. */
+export const BACKOFF_CAP_MS = 30_000;
+export const BACKOFF_BASE_MS = 3_000;
 
 /** "Full jitter" backoff: a uniform wait in [0, min(cap, base·2^attempt)), so a fleet whose streams
  * all dropped at once (a portal restart) reconnects spread over the window instead of together.

@@ -27,7 +27,10 @@ test("the Nodes page pages, filters and sorts a fleet on the server", async ({ p
     await expect(page.getByTestId("node-range")).toHaveText("1–50 of 55 nodes · page 1 of 2");
     await expect(rows(page)).toHaveCount(50);
     await expect(rows(page).first()).toHaveAttribute("data-node", NAMES[0]!);
+    await expect(page.getByTestId("node-count")).toHaveText(/^55 of \d+ nodes$/);
     await shot(page, "nodes-paged");
+    // What an admin sees without scrolling, at 1280×800.
+    await page.screenshot({ path: "test-results/screens/nodes-paged-top.png" });
 
     const pages = page.getByRole("navigation", { name: "Node pages" });
     await pages.getByRole("button", { name: "Next" }).click();

@@ -49,20 +49,20 @@ describe("agent channel reconnects after a portal restart", () => {
         }),
       );
     }
-    await until(() => ups.every((u) => u.length === 1) && revisions.every((r) => r.length === 1));
+    await until(() => ups.every((u) => u.length === 1) && revisions.every((r) => r.length === 1), 30_000);
     return { ups, revisions, port: (srv.server.address() as AddressInfo).port };
   }
 
   it("a dropped stream reconnects after its backoff draw, not after the fixed 3 s", async () => {
-    // Pinned draw: the first retry waits 0.6 × 500 ms.
-    const { ups, port } = await fleet(1, () => 0.6);
+    // Pinned draw: the first retry waits 0.2 × 3 s.
+    const { ups, port } = await fleet(1, () => 0.2);
     await kill(srv!);
     const down = performance.now();
     srv = await serveApp(app, port);
     await until(() => ups[0]!.length === 2);
     const after = ups[0]![1]! - down;
-    expect(after).toBeGreaterThanOrEqual(290);
-    expect(after).toBeLessThan(1500);
+    expect(after).toBeGreaterThanOrEqual(590);
+    expect(after).toBeLessThan(2000);
   });
 
   it("60 streams dropped at once come back spread over the first window, each with its state", async () => {
@@ -70,15 +70,19 @@ describe("agent channel reconnects after a portal restart", () => {
     await kill(srv!);
     const down = performance.now();
     srv = await serveApp(app, port);
-    await until(() => ups.every((u) => u.length === 2), 10_000);
+    await until(() => ups.every((u) => u.length === 2), 30_000);
     const back = ups.map((u) => u[1]! - down).sort((a, b) => a - b);
-    // Uniform over 0–500 ms: the middle half of the fleet spans about 250 ms; a fixed retry would
-    // bring them all back within a few ms of each other, 3 s after the drop.
-    expect(back[45]! - back[15]!).toBeGreaterThan(100);
-    expect(back[59]!).toBeLessThan(2500);
+    console.log("reconnected after (ms):", back.map(Math.round).join(" "));
+    // Uniform over 0–3 s: the middle half of the fleet spans about 1.5 s, and half is back well
+    // before the old fixed 3 s; a fixed retry would bring them all back within a few ms of each
+    // other, 3 s after the drop. (Bounds leave room for a loaded machine's connect times.)
+    expect(back[45]! - back[15]!).toBeGreaterThan(700);
+    expect(back[30]!).toBeLessThan(3000);
+    // A stream whose draw came before the portal listened again waits one more (wider) window.
+    expect(back[59]!).toBeLessThan(9500);
     // Each stream resumed from its last revision: the portal sent nothing new (nothing changed).
     expect(revisions.every((r) => r.length === 1)).toBe(true);
-  });
+  }, 90_000);
 });
 
 async function until(ok: () => boolean, ms = 5000) {

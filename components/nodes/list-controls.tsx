@@ -121,6 +121,13 @@ export function NodeFilters({ c, data }: { c: NodeListControls; data?: ListOutpu
           Clear filter
         </Button>
       )}
+      {data && all !== undefined && (
+        <span className="ml-auto text-sm text-slate-500" data-testid="node-count">
+          {c.filtered
+            ? `${data.total.toLocaleString("en")} of ${all.toLocaleString("en")} nodes`
+            : `${all.toLocaleString("en")} node${all === 1 ? "" : "s"}`}
+        </span>
+      )}
     </div>
   );
 }
