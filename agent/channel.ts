@@ -1,6 +1,9 @@
 // The agent's side of the channel: a tRPC client whose every call carries the node credential.
 // Desired state arrives on an SSE subscription; on a dropped connection the retry link
-// resubscribes with capped exponential backoff and the last event id (the applied revision).
+// resubscribes with jittered, capped exponential backoff and the last event id (the applied
+// revision). Every reconnect goes through that backoff (see reconnectingViaRetry): left to itself
+// the EventSource retries a dropped stream after a fixed 3 s, so after a portal restart every agent
+// of the fleet would come back in the same instant.
 import {
   createTRPCClient,
   httpLink,
@@ -22,10 +25,52 @@ export function isFatal(err: unknown): boolean {
   return err instanceof TRPCClientError && FATAL.has(err.data?.code);
 }
 
-/** Capped exponential backoff: 0.5 s, 1 s, 2 s … 15 s. */
-export const backoffMs = (attempt: number) => Math.min(15_000, 500 * 2 ** Math.min(attempt, 5));
+/** The longest wait before a reconnect, and the first window. The first window is as long as the
+ * EventSource's fixed retry was (3 s), so on average no agent comes back sooner than it used to
+ * after the first failure, and every later window is wider: an overloaded portal (each reconnect
+ * compiles a node's state) is given room rather than a retry storm. */
+export const BACKOFF_CAP_MS = 30_000;
+export const BACKOFF_BASE_MS = 3_000;
 
-function client(server: string, transport: Transport, credential?: string) {
+/** "Full jitter" backoff: a uniform wait in [0, min(cap, base·2^attempt)), so a fleet whose streams
+ * all dropped at once (a portal restart) reconnects spread over the window instead of together.
+ * `attempt` counts failures since the stream was last up (0 for the first retry). */
+export const backoffMs = (attempt: number, random: () => number = Math.random) =>
+  Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)));
+
+/** Consecutive failed attempts of one channel's stream, reset when it connects: the retry link's
+ * own count never resets, so a week-old agent would otherwise always wait the cap. */
+export function reconnectBackoff(random: () => number = Math.random) {
+  let failures = 0;
+  return {
+    next: () => backoffMs(failures++, random),
+    connected: () => {
+      failures = 0;
+    },
+  };
+}
+
+/** An EventSource class whose streams never reconnect by themselves: a dropped connection closes
+ * it, which fails the subscription, and the retry link (with its backoff) opens a new one. */
+export function reconnectingViaRetry(Base: typeof EventSource): typeof EventSource {
+  return class extends Base {
+    constructor(url: string | URL, init?: ConstructorParameters<typeof EventSource>[1]) {
+      super(url, init);
+      // Listeners run in the order they were added: this one first, so tRPC's own error listener
+      // already sees the source CLOSED and ends the stream instead of waiting for the fixed retry.
+      this.addEventListener("error", () => {
+        if (this.readyState === this.CONNECTING) this.close();
+      });
+    }
+  };
+}
+
+function client(
+  server: string,
+  transport: Transport,
+  credential?: string,
+  backoff: ReturnType<typeof reconnectBackoff> = reconnectBackoff(),
+) {
   const { fetch } = transport;
   const url = `${server.replace(/\/$/, "")}/api/trpc`;
   const headers = (): Record<string, string> => (credential ? { authorization: `Bearer ${credential}` } : {});
@@ -33,14 +78,14 @@ function client(server: string, transport: Transport, credential?: string) {
     links: [
       retryLink({
         retry: ({ op, error }) => op.type === "subscription" && !FATAL.has(error.data?.code ?? ""),
-        retryDelayMs: backoffMs,
+        retryDelayMs: () => backoff.next(),
       }),
       splitLink({
         condition: (op) => op.type === "subscription",
         true: httpSubscriptionLink({
           url,
           transformer: superjson,
-          EventSource,
+          EventSource: reconnectingViaRetry(EventSource),
           eventSourceOptions: () => ({
             fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers() } }),
           }),
@@ -87,9 +132,15 @@ export type Channel = {
   previewAnswer(a: PreviewAnswer): Promise<unknown>;
 };
 
-/** An authenticated channel for one node. */
-export function connect(server: string, transport: Transport, credential: string): Channel {
-  const c = client(server, transport, credential);
+/** An authenticated channel for one node (`random` draws its reconnect waits; tests pin it). */
+export function connect(
+  server: string,
+  transport: Transport,
+  credential: string,
+  opts: { random?: () => number } = {},
+): Channel {
+  const backoff = reconnectBackoff(opts.random);
+  const c = client(server, transport, credential, backoff);
   return {
     watch(nodeId, on) {
       const sub = c.agent.watch.subscribe(
@@ -100,7 +151,10 @@ export function connect(server: string, transport: Transport, credential: string
               ? on.preview(ev.data.preview.requestId, ev.data.preview.desired)
               : on.state(ev.data),
           onError: on.error,
-          onConnectionStateChange: (s) => on.connected(s.state === "pending"),
+          onConnectionStateChange: (s) => {
+            if (s.state === "pending") backoff.connected();
+            on.connected(s.state === "pending");
+          },
         },
       );
       return () => sub.unsubscribe();

@@ -113,7 +113,10 @@ test("the Overview follows a node live; its plan and history show every command"
   await agent.stop(false);
   const item = nodes.getByRole("listitem").filter({ hasText: NODE });
   await expect(item).toContainText("disconnected", { timeout: 40_000 });
-  await expect(item.getByRole("link", { name: NODE })).toHaveAttribute("href", /\/nodes#node-\d+$/);
+  await expect(item.getByRole("link", { name: NODE })).toHaveAttribute(
+    "href",
+    new RegExp(`/nodes\\?q=${NODE}#node-\\d+$`),
+  );
   await shot(page, "dashboard-node-disconnected");
   expect(problems).toEqual([]);
 });

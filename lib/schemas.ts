@@ -208,6 +208,22 @@ export const nodeCreateInput = z.object({
   clusterId: id.default(0),
 });
 
+/** States a node is listed in (the Nodes page's filter); the order is the "state" sort's. */
+export const NODE_STATES = ["connected", "disconnected", "pending", "revoked"] as const;
+export const NODE_SORTS = ["name", "cluster", "state", "lastSeen", "instances"] as const;
+/** One page of the Nodes list, filtered and sorted by the server. */
+export const nodeListInput = z
+  .object({
+    /** Part of the name, hostname, cluster or VTEP address. */
+    q: z.string().trim().max(64, "At most 64 characters").default(""),
+    state: z.enum(["all", ...NODE_STATES]).default("all"),
+    sort: z.enum(NODE_SORTS).default("name"),
+    dir: z.enum(["asc", "desc"]).default("asc"),
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(500).default(50),
+  })
+  .prefault({});
+
 export const userCreateInput = z.object({
   username: z
     .string()

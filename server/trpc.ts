@@ -6,6 +6,7 @@ import { ZodError } from "zod";
 import { nodes, userGroups, user as userTable } from "../db/schema";
 import { API_TOKEN_PREFIX } from "../lib/api-tokens";
 import { hashSecret } from "../lib/secret";
+import { CREDENTIAL_PREFIX } from "../lib/wire";
 import { type App, sessionAuth } from "./app";
 import { type Actor, audit } from "./audit";
 import { DomainError, toTRPCError } from "./errors";
@@ -75,11 +76,15 @@ const TOKEN_REFUSED = {
 } as const;
 
 /** Builds the context of one request from its headers: an API token (`Authorization: Bearer bht_…`)
- * acts as its user, exactly like their session; otherwise the cookie session. */
+ * acts as its user, exactly like their session; a node credential (`bhc_…`) is an agent, which
+ * never has a session (requireNode checks the credential); otherwise the cookie session. */
 export async function createContext(app: App, headers: Headers): Promise<Context> {
   const ip = clientAddress(headers);
   const requestId = requestIdOf(headers);
   const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get("authorization") ?? "")?.[1];
+  // Agents' reports, heartbeats and streams are most of the portal's requests at fleet size:
+  // better-auth's cookie parsing and session query would be most of their cost, for nothing.
+  if (bearer?.startsWith(CREDENTIAL_PREFIX)) return { app, db: app.db, user: null, headers, ip, requestId };
   if (bearer?.startsWith(API_TOKEN_PREFIX)) {
     const t = resolveToken(app, bearer);
     const user = typeof t === "string" ? null : loadSessionUser(app, t.userId);

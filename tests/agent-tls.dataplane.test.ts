@@ -13,7 +13,7 @@ import { nodes } from "../db/schema";
 import type { App } from "../server/app";
 import { testApp, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { listNodes } from "../server/services/nodes/nodes";
+import { listNodes } from "../server/services/nodes/list";
 import { generateSelfSigned, readMaterial, type TlsMaterial } from "../server/tls";
 import { deleteNamespaces, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 

@@ -18,7 +18,7 @@ import { type App, createApp } from "../server/app";
 import { loadEnv } from "../server/env";
 import { refusal, snapshot, userCaller } from "../server/harness.testing";
 import { serveApp } from "../server/http";
-import { listNodes } from "../server/services/nodes/nodes";
+import { listNodes } from "../server/services/nodes/list";
 import { generateSelfSigned, readMaterial, type TlsMaterial } from "../server/tls";
 import { deleteNamespaces, nsPrefix, pings, requireKernel, waitFor } from "./kernel";
 

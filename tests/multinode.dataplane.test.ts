@@ -133,7 +133,7 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
   });
 
   it("reports each node's VTEP and uplink, and gives each VXLAN node the other as its only peer", async () => {
-    const list = await admin.node.list();
+    const list = (await admin.node.list({ limit: 500 })).items;
     expect(list.map((n) => [n.vtep, n.uplink])).toEqual([
       ["198.18.0.1", "ul0"],
       ["198.18.0.2", "ul0"],
@@ -169,7 +169,7 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
   it("previews a node's plan live through its agent: nothing to do while in sync; the last applied ops are kept", async () => {
     const p = await admin.node.preview({ id: nodeIds[0]! });
     expect(p).toMatchObject({ available: true, lines: [] });
-    const list = await admin.node.list();
+    const list = (await admin.node.list({ limit: 500 })).items;
     expect(list[0]!.report?.ops?.some((l) => l.startsWith(`ip -n ${ul.nodes[0]!.netns} link add`))).toBe(
       true,
     );
@@ -207,7 +207,7 @@ describe.runIf(run)("two nodes on an underlay: VXLAN, routed and internal networ
     expect(report.repairs).toContain(
       `ip -n ${node1} link add ${bridge.bridge} address ${bridgeMac(vnet.vx)} mtu 68 type bridge`,
     );
-    const list = await admin.node.list();
+    const list = (await admin.node.list({ limit: 500 })).items;
     expect(list[0]!.report?.repairs?.length).toBeGreaterThan(0);
   });
 

@@ -171,7 +171,7 @@ describe.runIf(run)("spine: server → agent → kernel", () => {
     expect(await exited).toBe(3);
     expect(agentLog).toContain("refused this node");
     expect(pings(`${NODE_NS}-i${inst[0]!.id}`, "10.78.0.1")).toBe(true);
-    const list = await admin.node.list();
+    const list = (await admin.node.list({ limit: 500 })).items;
     expect(list.find((n) => n.id === nodeId)?.state).toBe("revoked");
   });
 });

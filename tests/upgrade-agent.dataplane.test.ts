@@ -91,7 +91,7 @@ describe.runIf(run)("an agent one wire version behind", () => {
     const current = compileDesiredState(app.db, nodeId)!;
     expect(current.networks.find((n) => n.vnetId === vnetId)?.dhcp?.enabled).toBe(true);
     await waitFor(`the old agent to apply its first revision\n${log}`, inSync, 60_000);
-    const shown = (await admin.node.list()).find((n) => n.id === nodeId)!;
+    const shown = (await admin.node.list()).items.find((n) => n.id === nodeId)!;
     expect(shown.wireVersion).toBe(MIN_WIRE_VERSION);
     expect(shown.wireOutdated).toBe(true);
     expect(shown.lastError).toBeNull();

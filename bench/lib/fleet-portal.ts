@@ -2,9 +2,14 @@
 // real server code (testApp on a migrated SQLite file, serveApp over HTTP) driven over IPC by
 // bench/fleet.ts. Messages: { id, cmd, ... } → { id, ok, value | error }.
 // argv[2]: database file, argv[3]: port.
+
+import superjson from "superjson";
 import { setVnetDriver } from "../../lab/cluster";
+import { WIRE_VERSION } from "../../lib/wire";
 import { testApp, userCaller } from "../../server/harness.testing";
 import { serveApp } from "../../server/http";
+import { compileDesiredState } from "../../server/services/nodes/desired";
+import { stateForWire } from "../../server/services/nodes/wire-compat";
 
 const [file, port] = [process.argv[2]!, Number(process.argv[3] ?? 0)];
 const app = testApp(file);
@@ -78,6 +83,22 @@ const handlers: Record<string, (m: Msg) => unknown> = {
     let n = 0;
     for (const id of m.ids as number[]) if (app.agents.isConnected(id)) n++;
     return n;
+  },
+  /** What one push of every node's current state weighs on the wire (the SSE data line is the
+   * superjson of the state): after a change, each woken node is sent its whole state. */
+  wireBytes(m) {
+    let total = 0;
+    let vxlanPeers = 0;
+    const ids = m.ids as number[];
+    for (const id of ids) {
+      const s = compileDesiredState(app.db, id);
+      if (!s) continue;
+      total += Buffer.byteLength(
+        JSON.stringify(superjson.serialize(stateForWire(s, WIRE_VERSION, app.tls.pins()))),
+      );
+      for (const n of s.networks) vxlanPeers += n.vxlanPeers?.length ?? 0;
+    }
+    return { total, perNode: Math.round(total / Math.max(1, ids.length)), vxlanPeers };
   },
   cpu() {
     const u = process.cpuUsage();

@@ -149,7 +149,10 @@ export function Dashboard() {
                 {d.nodes.attention.map((n) => (
                   <Item key={n.id}>
                     <div className="min-w-0">
-                      <Link href={`/nodes#node-${n.id}`} className={linkClass}>
+                      <Link
+                        href={`/nodes?q=${encodeURIComponent(n.name)}#node-${n.id}`}
+                        className={linkClass}
+                      >
                         {n.name}
                       </Link>
                       <p className="truncate text-xs text-slate-500" title={n.lastError ?? undefined}>
@@ -252,7 +255,10 @@ export function Dashboard() {
                 {d.events.map((e) => (
                   <Item key={e.id}>
                     <div className="min-w-0">
-                      <Link href={`/nodes#node-${e.objectId}`} className={linkClass}>
+                      <Link
+                        href={`/nodes?q=${encodeURIComponent(e.objectName ?? "")}#node-${e.objectId}`}
+                        className={linkClass}
+                      >
                         {e.objectName}
                       </Link>
                       <p className="truncate text-xs text-slate-600" title={e.detail ?? undefined}>

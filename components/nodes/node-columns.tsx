@@ -5,7 +5,7 @@ import type { AppRouter } from "@/server/routers/root";
 import { formatDateTime, timeAgo } from "../format";
 import { Badge, type Tone } from "../ui/misc";
 
-export type NodeRow = inferRouterOutputs<AppRouter>["node"]["list"][number];
+export type NodeRow = inferRouterOutputs<AppRouter>["node"]["list"]["items"][number];
 
 const STATE_TONE: Record<NodeRow["state"], Tone> = {
   connected: "green",

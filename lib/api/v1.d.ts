@@ -162,7 +162,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Nodes with their desired and applied revisions */
+        /** A page of nodes with their desired and applied revisions (filter q/state, sort, offset, limit) */
         get: operations["node-list"];
         put?: never;
         post?: never;
@@ -1479,7 +1479,14 @@ export interface operations {
     };
     "node-list": {
         parameters: {
-            query?: never;
+            query?: {
+                dir?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+                q?: string;
+                sort?: "name" | "cluster" | "state" | "lastSeen" | "instances";
+                state?: "all" | "connected" | "disconnected" | "pending" | "revoked";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1492,16 +1499,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": ({
-                        appliedRevision: number;
-                        desiredRevision: number;
-                        id: number;
-                        inSync: boolean;
-                        name: string;
-                        state: string;
+                    "application/json": {
+                        items: ({
+                            appliedRevision: number;
+                            desiredRevision: number;
+                            id: number;
+                            inSync: boolean;
+                            name: string;
+                            state: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        limit: number;
+                        offset: number;
+                        total: number;
                     } & {
                         [key: string]: unknown;
-                    })[];
+                    };
                 };
             };
             /** @description Invalid input: `fieldErrors` names each field and what it needs */

@@ -10,7 +10,7 @@ import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { type AgentReport, APPLY_PHASES } from "../../lib/wire";
 import type { App } from "../app";
-import { listNodes } from "../services/nodes/nodes";
+import { listNodes } from "../services/nodes/list";
 
 const NODE_STATES = ["connected", "disconnected", "pending", "revoked"] as const;
 /** The phase label's values: a fixed set, so an agent cannot grow the series. */

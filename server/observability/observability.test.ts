@@ -36,7 +36,7 @@ async function portal(app: App) {
   const v = await admin.vnet.create({ name: "blue", subnet: "10.5.0.0/24", firstIp: "10.5.0.10", size: 20 });
   await admin.lease.hold({ vnetId: v.id, from: "10.5.0.11", reason: "router" });
   await admin.instance.create({ name: "vm1", nodeId: n.id, nics: [{ vnetId: v.id }] } as never);
-  const desired = (await admin.node.list())[0]!.desiredRevision;
+  const desired = (await admin.node.list()).items[0]!.desiredRevision;
   await agent.agent.report({
     nodeId: n.id,
     revision: desired,

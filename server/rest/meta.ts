@@ -94,9 +94,21 @@ export const templateOut = loose({ id: num, name: str, description: str });
 const nicOut = loose({ nicId: num, vnetId: num, ip: maybe(str), mac: maybe(str) });
 export const instanceListOut = z.array(loose({ id: num, name: str, nodeId: num, nics: z.array(nicOut) }));
 export const instanceOut = loose({ id: num, name: str, nodeId: num, nics: z.array(nicOut) });
-export const nodeListOut = z.array(
-  loose({ id: num, name: str, state: str, desiredRevision: num, appliedRevision: num, inSync: z.boolean() }),
-);
+export const nodeListOut = loose({
+  items: z.array(
+    loose({
+      id: num,
+      name: str,
+      state: str,
+      desiredRevision: num,
+      appliedRevision: num,
+      inSync: z.boolean(),
+    }),
+  ),
+  total: num,
+  offset: num,
+  limit: num,
+});
 export const auditListOut = loose({
   rows: z.array(
     loose({

@@ -1,7 +1,6 @@
 // The agent channel. join: one-time token → credential. watch: a long-lived SSE subscription on
 // which the server pushes the node's whole desired state whenever its revision changes.
 // report: what the agent applied (also its heartbeat). Every call but join carries the credential.
-import { on } from "node:events";
 import { TRPCError, tracked } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
@@ -15,6 +14,7 @@ import { type CompileGate, compileGate } from "../services/nodes/compile-gate";
 import { compileDesiredState } from "../services/nodes/desired";
 import { joinNode, recordReport } from "../services/nodes/nodes";
 import { type PreviewRequest, previewAnswered } from "../services/nodes/preview";
+import { wakeups } from "../services/nodes/wakeups";
 import { agentWire, refuseWire, stateForWire } from "../services/nodes/wire-compat";
 import { actorOf, nodeProcedure, publicProcedure, router } from "../trpc";
 
@@ -67,7 +67,7 @@ export const agentRouter = router({
       app.db.update(nodes).set({ lastSeenAt: new Date() }).where(eq(nodes.id, node.id)).run();
       app.bus.emit("nodes:changed");
       // Listen before the first read, so a change committed in between is not missed.
-      const wakeups = on(app.bus, `node:${node.id}`, { signal: stop })[Symbol.asyncIterator]();
+      const wake = wakeups(app.bus, `node:${node.id}`, stop);
       let sent = input.lastEventId ? Number(input.lastEventId) : -1;
       let wokeAt: number | null = null;
       try {
@@ -82,16 +82,17 @@ export const agentRouter = router({
             metricsOf(app).pushed(node.id, state.revision, wokeAt === null ? null : Date.now() - wokeAt);
             yield tracked(String(state.revision), state as typeof state | PreviewRequest);
           }
-          const woke = await wakeups.next();
+          const woke = await wake.next();
+          if (!woke) break;
           wokeAt = Date.now();
           // A plan preview request rides the same stream; its event id stays the last revision
           // sent, so a resumed stream still starts from the right state.
-          const payload = woke.value?.[0] as PreviewRequest | undefined;
-          if (payload?.preview) yield tracked(String(sent), payload as typeof state | PreviewRequest);
+          for (const p of woke.previews) yield tracked(String(sent), p as typeof state | PreviewRequest);
         }
       } catch (err) {
         if (!stop.aborted) throw err;
       } finally {
+        wake.close();
         app.agents.close(node.id, conn);
         app.bus.emit("nodes:changed");
       }

@@ -49,7 +49,7 @@ describe("NIC hot-plug (instance.addNic / updateNic / removeNic)", () => {
   });
 
   const nicsOf = async () => (await admin.instance.list()).find((i) => i.id === instanceId)!.nics;
-  const revision = async () => (await admin.node.list())[0]!.desiredRevision;
+  const revision = async () => (await admin.node.list()).items[0]!.desiredRevision;
 
   it("addNic gives the next interface a lease (requested IPv6 too), the node's desired state gains the port, the revision moves", async () => {
     const before = await revision();

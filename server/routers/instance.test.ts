@@ -24,7 +24,7 @@ describe("instance router", () => {
   });
 
   it("instance.create gives each NIC the lowest free address and the 02:00:<IPv4> MAC, and bumps the node revision", async () => {
-    const before = (await admin.node.list())[0]!.desiredRevision;
+    const before = (await admin.node.list()).items[0]!.desiredRevision;
     const a = await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId }] });
     expect(a.nics).toEqual([
       {
@@ -37,7 +37,7 @@ describe("instance router", () => {
         portKind: "guest",
       },
     ]);
-    const after = (await admin.node.list())[0]!.desiredRevision;
+    const after = (await admin.node.list()).items[0]!.desiredRevision;
     expect(after).toBeGreaterThan(before);
     const desired = await admin.node.desired({ id: nodeId });
     expect(desired.revision).toBe(after);

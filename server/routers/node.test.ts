@@ -20,7 +20,7 @@ describe("node router and agent enrollment", () => {
     const row = app.db.select().from(nodes).where(eq(nodes.id, n.id)).get()!;
     expect(row.joinTokenHash).toBe(hashSecret(n.joinToken));
     expect(JSON.stringify(row)).not.toContain(n.joinToken);
-    expect((await admin.node.list())[0]).toMatchObject({
+    expect((await admin.node.list()).items[0]).toMatchObject({
       name: "node1",
       state: "pending",
       cluster: "default",
@@ -76,7 +76,7 @@ describe("node router and agent enrollment", () => {
     await agent.agent.report(report);
     await admin.node.revoke({ id: n.id });
     expect((await refusal(agent.agent.report(report))).code).toBe("UNAUTHORIZED");
-    expect((await admin.node.list())[0]!.state).toBe("revoked");
+    expect((await admin.node.list()).items[0]!.state).toBe("revoked");
   });
 
   it("an agent too new or too old for the portal is refused without a write, and the Nodes page says why until it fits", async () => {
@@ -98,7 +98,7 @@ describe("node router and agent enrollment", () => {
       `The agent speaks wire version 9, newer than this portal (1–${WIRE_VERSION}): upgrade the portal first, then the agents`,
     );
     expect(snapshot(app)).toEqual(before);
-    const shown = (await admin.node.list())[0]!;
+    const shown = (await admin.node.list()).items[0]!;
     expect(shown.lastError).toBe(err.message);
     expect(shown.lastSeenAt).not.toBeNull();
     // Audited once per reason, not on every retry.
@@ -109,7 +109,7 @@ describe("node router and agent enrollment", () => {
     expect(audited).toEqual([{ outcome: "refused", detail: err.message }]);
     // The agent upgraded (or the portal did): the message goes away with its first report.
     await agent.agent.report({ ...report, wireVersion: 2 });
-    expect((await admin.node.list())[0]!.lastError).toBeNull();
+    expect((await admin.node.list()).items[0]!.lastError).toBeNull();
   });
 
   it("node.remove refuses a node that hosts instances, naming them", async () => {

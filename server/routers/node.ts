@@ -1,4 +1,10 @@
-import { certificateActivateInput, certificateStageInput, idInput, nodeCreateInput } from "../../lib/schemas";
+import {
+  certificateActivateInput,
+  certificateStageInput,
+  idInput,
+  nodeCreateInput,
+  nodeListInput,
+} from "../../lib/schemas";
 import { notFound } from "../errors";
 import { anyOut, nodeListOut, rest } from "../rest/meta";
 import { backupStatus } from "../services/backups";
@@ -10,14 +16,24 @@ import {
   stageCertificate,
 } from "../services/nodes/certificate";
 import { compileDesiredState } from "../services/nodes/desired";
-import { createNode, listNodes, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
+import { listNodes, pageNodes } from "../services/nodes/list";
+import { createNode, newNodeToken, removeNode, revokeNode } from "../services/nodes/nodes";
 import { previewPlan } from "../services/nodes/preview";
 import { actorOf, adminProcedure, protectedProcedure, router } from "../trpc";
 
 export const nodeRouter = router({
   list: adminProcedure
-    .meta(rest("GET", "/nodes", "nodes", "Nodes with their desired and applied revisions", nodeListOut))
-    .query(({ ctx }) => listNodes(ctx.app)),
+    .meta(
+      rest(
+        "GET",
+        "/nodes",
+        "nodes",
+        "A page of nodes with their desired and applied revisions (filter q/state, sort, offset, limit)",
+        nodeListOut,
+      ),
+    )
+    .input(nodeListInput)
+    .query(({ ctx, input }) => pageNodes(ctx.app, input)),
   /** Whether the database is backed up on a schedule, and when the last backup was taken. */
   backups: adminProcedure.query(({ ctx }) => backupStatus(ctx.app)),
   /** The certificate agents pin, a staged replacement and which agents acknowledged it. */

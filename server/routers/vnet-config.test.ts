@@ -27,11 +27,11 @@ describe("VNET configuration, lock, context and QoS", () => {
   it("vnet.update switches a live VNET to VXLAN with an automatic VNI from the pool and bumps its nodes", async () => {
     await admin.vnet.setPools({ vlan: { from: 100, to: 101 }, vni: { from: 5000, to: 5001 } });
     await admin.instance.create({ name: "a", nodeId, nics: [{ vnetId }] });
-    const rev = (await admin.node.list())[0]!.desiredRevision;
+    const rev = (await admin.node.list()).items[0]!.desiredRevision;
     await admin.vnet.update({ id: vnetId, driver: "vxlan", vni: "auto", mtu: 1500 });
     const v = await admin.vnet.get({ id: vnetId });
     expect(v).toMatchObject({ driver: "vxlan", vni: 5000, vlanId: null, guestMtu: 1450 });
-    expect((await admin.node.list())[0]!.desiredRevision).toBeGreaterThan(rev);
+    expect((await admin.node.list()).items[0]!.desiredRevision).toBeGreaterThan(rev);
     const desired = await admin.node.desired({ id: nodeId });
     expect(desired.networks[0]).toMatchObject({ driver: "vxlan", vni: 5000 });
     expect(desired.ports[0]!.mtu).toBe(1450);

@@ -1,12 +1,13 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import dynamic from "next/dynamic";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { toast } from "sonner";
 import { BackupStatus } from "@/components/nodes/backups";
 import { CertificatePanel } from "@/components/nodes/certificate";
 import { NodeHistoryDialog } from "@/components/nodes/history-dialog";
 import { type JoinToken, useGuardedToken } from "@/components/nodes/join-token";
+import { NodeFilters, NodePager, useNodeListInput } from "@/components/nodes/list-controls";
 import {
   AgentVersion,
   LastError,
@@ -41,8 +42,20 @@ function Nodes() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const now = useNow(1000);
-  // Agents report on their own schedule: poll so state and revisions stay current.
-  const nodes = useQuery({ ...trpc.node.list.queryOptions(), refetchInterval: 2000 });
+  const list = useNodeListInput();
+  // Agents report on their own schedule: poll so state and revisions stay current. The previous
+  // page stays on screen while the next one (or a new filter's) loads.
+  const nodes = useQuery({
+    ...trpc.node.list.queryOptions(list.input),
+    refetchInterval: 2000,
+    placeholderData: keepPreviousData,
+  });
+  const page = nodes.data;
+  // Past the end (nodes were deleted meanwhile): back to the last page that has any.
+  useEffect(() => {
+    if (page && page.items.length === 0 && page.offset > 0)
+      list.setOffset(Math.max(0, (Math.ceil(page.total / page.limit) - 1) * page.limit));
+  }, [page, list.setOffset]);
   const [enrolling, setEnrolling] = useState(false);
   const [token, setToken] = useState<JoinToken | null>(null);
   const [confirm, setConfirm] = useState<Pending>(null);
@@ -80,6 +93,7 @@ function Nodes() {
     {
       key: "name",
       header: "Name",
+      sort: "name",
       cell: (n) => (
         <div>
           <div className="font-medium">{n.name}</div>
@@ -90,8 +104,8 @@ function Nodes() {
         </div>
       ),
     },
-    { key: "cluster", header: "Cluster", cell: (n) => n.cluster },
-    { key: "state", header: "State", cell: (n) => <NodeState node={n} now={now} /> },
+    { key: "cluster", header: "Cluster", sort: "cluster", cell: (n) => n.cluster },
+    { key: "state", header: "State", sort: "state", cell: (n) => <NodeState node={n} now={now} /> },
     {
       key: "hostname",
       header: "Hostname",
@@ -113,7 +127,7 @@ function Nodes() {
         </div>
       ),
     },
-    { key: "seen", header: "Last seen", cell: (n) => <LastSeen node={n} now={now} /> },
+    { key: "seen", header: "Last seen", sort: "lastSeen", cell: (n) => <LastSeen node={n} now={now} /> },
     { key: "rev", header: "Revision", cell: (n) => <Revisions node={n} /> },
     { key: "error", header: "Last error / drift", cell: (n) => <LastError node={n} now={now} /> },
     {
@@ -196,25 +210,39 @@ function Nodes() {
           >
             {nodes.error.message}
           </EmptyState>
+        ) : page && page.total === 0 && !list.filtered ? (
+          <EmptyState title="No nodes enrolled" action={enrollButton}>
+            Enroll a node to get a one-time join token, then start the agent on the node with it.
+          </EmptyState>
         ) : (
-          <DataTable
-            label="Nodes"
-            columns={columns}
-            rows={nodes.data}
-            rowKey={(n) => n.id}
-            loading={nodes.isPending}
-            rowProps={(n) => ({ "data-node": n.name, id: `node-${n.id}` })}
-            empty={
-              <EmptyState title="No nodes enrolled" action={enrollButton}>
-                Enroll a node to get a one-time join token, then start the agent on the node with it.
-              </EmptyState>
-            }
-          />
+          <>
+            <NodeFilters c={list} data={page} />
+            <DataTable
+              label="Nodes"
+              columns={columns}
+              rows={page?.items}
+              rowKey={(n) => n.id}
+              loading={nodes.isPending}
+              sort={list.sort}
+              onSort={list.toggleSort}
+              rowProps={(n) => ({ "data-node": n.name, id: `node-${n.id}` })}
+              empty={
+                <EmptyState
+                  title="No nodes match"
+                  action={<Button onClick={list.clear}>Clear filter</Button>}
+                >
+                  No node matches “{list.input.q}”
+                  {list.state === "all" ? "" : ` among the ${list.state} ones`}.
+                </EmptyState>
+              }
+            />
+            <NodePager c={list} data={page} />
+          </>
         )}
       </Panel>
       {enrolling && <EnrollDialog open onClose={() => setEnrolling(false)} />}
       <NodePlanDialog
-        node={planOf && (nodes.data?.find((n) => n.id === planOf.id) ?? planOf)}
+        node={planOf && (page?.items.find((n) => n.id === planOf.id) ?? planOf)}
         onClose={() => setPlanOf(null)}
       />
       <NodeHistoryDialog node={historyOf} onClose={() => setHistoryOf(null)} />

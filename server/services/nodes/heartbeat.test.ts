@@ -18,7 +18,7 @@ describe("node liveness from agent reports", () => {
         .set({ lastSeenAt: new Date(Date.now() - agoS * 1000) })
         .where(eq(nodes.id, n.id))
         .run();
-    const state = async () => (await admin.node.list())[0]!.state;
+    const state = async () => (await admin.node.list()).items[0]!.state;
     const bound = app.env.BRIDGEHEAD_NODE_DOWN_AFTER_S;
     expect(bound).toBe(30);
     seen(bound - 2);

@@ -1,20 +1,18 @@
 // Nodes and the agent channel's credentials: enroll (one-time join token), join (token →
 // per-node credential, stored only as a hash), revoke, reports from the agent.
 import crypto from "node:crypto";
-import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull } from "drizzle-orm";
 import type { z } from "zod";
 import { immediate } from "../../../db";
 import { clusters, instances, nodes } from "../../../db/schema";
 import type { nodeCreateInput } from "../../../lib/schemas";
 import { hashSecret } from "../../../lib/secret";
-import { VERSION } from "../../../lib/version";
 import {
   type AgentReport,
   CREDENTIAL_PREFIX,
   JOIN_TOKEN_PREFIX,
   type JoinResponse,
   parseJoinToken,
-  WIRE_VERSION,
 } from "../../../lib/wire";
 import type { App } from "../../app";
 import { type Actor, audit } from "../../audit";
@@ -106,65 +104,6 @@ export function removeNode(app: App, actor: Actor, id: number) {
   });
   app.agents.disconnect(id);
   return out;
-}
-
-/** All nodes with their connection state for the Nodes page. */
-export function listNodes(app: App) {
-  const downAfterMs = app.env.BRIDGEHEAD_NODE_DOWN_AFTER_S * 1000;
-  const rows = app.db
-    .select({
-      node: nodes,
-      cluster: clusters.name,
-      instances: sql<number>`(select count(*) from ${instances} where ${instances.nodeId} = ${nodes.id})`,
-    })
-    .from(nodes)
-    .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
-    .orderBy(nodes.name)
-    .all();
-  const now = Date.now();
-  const pins = app.tls.pins();
-  return rows.map(({ node: n, cluster, instances: count }) => {
-    const connected = app.agents.isConnected(n.id);
-    // An agent refused for its wire version is seen (it keeps calling), and that is its error.
-    const refusal = app.agents.wireRefusals.get(n.id);
-    const lastSeenAt = refusal && (!n.lastSeenAt || refusal.at > n.lastSeenAt) ? refusal.at : n.lastSeenAt;
-    const fresh = lastSeenAt !== null && now - lastSeenAt.getTime() < downAfterMs;
-    const state = n.revokedAt
-      ? ("revoked" as const)
-      : !n.enrolledAt
-        ? ("pending" as const)
-        : connected && fresh
-          ? ("connected" as const)
-          : ("disconnected" as const);
-    return {
-      id: n.id,
-      name: n.name,
-      clusterId: n.clusterId,
-      cluster,
-      state,
-      hostname: n.hostname,
-      agentVersion: n.agentVersion,
-      /** The agent runs another release than this portal (upgrade it). */
-      agentOutdated: n.agentVersion !== null && n.agentVersion !== VERSION,
-      wireVersion: n.report ? agentWire(n.report.wireVersion) : null,
-      wireOutdated: n.report ? agentWire(n.report.wireVersion) < WIRE_VERSION : false,
-      /** The agent talks plain HTTP (--insecure): its credential crosses the network in clear. */
-      insecure: n.report?.insecure === true,
-      /** The agent holds every pin the portal wants (false while a certificate change reaches it). */
-      pinned: pins ? pins.every((p) => n.report?.pins?.includes(p)) : null,
-      vtep: n.vtepAddress,
-      uplink: n.uplink,
-      enrolledAt: n.enrolledAt,
-      lastSeenAt,
-      desiredRevision: n.desiredRevision,
-      appliedRevision: n.appliedRevision,
-      inSync: n.appliedRevision >= n.desiredRevision,
-      lastError: refusal?.message ?? n.lastError,
-      report: n.report,
-      joinTokenExpiresAt: n.joinTokenHash ? n.joinTokenExpiresAt : null,
-      instances: count,
-    };
-  });
 }
 
 /** Exchanges a one-time join token for a per-node credential. Wrong or used tokens are refused. */
