@@ -91,7 +91,7 @@ const HostBox = memo(function HostBox({ data }: NodeProps<Node<HostData>>) {
         <Link
           // Not prefetched: fifty node links would each fetch the Nodes page up front.
           prefetch={false}
-          href={`/nodes?search=${encodeURIComponent(data.name)}`}
+          href={`/nodes?q=${encodeURIComponent(data.name)}`}
           className="truncate font-semibold text-sky-800 hover:underline"
         >
           {data.name}

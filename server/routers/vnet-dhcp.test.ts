@@ -30,7 +30,7 @@ describe("a VNET's DHCP & DNS service", () => {
     const d = desiredStateSchema.parse(await admin.node.desired({ id: nodeId }));
     return d.networks.find((n) => n.vnetId === vnetId)?.dhcp;
   };
-  const revision = async () => (await admin.node.list()).find((n) => n.id === nodeId)!.desiredRevision;
+  const revision = async () => (await admin.node.list()).items.find((n) => n.id === nodeId)!.desiredRevision;
   const auditRows = () =>
     app.db.$client
       .prepare("SELECT action, detail FROM audit_log WHERE action = 'vnet.dhcp' ORDER BY id")

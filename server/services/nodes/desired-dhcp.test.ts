@@ -71,7 +71,8 @@ describe("DHCP and DNS per VNET in the desired state", () => {
       desiredStateSchema.parse(await admin.node.desired({ id: nodeId })).networks[0]?.dhcp;
     expect((await dhcpOf(n1))?.names).toEqual([{ name: "b-2", ip: "10.11.0.11" }]);
     expect((await dhcpOf(n2))?.names).toEqual([{ name: "a", ip: "10.11.0.10" }]);
-    const rev = async (id: number) => (await admin.node.list()).find((n) => n.id === id)!.desiredRevision;
+    const rev = async (id: number) =>
+      (await admin.node.list()).items.find((n) => n.id === id)!.desiredRevision;
     const before = await rev(n1);
     const c = await admin.instance.create({ name: "c", nodeId: n2, nics: [{ vnetId: v }] });
     expect(await rev(n1)).toBeGreaterThan(before);
