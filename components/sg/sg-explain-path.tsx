@@ -15,6 +15,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge, Panel } from "../ui/misc";
+import { L4Fields, toL4 } from "./l4-fields";
 
 type PathInput = inferRouterInputs<AppRouter>["sg"]["explainPath"];
 type PathResult = inferRouterOutputs<AppRouter>["sg"]["explainPath"];
@@ -31,27 +32,13 @@ type PathForm = {
   icmpType: string;
 };
 
-const PROTOCOLS: [PathInput["protocol"], string][] = [
-  ["tcp", "TCP"],
-  ["udp", "UDP"],
-  ["icmp", "ICMP"],
-  ["icmpv6", "ICMPv6"],
-  ["esp", "ESP (IPsec)"],
-  ["ah", "AH (IPsec)"],
-];
-const ported = (p: string) => p === "tcp" || p === "udp";
-const icmp = (p: string) => p === "icmp" || p === "icmpv6";
-
 function toInput(f: PathForm): PathInput {
-  const num = (s: string) => (s.trim() === "" ? undefined : (s.trim() as unknown as number));
   return {
     fromNicId: (f.fromNicId || undefined) as unknown as number,
     ...(f.target === "nic"
       ? { toNicId: (f.toNicId || undefined) as unknown as number, family: f.family }
       : { toAddress: f.toAddress.trim() }),
-    protocol: f.protocol,
-    port: ported(f.protocol) ? num(f.port) : undefined,
-    icmpType: icmp(f.protocol) ? num(f.icmpType) : undefined,
+    ...toL4(f),
   };
 }
 
@@ -176,39 +163,7 @@ export function SgExplainPath() {
               )}
             </Field>
           )}
-          <Field label="Protocol" error={errors.protocol?.message} className="col-span-2">
-            {(c) => (
-              <Select {...c} {...register("protocol")}>
-                {PROTOCOLS.map(([v, label]) => (
-                  <option key={v} value={v}>
-                    {label}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-          <Field label="Port" error={errors.port?.message} className="col-span-2">
-            {(c) => (
-              <Input
-                {...c}
-                inputMode="numeric"
-                placeholder={ported(protocol) ? "22" : "—"}
-                disabled={!ported(protocol)}
-                {...register("port")}
-              />
-            )}
-          </Field>
-          <Field label="ICMP type" error={errors.icmpType?.message} className="col-span-2">
-            {(c) => (
-              <Input
-                {...c}
-                inputMode="numeric"
-                placeholder={icmp(protocol) ? "8" : "—"}
-                disabled={!icmp(protocol)}
-                {...register("icmpType")}
-              />
-            )}
-          </Field>
+          <L4Fields register={register as never} errors={errors} protocol={protocol} />
           <div className="col-span-6 flex items-start pt-6">
             <Button type="submit" variant="primary" pending={input !== null && result.isFetching}>
               Explain

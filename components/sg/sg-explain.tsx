@@ -12,6 +12,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge, Panel } from "../ui/misc";
+import { L4Fields, toL4 } from "./l4-fields";
 import { NicOptions, useNicChoices } from "./nic-choices";
 import type { ExplainResult, ProbeInput, Sg } from "./types";
 
@@ -24,27 +25,12 @@ type ProbeForm = {
   icmpType: string;
 };
 
-const PROTOCOLS: [ProbeInput["protocol"], string][] = [
-  ["tcp", "TCP"],
-  ["udp", "UDP"],
-  ["icmp", "ICMP"],
-  ["icmpv6", "ICMPv6"],
-  ["esp", "ESP (IPsec)"],
-  ["ah", "AH (IPsec)"],
-];
-
-const ported = (p: string) => p === "tcp" || p === "udp";
-const icmp = (p: string) => p === "icmp" || p === "icmpv6";
-
 function toProbe(f: ProbeForm): ProbeInput {
-  const num = (s: string) => (s.trim() === "" ? undefined : (s.trim() as unknown as number));
   return {
     nicId: f.nicId as unknown as number,
     direction: f.direction,
     remote: f.remote,
-    protocol: f.protocol,
-    port: ported(f.protocol) ? num(f.port) : undefined,
-    icmpType: icmp(f.protocol) ? num(f.icmpType) : undefined,
+    ...toL4(f),
   };
 }
 
@@ -127,39 +113,7 @@ export function SgExplain({ sg, onDecided }: { sg: Sg; onDecided: (ruleId: numbe
           >
             {(c) => <Input {...c} placeholder="198.51.100.7" className="font-mono" {...register("remote")} />}
           </Field>
-          <Field label="Protocol" error={errors.protocol?.message} className="col-span-2">
-            {(c) => (
-              <Select {...c} {...register("protocol")}>
-                {PROTOCOLS.map(([v, label]) => (
-                  <option key={v} value={v}>
-                    {label}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-          <Field label="Port" error={errors.port?.message} className="col-span-2">
-            {(c) => (
-              <Input
-                {...c}
-                inputMode="numeric"
-                placeholder={ported(protocol) ? "22" : "—"}
-                disabled={!ported(protocol)}
-                {...register("port")}
-              />
-            )}
-          </Field>
-          <Field label="ICMP type" error={errors.icmpType?.message} className="col-span-2">
-            {(c) => (
-              <Input
-                {...c}
-                inputMode="numeric"
-                placeholder={icmp(protocol) ? "8" : "—"}
-                disabled={!icmp(protocol)}
-                {...register("icmpType")}
-              />
-            )}
-          </Field>
+          <L4Fields register={register as never} errors={errors} protocol={protocol} />
           <div className="col-span-8 flex items-start pt-6">
             <Button type="submit" variant="primary" pending={probe !== null && result.isFetching}>
               Explain

@@ -365,48 +365,30 @@ export function TopologyView() {
   return (
     <Panel>
       <div className="flex flex-wrap items-center gap-3 border-b border-slate-200 px-4 py-3 text-sm">
-        <span className="flex items-center gap-2">
-          <label htmlFor="topology-vnet" className="text-slate-600">
-            VNET
-          </label>
-          <Select id="topology-vnet" value={vnetFilter} onChange={(e) => setVnetFilter(e.target.value)}>
-            <option value="">All VNETs</option>
-            {q.data.vnets.map((v) => (
-              <option key={v.id} value={v.id}>
-                {v.name}
-              </option>
-            ))}
-          </Select>
-        </span>
+        <FilterSelect
+          label="VNET"
+          all="All VNETs"
+          value={vnetFilter}
+          onChange={setVnetFilter}
+          options={q.data.vnets.map((v) => [String(v.id), v.name])}
+        />
         {q.data.nodes.length > 0 && (
-          <span className="flex items-center gap-2">
-            <label htmlFor="topology-node" className="text-slate-600">
-              Node
-            </label>
-            <Select id="topology-node" value={nodeFilter} onChange={(e) => setNodeFilter(e.target.value)}>
-              <option value="">All nodes</option>
-              {q.data.nodes.map((n) => (
-                <option key={n.id} value={n.id}>
-                  {n.name}
-                </option>
-              ))}
-            </Select>
-          </span>
+          <FilterSelect
+            label="Node"
+            all="All nodes"
+            value={nodeFilter}
+            onChange={setNodeFilter}
+            options={q.data.nodes.map((n) => [String(n.id), n.name])}
+          />
         )}
         {owners.length > 1 && (
-          <span className="flex items-center gap-2">
-            <label htmlFor="topology-owner" className="text-slate-600">
-              Owner
-            </label>
-            <Select id="topology-owner" value={ownerFilter} onChange={(e) => setOwnerFilter(e.target.value)}>
-              <option value="">All owners</option>
-              {owners.map(([id, name]) => (
-                <option key={id} value={id}>
-                  {name}
-                </option>
-              ))}
-            </Select>
-          </span>
+          <FilterSelect
+            label="Owner"
+            all="All owners"
+            value={ownerFilter}
+            onChange={setOwnerFilter}
+            options={owners}
+          />
         )}
         <span className="ml-auto text-slate-500" data-testid="topology-counts">
           {count(graph.counts.nodes, "node")} · {count(graph.counts.vnets, "VNET")} ·{" "}
@@ -445,5 +427,31 @@ export function TopologyView() {
         <span>solid line: bridge or VLAN on the node · dashed: VXLAN (tunnels between those nodes)</span>
       </div>
     </Panel>
+  );
+}
+
+/** One labelled filter of the toolbar: "all" or one of `options` ([value, label]). */
+function FilterSelect(props: {
+  label: string;
+  all: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: [string, string][];
+}) {
+  const id = `topology-${props.label.toLowerCase()}`;
+  return (
+    <span className="flex items-center gap-2">
+      <label htmlFor={id} className="text-slate-600">
+        {props.label}
+      </label>
+      <Select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">{props.all}</option>
+        {props.options.map(([v, label]) => (
+          <option key={v} value={v}>
+            {label}
+          </option>
+        ))}
+      </Select>
+    </span>
   );
 }
