@@ -490,9 +490,11 @@ export const instances = sqliteTable(
     nodeId: integer("node_id")
       .notNull()
       .references(() => nodes.id, { onDelete: "restrict" }),
-    // SHA-256 (hex) of the secret in the instance's cloud-init seed URL; the secret itself is
-    // shown once and never stored. Null: no seed URL issued yet.
+    // Left from an earlier design (a random secret shown once, stored as its hash); never
+    // written. Seed URL secrets are now derived: HMAC(server seed key, id + seed_generation).
     seedSecretHash: text("seed_secret_hash").unique(),
+    // Bumped to rotate the instance's seed URL secret: every older URL stops answering.
+    seedGeneration: integer("seed_generation").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [index("instances_node_idx").on(t.nodeId)],

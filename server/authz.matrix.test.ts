@@ -144,6 +144,8 @@ const MATRIX: Record<string, Entry> = {
     input: (fx) => ({ nicId: fx.ids.nic, portKind: "tap" }),
   },
   "instance.removeNic": { rule: { kind: "instanceOwner" }, input: (fx) => ({ nicId: fx.ids.nic }) },
+  "instance.seed": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
+  "instance.rotateSeed": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
   // API tokens (managed from a session; the token block below shows tokens cannot)
   "token.list": { rule: { kind: "user" } },
   "token.listAll": { rule: { kind: "admin" } },

@@ -9,6 +9,7 @@ import { serveMetrics } from "./observability/metrics-endpoint";
 import { exportAudit } from "./rest/audit-export";
 import { openApiDocument } from "./rest/document";
 import { handleRest, REST_BASE } from "./rest/handler";
+import { downloadSeed, SEED_DOWNLOAD, serveSeed } from "./rest/seed";
 import { appRouter } from "./routers/root";
 import type { TlsMaterial } from "./tls";
 import { createContext } from "./trpc";
@@ -40,7 +41,8 @@ async function send(res: http.ServerResponse, answer: Response) {
   res.end(Buffer.from(await answer.arrayBuffer()));
 }
 
-/** Serves /api/trpc, /api/v1 (REST), /api/openapi.json, /api/audit/export and /metrics of `app` on
+/** Serves /api/trpc, /api/v1 (REST), /api/openapi.json, /api/audit/export, /metrics and the cloud-init
+ * seed (/seed/…, /api/instances/<id>/seed/…) of `app` on
  * 127.0.0.1:`port` (0 = any free port); resolves with its URL and a closer. With `tls` it serves HTTPS
  * with that certificate, which agents then pin; with its `files` too, an admin can change it the
  * way `npm start` allows (stage beside them, activate). */
@@ -66,7 +68,11 @@ export async function serveApp(
             ? (r: Request) => exportAudit(app, r)
             : path.startsWith(`${REST_BASE}/`)
               ? (r: Request) => handleRest(app, r)
-              : null;
+              : path.startsWith("/seed/")
+                ? async (r: Request) => serveSeed(app, r)
+                : SEED_DOWNLOAD.test(path)
+                  ? (r: Request) => downloadSeed(app, r)
+                  : null;
     if (!other) return trpc(req, res);
     toRequest(req)
       .then(other)

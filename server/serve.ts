@@ -1,7 +1,8 @@
 // The portal's own server (`npm start`): Next's request handler behind HTTPS. With TLS on (the
 // default: a self-signed certificate generated on the first start and kept in <data>/tls, or
 // BRIDGEHEAD_TLS_CERT/KEY), one port answers both: a TLS ClientHello goes to HTTPS, anything else
-// gets a redirect to https, and every HTTPS answer carries HSTS. BRIDGEHEAD_TLS=off serves plain
+// gets a redirect to https (except guests' cloud-init seeds, /seed/…), and every HTTPS answer
+// carries HSTS. BRIDGEHEAD_TLS=off serves plain
 // HTTP (tests; or a TLS proxy in front, whose certificate BRIDGEHEAD_TLS_PIN names for agents).
 import http from "node:http";
 import https from "node:https";
@@ -32,12 +33,15 @@ async function main() {
   await nextApp.prepare();
   const handle = nextApp.getRequestHandler();
   const trustProxy = app.env.BRIDGEHEAD_TRUST_PROXY;
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const plain = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Next derives the scheme and client address from these when present: only a trusted
     // proxy may set them (the same rule scrubForwardedHeaders applies to plain http).
     if (!trustProxy) for (const h of FORWARDED) delete req.headers[h];
-    if (material) res.setHeader("strict-transport-security", HSTS);
     void handle(req, res);
+  };
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (material) res.setHeader("strict-transport-security", HSTS);
+    plain(req, res);
   };
 
   if (!material) {
@@ -55,6 +59,9 @@ async function main() {
     secure.closeIdleConnections();
   };
   const redirect = http.createServer((req, res) => {
+    // A guest's cloud-init seed also answers over plain http on the same port: cloud-init cannot
+    // verify a self-signed certificate, and the URL's secret is all a seed request carries.
+    if (req.url?.startsWith("/seed/")) return plain(req, res);
     const origin = app.env.BRIDGEHEAD_URL?.startsWith("https:")
       ? new URL(app.env.BRIDGEHEAD_URL).origin
       : `https://${req.headers.host ?? `localhost:${port}`}`;

@@ -93,6 +93,13 @@ export const templateListOut = z.array(loose({ id: num, name: str, description: 
 export const templateOut = loose({ id: num, name: str, description: str });
 const nicOut = loose({ nicId: num, vnetId: num, ip: maybe(str), mac: maybe(str) });
 export const instanceListOut = z.array(loose({ id: num, name: str, nodeId: num, nics: z.array(nicOut) }));
+export const instanceSeedOut = loose({
+  instanceId: num,
+  name: str,
+  path: str,
+  generation: num,
+  documents: loose({ "meta-data": str, "user-data": str, "network-config": str }),
+});
 export const instanceOut = loose({ id: num, name: str, nodeId: num, nics: z.array(nicOut) });
 export const nodeListOut = loose({
   items: z.array(

@@ -1,7 +1,8 @@
 import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
-import { anyOut, instanceListOut, instanceOut, rest } from "../rest/meta";
+import { anyOut, instanceListOut, instanceOut, instanceSeedOut, rest } from "../rest/meta";
 import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
 import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
+import { instanceSeed, rotateSeed } from "../services/instances/seed";
 import { actorOf, protectedProcedure, router } from "../trpc";
 
 export const instanceRouter = router({
@@ -29,4 +30,30 @@ export const instanceRouter = router({
     .meta(rest("DELETE", "/nics/{nicId}", "nics", "Unplug a NIC (its lease is freed)", anyOut))
     .input(nicRemoveInput)
     .mutation(({ ctx, input }) => removeNic(ctx.app, actorOf(ctx), ctx.user, input.nicId)),
+  /** The cloud-init NoCloud seed URL (path) and the documents a guest gets from it. */
+  seed: protectedProcedure
+    .meta(
+      rest(
+        "GET",
+        "/instances/{id}/seed",
+        "instances",
+        "The instance's cloud-init seed URL and documents",
+        instanceSeedOut,
+      ),
+    )
+    .input(idInput)
+    .query(({ ctx, input }) => instanceSeed(ctx.app, ctx.user, input.id)),
+  /** Retires the seed URL and issues a new one (audited). */
+  rotateSeed: protectedProcedure
+    .meta(
+      rest(
+        "POST",
+        "/instances/{id}/seed/rotate",
+        "instances",
+        "Rotate the instance's seed URL (the old one stops answering)",
+        anyOut,
+      ),
+    )
+    .input(idInput)
+    .mutation(({ ctx, input }) => rotateSeed(ctx.app, actorOf(ctx), ctx.user, input.id)),
 });

@@ -314,15 +314,6 @@ export function vnetNics(app: App, who: Subject, vnetId: number) {
     ...r,
     context: resolveContext(r.v.context, r.ar?.context, r.nic.context),
   }));
-  const inputOf = (r: (typeof resolved)[number]): NicContextInput => ({
-    idx: r.nic.idx,
-    mac: r.lease?.mac ?? "",
-    ip: r.lease?.ip ?? null,
-    ip6: r.lease?.ip6 ?? null,
-    prefix: r.context.subnet ? Number(r.context.subnet.split("/")[1]) : (r.ar?.prefixLength ?? null),
-    prefix6: r.ar?.prefixLength6 ?? null,
-    context: { ...r.context, guestMtu: guestMtu(r.v, r.context) },
-  });
   return resolved
     .filter((r) => r.v.id === vnetId)
     .map((r) => {
@@ -359,6 +350,42 @@ export function vnetNics(app: App, who: Subject, vnetId: number) {
         ),
       };
     });
+}
+
+type NicRow = {
+  nic: typeof nics.$inferSelect;
+  v: Vnet;
+  lease: typeof leases.$inferSelect | null;
+  ar: typeof addressRanges.$inferSelect | null;
+  context: ContextAttrs;
+};
+
+/** A NIC's guest context as the renderers take it (network-config, context variables). */
+function inputOf(r: NicRow): NicContextInput {
+  return {
+    idx: r.nic.idx,
+    mac: r.lease?.mac ?? "",
+    ip: r.lease?.ip ?? null,
+    ip6: r.lease?.ip6 ?? null,
+    prefix: r.context.subnet ? Number(r.context.subnet.split("/")[1]) : (r.ar?.prefixLength ?? null),
+    prefix6: r.ar?.prefixLength6 ?? null,
+    context: { ...r.context, guestMtu: guestMtu(r.v, r.context) },
+  };
+}
+
+/** Every NIC of one instance with its resolved guest context (NIC > range > VNET), by position:
+ * what its cloud-init seed and context.sh are rendered from. The caller checks who may see it. */
+export function instanceNicContexts(db: Tx | App["db"], instanceId: number): NicContextInput[] {
+  return db
+    .select({ nic: nics, v: vnets, lease: leases, ar: addressRanges })
+    .from(nics)
+    .innerJoin(vnets, eq(vnets.id, nics.vnetId))
+    .leftJoin(leases, eq(leases.nicId, nics.id))
+    .leftJoin(addressRanges, eq(addressRanges.id, leases.arId))
+    .where(eq(nics.instanceId, instanceId))
+    .orderBy(nics.idx)
+    .all()
+    .map((r) => inputOf({ ...r, context: resolveContext(r.v.context, r.ar?.context, r.nic.context) }));
 }
 
 /** JSON columns keep no undefined keys (they would read back as missing anyway). */

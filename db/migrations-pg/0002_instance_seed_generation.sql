@@ -1,0 +1,1 @@
+ALTER TABLE "instances" ADD COLUMN "seed_generation" bigint DEFAULT 0 NOT NULL;

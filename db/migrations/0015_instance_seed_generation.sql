@@ -1,0 +1,1 @@
+ALTER TABLE `instances` ADD `seed_generation` integer DEFAULT 0 NOT NULL;
