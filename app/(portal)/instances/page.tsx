@@ -45,7 +45,15 @@ export default function InstancesPage() {
   );
 
   const columns: Column<Instance>[] = [
-    { key: "name", header: "Name", cell: (i) => <span className="font-medium">{i.name}</span> },
+    {
+      key: "name",
+      header: "Name",
+      cell: (i) => (
+        <Link href={`/instances/${i.id}`} className="font-medium text-sky-800 hover:underline">
+          {i.name}
+        </Link>
+      ),
+    },
     { key: "node", header: "Node", cell: (i) => i.nodeName },
     {
       key: "nics",
