@@ -79,7 +79,7 @@ export default function InstancePage() {
                       />
                       <Snippet
                         label={`libvirt eth${n.idx}`}
-                        text={`<interface type='ethernet'>\n  <target dev='${n.dev}' managed='no'/>\n  <mac address='${n.mac}'/>\n  <model type='virtio'/>\n</interface>`}
+                        text={`<interface type='ethernet'>\n  <target dev='${n.dev}'/>\n  <mac address='${n.mac}'/>\n  <model type='virtio'/>\n</interface>`}
                       />
                     </div>
                   )}
