@@ -62,6 +62,10 @@ ExecStartPre=+/bin/mkdir -p /run/netns
 ExecStart=${args.map(quote).join(" ")}
 Restart=always
 RestartSec=2
+# Stopping or restarting the agent ends the agent only: the per-VNET dnsmasq servers it started
+# keep answering DHCP and DNS, and the next agent adopts them by pid file and command line. The
+# default (control-group) would kill them with it, and guests renewing meanwhile would go without.
+KillMode=process
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID
 NoNewPrivileges=yes

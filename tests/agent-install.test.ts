@@ -59,6 +59,8 @@ describe("the bundled agent", () => {
     expect(r.status, r.stderr).toBe(0);
     const text = fs.readFileSync(unit, "utf8");
     expect(text).toContain("Restart=always");
+    // The DHCP servers outlive an agent restart (they are adopted): systemd stops the agent alone.
+    expect(text).toMatch(/^KillMode=process$/m);
     // The last three are the DHCP servers': ports 53 and 67, then serving as an unprivileged user.
     const caps = "CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID";
     expect(text).toMatch(new RegExp(`^CapabilityBoundingSet=${caps}$`, "m"));
