@@ -1,9 +1,10 @@
-// The instance page's cloud-init seed, as an admin meets it: from the instances list to the page,
+// The instance page's cloud-init seed, as an admin meets it: an instance with a hypervisor tap NIC
+// made in the New instance dialog, from the instances list to its page,
 // the tap NIC's QEMU and libvirt lines, the seed URL that a guest (no session) reads its documents
 // from, the ISO and context.sh downloads, and rotation behind a confirmation with a toast, after which
 // the old URL answers 404. Subnet 10.193 belongs to this spec.
 import { expect, type Page, test } from "@playwright/test";
-import { shot, signIn } from "./helpers";
+import { pick, shot, signIn } from "./helpers";
 
 const RUN = Date.now().toString(36).slice(-4);
 
@@ -28,9 +29,19 @@ test("an admin copies an instance's seed URL, downloads its ISO and rotates the 
   });
   const node = await call(page, "node.create", { name: `seed-node-${RUN}` });
   const name = `seed-vm-${RUN}`;
-  await call(page, "instance.create", { name, nodeId: node.id, nics: [{ vnetId: v.id, portKind: "tap" }] });
-
+  // Created from the dialog, its NIC a hypervisor tap port.
   await page.goto("/instances");
+  await page.getByRole("button", { name: "New instance" }).first().click();
+  const create = page.getByRole("dialog", { name: "New instance" });
+  await create.getByLabel("Name", { exact: true }).fill(name);
+  await pick(create.getByLabel("Node"), `${node.name} (`);
+  await pick(create.getByLabel("VNET of eth0"), `seed-net-${RUN} —`);
+  await create.getByLabel("Port of eth0").selectOption("tap");
+  await expect(create.getByText("QEMU/libvirt tap")).toBeVisible();
+  await shot(page, "instance-create-tap");
+  await create.getByRole("button", { name: "Create instance" }).click();
+  await expect(create).toBeHidden();
+
   await page.getByRole("link", { name }).click();
   await expect(page.getByRole("heading", { name })).toBeVisible();
   const nic = page.getByTestId("instance-nic");

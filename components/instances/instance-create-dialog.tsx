@@ -29,7 +29,7 @@ export function InstanceCreateDialog({ open, onClose }: { open: boolean; onClose
     <MutationDialog
       open={open}
       onClose={onClose}
-      size="lg"
+      size="xl"
       title="New instance"
       description="A guest on a node, with one NIC per VNET it joins. Addresses are leased automatically unless you pick one."
       label="New instance"

@@ -11,7 +11,7 @@ type DialogProps = {
   description?: ReactNode;
   /** While false (e.g. a request is pending), Esc and × do not close the dialog. */
   dismissable?: boolean;
-  size?: "md" | "lg";
+  size?: "md" | "lg" | "xl";
   /** When set, Esc, × and a click outside the dialog call this instead of closing it, so the caller
    * can ask first (a secret that is shown only once). */
   onDismiss?: () => void;
@@ -64,7 +64,7 @@ export function Dialog({
       }}
       className={cx(
         "m-auto w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-slate-900 shadow-2xl ring-1 ring-slate-900/10",
-        size === "lg" ? "max-w-2xl" : "max-w-lg",
+        size === "xl" ? "max-w-3xl" : size === "lg" ? "max-w-2xl" : "max-w-lg",
       )}
     >
       {open && (
