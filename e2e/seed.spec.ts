@@ -19,7 +19,7 @@ test("an admin copies an instance's seed URL, downloads its ISO and rotates the 
   browser,
 }) => {
   await signIn(page);
-  const v = await call(page, "vnet.create", {
+  await call(page, "vnet.create", {
     name: `seed-net-${RUN}`,
     subnet: "10.193.0.0/24",
     gateway: "10.193.0.1",

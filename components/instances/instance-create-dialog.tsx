@@ -116,7 +116,7 @@ function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
                     label="IP (optional)"
                     error={e?.ip?.message}
                     hint="Empty: next free"
-                    className="w-44"
+                    className="w-36"
                   >
                     {(c) => (
                       <Input
@@ -132,7 +132,7 @@ function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
                 <Field
                   label="Port"
                   hint={watch(`nics.${i}.portKind`) === "tap" ? "QEMU/libvirt tap" : "Namespace"}
-                  className="w-36"
+                  className="w-44"
                 >
                   {(c) => (
                     <Select {...c} aria-label={`Port of eth${i}`} {...register(`nics.${i}.portKind`)}>
