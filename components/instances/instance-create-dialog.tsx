@@ -1,5 +1,5 @@
 "use client";
-// "New instance": a name, a node, and NIC rows (VNET + optional fixed IP).
+// "New instance": a name, a node, and NIC rows (VNET, optional fixed IP, lab guest or hypervisor tap).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useFieldArray } from "react-hook-form";
 import { type InstanceCreateInput, instanceCreateInput } from "@/lib/schemas";
@@ -35,7 +35,7 @@ export function InstanceCreateDialog({ open, onClose }: { open: boolean; onClose
       label="New instance"
       submitLabel="Create instance"
       resolver={apiSchema(instanceCreateInput)}
-      defaultValues={{ name: "", nodeId: "", nics: [{ vnetId: "", ip: "" }] }}
+      defaultValues={{ name: "", nodeId: "", nics: [{ vnetId: "", ip: "", portKind: "guest" }] }}
       mutation={create}
       success={(inst) =>
         `Instance ${inst.name} created: ${inst.nics.map((n) => `${n.vnet} ${n.ip}`).join(", ")}`
@@ -129,6 +129,14 @@ function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
                   </Field>
                 )}
 
+                <Field label="Port" error={e?.portKind?.message} className="w-36">
+                  {(c) => (
+                    <Select {...c} aria-label={`Port of eth${i}`} {...register(`nics.${i}.portKind`)}>
+                      <option value="guest">Lab guest</option>
+                      <option value="tap">Hypervisor tap</option>
+                    </Select>
+                  )}
+                </Field>
                 <Button
                   size="sm"
                   variant="ghost"
@@ -150,7 +158,7 @@ function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
           size="sm"
           className="mt-3"
           disabled={nics.fields.length >= MAX_NICS}
-          onClick={() => nics.append({ vnetId: "", ip: "" })}
+          onClick={() => nics.append({ vnetId: "", ip: "", portKind: "guest" })}
         >
           + Add NIC
         </Button>

@@ -45,7 +45,18 @@ export default function InstancesPage() {
   );
 
   const columns: Column<Instance>[] = [
-    { key: "name", header: "Name", cell: (i) => <span className="font-medium">{i.name}</span> },
+    {
+      key: "name",
+      header: "Name",
+      cell: (i) => (
+        <Link
+          href={`/instances/${i.id}`}
+          className="font-medium whitespace-nowrap text-sky-800 hover:underline"
+        >
+          {i.name}
+        </Link>
+      ),
+    },
     { key: "node", header: "Node", cell: (i) => i.nodeName },
     {
       key: "nics",
@@ -60,6 +71,9 @@ export default function InstancesPage() {
                 ({n.vnetName})
               </Link>{" "}
               <span className="text-slate-500">{n.mac ?? ""}</span>
+              {n.portKind === "tap" && (
+                <span className="font-sans text-xs text-slate-500"> · tap {n.dev}</span>
+              )}
             </li>
           ))}
         </ul>
