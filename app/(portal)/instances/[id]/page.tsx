@@ -11,7 +11,16 @@ import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { Badge, EmptyState, NotFound, PageHeader, Panel, Skeleton, type Tone } from "@/components/ui/misc";
+import {
+  Badge,
+  EmptyState,
+  LoadFailed,
+  NotFound,
+  PageHeader,
+  Panel,
+  Skeleton,
+  type Tone,
+} from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // The NIC forms (zod schemas, address checks) load when first opened, not with the page.
@@ -93,12 +102,7 @@ export default function InstancePage() {
       <>
         <PageHeader title="Instance" back={back} />
         <Panel>
-          <EmptyState
-            title="Could not load this instance"
-            action={<Button onClick={() => instance.refetch()}>Retry</Button>}
-          >
-            {instance.error.message}
-          </EmptyState>
+          <LoadFailed what="this instance" query={instance} />
         </Panel>
       </>
     );
