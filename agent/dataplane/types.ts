@@ -47,8 +47,11 @@ export interface ObservedLink {
   up: boolean;
   /** ifindex of the veth peer (in the peer's namespace). */
   linkIndex?: number;
-  /** IPv4 addresses as normalised CIDR (10.0.0.1/24). IPv6 is not managed (see plan.ts). */
+  /** IPv4 addresses as normalised CIDR (10.0.0.1/24). */
   ipv4: string[];
+  /** Configured global IPv6 addresses as canonical CIDR (2001:db8::1/64): not link-local, not the
+   * kernel's own SLAAC addresses. Absent: not read. */
+  ipv6?: string[];
   /** VXLAN parameters (kind vxlan). */
   vxlan?: { id: number; local?: string; group?: string; port?: number; dev?: string; learning?: boolean };
   /** 802.1Q parameters (kind vlan): VLAN id and parent device. */

@@ -3,6 +3,7 @@
 // driver, or one whose prerequisites are missing on this node, is a typed error that the planner
 // reports for that network alone.
 import type { Driver } from "../../../lib/domain";
+import { bigToIp6, ip6ToBig } from "../../../lib/ipam";
 import { type DesiredNetwork, type DesiredState, ROUTED_GATEWAY, VXLAN_PORT } from "../../../lib/wire";
 import {
   bridgeMac,
@@ -86,6 +87,24 @@ export function addressLines(dev: string, have: string[], want: string[]): strin
   ];
 }
 
+/** Canonical IPv6 CIDR (RFC 5952 spelling), for comparison with what the kernel prints. */
+export function normCidr6(cidr: string): string {
+  const [addr = "", len = "128"] = cidr.trim().split("/");
+  return `${bigToIp6(ip6ToBig(addr))}/${Number(len)}`;
+}
+
+/** addressLines for IPv6. Added with `nodad`: the address is the node's or a leased one (the
+ * portal never hands it out twice), and duplicate address detection would hold it tentative for
+ * a second, in which nothing (router advertisements, DHCPv6, a ping) can use it. */
+export function addressLines6(dev: string, have: string[], want: string[]): string[] {
+  const h = new Set(have.map(normCidr6));
+  const w = new Set(want.map(normCidr6));
+  return [
+    ...[...h].filter((a) => !w.has(a)).map((a) => `addr del ${a} dev ${dev}`),
+    ...[...w].filter((a) => !h.has(a)).map((a) => `addr add ${a} dev ${dev} nodad`),
+  ];
+}
+
 /** Forwarding between the guests' bridge or veths and the uplink (NAT, routed networks). Only ever
  * turned on: a host that forwards for other reasons is not ours to turn off. */
 export const IP_FORWARD = "net.ipv4.ip_forward";
@@ -124,6 +143,8 @@ function setupBridge(net: DesiredNetwork, address: string | undefined, ctx: Driv
   if (set.length > 0) ops.push(op(`link set ${net.bridge} ${set.join(" ")}`));
   // The bridge is ours, so an address not desired (a stale gateway) goes too.
   for (const line of addressLines(net.bridge, link?.ipv4 ?? [], address ? [address] : [])) ops.push(op(line));
+  for (const line of addressLines6(net.bridge, link?.ipv6 ?? [], net.bridgeAddresses6 ?? []))
+    ops.push(op(line));
   return { ...empty(), ops, bridgeCreated: !link };
 }
 

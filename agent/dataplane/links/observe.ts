@@ -10,7 +10,7 @@ import type {
   ObservedNodeRoute,
   ObservedRoute,
 } from "../types";
-import { confKey, IP_FORWARD, neighKey } from "./drivers";
+import { confKey, IP_FORWARD, neighKey, normCidr6 } from "./drivers";
 import { nlReadGuests } from "./nl";
 
 /** The subset of `ip -j -d addr show` we read. */
@@ -36,7 +36,7 @@ interface IpLinkJson {
       learning?: boolean;
     };
   };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string; dynamic?: boolean }[];
 }
 
 interface IpRouteJson {
@@ -91,6 +91,11 @@ export function parseLinks(json: string): ObservedLink[] {
     up: (l.flags ?? []).includes("UP"),
     linkIndex: l.link_index,
     ipv4: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+    // Addresses someone configured: not link-local, not autoconfigured from a router advertisement
+    // (SLAAC addresses are `dynamic`, and belong to the kernel, not to the plan).
+    ipv6: (l.addr_info ?? [])
+      .filter((a) => a.family === "inet6" && a.scope === "global" && !a.dynamic)
+      .map((a) => normCidr6(`${a.local}/${a.prefixlen}`)),
   }));
 }
 
