@@ -1,7 +1,8 @@
 // IPv6 from the node's dnsmasq, checked with real clients in guest namespaces: rdisc6 (ndisc6) sees
 // the node's router advertisement with the SLAAC prefix, the MTU and the DNS server (RDNSS); the
 // guest's kernel takes exactly the SLAAC address its lease says; ISC dhclient -6 gets exactly the
-// static address its lease says from DHCPv6, with the DNS server and search domain; a guest running
+// static address its lease says from DHCPv6, with the DNS server and search domain (a lab guest has
+// it from the agent, like its IPv4, and a second pass changes nothing); a guest running
 // its own router advertisements and DHCPv6 server (dnsmasq) reaches no other guest (anti-spoofing),
 // while the node's still do. Everything starts with `bht<pid>i6`.
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -137,11 +138,13 @@ await describeKernel("IPv6 per VNET: router advertisements and DHCPv6 (dnsmasq, 
     await rm(root, { recursive: true, force: true });
   });
 
-  it("the node's bridge holds its IPv6 addresses, and a second pass changes nothing", async () => {
+  it("the node's bridge holds its IPv6 addresses, a lab guest its static lease; a second pass changes nothing", async () => {
     const br = (await runInNetns(NODE, "ip", ["-6", "-o", "addr", "show", "dev", "br86", "scope", "global"]))
       .stdout;
     expect(br).toContain("2001:db8:86::1/64");
     expect(br).toContain("2001:db8:87::1/64");
+    // The lab guest with a static IPv6 lease has it from the agent (as its IPv4), ready at once.
+    expect(await global6(g(2))).toMatch(/inet6 2001:db8:87::20\/64 scope global (?!tentative)/);
     const again = await dp.reconcile(desired);
     expect(again.error).toBeUndefined();
     expect(again.ops).toEqual([]);
@@ -161,6 +164,8 @@ await describeKernel("IPv6 per VNET: router advertisements and DHCPv6 (dnsmasq, 
   }, 30_000);
 
   it("DHCPv6 gives a guest exactly its static lease, DNS server and search domain", async () => {
+    // Asked as a VM would: without the address the agent gave the lab guest.
+    await runInNetns(g(2), "ip", ["-6", "addr", "del", "2001:db8:87::20/64", "dev", "eth0"]);
     const env = await dhcp6(g(2), 20);
     expect(env, "dhclient -6 got no lease").toBeDefined();
     expect(env?.new_ip6_address).toBe("2001:db8:87::20");
