@@ -63,6 +63,9 @@ function isPair(host: ObservedLink | undefined, guest: ObservedLink | undefined)
   );
 }
 
+/** Global IPv6 addresses of a guest link: its link-local address is the kernel's. */
+const globalOnly = (cidrs: string[] | undefined) => (cidrs ?? []).filter((c) => !c.startsWith("fe80:"));
+
 /** The address part of each CIDR. */
 const hostsOf = (cidrs: string[]) => cidrs.map((c) => normCidr(c).split("/")[0] as string);
 
@@ -159,7 +162,7 @@ function planPort(
   const addr = addressLines(dev, gl.ipv4, port.addresses);
   // Static IPv6 leases as the agent configures them; SLAAC ones the guest's kernel makes from the
   // node's router advertisements (a new namespace accepts them), so they are not planned.
-  const addr6 = addressLines6(dev, gl.ipv6 ?? [], port.static6 ?? []);
+  const addr6 = addressLines6(dev, globalOnly(gl.ipv6), port.static6 ?? []);
   const routed = a.routed ? routedHostOps(a, false, view, n, s) : undefined;
   return {
     before: [],
