@@ -162,7 +162,9 @@ function planPort(
   const addr = addressLines(dev, gl.ipv4, port.addresses);
   // Static IPv6 leases as the agent configures them; SLAAC ones the guest's kernel makes from the
   // node's router advertisements (a new namespace accepts them), so they are not planned.
-  const addr6 = addressLines6(dev, globalOnly(gl.ipv6), port.static6 ?? []);
+  // A port without static IPv6 leases leaves the guest's IPv6 alone (what an agent of wire 4 did:
+  // addresses someone configured in the guest by hand stay).
+  const addr6 = port.static6 ? addressLines6(dev, globalOnly(gl.ipv6), port.static6) : [];
   const routed = a.routed ? routedHostOps(a, false, view, n, s) : undefined;
   return {
     before: [],
