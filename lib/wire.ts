@@ -22,14 +22,21 @@ import { hostVethName } from "./nft/names";
 
 /** An IPv6 address without prefix length, e.g. 2001:db8::2. */
 const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
+/** An IPv6 address with prefix length, e.g. 2001:db8::1/64. */
+const ipv6Cidr = z.string().refine((s) => {
+  const [a, len, extra] = s.split("/");
+  return extra === undefined && !!a && isIp6(a) && /^\d{1,3}$/.test(len ?? "") && Number(len) <= 128;
+}, "Not an IPv6 address with prefix length (e.g. 2001:db8::1/64)");
 
 /** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
  * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
  * by node. 2 added the server certificate pins to the desired state; 3 the networks' DHCP and DNS
- * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`). */
-export const WIRE_VERSION = 4;
+ * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`); 5 IPv6
+ * on the node: the bridge's IPv6 addresses, router advertisements and DHCPv6 (`bridgeAddresses6`,
+ * `dhcp.ipv6`, the ports' `static6`). */
+export const WIRE_VERSION = 5;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = 1 | 2 | 3 | 4;
+export type WireVersion = 1 | 2 | 3 | 4 | 5;
 
 /** A DNS label as lib/dns.ts makes them. */
 const dnsLabelSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
@@ -58,6 +65,10 @@ export const desiredNetworkSchema = z
     mtu,
     /** Address put on the bridge (the guests' gateway), e.g. 10.0.0.1/24; absent: none. */
     bridgeAddress: ipv4Cidr.optional(),
+    /** (wire 5) IPv6 addresses put on the bridge, one per IPv6 prefix of the network (the VNET's
+     * IPv6 gateway in its own prefix): what the node's router advertisements and DHCPv6 answer
+     * from. Absent: none. */
+    bridgeAddresses6: z.array(ipv6Cidr).max(16).optional(),
     phydev: ifName.optional(),
     vlanId: vlanId.optional(),
     vni: vni.optional(),
@@ -91,6 +102,14 @@ export const desiredNetworkSchema = z
         names: z
           .array(z.object({ name: dnsLabelSchema, ip: ipv4.optional(), ip6: ipv6.optional() }).strict())
           .max(65_536)
+          .optional(),
+        /** (wire 5) IPv6 served on the bridge: router advertisements (prefix, MTU, DNS) for the
+         * SLAAC /64 prefixes, and DHCPv6 (addresses from the ports' `static6` only, with router
+         * advertisements that send guests to it) for the static prefixes. Each prefix has one of
+         * the bridge's IPv6 addresses. Absent: no IPv6 service. */
+        ipv6: z
+          .object({ slaac: z.array(ipv6Cidr).max(16), static: z.array(ipv6Cidr).max(16) })
+          .strict()
           .optional(),
       })
       .strict()
@@ -128,6 +147,9 @@ export const desiredPortSchema = z
     /** Leased IPv6 addresses (global, ULA), without prefix; the link-local one is derived from
      * the MAC by the agent. Absent: none. */
     addresses6: z.array(ipv6).optional(),
+    /** (wire 5) Those of addresses6 that are static (not SLAAC), with their prefix length: the
+     * DHCPv6 server leases them, and the agent configures them in a lab guest. Absent: none. */
+    static6: z.array(ipv6Cidr).optional(),
     gateway: ipv4.optional(),
     /** Whether this NIC owns the guest's default route. */
     defaultRoute: z.boolean(),
@@ -175,7 +197,7 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
