@@ -33,10 +33,10 @@ const ipv6Cidr = z.string().refine((s) => {
  * by node. 2 added the server certificate pins to the desired state; 3 the networks' DHCP and DNS
  * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`); 5 IPv6
  * on the node: the bridge's IPv6 addresses, router advertisements and DHCPv6 (`bridgeAddresses6`,
- * `dhcp.ipv6`, the ports' `static6`). */
-export const WIRE_VERSION = 5;
+ * `dhcp.ipv6`, the ports' `static6`); 6 the underlay path MTUs in reports (`underlayMtu`). */
+export const WIRE_VERSION = 6;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = 1 | 2 | 3 | 4 | 5;
+export type WireVersion = 1 | 2 | 3 | 4 | 5 | 6;
 
 /** A DNS label as lib/dns.ts makes them. */
 const dnsLabelSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
@@ -49,8 +49,6 @@ export const certFingerprint = z
 
 /** The gateway every guest of a routed network uses (onlink; the node answers for it). */
 export const ROUTED_GATEWAY = "169.254.0.1";
-/** Bytes a VXLAN encapsulation adds (outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8). */
-export const VXLAN_OVERHEAD = 50;
 /** UDP port of VXLAN (IANA). */
 export const VXLAN_PORT = 4789;
 
@@ -197,7 +195,14 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
+    wireVersion: z.union([
+      z.literal(1),
+      z.literal(2),
+      z.literal(3),
+      z.literal(4),
+      z.literal(5),
+      z.literal(6),
+    ]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
@@ -277,6 +282,14 @@ export const dhcpLeaseSchema = z
   })
   .strict();
 export type DhcpLease = z.infer<typeof dhcpLeaseSchema>;
+/** The underlay path MTU to one VXLAN peer (its VTEP), as DF pings measured it; null: the peer
+ * answered no ping at all. */
+export const underlayMtuSchema = z
+  .object({ peer: ipv4, mtu: z.number().int().min(68).max(65_535).nullable() })
+  .strict();
+export type UnderlayMtu = z.infer<typeof underlayMtuSchema>;
+export const MAX_REPORTED_PEERS = 8192;
+
 /** At most this many leases ride one report (the rest are left out, newest expiry first kept). */
 export const MAX_REPORTED_LEASES = 4096;
 
@@ -320,6 +333,9 @@ export const agentReportSchema = z
     /** (wire 4) The leases this node's DHCP servers handed out, as their lease files say after the
      * last reconcile: a guest that took its address. Absent: the node serves no DHCP. */
     dhcpLeases: z.array(dhcpLeaseSchema).max(MAX_REPORTED_LEASES).optional(),
+    /** (wire 6) The underlay path MTU to each VXLAN peer, sent when a measurement changed; absent:
+     * unchanged since the last report that had them. */
+    underlayMtu: z.array(underlayMtuSchema).max(MAX_REPORTED_PEERS).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;

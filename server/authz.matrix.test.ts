@@ -157,6 +157,10 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({ id: fx.ids.vnet }),
   },
+  "vnet.underlay": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
   "vnet.create": {
     rule: { kind: "admin" },
     input: () => ({ name: "v-new", subnet: "10.99.0.0/24", firstIp: "10.99.0.10", size: 5 }),

@@ -3,7 +3,7 @@
 import { and, eq, inArray, isNotNull, isNull, ne, or } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
 import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
-import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
+import { gatewayNic, guestMtu, resolveContext, VXLAN_OVERHEAD } from "../../../lib/context";
 import { defaultDnsDomain, dhcpOn, dnsLabel } from "../../../lib/dns";
 import { type Ipv6Service, ipv6Service } from "../../../lib/ipv6-service";
 import {
@@ -12,7 +12,6 @@ import {
   type DesiredState,
   ROUTED_GATEWAY,
   tapDeviceName,
-  VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../../lib/wire";
 import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
@@ -251,7 +250,7 @@ function remoteNames(tx: Tx, nodeId: number, nets: DesiredNetwork[]) {
 
 /** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
  * starts or stops hosting one, or when a hosting node's VTEP changes, so they must be bumped. */
-export function vxlanNodesOf(tx: Tx, vnetIds: number[]): number[] {
+export function vxlanNodesOf(tx: Tx | Db, vnetIds: number[]): number[] {
   if (vnetIds.length === 0) return [];
   return tx
     .selectDistinct({ nodeId: instances.nodeId })
