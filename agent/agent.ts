@@ -13,6 +13,7 @@ import {
   type DhcpLease,
   MAX_REPORTED_COUNTERS,
   MAX_REPORTED_LEASES,
+  MAX_REPORTED_PEERS,
   parseJoinToken,
   ruleCounters,
   type SgCounter,
@@ -26,6 +27,7 @@ import type { Dataplane } from "./dataplane/types";
 import { type ReconcileResult, Reconciler } from "./reconciler";
 import { loadState, saveState } from "./state";
 import { transportFor } from "./tls";
+import { dfPingIn, UnderlayMtuProbe } from "./underlay-mtu";
 
 export { VERSION };
 
@@ -88,6 +90,8 @@ export async function runAgent(
     onReported?: (revision: number, ok: boolean) => void;
     /** Quiet: no log line per connect and apply (thousands of simulated agents share a stdout). */
     quiet?: boolean;
+    /** Measure the underlay MTU to the VXLAN peers (default: with the kernel's dataplane only). */
+    probeUnderlay?: boolean;
   } = {},
 ): Promise<{ nodeId: number; stop(): Promise<void> }> {
   const log = (msg: string) =>
@@ -179,6 +183,17 @@ export async function runAgent(
   };
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe = () => {};
+  // The underlay path MTU to every VXLAN peer: measured in the background, reported when it changed.
+  const mtuProbe =
+    (opts.probeUnderlay ?? !opts.dataplane)
+      ? new UnderlayMtuProbe(
+          dfPingIn(netns),
+          async () => (await uplinkMtu(netns, uplink)) ?? 1500,
+          () => {
+            if (!reconciler.current) void report();
+          },
+        )
+      : undefined;
 
   // Defined before anything can report: the restore below already talks to the server, and a
   // refusal there (a credential revoked while the agent was down) must end the agent the same way.
@@ -216,6 +231,7 @@ export async function runAgent(
     if (!lastResult) return;
     const { desired, result, repairs } = lastResult;
     const counters = countersToSend(result.counters);
+    const mtus = mtuProbe?.pending()?.slice(0, MAX_REPORTED_PEERS);
     const r: AgentReport = {
       nodeId,
       revision: desired.revision,
@@ -238,11 +254,13 @@ export async function runAgent(
       ...(repairs?.length ? { repairs } : {}),
       ...(counters ? { counters } : {}),
       ...(result.dhcpLeases ? { dhcpLeases: newestLeases(result.dhcpLeases) } : {}),
+      ...(mtus ? { underlayMtu: mtus } : {}),
     };
     lastResult = { desired, result };
     await channel.report(r).then(
       () => {
         opts.onReported?.(r.revision, r.ok);
+        if (mtus) mtuProbe?.markDelivered(mtus);
         if (!counters) return;
         countersAt = Date.now();
         sentCounters = new Map([
@@ -277,6 +295,7 @@ export async function runAgent(
       const repairs = drift ? (result.ops ?? []).slice(0, 200).map((o) => o.slice(0, 500)) : undefined;
       lastResult = { desired, result, repairs };
       if (result.ok) appliedRevision = desired.revision;
+      mtuProbe?.watch(desired.networks.flatMap((n) => n.vxlanPeers ?? []));
       if (result.operations > 0 || !result.ok)
         log(
           `revision ${desired.revision}: ${result.ok ? (drift ? "drift repaired" : "applied") : `FAILED: ${result.error}`} (${result.operations} operations, ${result.durationMs.toFixed(1)} ms)`,
@@ -341,6 +360,7 @@ export async function runAgent(
   function stopTimers() {
     stopped = true;
     if (timer) clearInterval(timer);
+    mtuProbe?.stop();
     unsubscribe();
   }
   return {
@@ -356,6 +376,18 @@ const defaultFatal = (err: AgentExit) => {
   console.error(`agent: ${err.message}`);
   process.exit(err.code);
 };
+
+/** The MTU of the uplink in the node's namespace (the ceiling of every underlay path). */
+async function uplinkMtu(netns: string | undefined, dev: string | undefined): Promise<number | undefined> {
+  if (!dev) return undefined;
+  const r = await ipIn(netns, ["-j", "link", "show", "dev", dev]).catch(() => undefined);
+  if (r?.code !== 0) return undefined;
+  try {
+    return (JSON.parse(r.stdout || "[]") as { mtu?: number }[])[0]?.mtu;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The first IPv4 address of the uplink in the node's namespace; undefined when it has none. */
 async function uplinkAddress(

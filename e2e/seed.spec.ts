@@ -44,12 +44,11 @@ test("an admin copies an instance's seed URL, downloads its ISO and rotates the 
 
   await page.getByRole("link", { name }).click();
   await expect(page.getByRole("heading", { name })).toBeVisible();
-  const nic = page.getByTestId("instance-nic");
-  await expect(nic.getByText("10.193.0.10")).toBeVisible();
-  await expect(
-    nic.getByText(/-netdev tap,id=net0,ifname=bhvt\d+,script=no,downscript=no -device virtio-net-pci/),
-  ).toBeVisible();
-  await expect(nic.getByText(/<target dev='bhvt\d+'\/>/)).toBeVisible();
+  await expect(page.locator('tr[data-nic="eth0"]')).toContainText("10.193.0.10");
+  await expect(page.getByTestId("qemu-eth0")).toHaveText(
+    /^-netdev tap,id=bh0,ifname=bhvt\d+,script=no,downscript=no -device virtio-net-pci,netdev=bh0,mac=/,
+  );
+  await expect(page.getByTestId("libvirt-eth0")).toContainText(/<target dev='bhvt\d+'\/>/);
 
   const urlBox = page.getByTestId("seed-url");
   await expect(urlBox).toHaveText(/^http:\/\/localhost:\d+\/seed\/\d+\/[A-Za-z0-9_-]{32}\/$/);

@@ -70,7 +70,7 @@ async function up() {
     app.db.$client.prepare("SELECT id FROM user WHERE username = 'admin'").get() as { id: string }
   ).id;
   const admin = callerFor(app, adminId);
-  const mk = (name: string, subnet: string, gateway: string, description: string) =>
+  const mk = (name: string, subnet: string, gateway: string, description: string, v6 = {}) =>
     admin.vnet.create({
       name,
       description,
@@ -78,22 +78,42 @@ async function up() {
       gateway,
       firstIp: subnet.replace(/0\/24$/, "10"),
       size: 100,
+      ...v6,
     });
-  const internal = await mk("lab-internal", "10.61.0.0/24", "10.61.0.1", "bridge, gateway on the bridge");
+  // Dual stack: the node's router advertisements give its guests their leased SLAAC addresses.
+  const internal = await mk(
+    "lab-internal",
+    "10.61.0.0/24",
+    "10.61.0.1",
+    "bridge, dual stack, gateway on the bridge",
+    {
+      globalPrefix: "2001:db8:61::/64",
+      gateway6: "2001:db8:61::1",
+    },
+  );
   const vxlan = await mk("lab-vxlan", "10.62.0.0/24", "", "VXLAN VNI 6100 across all lab nodes");
   const routed = await mk("lab-routed", "10.63.0.0/24", "", "host-routed, gateway 169.254.0.1");
   setVnetDriver(app, vxlan.id, { driver: "vxlan", vni: 6100, mtu: 1500 });
   setVnetDriver(app, routed.id, { driver: "routed" });
   const actor = { userId: adminId, name: "lab", ip: null };
   const tokens = ul.nodes.map((n) => createNode(app, actor, { name: n.name, clusterId: 0 }));
-  const guests: { name: string; node: LabNode; ns: string; ip: string; vnet: string }[] = [];
+  const guests: { name: string; node: LabNode; ns: string; ip: string; ip6?: string; vnet: string }[] = [];
   const add = async (name: string, k: number, vnetId: number, vnet: string) => {
     const created = await admin.instance.create({ name, nodeId: tokens[k]!.id, nics: [{ vnetId }] });
     const node = ul.nodes[k]!;
-    guests.push({ name, node, ns: `${node.netns}-i${created.id}`, ip: created.nics[0]!.ip!, vnet });
+    const nic = created.nics[0]!;
+    guests.push({
+      name,
+      node,
+      ns: `${node.netns}-i${created.id}`,
+      ip: nic.ip!,
+      ip6: nic.ip6 ?? undefined,
+      vnet,
+    });
   };
   for (let k = 0; k < count; k++) await add(`vx${k + 1}`, k, vxlan.id, "lab-vxlan");
   await add("int1", 0, internal.id, "lab-internal");
+  await add("int2", 0, internal.id, "lab-internal");
   await add("rt1", 0, routed.id, "lab-routed");
   await add("rt2", 0, routed.id, "lab-routed");
   app.db.$client.close();
@@ -157,10 +177,14 @@ async function up() {
       `Bridgehead lab is up: ${count} nodes (namespaces ${ul.nodes.map((n) => n.netns).join(", ")}).`,
       `  portal:  ${url}${args["no-ui"] ? "/api/trpc (API only)" : ""}   user admin, password ${password}`,
       "  guests (namespace, address, VNET):",
-      ...guests.map((g) => `    ${g.ns.padEnd(width)}  ${g.ip.padEnd(11)} ${g.vnet} on ${g.node.name}`),
+      ...guests.map(
+        (g) =>
+          `    ${g.ns.padEnd(width)}  ${g.ip.padEnd(11)} ${g.vnet} on ${g.node.name}${g.ip6 ? `  ${g.ip6}` : ""}`,
+      ),
       "  try:",
       `    ip netns exec ${guests[0]!.ns} ping ${guests[count > 1 ? 1 : 0]!.ip}     # VXLAN across nodes`,
       `    ip netns exec ${guests.find((g) => g.name === "rt1")!.ns} ping 169.254.0.1   # routed gateway`,
+      `    ip netns exec ${guests.find((g) => g.name === "int1")!.ns} ping -6 ${guests.find((g) => g.name === "int2")!.ip6}   # IPv6 (SLAAC from the node's RA)`,
       `    ip netns exec ${ul.outside.netns} ping ${ul.nodes[0]!.vtep}   # the outside reaches node1's uplink`,
       `  logs in ${path.relative(ROOT, DIR)}/; remove everything with: npm run lab -- down`,
       "",

@@ -282,4 +282,8 @@ export type NodeReport = {
   /** The leases the node's DHCP servers handed out, as of this report (vnetId, mac, ip, expiry in
    * Unix seconds, 0 = never). */
   dhcpLeases?: { vnetId: number; mac: string; ip: string; expires: number }[];
+  /** The underlay path MTU to each VXLAN peer's VTEP as the node last measured it (null: the peer
+   * answered no ping), and when that report arrived. */
+  underlayMtu?: { peer: string; mtu: number | null }[];
+  underlayMtuAt?: string;
 };

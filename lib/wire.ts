@@ -22,14 +22,21 @@ import { hostVethName } from "./nft/names";
 
 /** An IPv6 address without prefix length, e.g. 2001:db8::2. */
 const ipv6 = z.string().refine(isIp6, "Not a valid IPv6 address (e.g. 2001:db8::2)");
+/** An IPv6 address with prefix length, e.g. 2001:db8::1/64. */
+const ipv6Cidr = z.string().refine((s) => {
+  const [a, len, extra] = s.split("/");
+  return extra === undefined && !!a && isIp6(a) && /^\d{1,3}$/.test(len ?? "") && Number(len) <= 128;
+}, "Not an IPv6 address with prefix length (e.g. 2001:db8::1/64)");
 
 /** The wire version this code speaks. The server also speaks MIN_WIRE_VERSION.. (it compiles the
  * older shape for older agents, see server/services/nodes/wire-compat.ts), so a fleet is upgraded node
  * by node. 2 added the server certificate pins to the desired state; 3 the networks' DHCP and DNS
- * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`). */
-export const WIRE_VERSION = 4;
+ * service (`network.dhcp`); 4 the names of the network's guests on other nodes (`dhcp.names`); 5 IPv6
+ * on the node: the bridge's IPv6 addresses, router advertisements and DHCPv6 (`bridgeAddresses6`,
+ * `dhcp.ipv6`, the ports' `static6`); 6 the underlay path MTUs in reports (`underlayMtu`). */
+export const WIRE_VERSION = 6;
 export const MIN_WIRE_VERSION = 1;
-export type WireVersion = 1 | 2 | 3 | 4;
+export type WireVersion = 1 | 2 | 3 | 4 | 5 | 6;
 
 /** A DNS label as lib/dns.ts makes them. */
 const dnsLabelSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
@@ -42,8 +49,6 @@ export const certFingerprint = z
 
 /** The gateway every guest of a routed network uses (onlink; the node answers for it). */
 export const ROUTED_GATEWAY = "169.254.0.1";
-/** Bytes a VXLAN encapsulation adds (outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8). */
-export const VXLAN_OVERHEAD = 50;
 /** UDP port of VXLAN (IANA). */
 export const VXLAN_PORT = 4789;
 
@@ -58,6 +63,10 @@ export const desiredNetworkSchema = z
     mtu,
     /** Address put on the bridge (the guests' gateway), e.g. 10.0.0.1/24; absent: none. */
     bridgeAddress: ipv4Cidr.optional(),
+    /** (wire 5) IPv6 addresses put on the bridge, one per IPv6 prefix of the network (the VNET's
+     * IPv6 gateway in its own prefix): what the node's router advertisements and DHCPv6 answer
+     * from. Absent: none. */
+    bridgeAddresses6: z.array(ipv6Cidr).max(16).optional(),
     phydev: ifName.optional(),
     vlanId: vlanId.optional(),
     vni: vni.optional(),
@@ -91,6 +100,14 @@ export const desiredNetworkSchema = z
         names: z
           .array(z.object({ name: dnsLabelSchema, ip: ipv4.optional(), ip6: ipv6.optional() }).strict())
           .max(65_536)
+          .optional(),
+        /** (wire 5) IPv6 served on the bridge: router advertisements (prefix, MTU, DNS) for the
+         * SLAAC /64 prefixes, and DHCPv6 (addresses from the ports' `static6` only, with router
+         * advertisements that send guests to it) for the static prefixes. Each prefix has one of
+         * the bridge's IPv6 addresses. Absent: no IPv6 service. */
+        ipv6: z
+          .object({ slaac: z.array(ipv6Cidr).max(16), static: z.array(ipv6Cidr).max(16) })
+          .strict()
           .optional(),
       })
       .strict()
@@ -128,6 +145,9 @@ export const desiredPortSchema = z
     /** Leased IPv6 addresses (global, ULA), without prefix; the link-local one is derived from
      * the MAC by the agent. Absent: none. */
     addresses6: z.array(ipv6).optional(),
+    /** (wire 5) Those of addresses6 that are static (not SLAAC), with their prefix length: the
+     * DHCPv6 server leases them, and the agent configures them in a lab guest. Absent: none. */
+    static6: z.array(ipv6Cidr).optional(),
     gateway: ipv4.optional(),
     /** Whether this NIC owns the guest's default route. */
     defaultRoute: z.boolean(),
@@ -175,7 +195,14 @@ export type DesiredSecurityGroup = z.infer<typeof desiredSecurityGroupSchema>;
 /** A node's whole desired state at one revision. */
 export const desiredStateSchema = z
   .object({
-    wireVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+    wireVersion: z.union([
+      z.literal(1),
+      z.literal(2),
+      z.literal(3),
+      z.literal(4),
+      z.literal(5),
+      z.literal(6),
+    ]),
     nodeId: z.number().int().positive(),
     nodeName: z.string(),
     revision: z.number().int().nonnegative(),
@@ -255,6 +282,14 @@ export const dhcpLeaseSchema = z
   })
   .strict();
 export type DhcpLease = z.infer<typeof dhcpLeaseSchema>;
+/** The underlay path MTU to one VXLAN peer (its VTEP), as DF pings measured it; null: the peer
+ * answered no ping at all. */
+export const underlayMtuSchema = z
+  .object({ peer: ipv4, mtu: z.number().int().min(68).max(65_535).nullable() })
+  .strict();
+export type UnderlayMtu = z.infer<typeof underlayMtuSchema>;
+export const MAX_REPORTED_PEERS = 8192;
+
 /** At most this many leases ride one report (the rest are left out, newest expiry first kept). */
 export const MAX_REPORTED_LEASES = 4096;
 
@@ -298,6 +333,9 @@ export const agentReportSchema = z
     /** (wire 4) The leases this node's DHCP servers handed out, as their lease files say after the
      * last reconcile: a guest that took its address. Absent: the node serves no DHCP. */
     dhcpLeases: z.array(dhcpLeaseSchema).max(MAX_REPORTED_LEASES).optional(),
+    /** (wire 6) The underlay path MTU to each VXLAN peer, sent when a measurement changed; absent:
+     * unchanged since the last report that had them. */
+    underlayMtu: z.array(underlayMtuSchema).max(MAX_REPORTED_PEERS).optional(),
   })
   .strict();
 export type AgentReport = z.infer<typeof agentReportSchema>;

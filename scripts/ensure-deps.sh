@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when any of their commands is missing:
-# Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks, and
-# pyroute2 for the agent's python helpers, QEMU for the real-VM test (tests/vm/; large, but CI
+# Chromium for Playwright, iproute2/nftables/tc for the dataplane, real clients for checks (rdisc6
+# and dhclient -6 for the nodes' router advertisements and DHCPv6), and pyroute2 for the agent's
+# python helpers, QEMU for the real-VM test (tests/vm/; large, but CI
 # needs it too), xorriso for cloud-init ISOs, netplan to validate their network-config, Prometheus (promtool and a real scrape of /metrics) and PostgreSQL.
 set -euo pipefail
 declare -A pkg_of=(
   [chromium]=chromium [ip]=iproute2 [tc]=iproute2 [nft]=nftables [ping]=iputils-ping
   [iperf3]=iperf3 [iptables-restore]=iptables [dnsmasq]=dnsmasq-base [conntrack]=conntrack [dig]=dnsutils [udhcpc]=udhcpc
-  [arping]=arping [nsenter]=util-linux [python3]=python3 [openssl]=openssl [systemd-analyze]=systemd
+  [arping]=arping [rdisc6]=ndisc6 [dhclient]=isc-dhcp-client [nsenter]=util-linux [python3]=python3 [openssl]=openssl [systemd-analyze]=systemd
   [qemu-system-x86_64]=qemu-system-x86 [dpkg-deb]=dpkg [xorriso]=xorriso [netplan]=netplan.io
   [promtool]=prometheus [prometheus]=prometheus
 )

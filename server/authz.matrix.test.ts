@@ -134,6 +134,7 @@ const MATRIX: Record<string, Entry> = {
     rule: { kind: "object", object: "vnet", level: "use", denied: "BAD_REQUEST" },
     input: (fx) => ({ name: "i-new", nodeId: fx.ids.node, nics: [{ vnetId: fx.ids.vnet }] }),
   },
+  "instance.get": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
   "instance.remove": { rule: { kind: "instanceOwner" }, input: (fx) => ({ id: fx.ids.instance }) },
   "instance.addNic": {
     rule: { kind: "instanceOwner" },
@@ -155,6 +156,10 @@ const MATRIX: Record<string, Entry> = {
   "vnet.list": { rule: { kind: "list", object: "vnet", ids: idsOf } },
   "vnet.mine": { rule: { kind: "user" } },
   "vnet.get": {
+    rule: { kind: "object", object: "vnet", level: "use" },
+    input: (fx) => ({ id: fx.ids.vnet }),
+  },
+  "vnet.underlay": {
     rule: { kind: "object", object: "vnet", level: "use" },
     input: (fx) => ({ id: fx.ids.vnet }),
   },

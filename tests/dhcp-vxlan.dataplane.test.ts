@@ -4,7 +4,9 @@
 // portal shows each lease taken from its node's report. Both
 // guests ask with busybox udhcpc -B (broadcast replies), so without that rule node 1's offers and
 // acks would flood over VXLAN into node 2's bridge. A counter on node 2's side of the tunnel sees
-// the guests' own DHCP broadcasts arrive (so it does see tunnel traffic) and no server reply.
+// the guests' own DHCP broadcasts arrive (so it does see tunnel traffic) and no server reply. The
+// VNET is dual stack: each guest takes exactly its leased SLAAC address from its own node's router
+// advertisements, and no RA or DHCPv6 reply crosses the tunnel either (rdisc6's solicitations do).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,12 +40,13 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
   let vnetId = 0;
   const agents: AgentProcess[] = [];
   const nodeIds: number[] = [];
-  const guest: { ns: string; ip: string; name: string }[] = [];
+  const guest: { ns: string; ip: string; ip6: string; name: string }[] = [];
   const logs = () => agents.map((a) => a.log()).join("\n");
 
   /** udhcpc once in a guest (broadcast replies asked for); the offer's environment. */
   async function lease(ns: string): Promise<Record<string, string>> {
-    await inNetns(ns, "ip", ["addr", "flush", "dev", "eth0"]);
+    // IPv4 only: the guest keeps its link-local and SLAAC addresses for the IPv6 test.
+    await inNetns(ns, "ip", ["-4", "addr", "flush", "dev", "eth0"]);
     const out = path.join(tmp, `${ns}.env`);
     const script = path.join(tmp, `${ns}.sh`);
     fs.writeFileSync(
@@ -107,6 +110,7 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
         gateway: "10.173.0.1",
         firstIp: "10.173.0.10",
         size: 20,
+        globalPrefix: "2001:db8:173::/64",
       })
     ).id;
     setVnetDriver(app, vnetId, { driver: "vxlan", vni: VNI, mtu: 1500 });
@@ -126,7 +130,12 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
     await waitFor(`agents to connect\n${logs()}`, () => nodeIds.every((n) => app.agents.isConnected(n)));
     for (const [i, name] of ["alpha", "beta"].entries()) {
       const inst = await admin.instance.create({ name, nodeId: nodeIds[i]!, nics: [{ vnetId }] });
-      guest.push({ ns: `${ul.nodes[i]!.netns}-i${inst.id}`, ip: inst.nics[0]!.ip!, name });
+      guest.push({
+        ns: `${ul.nodes[i]!.netns}-i${inst.id}`,
+        ip: inst.nics[0]!.ip!,
+        ip6: inst.nics[0]!.ip6!,
+        name,
+      });
     }
     await waitFor(
       `both nodes to apply\n${logs().slice(-3000)}`,
@@ -139,9 +148,15 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
       `add table bridge ${TAP}`,
       `add counter bridge ${TAP} server_replies`,
       `add counter bridge ${TAP} client_requests`,
+      `add counter bridge ${TAP} router_adverts`,
+      `add counter bridge ${TAP} dhcp6_replies`,
+      `add counter bridge ${TAP} router_solicits`,
       `add chain bridge ${TAP} in { type filter hook prerouting priority -400; policy accept; }`,
       `add rule bridge ${TAP} in iifname "vxlan${VNI}" udp sport 67 counter name server_replies`,
       `add rule bridge ${TAP} in iifname "vxlan${VNI}" udp sport 68 counter name client_requests`,
+      `add rule bridge ${TAP} in iifname "vxlan${VNI}" icmpv6 type nd-router-advert counter name router_adverts`,
+      `add rule bridge ${TAP} in iifname "vxlan${VNI}" udp sport 547 counter name dhcp6_replies`,
+      `add rule bridge ${TAP} in iifname "vxlan${VNI}" icmpv6 type nd-router-solicit counter name router_solicits`,
     ];
     const r = await inNetns(ul.nodes[1]!.netns, "nft", [rules.join("\n")]);
     expect(r.code, r.stderr).toBe(0);
@@ -191,4 +206,24 @@ describe.runIf(run)("DHCP on a VXLAN VNET across two nodes", () => {
     expect(await dig(a.ns, "-x", b.ip)).toBe("beta.spread.internal.");
     expect(await dig(b.ns, "alpha.spread.internal", "A")).toBe(a.ip);
   }, 30_000);
+
+  it("each guest takes exactly its leased IPv6 from its own node's router advertisements; none crosses the tunnel", async () => {
+    const global6 = async (ns: string) =>
+      (await inNetns(ns, "ip", ["-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"])).stdout;
+    for (const g of guest) {
+      await waitFor(`${g.name}'s SLAAC address ${g.ip6}`, async () =>
+        (await global6(g.ns)).includes(`${g.ip6}/64`),
+      );
+      // Solicited: the node answers at once (rdisc6 sends router solicitations, which do cross).
+      const ra = await inNetns(g.ns, "rdisc6", ["-r", "3", "-w", "1000", "eth0"]);
+      expect(ra.stdout).toMatch(/Prefix\s*:\s*2001:db8:173::\/64/);
+    }
+    const [a, b] = guest as [(typeof guest)[0], (typeof guest)[0]];
+    const ping = await inNetns(a.ns, "ping", ["-6", "-c", "1", "-W", "2", b.ip6]);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    const c = await counted();
+    expect(c.router_solicits).toBeGreaterThanOrEqual(1);
+    expect(c.router_adverts).toBe(0);
+    expect(c.dhcp6_replies).toBe(0);
+  }, 60_000);
 });

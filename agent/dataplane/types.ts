@@ -47,8 +47,13 @@ export interface ObservedLink {
   up: boolean;
   /** ifindex of the veth peer (in the peer's namespace). */
   linkIndex?: number;
-  /** IPv4 addresses as normalised CIDR (10.0.0.1/24). IPv6 is not managed (see plan.ts). */
+  /** IPv4 addresses as normalised CIDR (10.0.0.1/24). */
   ipv4: string[];
+  /** IPv6 addresses (global and link-local) as canonical CIDR (2001:db8::1/64), without the
+   * kernel's SLAAC ones and those that failed duplicate address detection. Absent: not read. */
+  ipv6?: string[];
+  /** IPv6 addresses that failed duplicate address detection (unusable until re-added). */
+  ipv6Failed?: string[];
   /** VXLAN parameters (kind vxlan). */
   vxlan?: { id: number; local?: string; group?: string; port?: number; dev?: string; learning?: boolean };
   /** 802.1Q parameters (kind vlan): VLAN id and parent device. */

@@ -7,7 +7,7 @@ import { useMemo, useState } from "react";
 import { Button } from "../ui/button";
 import { CopyButton } from "../ui/copy-button";
 import { cx } from "../ui/cx";
-import { Badge, EmptyState, PageHeader, Panel, Skeleton, type Tone } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel, Skeleton, type Tone } from "../ui/misc";
 
 type Schema = {
   type?: string | string[];
@@ -255,12 +255,7 @@ export function ApiReference() {
           ))}
         </div>
       ) : doc.isError ? (
-        <EmptyState
-          title="Could not load the API document"
-          action={<Button onClick={() => doc.refetch()}>Retry</Button>}
-        >
-          {doc.error.message}
-        </EmptyState>
+        <LoadFailed what="the API document" query={doc} />
       ) : byTag.length === 0 ? (
         <EmptyState
           title={`No operation matches “${filter}”`}

@@ -8,8 +8,7 @@ import type { ReactNode } from "react";
 import { timeAgo } from "../format";
 import { useMe } from "../session";
 import { useTRPC } from "../trpc";
-import { Button } from "../ui/button";
-import { Badge, EmptyState, PageHeader, Panel, Skeleton, type Tone, UsageBar } from "../ui/misc";
+import { Badge, LoadFailed, PageHeader, Panel, Skeleton, type Tone, UsageBar } from "../ui/misc";
 import { useNow } from "../use-now";
 
 const HEALTH_TONE: Record<string, Tone> = {
@@ -86,12 +85,7 @@ export function Dashboard() {
       <>
         {header}
         <Panel>
-          <EmptyState
-            title="Could not load the overview"
-            action={<Button onClick={() => q.refetch()}>Retry</Button>}
-          >
-            {q.error.message}
-          </EmptyState>
+          <LoadFailed what="the overview" query={q} />
         </Panel>
       </>
     );

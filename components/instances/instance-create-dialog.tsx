@@ -1,5 +1,5 @@
 "use client";
-// "New instance": a name, a node, and NIC rows (VNET + optional fixed IP).
+// "New instance": a name, a node, and NIC rows (VNET, optional fixed IP, lab guest or hypervisor tap).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useFieldArray } from "react-hook-form";
 import { type InstanceCreateInput, instanceCreateInput } from "@/lib/schemas";
@@ -131,6 +131,7 @@ function InstanceFields({ form }: { form: FormOf<InstanceCreateInput> }) {
 
                 <Field
                   label="Port"
+                  error={e?.portKind?.message}
                   hint={watch(`nics.${i}.portKind`) === "tap" ? "QEMU/libvirt tap" : "Namespace"}
                   className="w-44"
                 >

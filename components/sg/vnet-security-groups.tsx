@@ -11,7 +11,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
 import { Select } from "../ui/field";
-import { Badge, EmptyState, Panel } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, Panel } from "../ui/misc";
 import { DefaultSgWarning, useAttachMutation } from "./default-sg-warning";
 import { DEFAULT_SG_ID } from "./types";
 
@@ -103,12 +103,7 @@ export function VnetSecurityGroups({ vnetId }: { vnetId: number }) {
           </p>
         )}
         {attached.isError ? (
-          <EmptyState
-            title="Could not load the security groups"
-            action={<Button onClick={() => attached.refetch()}>Retry</Button>}
-          >
-            {attached.error.message}
-          </EmptyState>
+          <LoadFailed what="the security groups" query={attached} />
         ) : (
           <div className="overflow-hidden rounded-md ring-1 ring-slate-200">
             <DataTable

@@ -21,9 +21,8 @@ import { useRouter } from "next/navigation";
 import { memo, useMemo, useState } from "react";
 import type { AppRouter } from "@/server/routers/root";
 import { useTRPC } from "../trpc";
-import { Button } from "../ui/button";
 import { Select } from "../ui/field";
-import { Badge, EmptyState, Panel, Skeleton } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, Panel, Skeleton } from "../ui/misc";
 import { GROUP_ABOVE, HOST_W, layout } from "./layout";
 
 type Topology = inferRouterOutputs<AppRouter>["topology"]["get"];
@@ -329,12 +328,7 @@ export function TopologyView() {
   if (q.isError)
     return (
       <Panel>
-        <EmptyState
-          title="Could not load the topology"
-          action={<Button onClick={() => q.refetch()}>Retry</Button>}
-        >
-          {q.error.message}
-        </EmptyState>
+        <LoadFailed what="the topology" query={q} />
       </Panel>
     );
   if (!q.data || !graph)

@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { Button } from "./button";
 import { cx } from "./cx";
 
 export type Tone = "gray" | "green" | "amber" | "red" | "blue";
@@ -97,6 +98,26 @@ export function EmptyState({
       {children && <p className="max-w-md text-sm text-slate-600">{children}</p>}
       {action && <div className="mt-3">{action}</div>}
     </div>
+  );
+}
+
+/** What a part of a page shows when its data could not be loaded: what failed, the server's
+ * message, and Retry (the query's refetch). */
+export function LoadFailed({
+  what,
+  query,
+}: {
+  /** As the title names it: "Could not load <what>". */
+  what: string;
+  query: { error: { message: string } | null; refetch: () => unknown };
+}) {
+  return (
+    <EmptyState
+      title={`Could not load ${what}`}
+      action={<Button onClick={() => query.refetch()}>Retry</Button>}
+    >
+      {query.error?.message}
+    </EmptyState>
   );
 }
 

@@ -15,7 +15,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
 import { Field, FormError, Select, TextField } from "../ui/field";
-import { Badge, EmptyState, Panel, Skeleton } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, Panel, Skeleton } from "../ui/misc";
 import { mono, useRefreshVnet, type Vnet } from "./shared";
 
 type Dhcp = inferRouterOutputs<AppRouter>["vnet"]["dhcp"];
@@ -59,12 +59,7 @@ export function DhcpTab({ vnet }: { vnet: Vnet }) {
   if (dhcp.isError)
     return (
       <Panel title="DHCP & DNS">
-        <EmptyState
-          title="Could not load the DHCP & DNS service"
-          action={<Button onClick={() => dhcp.refetch()}>Retry</Button>}
-        >
-          {dhcp.error.message}
-        </EmptyState>
+        <LoadFailed what="the DHCP & DNS service" query={dhcp} />
       </Panel>
     );
   const d = dhcp.data;

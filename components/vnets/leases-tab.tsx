@@ -15,7 +15,7 @@ import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
 import { ConfirmDialog } from "../ui/dialog";
 import { Field, Input, Select, TextField } from "../ui/field";
-import { Badge, EmptyState, Panel, Skeleton } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, Panel, Skeleton } from "../ui/misc";
 import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import { type LeaseRow, useRefreshVnet, type Vnet } from "./shared";
 
@@ -149,12 +149,7 @@ export function LeasesTab({ vnet }: { vnet: Vnet }) {
           </span>
         </div>
         {first.isError ? (
-          <EmptyState
-            title="Could not load the addresses"
-            action={<Button onClick={() => first.refetch()}>Retry</Button>}
-          >
-            {first.error.message}
-          </EmptyState>
+          <LoadFailed what="the addresses" query={first} />
         ) : !first.isPending && total === 0 ? (
           <EmptyState
             title={
@@ -538,12 +533,7 @@ function HistoryPanel({
         )}
       </div>
       {history.isError ? (
-        <EmptyState
-          title="Could not load the history"
-          action={<Button onClick={() => history.refetch()}>Retry</Button>}
-        >
-          {history.error.message}
-        </EmptyState>
+        <LoadFailed what="the history" query={history} />
       ) : (
         <DataTable
           label="Lease history"

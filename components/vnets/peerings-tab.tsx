@@ -16,7 +16,7 @@ import { Button } from "../ui/button";
 import { type Column, DataTable } from "../ui/data-table";
 import { ConfirmDialog } from "../ui/dialog";
 import { Field, Select } from "../ui/field";
-import { Badge, EmptyState, Panel } from "../ui/misc";
+import { Badge, EmptyState, LoadFailed, Panel } from "../ui/misc";
 import { type FormOf, MutationDialog } from "../ui/mutation-dialog";
 import type { Vnet } from "./shared";
 
@@ -169,12 +169,7 @@ export function PeeringsTab({ vnet }: { vnet: Vnet }) {
           each other; their security groups still filter that traffic.
         </p>
         {list.isError ? (
-          <EmptyState
-            title="Could not load the peerings"
-            action={<Button onClick={() => list.refetch()}>Retry</Button>}
-          >
-            {list.error.message}
-          </EmptyState>
+          <LoadFailed what="the peerings" query={list} />
         ) : (
           <div className="overflow-hidden rounded-md ring-1 ring-slate-200">
             <DataTable

@@ -10,6 +10,7 @@ import { type Column, DataTable } from "../ui/data-table";
 import { Badge, EmptyState, Panel, UsageBar } from "../ui/misc";
 import { RangesTable } from "./ranges-tab";
 import { type LeaseRow, mono, type Vnet } from "./shared";
+import { UnderlayWarning } from "./underlay-warning";
 
 export function VnetInfo({ vnet: v }: { vnet: Vnet }) {
   const items: [string, ReactNode][] = [
@@ -112,6 +113,7 @@ export function RecentLeases({ vnet, onAll }: { vnet: Vnet; onAll: () => void })
 export function Overview({ vnet, onAll }: { vnet: Vnet; onAll: () => void }) {
   return (
     <>
+      <UnderlayWarning vnet={vnet} />
       <VnetInfo vnet={vnet} />
       <Panel title="Address ranges">
         <RangesTable vnet={vnet} />

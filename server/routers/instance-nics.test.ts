@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { tapDeviceName } from "../../lib/wire";
 import type { App } from "../app";
-import { refusal, snapshot, testApp, userCaller } from "../harness.testing";
+import { callerFor, refusal, snapshot, testApp, userCaller } from "../harness.testing";
 import { fieldErrorsOf } from "../trpc";
 
 describe("NIC hot-plug (instance.addNic / updateNic / removeNic)", () => {
@@ -136,5 +136,63 @@ describe("NIC hot-plug (instance.addNic / updateNic / removeNic)", () => {
     ])
       expect((await refusal(call)).code).toBe("NOT_FOUND");
     expect(snapshot(app)).toEqual(before);
+  });
+});
+
+describe("instance.get: one instance with each NIC's port state on its node", () => {
+  it("pending until the node applies the revision, applied after, the port's own error when it fails; others' instances are not found", async () => {
+    const app = testApp();
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const bob = await userCaller(app, "bob", "user", 0);
+    const vnetId = (
+      await admin.vnet.create({
+        name: "n",
+        subnet: "10.4.0.0/24",
+        gateway: "10.4.0.1",
+        firstIp: "10.4.0.10",
+        size: 8,
+      })
+    ).id;
+    const node = await admin.node.create({ name: "node1" });
+    const { credential } = await callerFor(app, null).agent.join({ token: node.joinToken });
+    const agent = callerFor(app, null, { authorization: `Bearer ${credential}` });
+    const inst = await admin.instance.create({
+      name: "vm",
+      nodeId: node.id,
+      nics: [{ vnetId }, { vnetId, portKind: "tap" }],
+    });
+    const got = await admin.instance.get({ id: inst.id });
+    expect(got.nics.map((n) => [n.idx, n.portKind, n.dev, n.state])).toEqual([
+      [0, "guest", null, "pending"],
+      [1, "tap", tapDeviceName(got.nics[1]!.nicId), "pending"],
+    ]);
+    expect(got.node.inSync).toBe(false);
+
+    const revision = (await admin.node.list()).items[0]!.desiredRevision;
+    const [eth0, eth1] = got.nics;
+    await agent.agent.report({
+      nodeId: node.id,
+      revision,
+      ok: false,
+      error: "one port failed",
+      operations: 3,
+      durationMs: 5,
+      networks: [],
+      ports: [
+        { nicId: eth0!.nicId, ok: true },
+        { nicId: eth1!.nicId, ok: false, error: "Cannot find device bhvt2" },
+      ],
+    });
+    const after = await admin.instance.get({ id: inst.id });
+    expect(after.nics.map((n) => [n.state, n.error])).toEqual([
+      ["applied", null],
+      ["error", "Cannot find device bhvt2"],
+    ]);
+
+    await expect(bob.instance.get({ id: inst.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(admin.instance.get({ id: 999 })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "Instance 999 not found",
+    });
   });
 });

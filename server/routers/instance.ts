@@ -1,6 +1,6 @@
 import { idInput, instanceCreateInput, nicAddInput, nicRemoveInput, nicUpdateInput } from "../../lib/schemas";
 import { anyOut, instanceListOut, instanceOut, instanceSeedOut, rest } from "../rest/meta";
-import { createInstance, listInstances, removeInstance } from "../services/instances/instances";
+import { createInstance, getInstance, listInstances, removeInstance } from "../services/instances/instances";
 import { addNic, removeNic, updateNic } from "../services/instances/nic-hotplug";
 import { instanceSeed, rotateSeed } from "../services/instances/seed";
 import { actorOf, protectedProcedure, router } from "../trpc";
@@ -9,6 +9,18 @@ export const instanceRouter = router({
   list: protectedProcedure
     .meta(rest("GET", "/instances", "instances", "Instances and their NICs", instanceListOut))
     .query(({ ctx }) => listInstances(ctx.app, ctx.user)),
+  get: protectedProcedure
+    .meta(
+      rest(
+        "GET",
+        "/instances/{id}",
+        "instances",
+        "One instance, its NICs and their port state on the node",
+        instanceOut,
+      ),
+    )
+    .input(idInput)
+    .query(({ ctx, input }) => getInstance(ctx.app, ctx.user, input.id)),
   create: protectedProcedure
     .meta(rest("POST", "/instances", "instances", "Create an instance with NICs", instanceOut))
     .input(instanceCreateInput)

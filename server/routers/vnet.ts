@@ -17,6 +17,7 @@ import { cloneInput, labelsInput, reserveInput } from "../../lib/tenancy";
 import { anyOut, rest, vnetDetailOut, vnetListOut, vnetOut } from "../rest/meta";
 import { exportHoster, importHoster } from "../services/vnets/hoster";
 import { reserve } from "../services/vnets/reservations";
+import { vnetUnderlay } from "../services/vnets/underlay";
 import {
   setLock,
   setNicContext,
@@ -42,6 +43,18 @@ export const vnetRouter = router({
     .meta(rest("GET", "/vnets/{id}", "vnets", "One VNET with its address ranges", vnetDetailOut))
     .input(idInput)
     .query(({ ctx, input }) => getVnet(ctx.app, ctx.user, input.id)),
+  underlay: protectedProcedure
+    .meta(
+      rest(
+        "GET",
+        "/vnets/{id}/underlay",
+        "vnets",
+        "Whether the underlay carries the VNET's VXLAN frames: the path MTU each pair of its nodes measured",
+        anyOut,
+      ),
+    )
+    .input(idInput)
+    .query(({ ctx, input }) => vnetUnderlay(ctx.app, ctx.user, input.id)),
   create: adminProcedure
     .meta(rest("POST", "/vnets", "vnets", "Create a VNET with its first address range", vnetOut))
     .input(vnetCreateInput)

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import { qemuNicArgs } from "../../lib/hypervisor";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /** Where the .debs, their unpacked trees and the built initramfs live (not in git: data/). */
@@ -273,12 +274,8 @@ export function qemuArgs(o: VmOptions): string[] {
     o.image.initrd,
     "-append",
     append,
-    ...o.nics.flatMap((n, i) => [
-      "-netdev",
-      `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
-      "-device",
-      `virtio-net-pci,netdev=n${i},mac=${n.mac}`,
-    ]),
+    // The very arguments the portal shows for a tap NIC (lib/hypervisor.ts), so the VM tests boot them.
+    ...o.nics.flatMap((n, i) => qemuNicArgs({ idx: i, dev: n.tap, mac: n.mac }).split(" ")),
   ];
 }
 

@@ -3,8 +3,10 @@
 // the tap QEMU creates, the VM (its leased address configured from the kernel command line) pings
 // a lab guest on node 2 across VXLAN; after changing its MAC it reaches no one; a VM on a tap the
 // loaded tables do not know, enslaved to the bridge by hand, reaches no one either. On an internal
-// VNET the VM's own busybox udhcpc gets exactly its lease (address, router, DNS) from the node's
-// dnsmasq, and nslookup resolves another instance by name. Everything here starts with `bht<pid>v`.
+// dual-stack VNET the VM's own busybox udhcpc gets exactly its lease (address, router, DNS) from the
+// node's dnsmasq while a lab guest runs a rogue DHCP server, nslookup resolves another instance by
+// name, and the kernel's SLAAC from the node's router advertisement gives exactly the leased IPv6,
+// with which it pings the node and the lab guest. Everything here starts with `bht<pid>v`.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -165,7 +167,7 @@ describe.runIf(!why)("a real VM on a tap port of a VXLAN VNET", () => {
   }, 50_000);
 
   it.skipIf(!!dhcpSkip)(
-    `udhcpc in the VM gets exactly its leased IPv4, default route and DNS server; nslookup resolves the lab guest${dhcpSkip ? ` (skipped: ${dhcpSkip})` : ""}`,
+    `on a dual-stack VNET, udhcpc in the VM gets exactly its leased IPv4, default route and DNS server while a lab guest runs its own DHCP server; nslookup resolves the lab guest; SLAAC from the node's router advertisement gives exactly the leased IPv6, and it pings over IPv6${dhcpSkip ? ` (skipped: ${dhcpSkip})` : ""}`,
     async () => {
       const ins = (
         await admin.vnet.create({
@@ -174,6 +176,8 @@ describe.runIf(!why)("a real VM on a tap port of a VXLAN VNET", () => {
           gateway: "10.91.0.1",
           firstIp: "10.91.0.10",
           size: 20,
+          globalPrefix: "2001:db8:91::/64",
+          gateway6: "2001:db8:91::1",
         })
       ).id;
       const c = await admin.instance.create({ name: "c", nodeId: nodeIds[0]!, nics: [{ vnetId: ins }] });
@@ -184,23 +188,68 @@ describe.runIf(!why)("a real VM on a tap port of a VXLAN VNET", () => {
       });
       await applied();
       const nic = v.nics[0]!;
-      const run = await bootVm({
-        image,
-        netns: ul.nodes[0]!.netns,
-        nics: [{ tap: tapDeviceName(nic.nicId), mac: nic.mac }],
-        script: `udhcpc -i eth0 -n -q -t 5 -T 1 -s /etc/udhcpc/default.script 2>/dev/null || echo BH:udhcpc=fail
+      const cIp6 = c.nics[0]!.ip6!;
+      expect(nic.ip6, "the dual-stack range leases an IPv6 address").toBeTruthy();
+      // The lab guest c plays a rogue DHCP server on the VM's network (a whole pool, answering
+      // anyone): anti-spoofing drops its offers at c's port.
+      const cNs = `${ul.nodes[0]!.netns}-i${c.id}`;
+      const rogueLog = path.join(tmp, "rogue.log");
+      const rogue = await inNetns(cNs, "dnsmasq", [
+        "--conf-file=/dev/null",
+        "--no-hosts",
+        "--port=0",
+        "--interface=eth0",
+        "--bind-interfaces",
+        "--user=root",
+        "--group=root",
+        `--pid-file=${path.join(tmp, "rogue.pid")}`,
+        `--dhcp-leasefile=${path.join(tmp, "rogue.leases")}`,
+        "--dhcp-range=10.91.0.100,10.91.0.150,1h",
+        // Offers at once (no ping of the address first): as fast as the node's server.
+        "--no-ping",
+        "--log-dhcp",
+        `--log-facility=${rogueLog}`,
+      ]);
+      expect(rogue.code, rogue.stderr).toBe(0);
+      try {
+        const run = await bootVm({
+          image,
+          netns: ul.nodes[0]!.netns,
+          nics: [{ tap: tapDeviceName(nic.nicId), mac: nic.mac }],
+          script: `udhcpc -i eth0 -n -q -t 5 -T 1 -s /etc/udhcpc/default.script 2>/tmp/udhcpc || echo BH:udhcpc=fail
+echo "BH:udhcpc $(grep -i 'lease of' /tmp/udhcpc)"
 echo "BH:route $(ip route show default)"
 nslookup c >/tmp/ns 2>&1; echo "BH:nslookup $(grep -A1 'Name:' /tmp/ns | grep Address | head -1)"
-`,
-      });
-      expect(run.markers, run.console.slice(-2000)).toContain("done");
-      const lease = run.markers.find((m) => m.startsWith("lease "));
-      expect(lease).toContain(`ip=${nic.ip} `);
-      expect(lease).toContain("router=10.91.0.1");
-      expect(lease).toMatch(/dns=\d/);
-      expect(run.markers).toContain("route default via 10.91.0.1 dev eth0");
-      expect(run.markers.find((m) => m.startsWith("nslookup"))).toContain(c.nics[0]!.ip!);
+i=0; while [ $i -lt 40 ] && ! ip -6 addr show dev eth0 scope global | grep -q ${nic.ip6}; do sleep 0.25; i=$((i+1)); done
+echo "BH:ip6 $(ip -6 addr show dev eth0 scope global | grep -o 'inet6 [0-9a-f:]*' | tr '\n' ' ')"
+${pingScript("ping6-gw", "2001:db8:91::1", 4).replace("ping -c1", "ping -6 -c1")}${pingScript("ping6-c", cIp6, 4).replace("ping -c1", "ping -6 -c1")}`,
+        });
+        expect(run.markers, run.console.slice(-2000)).toContain("done");
+        const lease = run.markers.find((m) => m.startsWith("lease "));
+        expect(lease).toContain(`ip=${nic.ip} `);
+        expect(lease).toContain("router=10.91.0.1");
+        expect(lease).toMatch(/dns=\d/);
+        expect(run.markers.find((m) => m.startsWith("udhcpc "))).toContain(
+          `lease of ${nic.ip} obtained from 10.91.0.1,`,
+        );
+        expect(run.markers).toContain("route default via 10.91.0.1 dev eth0");
+        expect(run.markers.find((m) => m.startsWith("nslookup"))).toContain(c.nics[0]!.ip!);
+        // Exactly the leased IPv6 address (SLAAC from the node's RA: the prefix and the VM's MAC).
+        expect(run.markers).toContain(`ip6 inet6 ${nic.ip6}`);
+        expect(run.markers).toContain("ping6-gw=ok");
+        expect(run.markers).toContain("ping6-c=ok");
+        // The rogue heard the VM and offered: its offers never arrived.
+        const offered = /DHCPOFFER\(eth0\) 10\.91\.0\.1[0-5]\d/;
+        await waitFor("the rogue's log", () => offered.test(fs.readFileSync(rogueLog, "utf8")), 3000).catch(
+          () => {},
+        );
+        const heard = fs.readFileSync(rogueLog, "utf8");
+        expect(heard, heard).toMatch(offered);
+      } finally {
+        const pid = Number(fs.readFileSync(path.join(tmp, "rogue.pid"), "utf8").trim());
+        if (pid > 0) process.kill(pid, "SIGTERM");
+      }
     },
-    30_000,
+    40_000,
   );
 });

@@ -60,4 +60,52 @@ describe("dnsmasq's files and command line of a VNET", () => {
       { vnetId: 7, mac: "02:00:0a:07:00:0c", ip: "10.7.0.12", expires: 0 },
     ]);
   });
+
+  it("advertises SLAAC prefixes, leases static IPv6 by MAC over DHCPv6, and sends MTU and DNS", () => {
+    const dual = {
+      ...network,
+      bridgeAddresses6: ["2001:db8:7::1/64", "2001:db8:8::1/64"],
+      dhcp: { ...network.dhcp!, ipv6: { slaac: ["2001:db8:7::/64"], static: ["2001:db8:8::/64"] } },
+    };
+    const [n] = dhcpNetworks([dual]);
+    const args = dnsmasqArgs(n!, dhcpPaths("/run/x", 7), { user: "nobody", group: "nogroup" });
+    expect(args).toEqual(
+      expect.arrayContaining([
+        "--enable-ra",
+        `--ra-param=br7,mtu:${network.mtu},0`,
+        "--dhcp-range=set:v7,2001:db8:7::,ra-only,64,3600",
+        "--dhcp-range=set:v7,2001:db8:8::,static,64,3600",
+        "--dhcp-option=option6:dns-server,[2001:db8:7::1]",
+        "--dhcp-option=option6:domain-search,lab.example",
+      ]),
+    );
+    const files = dhcpFiles(n!, [
+      port(1, 1, 7, {
+        instanceName: "a",
+        addresses: ["10.7.0.11/24"],
+        addresses6: ["2001:db8:7::ff:fe0a:70b", "2001:db8:8::20"],
+        static6: ["2001:db8:8::20/64"],
+      }),
+      port(2, 2, 7, {
+        instanceName: "b",
+        addresses: [],
+        addresses6: ["2001:db8:8::21"],
+        static6: ["2001:db8:8::21/64"],
+      }),
+    ]);
+    // Only the static address is leased; both resolve.
+    expect(
+      files.hosts
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.replace(/^[^,]+,/, "")),
+    ).toEqual(["10.7.0.11,[2001:db8:8::20],a", "[2001:db8:8::21],b"]);
+    expect(files.names).toContain("2001:db8:7::ff:fe0a:70b a.lab.example a\n");
+    expect(files.names).toContain("2001:db8:8::21 b.lab.example b\n");
+    // Without an IPv6 address on the bridge there is nothing to serve from: IPv4 only.
+    const [plain] = dhcpNetworks([{ ...dual, bridgeAddresses6: undefined }]);
+    expect(dnsmasqArgs(plain!, dhcpPaths("/run/x", 7), { user: "nobody", group: "nogroup" })).not.toContain(
+      "--enable-ra",
+    );
+  });
 });

@@ -20,6 +20,9 @@ export interface DhcpNetwork {
   upstreams: string[];
   /** The network's guests on other nodes: named in DNS here, leased by their own node. */
   names: { name: string; ip?: string; ip6?: string }[];
+  /** IPv6 on the bridge: router advertisements for the SLAAC prefixes, DHCPv6 for the static ones
+   * (CIDRs), and the node's address guests are given as DNS server. Absent: IPv4 only. */
+  v6?: { dns: string; slaac: string[]; static: string[] };
 }
 
 export interface DhcpFiles {
@@ -36,6 +39,15 @@ function maskOf(prefix: number): string {
 
 /** A DNS label from an instance name (the one rule of lib/dns.ts). */
 export const hostLabel = (name: string) => dnsLabel(name);
+
+/** The IPv6 service of a network: only with an address of the node on the bridge to serve from
+ * (dnsmasq ties a range to the interface holding an address in it). */
+function v6Of(n: DesiredNetwork): Pick<DhcpNetwork, "v6"> {
+  const v6 = n.dhcp?.ipv6;
+  const dns = n.bridgeAddresses6?.[0]?.split("/")[0];
+  if (!v6 || !dns || v6.slaac.length + v6.static.length === 0) return {};
+  return { v6: { dns, slaac: v6.slaac, static: v6.static } };
+}
 
 /** The networks of the state that get a DHCP/DNS server on this node: those with dhcp on, a gateway
  * address on the bridge and a subnet. */
@@ -57,6 +69,7 @@ export function dhcpNetworks(networks: DesiredNetwork[]): DhcpNetwork[] {
       leaseSeconds: n.dhcp.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
       upstreams: n.dhcp.upstreams ?? [],
       names: n.dhcp.names ?? [],
+      ...v6Of(n),
     });
   }
   return out;
@@ -72,10 +85,10 @@ export function dhcpFiles(net: DhcpNetwork, ports: DesiredPort[]): DhcpFiles {
     const label = hostLabel(p.instanceName);
     const [v4] = p.addresses;
     const ip = v4?.split("/")[0];
-    if (ip) {
-      hosts.push(`${p.mac},${ip},${label}`);
-      names.push(`${ip} ${label}.${net.domain} ${label}`);
-    }
+    // DHCPv6 leases static addresses only (SLAAC ones the guest makes itself from the RA's prefix).
+    const v6 = net.v6 ? (p.static6 ?? []).map((c) => `[${c.split("/")[0]}]`) : [];
+    if (ip || v6.length) hosts.push([p.mac, ...(ip ? [ip] : []), ...v6, label].join(","));
+    if (ip) names.push(`${ip} ${label}.${net.domain} ${label}`);
     for (const a of p.addresses6 ?? []) names.push(`${a} ${label}.${net.domain} ${label}`);
   }
   // Guests on other nodes: a name, never a host entry (their own node's server leases them).
@@ -168,5 +181,26 @@ export function dnsmasqArgs(net: DhcpNetwork, paths: DhcpPaths, as: DnsmasqUser)
     "--domain-needed",
     "--bogus-priv",
     ...(net.upstreams.length ? ["--no-resolv", ...net.upstreams.map((s) => `--server=${s}`)] : []),
+    ...(net.v6 ? ipv6Args(net, net.v6) : []),
+  ];
+}
+
+/** Router advertisements (prefix, MTU, RDNSS and DNSSL) and DHCPv6. A SLAAC prefix is `ra-only`
+ * (autonomous flag, no DHCPv6 for it); a static prefix is `static` (managed flag: guests ask DHCPv6,
+ * which answers only the MACs of the hosts file, with the address their lease says). */
+function ipv6Args(net: DhcpNetwork, v6: NonNullable<DhcpNetwork["v6"]>): string[] {
+  const at = (cidr: string) => cidr.split("/") as [string, string];
+  return [
+    "--enable-ra",
+    // MTU option in every RA (a VXLAN guest keeping 1500 loses large packets); 0: default interval.
+    `--ra-param=${net.bridge},mtu:${net.mtu},0`,
+    ...v6.slaac.map((c) => `--dhcp-range=set:v${net.vnetId},${at(c)[0]},ra-only,64,${net.leaseSeconds}`),
+    ...v6.static.map((c) => {
+      const [addr, len] = at(c);
+      return `--dhcp-range=set:v${net.vnetId},${addr},static,${len},${net.leaseSeconds}`;
+    }),
+    // Sent as RDNSS/DNSSL in the advertisements and as DHCPv6 options.
+    `--dhcp-option=option6:dns-server,[${v6.dns}]`,
+    `--dhcp-option=option6:domain-search,${net.domain}`,
   ];
 }

@@ -3,6 +3,7 @@
 // driver, or one whose prerequisites are missing on this node, is a typed error that the planner
 // reports for that network alone.
 import type { Driver } from "../../../lib/domain";
+import { bigToIp6, ip6ToBig, slaac } from "../../../lib/ipam";
 import { type DesiredNetwork, type DesiredState, ROUTED_GATEWAY, VXLAN_PORT } from "../../../lib/wire";
 import {
   bridgeMac,
@@ -86,6 +87,24 @@ export function addressLines(dev: string, have: string[], want: string[]): strin
   ];
 }
 
+/** Canonical IPv6 CIDR (RFC 5952 spelling), for comparison with what the kernel prints. */
+export function normCidr6(cidr: string): string {
+  const [addr = "", len = "128"] = cidr.trim().split("/");
+  return `${bigToIp6(ip6ToBig(addr))}/${Number(len)}`;
+}
+
+/** addressLines for IPv6. Added with `nodad`: the address is the node's or a leased one (the
+ * portal never hands it out twice), and duplicate address detection would hold it tentative for
+ * a second, in which nothing (router advertisements, DHCPv6, a ping) can use it. */
+export function addressLines6(dev: string, have: string[], want: string[]): string[] {
+  const h = new Set(have.map(normCidr6));
+  const w = new Set(want.map(normCidr6));
+  return [
+    ...[...h].filter((a) => !w.has(a)).map((a) => `addr del ${a} dev ${dev}`),
+    ...[...w].filter((a) => !h.has(a)).map((a) => `addr add ${a} dev ${dev} nodad`),
+  ];
+}
+
 /** Forwarding between the guests' bridge or veths and the uplink (NAT, routed networks). Only ever
  * turned on: a host that forwards for other reasons is not ours to turn off. */
 export const IP_FORWARD = "net.ipv4.ip_forward";
@@ -124,7 +143,38 @@ function setupBridge(net: DesiredNetwork, address: string | undefined, ctx: Driv
   if (set.length > 0) ops.push(op(`link set ${net.bridge} ${set.join(" ")}`));
   // The bridge is ours, so an address not desired (a stale gateway) goes too.
   for (const line of addressLines(net.bridge, link?.ipv4 ?? [], address ? [address] : [])) ops.push(op(line));
+  ops.push(...bridge6(net, link, mac, op));
   return { ...empty(), ops, bridgeCreated: !link };
+}
+
+/** The bridge's IPv6. A VXLAN network's bridge has the same MAC on every node (one gateway for the
+ * guests wherever they are, as its IPv4 address), so the kernel's link-local address would fail
+ * duplicate address detection on every node but the first (the others answer over the tunnel),
+ * and with it the node's router advertisements. A bridge serving IPv6 therefore makes no
+ * link-local address of its own (addrgenmode none, set before it has a port, so before it has a
+ * carrier) and gets the same one added without detection: an anycast gateway. One that failed
+ * detection (a bridge of an older agent) is re-added. A bridge without IPv6 keeps the kernel's. */
+function bridge6(
+  net: DesiredNetwork,
+  link: ObservedLink | undefined,
+  mac: string,
+  op: DriverContext["op"],
+): Op[] {
+  const want = net.bridgeAddresses6 ?? [];
+  const have = link?.ipv6 ?? [];
+  if (!want.length)
+    return addressLines6(
+      net.bridge,
+      have.filter((a) => !a.startsWith("fe80:")),
+      [],
+    ).map((l) => op(l));
+  const ll = `${slaac("fe80::/64", mac)}/64`;
+  const failed = link?.ipv6Failed ?? [];
+  const ops: Op[] = [];
+  if (!link || failed.includes(ll)) ops.push(op(`link set ${net.bridge} addrgenmode none`));
+  ops.push(...failed.map((a) => op(`addr del ${a} dev ${net.bridge}`, { deletion: true })));
+  for (const line of addressLines6(net.bridge, have, [ll, ...want])) ops.push(op(line));
+  return ops;
 }
 
 /** `link set` of a device enslaved to the network's bridge: master, MTU, alias and up, as needed. */

@@ -15,6 +15,11 @@ describe("toNetlink", () => {
     ["link del eth1", { op: "linkdel", dev: "eth1" }],
     ["addr add 10.1.0.2/24 dev eth0", { op: "addradd", dev: "eth0", cidr: "10.1.0.2/24" }],
     ["addr del 10.1.0.2/24 dev eth0", { op: "addrdel", dev: "eth0", cidr: "10.1.0.2/24" }],
+    [
+      "addr add 2001:db8::20/64 dev eth0 nodad",
+      { op: "addradd", dev: "eth0", cidr: "2001:db8::20/64", nodad: true },
+    ],
+    ["addr del 2001:db8::20/64 dev eth0", { op: "addrdel", dev: "eth0", cidr: "2001:db8::20/64" }],
     ["route replace default via 10.1.0.1 dev eth0", { op: "routereplace", via: "10.1.0.1", dev: "eth0" }],
     [
       "route replace default via 169.254.0.1 dev eth0 onlink",
@@ -31,7 +36,7 @@ describe("toNetlink", () => {
     "link set eth0 up up",
     "link set eth0 mtu big",
     "link add eth0 type veth",
-    "addr add fd00::1/64 dev eth0",
+    "addr add fd00::1/64 dev eth0 nodad home",
     "addr add 10.1.0.2/24 dev eth0 brd +",
     "route replace 10.2.0.0/16 via 10.1.0.1 dev eth0",
     "route replace default via 10.1.0.1",

@@ -15,7 +15,7 @@ import { type BatchResult, NO_PYROUTE2, PYTHON, spawnPython } from "../run";
 export type NlOp =
   | { op: "link"; dev: string; up?: true; mac?: string; mtu?: number }
   | { op: "linkdel"; dev: string }
-  | { op: "addradd" | "addrdel"; dev: string; cidr: string }
+  | { op: "addradd" | "addrdel"; dev: string; cidr: string; nodad?: true }
   | { op: "routereplace"; via: string; dev: string; onlink?: true }
   | { op: "routedel"; via?: string; dev?: string };
 
@@ -23,6 +23,7 @@ const IFNAME = /^[^\s/]{1,15}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const CIDR4 = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
+const CIDR6 = /^[0-9a-f:]*:[0-9a-f:]*\/\d{1,3}$/i;
 
 /** The netlink request equivalent to one `ip` batch line, or undefined for any line outside the
  * guest planner's vocabulary (link set/del, addr add/del, default route replace/del). Pure. */
@@ -49,8 +50,14 @@ export function toNetlink(line: string): NlOp | undefined {
   }
   if (obj === "addr" && (verb === "add" || verb === "del") && w.length === 5 && w[3] === "dev") {
     const [cidr = "", dev = ""] = [w[2], w[4]];
-    if (!CIDR4.test(cidr) || !IFNAME.test(dev)) return undefined;
+    if (!(CIDR4.test(cidr) || CIDR6.test(cidr)) || !IFNAME.test(dev)) return undefined;
     return { op: verb === "add" ? "addradd" : "addrdel", dev, cidr };
+  }
+  // An IPv6 address added without duplicate address detection (drivers.ts addressLines6).
+  if (obj === "addr" && verb === "add" && w.length === 6 && w[3] === "dev" && w[5] === "nodad") {
+    const [cidr = "", dev = ""] = [w[2], w[4]];
+    if (!CIDR6.test(cidr) || !IFNAME.test(dev)) return undefined;
+    return { op: "addradd", dev, cidr, nodad: true };
   }
   if (obj === "route" && verb === "replace" && w[2] === "default" && w[3] === "via" && w[5] === "dev") {
     const [via = "", dev = ""] = [w[4], w[6]];

@@ -82,6 +82,9 @@ RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
 RTNH_F_ONLINK = 4
 IFF_UP = 0x1
+IFA_F_NODAD = 0x02
+IFA_F_PERMANENT = 0x80
+RT_SCOPE_LINK = 253
 # Link dumps without the counters (IFLA_STATS, IFLA_STATS64): nothing here reads them.
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 # Requests sent in one datagram at most: their ACKs (an error echoes its request) must fit the
@@ -174,9 +177,11 @@ def build(o, index):
     if kind in ("addradd", "addrdel"):
         addr, plen = o["cidr"].split("/")
         m = ifaddrmsg()
-        m["family"] = socket.AF_INET
+        m["family"] = family_of(addr)
         m["prefixlen"] = int(plen)
         m["index"] = index(o["dev"])
+        if o.get("nodad"):
+            m["flags"] = IFA_F_NODAD
         m["attrs"] = [["IFA_LOCAL", addr], ["IFA_ADDRESS", addr]]
         if kind == "addradd":
             return m, RTM_NEWADDR, ack | NLM_F_CREATE | NLM_F_EXCL
@@ -279,8 +284,8 @@ def put(out, key, value):
 
 
 def read_ns(sock):
-    """Links with their IPv4 addresses (the fields `ip -j -d addr show` names) and IPv4 routes of
-    the main table with a gateway or device."""
+    """Links with their IPv4 and IPv6 addresses (the fields `ip -j -d addr show` names) and IPv4
+    routes of the main table with a gateway or device."""
     links = {}
     order = []
     masters = {}
@@ -318,6 +323,20 @@ def read_ns(sock):
         local = m.get_attr("IFA_LOCAL") or m.get_attr("IFA_ADDRESS")
         if local is not None and m["index"] in links:
             links[m["index"]]["addr_info"].append({"family": "inet", "local": local, "prefixlen": m["prefixlen"]})
+    # IPv6 as `ip -j` shows it: scope, and `dynamic` for what the kernel autoconfigured (SLAAC).
+    req = ifaddrmsg()
+    req["family"] = socket.AF_INET6
+    for m in dump(sock, req, RTM_GETADDR, 4):
+        local = m.get_attr("IFA_LOCAL") or m.get_attr("IFA_ADDRESS")
+        if local is None or m["index"] not in links:
+            continue
+        flags = m.get_attr("IFA_FLAGS")
+        flags = m["flags"] if flags is None else flags
+        a = {"family": "inet6", "local": local, "prefixlen": m["prefixlen"]}
+        a["scope"] = "link" if m["scope"] == RT_SCOPE_LINK else "global" if m["scope"] == 0 else str(m["scope"])
+        if not flags & IFA_F_PERMANENT:
+            a["dynamic"] = True
+        links[m["index"]]["addr_info"].append(a)
     routes = []
     # Strict checking: the kernel dumps the main table only (not the local table's routes); a
     # namespace that never had a route has no main table yet (ENOENT): no routes.

@@ -10,7 +10,7 @@ import type {
   ObservedNodeRoute,
   ObservedRoute,
 } from "../types";
-import { confKey, IP_FORWARD, neighKey } from "./drivers";
+import { confKey, IP_FORWARD, neighKey, normCidr6 } from "./drivers";
 import { nlReadGuests } from "./nl";
 
 /** The subset of `ip -j -d addr show` we read. */
@@ -36,7 +36,14 @@ interface IpLinkJson {
       learning?: boolean;
     };
   };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: {
+    family: string;
+    local: string;
+    prefixlen: number;
+    scope?: string;
+    dynamic?: boolean;
+    dadfailed?: boolean;
+  }[];
 }
 
 interface IpRouteJson {
@@ -77,6 +84,14 @@ function stacked(l: IpLinkJson): Pick<ObservedLink, "vxlan" | "vlan"> {
   return {};
 }
 
+type AddrInfo = NonNullable<IpLinkJson["addr_info"]>[number];
+const v6 = (l: IpLinkJson, keep: (a: AddrInfo) => boolean) =>
+  (l.addr_info ?? [])
+    .filter(
+      (a) => a.family === "inet6" && (a.scope === "global" || a.scope === "link") && !a.dynamic && keep(a),
+    )
+    .map((a) => normCidr6(`${a.local}/${a.prefixlen}`));
+
 /** Turns `ip -j -d addr show` output into ObservedLinks. */
 export function parseLinks(json: string): ObservedLink[] {
   return parseJsonArray<IpLinkJson>(json, "ip -j addr show").map((l) => ({
@@ -91,6 +106,10 @@ export function parseLinks(json: string): ObservedLink[] {
     up: (l.flags ?? []).includes("UP"),
     linkIndex: l.link_index,
     ipv4: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+    // Not autoconfigured from a router advertisement (SLAAC addresses are `dynamic`, and belong to
+    // the kernel, not to the plan); one that failed duplicate address detection is unusable.
+    ipv6: v6(l, (a) => !a.dadfailed),
+    ipv6Failed: v6(l, (a) => !!a.dadfailed),
   }));
 }
 

@@ -12,7 +12,7 @@ import {
   type Op,
   type Plan,
 } from "../types";
-import { addressLines, confKey, neighKey, normCidr } from "./drivers";
+import { addressLines, addressLines6, confKey, neighKey, normCidr } from "./drivers";
 
 /** Builds ops with their preview text. */
 export interface OpMaker {
@@ -62,6 +62,9 @@ function isPair(host: ObservedLink | undefined, guest: ObservedLink | undefined)
     guest.linkIndex === host.ifindex
   );
 }
+
+/** Global IPv6 addresses of a guest link: its link-local address is the kernel's. */
+const globalOnly = (cidrs: string[] | undefined) => (cidrs ?? []).filter((c) => !c.startsWith("fe80:"));
 
 /** The address part of each CIDR. */
 const hostsOf = (cidrs: string[]) => cidrs.map((c) => normCidr(c).split("/")[0] as string);
@@ -138,6 +141,7 @@ function planPort(
       guest: [
         g(`link set ${dev} up`),
         ...port.addresses.map((ad) => g(`addr add ${normCidr(ad)} dev ${dev}`)),
+        ...addressLines6(dev, [], port.static6 ?? []).map((l) => g(l)),
       ],
       routesLost: true,
     };
@@ -156,6 +160,11 @@ function planPort(
   if (gl.mtu !== port.mtu) guestSet.push(`mtu ${port.mtu}`);
   if (!gl.up) guestSet.push("up");
   const addr = addressLines(dev, gl.ipv4, port.addresses);
+  // Static IPv6 leases as the agent configures them; SLAAC ones the guest's kernel makes from the
+  // node's router advertisements (a new namespace accepts them), so they are not planned.
+  // A port without static IPv6 leases leaves the guest's IPv6 alone (what an agent of wire 4 did:
+  // addresses someone configured in the guest by hand stay).
+  const addr6 = port.static6 ? addressLines6(dev, globalOnly(gl.ipv6), port.static6) : [];
   const routed = a.routed ? routedHostOps(a, false, view, n, s) : undefined;
   return {
     before: [],
@@ -167,6 +176,7 @@ function planPort(
     guest: [
       ...(guestSet.length > 0 ? [g(`link set ${dev} ${guestSet.join(" ")}`)] : []),
       ...addr.map((l) => g(l)),
+      ...addr6.map((l) => g(l)),
     ],
     routesLost: addr.some((l) => l.startsWith("addr del")),
   };

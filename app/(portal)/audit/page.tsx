@@ -8,7 +8,7 @@ import { useTRPCClient } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { Field, Input, Select } from "@/components/ui/field";
-import { Badge, EmptyState, PageHeader, Panel, type Tone } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel, type Tone } from "@/components/ui/misc";
 import { AUDIT_OUTCOMES } from "@/lib/domain";
 import type { AppRouter } from "@/server/routers/root";
 
@@ -238,12 +238,7 @@ function Audit() {
           )}
         </search>
         {log.isError ? (
-          <EmptyState
-            title="Could not load the audit log"
-            action={<Button onClick={() => log.refetch()}>Retry</Button>}
-          >
-            {log.error.message}
-          </EmptyState>
+          <LoadFailed what="the audit log" query={log} />
         ) : (
           <DataTable
             label="Audit log"

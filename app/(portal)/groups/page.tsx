@@ -9,7 +9,7 @@ import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -104,12 +104,7 @@ function Groups() {
       />
       <Panel>
         {groups.isError ? (
-          <EmptyState
-            title="Could not load groups"
-            action={<Button onClick={() => groups.refetch()}>Retry</Button>}
-          >
-            {groups.error.message}
-          </EmptyState>
+          <LoadFailed what="groups" query={groups} />
         ) : (
           <DataTable
             label="Groups"

@@ -10,7 +10,7 @@ import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -49,7 +49,10 @@ export default function InstancesPage() {
       key: "name",
       header: "Name",
       cell: (i) => (
-        <Link href={`/instances/${i.id}`} className="font-medium text-sky-800 hover:underline">
+        <Link
+          href={`/instances/${i.id}`}
+          className="font-medium whitespace-nowrap text-sky-800 hover:underline"
+        >
           {i.name}
         </Link>
       ),
@@ -68,6 +71,9 @@ export default function InstancesPage() {
                 ({n.vnetName})
               </Link>{" "}
               <span className="text-slate-500">{n.mac ?? ""}</span>
+              {n.portKind === "tap" && (
+                <span className="font-sans text-xs text-slate-500"> · tap {n.dev}</span>
+              )}
             </li>
           ))}
         </ul>
@@ -110,12 +116,7 @@ export default function InstancesPage() {
       />
       <Panel>
         {instances.isError ? (
-          <EmptyState
-            title="Could not load instances"
-            action={<Button onClick={() => instances.refetch()}>Retry</Button>}
-          >
-            {instances.error.message}
-          </EmptyState>
+          <LoadFailed what="instances" query={instances} />
         ) : (
           <DataTable
             label="Instances"

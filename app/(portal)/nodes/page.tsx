@@ -22,7 +22,7 @@ import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 import { useNow } from "@/components/use-now";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -204,12 +204,7 @@ function Nodes() {
       </Panel>
       <Panel>
         {nodes.isError ? (
-          <EmptyState
-            title="Could not load nodes"
-            action={<Button onClick={() => nodes.refetch()}>Retry</Button>}
-          >
-            {nodes.error.message}
-          </EmptyState>
+          <LoadFailed what="nodes" query={nodes} />
         ) : page && page.total === 0 && !list.filtered ? (
           <EmptyState title="No nodes enrolled" action={enrollButton}>
             Enroll a node to get a one-time join token, then start the agent on the node with it.

@@ -10,7 +10,7 @@ import { type TokenRow, TokenTable } from "@/components/tokens/token-list";
 import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
 const NewTokenDialog = dynamic(() =>
@@ -52,12 +52,7 @@ export default function ProfilePage() {
       />
       <Panel title="Your API tokens">
         {mine.isError ? (
-          <EmptyState
-            title="Could not load your tokens"
-            action={<Button onClick={() => mine.refetch()}>Retry</Button>}
-          >
-            {mine.error.message}
-          </EmptyState>
+          <LoadFailed what="your tokens" query={mine} />
         ) : (
           <TokenTable
             label="Your API tokens"

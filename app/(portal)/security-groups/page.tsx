@@ -9,7 +9,7 @@ import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { Input } from "@/components/ui/field";
-import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 
 const COLUMNS: Column<SgSummary>[] = [
   {
@@ -91,12 +91,7 @@ export default function SecurityGroupsPage() {
           </div>
         )}
         {groups.isError ? (
-          <EmptyState
-            title="Could not load security groups"
-            action={<Button onClick={() => groups.refetch()}>Retry</Button>}
-          >
-            {groups.error.message}
-          </EmptyState>
+          <LoadFailed what="security groups" query={groups} />
         ) : (
           <DataTable
             label="Security groups"

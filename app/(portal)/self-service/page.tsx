@@ -12,7 +12,7 @@ import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { Badge, EmptyState, PageHeader, Panel, Skeleton, UsageBar } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel, Skeleton, UsageBar } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -50,12 +50,7 @@ export default function SelfServicePage() {
       <div className="flex flex-col gap-6">
         <Panel title="Network templates">
           {templates.isError ? (
-            <EmptyState
-              title="Could not load templates"
-              action={<Button onClick={() => templates.refetch()}>Retry</Button>}
-            >
-              {templates.error.message}
-            </EmptyState>
+            <LoadFailed what="templates" query={templates} />
           ) : templates.isPending ? (
             <div className="grid grid-cols-3 gap-4 p-4">
               <Skeleton className="h-28" />
@@ -77,12 +72,7 @@ export default function SelfServicePage() {
 
         <Panel title="My networks">
           {mine.isError ? (
-            <EmptyState
-              title="Could not load your networks"
-              action={<Button onClick={() => mine.refetch()}>Retry</Button>}
-            >
-              {mine.error.message}
-            </EmptyState>
+            <LoadFailed what="your networks" query={mine} />
           ) : (
             <DataTable
               label="My networks"

@@ -11,7 +11,7 @@ import { describePool } from "@/components/tenancy/template-info";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
-import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 import { permsToOctal } from "@/lib/permissions";
 import type { AppRouter } from "@/server/routers/root";
 
@@ -97,12 +97,7 @@ function Templates() {
       />
       <Panel>
         {list.isError ? (
-          <EmptyState
-            title="Could not load templates"
-            action={<Button onClick={() => list.refetch()}>Retry</Button>}
-          >
-            {list.error.message}
-          </EmptyState>
+          <LoadFailed what="templates" query={list} />
         ) : (
           <DataTable
             label="Templates"

@@ -10,7 +10,7 @@ import { errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { Badge, EmptyState, PageHeader, Panel } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -141,12 +141,7 @@ function Users() {
       />
       <Panel>
         {users.isError ? (
-          <EmptyState
-            title="Could not load users"
-            action={<Button onClick={() => users.refetch()}>Retry</Button>}
-          >
-            {users.error.message}
-          </EmptyState>
+          <LoadFailed what="users" query={users} />
         ) : (
           <DataTable
             label="Users"

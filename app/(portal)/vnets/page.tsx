@@ -11,7 +11,7 @@ import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { type Column, DataTable } from "@/components/ui/data-table";
 import { Input, Select } from "@/components/ui/field";
-import { Badge, EmptyState, PageHeader, Panel, UsageBar } from "@/components/ui/misc";
+import { Badge, EmptyState, LoadFailed, PageHeader, Panel, UsageBar } from "@/components/ui/misc";
 import type { AppRouter } from "@/server/routers/root";
 
 // Dialogs load their forms (zod schemas, address checks) when first opened, not with the page.
@@ -223,12 +223,7 @@ export default function VnetsPage() {
           </div>
         )}
         {vnets.isError ? (
-          <EmptyState
-            title="Could not load VNETs"
-            action={<Button onClick={() => vnets.refetch()}>Retry</Button>}
-          >
-            {vnets.error.message}
-          </EmptyState>
+          <LoadFailed what="VNETs" query={vnets} />
         ) : (
           <DataTable
             label="VNETs"

@@ -127,8 +127,8 @@ export function createInstance(app: App, actor: Actor, owner: Owner, input: Crea
   });
 }
 
-/** Instances the subject owns (admins: all), with their NICs' addresses. */
-export function listInstances(app: App, who: Subject) {
+/** Instances the subject owns (admins: all), with their NICs' addresses; `only`: that one. */
+export function listInstances(app: App, who: Subject, only?: number) {
   const rows = app.db
     .select({
       id: instances.id,
@@ -140,7 +140,12 @@ export function listInstances(app: App, who: Subject) {
     })
     .from(instances)
     .innerJoin(nodes, eq(nodes.id, instances.nodeId))
-    .where(who.role === "admin" ? undefined : eq(instances.ownerId, who.id))
+    .where(
+      and(
+        who.role === "admin" ? undefined : eq(instances.ownerId, who.id),
+        only === undefined ? undefined : eq(instances.id, only),
+      ),
+    )
     .orderBy(instances.name)
     .all();
   if (rows.length === 0) return [];
@@ -173,6 +178,44 @@ export function listInstances(app: App, who: Subject) {
       .filter((n) => n.instanceId === r.id)
       .map((n) => ({ ...n, dev: n.portKind === "tap" ? tapDeviceName(n.nicId) : null })),
   }));
+}
+
+/** What a NIC's port is on its node now, as the node's last report says. */
+export type PortState = "applied" | "pending" | "error";
+
+/** One instance the subject may see, with its node's sync state and each NIC's port state (from
+ * the node's last report: the port's own error, or pending while the node has not applied the
+ * revision that added it). */
+export function getInstance(app: App, who: Subject, id: number) {
+  const inst = listInstances(app, who, id)[0];
+  if (!inst) throw notFound(`Instance ${id}`);
+  const node = app.db
+    .select({ desired: nodes.desiredRevision, report: nodes.report, credential: nodes.credentialHash })
+    .from(nodes)
+    .where(eq(nodes.id, inst.nodeId))
+    .get()!;
+  const report = node.report;
+  const inSync = report !== null && report.revision === node.desired && report.ok;
+  const portOf = new Map((report?.ports ?? []).map((p) => [p.nicId, p]));
+  return {
+    ...inst,
+    node: {
+      inSync,
+      enrolled: node.credential !== null,
+      appliedRevision: report?.revision ?? 0,
+      desiredRevision: node.desired,
+    },
+    nics: inst.nics.map((n) => {
+      const p = portOf.get(n.nicId);
+      const state: PortState =
+        p && !p.ok ? "error" : p && report?.revision === node.desired ? "applied" : "pending";
+      return {
+        ...n,
+        state,
+        error: p?.ok === false ? (p.error ?? "the node could not apply this port") : null,
+      };
+    }),
+  };
 }
 
 /** Deletes an instance: releases its leases and bumps its node so the agent removes the ports. */

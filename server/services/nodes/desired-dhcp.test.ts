@@ -82,4 +82,40 @@ describe("DHCP and DNS per VNET in the desired state", () => {
     expect(await rev(n1)).toBeGreaterThan(mid);
     expect((await dhcpOf(n1))?.names?.map((x) => x.name)).toEqual(["b-2"]);
   });
+
+  it("serves IPv6: the bridge's addresses, SLAAC prefixes and static DHCPv6 leases with prefix length", async () => {
+    const app = testApp();
+    const admin = await userCaller(app, "alice", "admin", 0);
+    const nodeId = (await admin.node.create({ name: "node1" })).id;
+    const v = (
+      await admin.vnet.create({
+        name: "dual",
+        subnet: "10.12.0.0/24",
+        firstIp: "10.12.0.10",
+        size: 5,
+        gateway: "10.12.0.1",
+        globalPrefix: "2001:db8:12::/64",
+        gateway6: "2001:db8:12::fe",
+      })
+    ).id;
+    await admin.range.add({
+      vnetId: v,
+      range: { type: "ip6_static", ip6: "2001:db8:13::100", prefixLength6: 64, size: 4 },
+    });
+    const inst = await admin.instance.create({
+      name: "a",
+      nodeId,
+      nics: [{ vnetId: v }, { vnetId: v, ip6: "2001:db8:13::100" }],
+    });
+    const d = desiredStateSchema.parse(await admin.node.desired({ id: nodeId }));
+    const n = d.networks.find((x) => x.vnetId === v)!;
+    expect(n.bridgeAddresses6).toEqual(["2001:db8:12::fe/64", "2001:db8:13::1/64"]);
+    expect(n.dhcp?.ipv6).toEqual({ slaac: ["2001:db8:12::/64"], static: ["2001:db8:13::/64"] });
+    const [slaac, fixed] = inst.nics;
+    const ports = new Map(d.ports.map((p) => [p.nicId, p]));
+    // The first NIC's lease is SLAAC (from its MAC): nothing static to configure or lease.
+    expect(ports.get(slaac!.nicId)?.addresses6).toEqual([slaac!.ip6]);
+    expect(ports.get(slaac!.nicId)).not.toHaveProperty("static6");
+    expect(ports.get(fixed!.nicId)?.static6).toEqual(["2001:db8:13::100/64"]);
+  });
 });

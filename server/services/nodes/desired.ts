@@ -3,15 +3,15 @@
 import { and, eq, inArray, isNotNull, isNull, ne, or } from "drizzle-orm";
 import { type Db, snapshot, type Tx } from "../../../db";
 import { addressRanges, counters, instances, leases, nics, nodes, vnets } from "../../../db/schema";
-import { gatewayNic, guestMtu, resolveContext } from "../../../lib/context";
+import { gatewayNic, guestMtu, resolveContext, VXLAN_OVERHEAD } from "../../../lib/context";
 import { defaultDnsDomain, dhcpOn, dnsLabel } from "../../../lib/dns";
+import { type Ipv6Service, ipv6Service } from "../../../lib/ipv6-service";
 import {
   type DesiredNetwork,
   type DesiredPort,
   type DesiredState,
   ROUTED_GATEWAY,
   tapDeviceName,
-  VXLAN_OVERHEAD,
   WIRE_VERSION,
 } from "../../../lib/wire";
 import { nicSgIds, vnetSgIds, wireGroups } from "../security-groups/sg-policy";
@@ -103,6 +103,17 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
     // NICs plug into the parent's bridge / VLAN / VNI.
     const parentOf = (v: typeof vnets.$inferSelect) =>
       v.parentVnetId === null ? v : (tx.select().from(vnets).where(eq(vnets.id, v.parentVnetId)).get() ?? v);
+    // IPv6 on the bridge, from the ranges of the network (and of reservations carved out of it).
+    const v6Of = (v: Vnet): Ipv6Service => {
+      const kids = tx.select({ id: vnets.id }).from(vnets).where(eq(vnets.parentVnetId, v.id)).all();
+      const ranges = tx
+        .select()
+        .from(addressRanges)
+        .where(inArray(addressRanges.vnetId, [v.id, ...kids.map((k) => k.id)]))
+        .orderBy(addressRanges.id)
+        .all();
+      return ipv6Service(ranges, v.context.gateway6);
+    };
     for (const row of rows) {
       const { nic, inst, vnet: own, lease, ar } = row;
       const vnet = parentOf(own);
@@ -112,6 +123,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
       if (!networks.has(vnet.id)) {
         // Routed networks have no L2 to put a gateway on: the node answers for ROUTED_GATEWAY.
         const withAddress = !routed && vnet.applyBridgeAddress && ctx.gateway;
+        const v6 = !routed && vnet.applyBridgeAddress ? v6Of(vnet) : undefined;
         // External networks and 802.1Q bridge the node's uplink unless the VNET names a device.
         const phydev =
           vnet.phydev ?? (vnet.networkType === "external" || vnet.driver === "vlan" ? node.uplink : null);
@@ -123,6 +135,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
           bridge: vnet.bridge,
           mtu: guestMtuOf(vnet),
           ...(withAddress ? { bridgeAddress: `${ctx.gateway}/${prefix}` } : {}),
+          ...(v6?.bridgeAddresses6.length ? { bridgeAddresses6: v6.bridgeAddresses6 } : {}),
           ...(phydev ? { phydev } : {}),
           ...(vnet.vlanId ? { vlanId: vnet.vlanId } : {}),
           ...(vnet.vni ? { vni: vnet.vni } : {}),
@@ -136,6 +149,7 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
                   domain: vnet.dnsDomain ?? defaultDnsDomain(vnet.name),
                   ...(vnet.dhcpLeaseSeconds ? { leaseSeconds: vnet.dhcpLeaseSeconds } : {}),
                   ...(vnet.dnsUpstreams.length ? { upstreams: vnet.dnsUpstreams } : {}),
+                  ...(v6?.bridgeAddresses6.length ? { ipv6: { slaac: v6.slaac, static: v6.static } } : {}),
                 },
               }
             : {}),
@@ -155,6 +169,8 @@ export function compileDesiredState(db: Db, nodeId: number): DesiredState | null
         ...(lease?.ip6 || lease?.ip6Ula
           ? { addresses6: [lease.ip6, lease.ip6Ula].filter((a): a is string => !!a) }
           : {}),
+        // A range with a static first IPv6 address leases static addresses (DHCPv6), not SLAAC.
+        ...(lease?.ip6 && ar?.ip6 ? { static6: [`${lease.ip6}/${ar.prefixLength6 ?? 64}`] } : {}),
         ...(routed ? { gateway: ROUTED_GATEWAY } : ctx.gateway ? { gateway: ctx.gateway } : {}),
         // The first NIC owns the default route unless the context names another (GATEWAY_IFACE).
         defaultRoute: gateways.get(inst.id) === nic.idx,
@@ -234,7 +250,7 @@ function remoteNames(tx: Tx, nodeId: number, nets: DesiredNetwork[]) {
 
 /** Nodes hosting any of the VXLAN VNETs among `vnetIds`: their peer lists change when a node
  * starts or stops hosting one, or when a hosting node's VTEP changes, so they must be bumped. */
-export function vxlanNodesOf(tx: Tx, vnetIds: number[]): number[] {
+export function vxlanNodesOf(tx: Tx | Db, vnetIds: number[]): number[] {
   if (vnetIds.length === 0) return [];
   return tx
     .selectDistinct({ nodeId: instances.nodeId })

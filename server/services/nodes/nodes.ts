@@ -215,6 +215,12 @@ export function recordReport(app: App, actor: Actor, node: { id: number; name: s
           ...(r.insecure ? { insecure: true } : {}),
           ...(r.pins ? { pins: r.pins } : {}),
           ...(r.dhcpLeases ? { dhcpLeases: r.dhcpLeases } : {}),
+          // Sent only when a measurement changed: a report without them keeps the last ones.
+          ...(r.underlayMtu
+            ? { underlayMtu: r.underlayMtu, underlayMtuAt: new Date().toISOString() }
+            : prev.report?.underlayMtu
+              ? { underlayMtu: prev.report.underlayMtu, underlayMtuAt: prev.report.underlayMtuAt }
+              : {}),
         },
       })
       .where(eq(nodes.id, node.id))

@@ -54,10 +54,24 @@ const PINS_SINCE = 2;
 const DHCP_SINCE = 3;
 /** The first wire version whose DHCP service names the network's guests on other nodes. */
 const NAMES_SINCE = 4;
+/** The first wire version with IPv6 on the node: the bridges' IPv6 addresses, router
+ * advertisements and DHCPv6 (`bridgeAddresses6`, `dhcp.ipv6`, the ports' `static6`). */
+export const IPV6_DHCP_SINCE = 5;
 
-/** The networks as wire `v` knows them: no DHCP before DHCP_SINCE, no remote names before
- * NAMES_SINCE (an agent of wire 3 resolves its own node's guests only). */
+/** A network without what wire 5 added (an older agent leaves IPv6 to the guests, as before). */
+function withoutIpv6(n: DesiredState["networks"][number]): DesiredState["networks"][number] {
+  if (!n.bridgeAddresses6 && !n.dhcp?.ipv6) return n;
+  const { bridgeAddresses6: _, ...rest } = n;
+  if (!rest.dhcp?.ipv6) return rest;
+  const { ipv6: __, ...dhcp } = rest.dhcp;
+  return { ...rest, dhcp };
+}
+
+/** The networks as wire `v` knows them: no IPv6 service before IPV6_DHCP_SINCE, no DHCP before
+ * DHCP_SINCE, no remote names before NAMES_SINCE (an agent of wire 3 resolves its own node's guests
+ * only). */
 function networksForWire(networks: DesiredState["networks"], v: number): DesiredState["networks"] {
+  if (v < IPV6_DHCP_SINCE) networks = networks.map(withoutIpv6);
   if (v < DHCP_SINCE && networks.some((n) => n.dhcp)) return networks.map(({ dhcp: _, ...n }) => n);
   if (v < NAMES_SINCE && networks.some((n) => n.dhcp?.names))
     return networks.map((n) => {
@@ -75,9 +89,13 @@ function networksForWire(networks: DesiredState["networks"], v: number): Desired
 export function stateForWire(state: DesiredState, v: number, pins: string[] | undefined): DesiredState {
   const wireVersion = v as WireVersion;
   const networks = networksForWire(state.networks, v);
+  const ports =
+    v < IPV6_DHCP_SINCE && state.ports.some((p) => p.static6)
+      ? state.ports.map(({ static6: _, ...p }) => p)
+      : state.ports;
   if (v < PINS_SINCE) {
     const { serverPins: _, ...rest } = state;
-    return { ...rest, networks, wireVersion };
+    return { ...rest, networks, ports, wireVersion };
   }
-  return { ...state, networks, wireVersion, ...(pins ? { serverPins: pins } : {}) };
+  return { ...state, networks, ports, wireVersion, ...(pins ? { serverPins: pins } : {}) };
 }

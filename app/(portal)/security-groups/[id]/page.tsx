@@ -4,8 +4,7 @@ import Link from "next/link";
 import { useParams } from "next/navigation";
 import { SgEditor } from "@/components/sg/sg-editor";
 import { errorCode, useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
-import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { LoadFailed, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 
 export default function SecurityGroupPage() {
   const params = useParams<{ id: string }>();
@@ -29,12 +28,7 @@ export default function SecurityGroupPage() {
       <>
         <PageHeader title="Security group" back={back} />
         <Panel>
-          <EmptyState
-            title="Could not load this security group"
-            action={<Button onClick={() => sg.refetch()}>Retry</Button>}
-          >
-            {sg.error.message}
-          </EmptyState>
+          <LoadFailed what="this security group" query={sg} />
         </Panel>
       </>
     );

@@ -11,7 +11,7 @@ import { TemplateInfo } from "@/components/tenancy/template-info";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { LoadFailed, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 
 export default function TemplatePage() {
   return (
@@ -58,12 +58,7 @@ function TemplateDetail() {
       <>
         <PageHeader title="Template" back={back} />
         <Panel>
-          <EmptyState
-            title="Could not load this template"
-            action={<Button onClick={() => t.refetch()}>Retry</Button>}
-          >
-            {t.error.message}
-          </EmptyState>
+          <LoadFailed what="this template" query={t} />
         </Panel>
       </>
     );

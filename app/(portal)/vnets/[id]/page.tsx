@@ -10,7 +10,7 @@ import { PermissionsPanel } from "@/components/tenancy/permissions-panel";
 import { errorCode, errorMessage, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { EmptyState, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
+import { LoadFailed, NotFound, PageHeader, Panel, Skeleton } from "@/components/ui/misc";
 import { ClustersTab, ConfigTab } from "@/components/vnets/config-tab";
 import { ContextTab } from "@/components/vnets/context-tab";
 import { DhcpTab } from "@/components/vnets/dhcp-tab";
@@ -87,12 +87,7 @@ function VnetPage() {
       <>
         <PageHeader title="VNET" back={back} />
         <Panel>
-          <EmptyState
-            title="Could not load this VNET"
-            action={<Button onClick={() => vnet.refetch()}>Retry</Button>}
-          >
-            {vnet.error.message}
-          </EmptyState>
+          <LoadFailed what="this VNET" query={vnet} />
         </Panel>
       </>
     );
