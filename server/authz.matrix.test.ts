@@ -1041,9 +1041,14 @@ describe("restricted VNET attributes: cloud admins only, on every procedure that
     { _def: { type: string; inputs: unknown[] } }
   >;
 
+  /** Mutations whose inputs carry a key named like a restricted attribute that is not one. */
+  const notVnetWriters: Record<string, string> = {
+    "agent.report": "underlayMtu[].mtu is the path MTU a node measured to a peer, not a VNET's MTU",
+  };
+
   it("covers every mutation whose input carries a restricted attribute", () => {
     const writers = Object.entries(procs)
-      .filter(([, p]) => p._def.type === "mutation")
+      .filter(([path, p]) => p._def.type === "mutation" && !(path in notVnetWriters))
       .filter(([, p]) => p._def.inputs.some((s) => [...schemaKeys(s)].some((k) => restricted.has(k))))
       .map(([path]) => path);
     expect(
