@@ -166,7 +166,7 @@ describe("instance.get: one instance with each NIC's port state on its node", ()
       [0, "guest", null, "pending"],
       [1, "tap", tapDeviceName(got.nics[1]!.nicId), "pending"],
     ]);
-    expect(got.node.inSync).toBe(false);
+    expect(got.node).toMatchObject({ inSync: false, enrolled: true, reported: false });
 
     const revision = (await admin.node.list()).items[0]!.desiredRevision;
     const [eth0, eth1] = got.nics;
@@ -184,6 +184,7 @@ describe("instance.get: one instance with each NIC's port state on its node", ()
       ],
     });
     const after = await admin.instance.get({ id: inst.id });
+    expect(after.node).toMatchObject({ inSync: false, reported: true, appliedRevision: revision });
     expect(after.nics.map((n) => [n.state, n.error])).toEqual([
       ["applied", null],
       ["error", "Cannot find device bhvt2"],

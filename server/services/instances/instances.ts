@@ -202,6 +202,7 @@ export function getInstance(app: App, who: Subject, id: number) {
     node: {
       inSync,
       enrolled: node.credential !== null,
+      reported: report !== null,
       appliedRevision: report?.revision ?? 0,
       desiredRevision: node.desired,
     },

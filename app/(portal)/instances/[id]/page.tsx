@@ -197,7 +197,11 @@ export default function InstancePage() {
               ·{" "}
               {inst.node.inSync
                 ? "the node has applied every change"
-                : `the node has applied revision ${inst.node.appliedRevision} of ${inst.node.desiredRevision}`}
+                : !inst.node.enrolled
+                  ? "the node has no agent enrolled yet (enroll it on the Nodes page)"
+                  : !inst.node.reported
+                    ? "the node's agent has not reported yet (is it running?)"
+                    : `the node has applied revision ${inst.node.appliedRevision} of ${inst.node.desiredRevision}`}
             </>
           )
         }
